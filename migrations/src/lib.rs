@@ -1,0 +1,18 @@
+//! perfblog's schema, as code: the same migrations run on SQLite and PostgreSQL.
+//!
+//! Entities (in the app crate) describe rows; these files describe tables and
+//! indexes. Every index here exists because a page filters, joins or sorts by it;
+//! the comment on each says which.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_blog_tables;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_blog_tables::Migration)]
+    }
+}

@@ -1,0 +1,172 @@
+//! The command line: `serve` (the default), `migrate` and `seed`.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::config::Config;
+use crate::seed::{self, DatasetSize, Existing, SeedReport};
+use crate::startup::{self, Application};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "perfblog",
+    version,
+    about = "A blog that serves every view twice, naive and optimized, so you can see and measure the difference.",
+    long_about = "A blog that serves every view twice, naive and optimized, so you can see and \
+                  measure the difference.\n\nWithout a subcommand it serves: it migrates the \
+                  database, seeds the standard dataset if the database is empty, and listens \
+                  on 127.0.0.1:3000.\n\nConfiguration comes from the environment: \
+                  DATABASE_URL (default sqlite://perfblog.sqlite?mode=rwc; \
+                  postgres://user@host/db also works), BIND, RUST_LOG."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Migrate, seed the standard dataset if the database is empty, and serve the blog.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Fill the database with the deterministic dataset (refuses if it already holds data).
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "BIND",
+        default_value = "127.0.0.1:3000",
+        value_name = "ADDR"
+    )]
+    bind: SocketAddr,
+    /// Do not seed an empty database before serving.
+    #[arg(long)]
+    no_seed: bool,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        Self {
+            bind: std::env::var("BIND")
+                .ok()
+                .and_then(|bind| bind.parse().ok())
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 3000))),
+            no_seed: false,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct SeedArgs {
+    /// Number of users.
+    #[arg(long, default_value_t = DatasetSize::STANDARD.users, value_parser = at_least_one)]
+    users: usize,
+    /// Number of tags (each post gets three of them).
+    #[arg(long, default_value_t = DatasetSize::STANDARD.tags)]
+    tags: usize,
+    /// Number of posts (90 % published, 5 % drafts, 5 % archived).
+    #[arg(long, default_value_t = DatasetSize::STANDARD.posts)]
+    posts: usize,
+    /// Average comments per post (each post gets between 0 and twice this many).
+    #[arg(long, default_value_t = DatasetSize::STANDARD.comments_per_post)]
+    comments_per_post: usize,
+    /// Delete the existing data first (in the same transaction as the new data).
+    #[arg(long)]
+    reset: bool,
+}
+
+fn at_least_one(raw: &str) -> Result<usize, String> {
+    match raw.parse::<usize>() {
+        Ok(0) => Err("at least one user is needed to write posts and comments".to_owned()),
+        Ok(n) => Ok(n),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    match cli.command {
+        None => serve(&config, ServeArgs::default()).await,
+        Some(Command::Serve(args)) => serve(&config, args).await,
+        Some(Command::Migrate) => {
+            let db = startup::connect_database(&config.database).await?;
+            startup::migrate(&db).await?;
+            println!("Migrations applied to {}.", config.database.redacted());
+            Ok(())
+        }
+        Some(Command::Seed(args)) => {
+            let db = startup::connect_database(&config.database).await?;
+            startup::migrate(&db).await?;
+            let size = DatasetSize {
+                users: args.users,
+                tags: args.tags,
+                posts: args.posts,
+                comments_per_post: args.comments_per_post,
+            };
+            let existing = if args.reset {
+                Existing::Replace
+            } else {
+                Existing::Refuse
+            };
+            let report = seed_with_progress(&db, size, existing).await?;
+            println!("{}", describe(&report, config.database.backend()));
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
+    let app = Application::build(config, args.bind).await?;
+    let needs_seed = !args.no_seed
+        && !seed::has_data(app.db())
+            .await
+            .context("could not check whether the database holds data")?;
+    if needs_seed {
+        println!(
+            "First start: seeding the standard dataset into {} (once).",
+            config.database.redacted()
+        );
+        let report = seed_with_progress(app.db(), DatasetSize::STANDARD, Existing::Refuse).await?;
+        println!("{}", describe(&report, config.database.backend()));
+    }
+    let url = app.url();
+    println!("perfblog is serving {url}/");
+    app.run_until_stopped().await
+}
+
+async fn seed_with_progress(
+    db: &sea_orm::DatabaseConnection,
+    size: DatasetSize,
+    existing: Existing,
+) -> anyhow::Result<SeedReport> {
+    let progress = ProgressBar::new(size.posts as u64);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} seeding [{bar:40}] {pos}/{len} posts · {elapsed} · {msg}",
+    ) {
+        progress.set_style(style.progress_chars("=> "));
+    }
+    progress.enable_steady_tick(std::time::Duration::from_millis(120));
+    let report = seed::seed(db, size, existing, &progress).await;
+    progress.finish_and_clear();
+    Ok(report?)
+}
+
+fn describe(report: &SeedReport, backend: crate::config::Backend) -> String {
+    format!(
+        "Seeded {} users, {} tags, {} posts, {} post tags and {} comments on {backend} in {:.1} s.",
+        report.users,
+        report.tags,
+        report.posts,
+        report.post_tags,
+        report.comments,
+        report.elapsed.as_secs_f64()
+    )
+}

@@ -1,0 +1,183 @@
+//! Configuration from the environment, with defaults that need no services at all.
+//!
+//! | variable       | default                          |
+//! |----------------|----------------------------------|
+//! | `DATABASE_URL` | `sqlite://perfblog.sqlite?mode=rwc` |
+//! | `BIND`         | `127.0.0.1:3000` (read by the CLI)  |
+//!
+//! A malformed value stops start-up with a message naming the variable and the
+//! problem, never a panic.
+
+use std::fmt;
+
+use url::Url;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://perfblog.sqlite?mode=rwc";
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database: DatabaseUrl,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let raw = match std::env::var("DATABASE_URL") {
+            Ok(raw) => raw,
+            Err(std::env::VarError::NotPresent) => DEFAULT_DATABASE_URL.to_owned(),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(ConfigError {
+                    variable: "DATABASE_URL",
+                    problem: "it is not valid UTF-8".to_owned(),
+                });
+            }
+        };
+        let database = DatabaseUrl::parse(&raw).map_err(|problem| ConfigError {
+            variable: "DATABASE_URL",
+            problem,
+        })?;
+        Ok(Self { database })
+    }
+}
+
+/// A configuration variable that cannot be used, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable} cannot be used: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+/// The database engines perfblog runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        })
+    }
+}
+
+/// A database URL whose scheme perfblog supports.
+#[derive(Clone)]
+pub struct DatabaseUrl {
+    url: String,
+    backend: Backend,
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        // `sqlite::memory:` is not a URL in the WHATWG sense, but sqlx accepts it.
+        if raw.starts_with("sqlite:") {
+            return Ok(Self {
+                url: raw.to_owned(),
+                backend: Backend::Sqlite,
+            });
+        }
+        let parsed = Url::parse(raw).map_err(|error| format!("it is not a URL ({error})"))?;
+        match parsed.scheme() {
+            "postgres" | "postgresql" if parsed.host_str().is_some_and(|h| !h.is_empty()) => {
+                Ok(Self {
+                    url: raw.to_owned(),
+                    backend: Backend::Postgres,
+                })
+            }
+            "postgres" | "postgresql" => {
+                Err("a PostgreSQL URL needs a host, as in postgres://user@host:5432/db".to_owned())
+            }
+            other => Err(format!(
+                "the scheme `{other}` is not supported; use sqlite://path?mode=rwc or postgres://user@host/db"
+            )),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The file behind a `sqlite://` URL, if it is one (not `sqlite::memory:`).
+    pub fn sqlite_file(&self) -> Option<&str> {
+        let rest = self.url.strip_prefix("sqlite:")?;
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let path = rest.split('?').next().unwrap_or(rest);
+        (!path.is_empty() && path != ":memory:").then_some(path)
+    }
+}
+
+/// Passwords stay out of logs and error messages.
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.redacted())
+    }
+}
+
+impl DatabaseUrl {
+    pub fn redacted(&self) -> String {
+        match Url::parse(&self.url) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("***"));
+                url.to_string()
+            }
+            _ => self.url.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_sqlite_and_postgres() {
+        assert_eq!(
+            DatabaseUrl::parse(DEFAULT_DATABASE_URL).unwrap().backend(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgres://postgres@127.0.0.1:5432/perfblog")
+                .unwrap()
+                .backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite::memory:").unwrap().backend(),
+            Backend::Sqlite
+        );
+    }
+
+    #[test]
+    fn rejects_other_schemes_and_garbage_with_a_reason() {
+        let mysql = DatabaseUrl::parse("mysql://root@localhost/db").unwrap_err();
+        assert!(mysql.contains("`mysql` is not supported"), "{mysql}");
+        let garbage = DatabaseUrl::parse("not a url").unwrap_err();
+        assert!(garbage.contains("not a URL"), "{garbage}");
+        let hostless = DatabaseUrl::parse("postgres:///db").unwrap_err();
+        assert!(hostless.contains("needs a host"), "{hostless}");
+    }
+
+    #[test]
+    fn finds_the_sqlite_file() {
+        let url = DatabaseUrl::parse("sqlite://data/blog.sqlite?mode=rwc").unwrap();
+        assert_eq!(url.sqlite_file(), Some("data/blog.sqlite"));
+        assert_eq!(
+            DatabaseUrl::parse("sqlite::memory:").unwrap().sqlite_file(),
+            None
+        );
+    }
+
+    #[test]
+    fn never_shows_a_password() {
+        let url = DatabaseUrl::parse("postgres://app:s3cret@db:5432/perfblog").unwrap();
+        assert!(!format!("{url:?}").contains("s3cret"));
+    }
+}

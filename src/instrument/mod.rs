@@ -1,0 +1,131 @@
+//! Counting the SQL statements each request runs, and showing the count.
+//!
+//! SeaORM calls a metric callback after every statement it executes. The callback
+//! adds to a [`QueryLog`] held in a tokio task-local, which [`count_request_queries`]
+//! installs around each request and [`count_queries`] around any future (tests,
+//! benches). The task-local follows the request's future wherever it is polled, but
+//! not into a `tokio::spawn`ed task: code in a request path must not spawn queries,
+//! or they go uncounted.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use sea_orm::DatabaseConnection;
+
+tokio::task_local! {
+    static CURRENT: Arc<QueryLog>;
+}
+
+/// Statements run and time spent in the database, for one request or one future.
+#[derive(Debug, Default)]
+pub struct QueryLog {
+    statements: AtomicU32,
+    db_nanos: AtomicU64,
+}
+
+impl QueryLog {
+    fn record(&self, elapsed: Duration) {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.db_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    fn stats(&self) -> QueryStats {
+        QueryStats {
+            statements: self.statements.load(Ordering::Relaxed),
+            db_time: Duration::from_nanos(self.db_nanos.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+/// A snapshot of a [`QueryLog`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueryStats {
+    pub statements: u32,
+    pub db_time: Duration,
+}
+
+impl QueryStats {
+    /// Database time in milliseconds, as pages and `Server-Timing` show it.
+    pub fn db_millis(&self) -> f64 {
+        self.db_time.as_secs_f64() * 1000.0
+    }
+
+    /// "1 query", "3 queries".
+    pub fn describe(&self) -> String {
+        match self.statements {
+            1 => "1 query".to_owned(),
+            n => format!("{n} queries"),
+        }
+    }
+
+    /// The `Server-Timing` entry: `db;dur=1.234;desc="3 queries"`.
+    pub fn server_timing(&self) -> String {
+        format!(
+            "db;dur={:.3};desc=\"{}\"",
+            self.db_millis(),
+            self.describe()
+        )
+    }
+}
+
+/// Makes every statement run through `db` count towards the current task's log.
+pub fn attach(db: &mut DatabaseConnection) {
+    db.set_metric_callback(|info| {
+        // Outside a counted scope (start-up, the seeder) there is nothing to add to.
+        let _ = CURRENT.try_with(|log| log.record(info.elapsed));
+    });
+}
+
+/// What the current request (or [`count_queries`] scope) has run so far.
+/// Outside any scope: zero.
+pub fn current() -> QueryStats {
+    CURRENT.try_with(|log| log.stats()).unwrap_or_default()
+}
+
+/// Runs `future` with a fresh log and returns its output with the statements it ran.
+/// This is how tests and benches assert query counts without going through HTTP.
+pub async fn count_queries<F: Future>(future: F) -> (F::Output, QueryStats) {
+    let log = Arc::new(QueryLog::default());
+    let output = CURRENT.scope(log.clone(), future).await;
+    (output, log.stats())
+}
+
+/// Middleware: counts the request's statements and reports them in `X-Query-Count`
+/// and `Server-Timing`, so a browser's developer tools show them.
+pub async fn count_request_queries(request: Request, next: Next) -> Response {
+    let (mut response, stats) = count_queries(next.run(request)).await;
+    let headers = response.headers_mut();
+    headers.insert("x-query-count", HeaderValue::from(stats.statements));
+    if let Ok(timing) = HeaderValue::from_str(&stats.server_timing()) {
+        headers.append("server-timing", timing);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describes_counts_in_plain_english() {
+        let one = QueryStats {
+            statements: 1,
+            db_time: Duration::from_micros(1500),
+        };
+        assert_eq!(one.describe(), "1 query");
+        assert_eq!(one.server_timing(), "db;dur=1.500;desc=\"1 query\"");
+        assert_eq!(QueryStats::default().describe(), "0 queries");
+    }
+
+    #[tokio::test]
+    async fn outside_a_scope_nothing_is_counted() {
+        assert_eq!(current(), QueryStats::default());
+    }
+}

@@ -1,0 +1,22 @@
+//! perfblog: a blog whose every view exists twice, naive and optimized.
+//!
+//! The modules below, in reading order.
+
+/// The command line: `serve` (default), `migrate`, `seed`.
+pub mod cli;
+/// Configuration from the environment; the defaults need no services.
+pub mod config;
+/// SeaORM entities for users, posts, tags, post_tags and comments.
+pub mod entities;
+/// The one error type and the status each variant maps to.
+pub mod error;
+/// Counting SQL statements per request: `X-Query-Count`, `Server-Timing`, test helpers.
+pub mod instrument;
+/// The deterministic dataset, written with multi-row inserts.
+pub mod seed;
+/// Start-up in one place: connect, migrate, bind, build the router, serve.
+pub mod startup;
+/// What every handler shares: the database pool.
+pub mod state;
+/// The pages: per view a page model and template, and the loaders that fill it.
+pub mod views;

@@ -1,0 +1,9 @@
+//! What every handler shares. Cloned per request, so everything in it is a handle.
+
+use sea_orm::DatabaseConnection;
+
+#[derive(Clone)]
+pub struct AppState {
+    /// A connection pool; every statement through it is counted (see `instrument`).
+    pub db: DatabaseConnection,
+}

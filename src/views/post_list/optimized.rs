@@ -1,0 +1,130 @@
+//! The post list in a constant number of queries, loading only the columns it shows.
+
+use std::collections::HashMap;
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, RelationTrait,
+};
+
+use super::{PostListPage, PostSummary, TagLink};
+use crate::entities::{comment, post, post_tag, tag, user};
+use crate::views::pagination::{PAGE_SIZE, PageNumber};
+
+/// The columns a list entry shows, the author's name joined in: no `body`, which is
+/// 2–8 KB a post and not on this page.
+#[derive(Debug, FromQueryResult)]
+pub struct SummaryRow {
+    pub id: i32,
+    pub title: String,
+    pub slug: String,
+    pub excerpt: String,
+    pub published_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub author_name: String,
+}
+
+/// Three queries whatever the page size: the page (authors joined), the tags of its
+/// posts (one `IN (…)`), their comment counts (one `GROUP BY` over those ids only —
+/// counting before the `LIMIT` would group every published post's comments).
+pub async fn load_page(db: &impl ConnectionTrait, page: PageNumber) -> Result<PostListPage, DbErr> {
+    let mut rows = post::Entity::find()
+        .select_only()
+        .columns([
+            post::Column::Id,
+            post::Column::Title,
+            post::Column::Slug,
+            post::Column::Excerpt,
+            post::Column::PublishedAt,
+        ])
+        .column_as(user::Column::Name, "author_name")
+        .join(JoinType::InnerJoin, post::Relation::User.def())
+        .filter(post::Column::Status.eq(post::Status::Published))
+        .order_by_desc(post::Column::PublishedAt)
+        .order_by_desc(post::Column::Id)
+        .limit(PAGE_SIZE + 1)
+        .offset(page.offset())
+        .into_model::<SummaryRow>()
+        .all(db)
+        .await?;
+    let has_next = rows.len() as u64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    Ok(PostListPage {
+        posts: summarize(db, rows).await?,
+        page,
+        has_next,
+    })
+}
+
+/// Completes rows into summaries with two batched queries, however many rows there are.
+/// An empty page needs none.
+pub async fn summarize(
+    db: &impl ConnectionTrait,
+    rows: Vec<SummaryRow>,
+) -> Result<Vec<PostSummary>, DbErr> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i32> = rows.iter().map(|row| row.id).collect();
+    let mut tags = tags_of(db, &ids).await?;
+    let comment_counts = comment_counts_of(db, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| PostSummary {
+            tags: tags.remove(&row.id).unwrap_or_default(),
+            comment_count: comment_counts.get(&row.id).copied().unwrap_or(0),
+            id: row.id,
+            title: row.title,
+            slug: row.slug,
+            excerpt: row.excerpt,
+            author_name: row.author_name,
+            published_at: row.published_at,
+        })
+        .collect())
+}
+
+/// The tags of all `post_ids` in one query, each post's tags sorted by name.
+async fn tags_of(
+    db: &impl ConnectionTrait,
+    post_ids: &[i32],
+) -> Result<HashMap<i32, Vec<TagLink>>, DbErr> {
+    let rows: Vec<(i32, String, String)> = post_tag::Entity::find()
+        .select_only()
+        .column(post_tag::Column::PostId)
+        .column(tag::Column::Name)
+        .column(tag::Column::Slug)
+        .join(JoinType::InnerJoin, post_tag::Relation::Tag.def())
+        .filter(post_tag::Column::PostId.is_in(post_ids.iter().copied()))
+        .order_by_asc(tag::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut by_post: HashMap<i32, Vec<TagLink>> = HashMap::new();
+    for (post_id, name, slug) in rows {
+        by_post
+            .entry(post_id)
+            .or_default()
+            .push(TagLink { name, slug });
+    }
+    Ok(by_post)
+}
+
+/// `SELECT post_id, COUNT(*) … WHERE post_id IN (…) GROUP BY post_id`: one query, an
+/// index range scan per post, and posts without comments are simply absent.
+async fn comment_counts_of(
+    db: &impl ConnectionTrait,
+    post_ids: &[i32],
+) -> Result<HashMap<i32, u64>, DbErr> {
+    let rows: Vec<(i32, i64)> = comment::Entity::find()
+        .select_only()
+        .column(comment::Column::PostId)
+        .column_as(comment::Column::Id.count(), "comment_count")
+        .filter(comment::Column::PostId.is_in(post_ids.iter().copied()))
+        .group_by(comment::Column::PostId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(post_id, count)| (post_id, u64::try_from(count).unwrap_or(0)))
+        .collect())
+}

@@ -1,0 +1,182 @@
+//! `spawn_app`: the real application, its own database, a random port.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use indicatif::ProgressBar;
+use perfblog::config::{Config, DatabaseUrl};
+use perfblog::seed::{self, DatasetSize, Existing, SeedReport};
+use perfblog::startup::Application;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+
+pub struct TestApp {
+    pub address: String,
+    pub db: DatabaseConnection,
+    pub client: reqwest::Client,
+    _database: TestDatabase,
+}
+
+/// Starts perfblog against a database of its own and returns once it listens.
+pub async fn spawn_app() -> TestApp {
+    let database = TestDatabase::create().await;
+    let config = Config {
+        database: DatabaseUrl::parse(&database.url).expect("test database URL parses"),
+    };
+    let app = Application::build(&config, "127.0.0.1:0".parse().expect("address parses"))
+        .await
+        .expect("the application starts");
+    let address = app.url();
+    let db = app.db().clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        db,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client builds"),
+        _database: database,
+    }
+}
+
+/// A dataset small enough for a test, shaped like the standard one.
+pub const SMALL: DatasetSize = DatasetSize {
+    users: 6,
+    tags: 8,
+    posts: 30,
+    comments_per_post: 3,
+};
+
+impl TestApp {
+    pub async fn seed(&self, size: DatasetSize) -> SeedReport {
+        seed::seed(&self.db, size, Existing::Refuse, &ProgressBar::hidden())
+            .await
+            .expect("seeding succeeds")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request is answered")
+    }
+
+    /// GET `path` and return the status, the `X-Query-Count` header and the body.
+    pub async fn get_page(&self, path: &str) -> Page {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        let query_count = response
+            .headers()
+            .get("x-query-count")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse().ok());
+        let server_timing = response
+            .headers()
+            .get("server-timing")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let body = response.text().await.expect("body is text");
+        Page {
+            status,
+            query_count,
+            server_timing,
+            body,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub query_count: Option<u32>,
+    pub server_timing: Option<String>,
+    pub body: String,
+}
+
+/// A database that exists for one test: a SQLite file in a temporary directory, or a
+/// PostgreSQL database created on the server `TEST_DATABASE_URL` points at and dropped
+/// when the test ends.
+///
+/// SQLite tests use a file rather than `sqlite::memory:` so they exercise exactly what
+/// `cargo run` uses (WAL, a pool of connections); an in-memory database is either one
+/// per connection or shared-cache with table-level locks, which behaves differently.
+pub struct TestDatabase {
+    pub url: String,
+    kind: Kind,
+}
+
+enum Kind {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { server_url: String, name: String },
+}
+
+static DATABASES: AtomicU32 = AtomicU32::new(0);
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(server_url) if !server_url.is_empty() => Self::postgres(server_url).await,
+            _ => Self::sqlite(),
+        }
+    }
+
+    fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}/perfblog.sqlite?mode=rwc", dir.path().display());
+        Self {
+            url,
+            kind: Kind::Sqlite(dir),
+        }
+    }
+
+    async fn postgres(server_url: String) -> Self {
+        let name = format!(
+            "perfblog_test_{}_{}_{}",
+            std::process::id(),
+            DATABASES.fetch_add(1, Ordering::Relaxed),
+            rand::random::<u32>()
+        );
+        let server = Database::connect(&server_url)
+            .await
+            .expect("TEST_DATABASE_URL accepts connections");
+        server
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("test database is created");
+        server.close().await.ok();
+        let mut url = url::Url::parse(&server_url).expect("TEST_DATABASE_URL is a URL");
+        url.set_path(&name);
+        Self {
+            url: url.to_string(),
+            kind: Kind::Postgres { server_url, name },
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Kind::Postgres { server_url, name } = &self.kind else {
+            return;
+        };
+        let (server_url, name) = (server_url.clone(), name.clone());
+        // Drop runs inside the test's runtime, which cannot block on a future; a thread
+        // with its own small runtime can. FORCE closes the app's pooled connections.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime for cleanup");
+            runtime.block_on(async {
+                if let Ok(server) = Database::connect(&server_url).await {
+                    let _ = server
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .await;
+                    let _ = server.close().await;
+                }
+            });
+        });
+        let _ = dropped.join();
+    }
+}

@@ -1,0 +1,10 @@
+//! perfblog's integration tests: one binary, one module per view or concern.
+//! Each test starts the real app on a random port with its own database (a fresh
+//! SQLite file, or a fresh PostgreSQL database when `TEST_DATABASE_URL` is set) and
+//! talks to it over HTTP, as a user would.
+
+mod cli;
+mod errors;
+mod helpers;
+mod post_list;
+mod seed;

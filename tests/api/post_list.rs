@@ -1,0 +1,193 @@
+//! `GET /`: the newest published posts, 20 a page.
+
+use perfblog::entities::post;
+use perfblog::instrument::count_queries;
+use perfblog::views::pagination::PageNumber;
+use perfblog::views::post_list::optimized;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::helpers::{SMALL, spawn_app};
+
+/// Slugs of published posts, newest first, as the list must show them.
+async fn newest_published_slugs(db: &sea_orm::DatabaseConnection, limit: u64) -> Vec<String> {
+    post::Entity::find()
+        .filter(post::Column::Status.eq(post::Status::Published))
+        .order_by_desc(post::Column::PublishedAt)
+        .order_by_desc(post::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+        .expect("posts load")
+        .into_iter()
+        .map(|post| post.slug)
+        .collect()
+}
+
+fn positions(body: &str, slugs: &[String]) -> Vec<usize> {
+    slugs
+        .iter()
+        .map(|slug| {
+            body.find(&format!("href=\"./posts/{slug}\""))
+                .unwrap_or_else(|| panic!("{slug} is on the page"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_home_page_lists_the_newest_published_posts_in_order() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+
+    let page = app.get_page("/").await;
+
+    assert_eq!(page.status, 200);
+    let expected = newest_published_slugs(&app.db, 20).await;
+    assert_eq!(expected.len(), 20);
+    let found = positions(&page.body, &expected);
+    assert!(found.is_sorted(), "posts appear newest first");
+    assert_eq!(page.body.matches("<li class=\"post\">").count(), 20);
+}
+
+#[tokio::test]
+async fn drafts_and_archived_posts_are_not_listed() {
+    let app = spawn_app().await;
+    app.seed(perfblog::seed::DatasetSize { posts: 60, ..SMALL })
+        .await;
+    let hidden = post::Entity::find()
+        .filter(post::Column::Status.ne(post::Status::Published))
+        .all(&app.db)
+        .await
+        .expect("posts load");
+    assert!(
+        !hidden.is_empty(),
+        "the dataset has drafts or archived posts"
+    );
+
+    for path in ["/", "/?page=2", "/?page=3"] {
+        let page = app.get_page(path).await;
+        for post in &hidden {
+            let link = format!("href=\"./posts/{}\"", post.slug);
+            assert!(!page.body.contains(&link), "{} is hidden", post.slug);
+        }
+    }
+}
+
+#[tokio::test]
+async fn each_entry_shows_title_excerpt_author_tags_comment_count_and_date() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let newest = post::Entity::find()
+        .filter(post::Column::Status.eq(post::Status::Published))
+        .order_by_desc(post::Column::PublishedAt)
+        .order_by_desc(post::Column::Id)
+        .one(&app.db)
+        .await
+        .expect("query runs")
+        .expect("a published post exists");
+    let (summary, _) = count_queries(optimized::load_page(&app.db, PageNumber::FIRST)).await;
+    let summary = summary.expect("page loads").posts.remove(0);
+    assert_eq!(summary.slug, newest.slug);
+
+    let body = app.get_page("/").await.body;
+    let entry = body
+        .split("<li class=\"post\">")
+        .nth(1)
+        .expect("the first entry");
+    assert!(entry.contains(&askama_escape(&newest.title)), "title");
+    assert!(entry.contains(&askama_escape(&newest.excerpt)), "excerpt");
+    assert!(
+        entry.contains(&askama_escape(&summary.author_name)),
+        "author"
+    );
+    assert!(!summary.tags.is_empty());
+    for tag in &summary.tags {
+        assert!(entry.contains(&format!("href=\"./tags/{}\">{}</a>", tag.slug, tag.name)));
+    }
+    let comments = summary.comment_count;
+    let noun = if comments == 1 { "comment" } else { "comments" };
+    assert!(
+        entry.contains(&format!("{comments} {noun}")),
+        "comment count"
+    );
+    assert!(entry.contains(&summary.published_on()), "date");
+    assert!(
+        !entry.contains(&newest.body[..200]),
+        "the body is not on a list page"
+    );
+}
+
+/// Askama escapes `&`, `<`, `>`, `"` and `'`; the dataset's text contains all of them.
+fn askama_escape(text: &str) -> String {
+    text.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
+#[tokio::test]
+async fn the_list_runs_three_queries_and_reports_them_in_headers_and_footer() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+
+    let page = app.get_page("/").await;
+
+    assert_eq!(page.query_count, Some(3));
+    let timing = page.server_timing.expect("Server-Timing header");
+    assert!(timing.starts_with("db;dur="), "{timing}");
+    assert!(timing.ends_with("desc=\"3 queries\""), "{timing}");
+    assert!(
+        page.body
+            .contains("<span class=\"figure\">3 queries</span>")
+    );
+    assert!(page.body.contains("ms in the database</span>"));
+}
+
+#[tokio::test]
+async fn the_optimized_list_runs_the_same_three_queries_at_5_and_at_50_posts() {
+    for posts in [5, 50] {
+        let app = spawn_app().await;
+        app.seed(perfblog::seed::DatasetSize { posts, ..SMALL })
+            .await;
+
+        let (page, stats) = count_queries(optimized::load_page(&app.db, PageNumber::FIRST)).await;
+
+        assert!(!page.expect("page loads").posts.is_empty());
+        assert_eq!(stats.statements, 3, "with {posts} posts");
+    }
+}
+
+#[tokio::test]
+async fn an_empty_blog_shows_an_empty_first_page_in_one_query() {
+    let app = spawn_app().await;
+
+    let page = app.get_page("/").await;
+
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("No posts yet."));
+    assert_eq!(page.query_count, Some(1));
+}
+
+#[tokio::test]
+async fn older_and_newer_links_page_through_the_list() {
+    let app = spawn_app().await;
+    app.seed(perfblog::seed::DatasetSize { posts: 50, ..SMALL })
+        .await;
+    let published = newest_published_slugs(&app.db, 100).await;
+
+    let first = app.get_page("/").await.body;
+    assert!(first.contains("href=\"?page=2\">Older posts"));
+    assert!(!first.contains("rel=\"prev\""));
+
+    let second = app.get_page("/?page=2").await.body;
+    assert!(second.contains("href=\"?page=1\">← Newer posts"));
+    positions(&second, &published[20..40]);
+
+    let last_page = published.len().div_ceil(20);
+    let last = app.get_page(&format!("/?page={last_page}")).await.body;
+    assert!(
+        !last.contains("rel=\"next\""),
+        "no older page after the last"
+    );
+    positions(&last, &published[(last_page - 1) * 20..]);
+}
