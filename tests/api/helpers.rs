@@ -93,6 +93,54 @@ pub struct Page {
     pub body: String,
 }
 
+impl Page {
+    /// The HTML above the footer: what the naive and optimized variants must agree on
+    /// byte for byte (the footer names the variant and its query count).
+    pub fn without_footer(&self) -> &str {
+        self.body
+            .split("<footer class=\"stats\">")
+            .next()
+            .unwrap_or(&self.body)
+    }
+}
+
+impl TestApp {
+    /// GET the optimized `path` and its naive twin under `/naive`.
+    pub async fn get_both(&self, path: &str) -> (Page, Page) {
+        let optimized = self.get_page(path).await;
+        let naive = self.get_page(&format!("/naive{path}")).await;
+        (optimized, naive)
+    }
+
+    /// Adds `count` comments to `post_id`, one minute apart, newest last.
+    pub async fn add_comments(&self, post_id: i32, count: usize) {
+        use perfblog::entities::comment;
+        use sea_orm::{ActiveValue::Set, EntityTrait};
+        let start = chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("valid time");
+        let comments = (0..count).map(|i| comment::ActiveModel {
+            post_id: Set(post_id),
+            author_id: Set(1 + (i % 3) as i32),
+            body: Set(format!("Comment number {i} <b>on</b> post {post_id}")),
+            created_at: Set(start + chrono::TimeDelta::minutes(i as i64)),
+            ..Default::default()
+        });
+        comment::Entity::insert_many(comments)
+            .exec_without_returning(&self.db)
+            .await
+            .expect("comments are inserted");
+    }
+}
+
+/// Text as askama writes it into HTML: `&`, `<`, `>`, `"` and `'` escaped. The dataset's
+/// text contains all five, so pages that show it are also escaping tests.
+pub fn escaped(text: &str) -> String {
+    text.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
 /// A database that exists for one test: a SQLite file in a temporary directory, or a
 /// PostgreSQL database created on the server `TEST_DATABASE_URL` points at and dropped
 /// when the test ends.

@@ -6,5 +6,7 @@
 mod cli;
 mod errors;
 mod helpers;
+mod post_detail;
 mod post_list;
 mod seed;
+mod tag_page;

@@ -6,7 +6,7 @@ use perfblog::views::pagination::PageNumber;
 use perfblog::views::post_list::optimized;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::helpers::{SMALL, spawn_app};
+use crate::helpers::{SMALL, escaped, spawn_app};
 
 /// Slugs of published posts, newest first, as the list must show them.
 async fn newest_published_slugs(db: &sea_orm::DatabaseConnection, limit: u64) -> Vec<String> {
@@ -93,12 +93,9 @@ async fn each_entry_shows_title_excerpt_author_tags_comment_count_and_date() {
         .split("<li class=\"post\">")
         .nth(1)
         .expect("the first entry");
-    assert!(entry.contains(&askama_escape(&newest.title)), "title");
-    assert!(entry.contains(&askama_escape(&newest.excerpt)), "excerpt");
-    assert!(
-        entry.contains(&askama_escape(&summary.author_name)),
-        "author"
-    );
+    assert!(entry.contains(&escaped(&newest.title)), "title");
+    assert!(entry.contains(&escaped(&newest.excerpt)), "excerpt");
+    assert!(entry.contains(&escaped(&summary.author_name)), "author");
     assert!(!summary.tags.is_empty());
     for tag in &summary.tags {
         assert!(entry.contains(&format!("href=\"./tags/{}\">{}</a>", tag.slug, tag.name)));
@@ -114,15 +111,6 @@ async fn each_entry_shows_title_excerpt_author_tags_comment_count_and_date() {
         !entry.contains(&newest.body[..200]),
         "the body is not on a list page"
     );
-}
-
-/// Askama escapes `&`, `<`, `>`, `"` and `'`; the dataset's text contains all of them.
-fn askama_escape(text: &str) -> String {
-    text.replace('&', "&#38;")
-        .replace('<', "&#60;")
-        .replace('>', "&#62;")
-        .replace('"', "&#34;")
-        .replace('\'', "&#39;")
 }
 
 #[tokio::test]
@@ -190,4 +178,102 @@ async fn older_and_newer_links_page_through_the_list() {
         "no older page after the last"
     );
     positions(&last, &published[(last_page - 1) * 20..]);
+}
+
+#[tokio::test]
+async fn naive_and_optimized_lists_render_identical_html() {
+    let app = spawn_app().await;
+    app.seed(perfblog::seed::DatasetSize { posts: 50, ..SMALL })
+        .await;
+
+    for path in ["/", "/?page=2", "/?page=3"] {
+        let (optimized, naive) = app.get_both(path).await;
+        assert_eq!((optimized.status, naive.status), (200, 200), "{path}");
+        assert_eq!(optimized.without_footer(), naive.without_footer(), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn naive_and_optimized_render_the_same_empty_blog() {
+    let app = spawn_app().await;
+
+    let (optimized, naive) = app.get_both("/").await;
+
+    assert_eq!(optimized.without_footer(), naive.without_footer());
+}
+
+#[tokio::test]
+async fn the_naive_list_runs_one_query_plus_three_per_post() {
+    for (posts, on_page) in [(5, 5), (50, 20)] {
+        let app = spawn_app().await;
+        app.seed(perfblog::seed::DatasetSize { posts, ..SMALL })
+            .await;
+        let published_on_page = newest_published_slugs(&app.db, 20).await.len();
+        assert!(published_on_page <= on_page);
+
+        let (page, stats) = count_queries(perfblog::views::post_list::naive::load_page(
+            &app.db,
+            PageNumber::FIRST,
+        ))
+        .await;
+
+        assert_eq!(page.expect("page loads").posts.len(), published_on_page);
+        assert_eq!(
+            stats.statements as usize,
+            1 + 3 * published_on_page,
+            "{posts} posts"
+        );
+        let over_http = app.get_page("/naive/").await.query_count;
+        assert_eq!(over_http, Some(stats.statements));
+    }
+}
+
+#[tokio::test]
+async fn each_variant_links_to_its_twin_and_stays_in_its_own_variant() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+
+    let (optimized, naive) = app.get_both("/?page=2").await;
+
+    assert!(
+        optimized
+            .body
+            .contains("href=\"/naive/?page=2\">see the naive twin")
+    );
+    assert!(
+        naive
+            .body
+            .contains("href=\"/?page=2\">see the optimized twin")
+    );
+    // Links to posts are relative: from /naive/ they lead to /naive/posts/….
+    assert!(naive.body.contains("href=\"./posts/"));
+    let redirect = app.get("/naive").await;
+    assert_eq!(redirect.status(), 308);
+    assert_eq!(redirect.headers()["location"], "/naive/");
+}
+
+#[tokio::test]
+async fn bad_page_numbers_get_the_same_400_from_both_variants() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+
+    for bad in ["0", "-1", "abc", "99999999999999999999"] {
+        let (optimized, naive) = app.get_both(&format!("/?page={bad}")).await;
+        assert_eq!((optimized.status, naive.status), (400, 400), "?page={bad}");
+        assert!(
+            naive.body.contains("`page` must be a whole number"),
+            "?page={bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_page_past_the_end_is_a_404_in_both_variants() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+
+    let (optimized, naive) = app.get_both("/?page=50").await;
+
+    assert_eq!((optimized.status, naive.status), (404, 404));
+    assert!(naive.body.contains("past the last page"));
 }

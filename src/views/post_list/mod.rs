@@ -1,16 +1,21 @@
-//! The post list: published posts, 20 a page, newest first (`GET /`).
+//! The post list: published posts, 20 a page, newest first (`GET /`, `GET /naive/`).
+//!
+//! The tag page shows the same entries, so it reuses this view's page model, its
+//! `summarize` step (naive and optimized) and its ordering.
 
+pub mod naive;
 pub mod optimized;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
+use axum::http::Uri;
 use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
 
 use super::pagination::PageNumber;
 use super::{Footer, Variant};
+use crate::entities::post;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -28,18 +33,12 @@ pub struct PostSummary {
 }
 
 impl PostSummary {
-    /// "3 Feb 2025", or nothing for a post that was never published.
     pub fn published_on(&self) -> String {
-        self.published_at
-            .map(|at| at.format("%-d %b %Y").to_string())
-            .unwrap_or_default()
+        super::human_date(self.published_at)
     }
 
-    /// Machine-readable date for `<time datetime=…>`.
     pub fn published_iso(&self) -> String {
-        self.published_at
-            .map(|at| at.format("%Y-%m-%d").to_string())
-            .unwrap_or_default()
+        super::iso_date(self.published_at)
     }
 }
 
@@ -55,13 +54,13 @@ pub struct TagLink {
 pub struct PostListPage {
     pub posts: Vec<PostSummary>,
     pub page: PageNumber,
-    /// Known by fetching one row more than the page shows: no `COUNT(*)` per page view.
+    /// Known by fetching one row more than the page shows (see `pagination`).
     pub has_next: bool,
 }
 
 impl PostListPage {
     /// Past the last page there is nothing to show; only page 1 may be empty
-    /// (a blog with no posts yet).
+    /// (a blog, or a tag, with no posts yet).
     pub fn found(self) -> Result<Self, AppError> {
         if self.posts.is_empty() && self.page != PageNumber::FIRST {
             return Err(AppError::NotFound(format!(
@@ -73,6 +72,16 @@ impl PostListPage {
     }
 }
 
+/// Published posts, newest first, ties broken by id so pages never overlap. Both
+/// variants filter and order the same way; the index
+/// `(status, published_at DESC, id DESC)` serves exactly this.
+pub fn published_newest_first<Q: QueryFilter + QueryOrder>(query: Q) -> Q {
+    query
+        .filter(post::Column::Status.eq(post::Status::Published))
+        .order_by_desc(post::Column::PublishedAt)
+        .order_by_desc(post::Column::Id)
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "post_list.html")]
 pub struct PostListTemplate {
@@ -82,18 +91,28 @@ pub struct PostListTemplate {
     pub footer: Footer,
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/", get(optimized_list))
-}
-
-async fn optimized_list(
+pub async fn optimized(
     State(state): State<AppState>,
     page: PageNumber,
+    uri: Uri,
 ) -> Result<PostListTemplate, AppError> {
-    let page = optimized::load_page(&state.db, page).await?.found()?;
+    let page = optimized::load_page(&state.db, page).await?;
+    render(page, Variant::Optimized, &uri)
+}
+
+pub async fn naive(
+    State(state): State<AppState>,
+    page: PageNumber,
+    uri: Uri,
+) -> Result<PostListTemplate, AppError> {
+    let page = naive::load_page(&state.db, page).await?;
+    render(page, Variant::Naive, &uri)
+}
+
+fn render(page: PostListPage, variant: Variant, uri: &Uri) -> Result<PostListTemplate, AppError> {
     Ok(PostListTemplate {
         root: "./",
-        page,
-        footer: Footer::capture(Variant::Optimized),
+        page: page.found()?,
+        footer: Footer::capture(variant, uri),
     })
 }

@@ -1,15 +1,21 @@
 //! The post list in a constant number of queries, loading only the columns it shows.
+//!
+//! What changed from `naive.rs`: the author is joined into the page query, the tags
+//! and comment counts of all the page's posts come in one query each (`IN (…)`), and
+//! the page query selects the five columns the page shows instead of whole rows.
+//! SeaORM's `LoaderTrait` batches the same way, but it starts from whole `post::Model`s
+//! — the rows this page deliberately does not load — so the batches are written out.
 
 use std::collections::HashMap;
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, JoinType, QueryFilter,
-    QueryOrder, QuerySelect, RelationTrait,
+    QueryOrder, QuerySelect, RelationTrait, Select,
 };
 
-use super::{PostListPage, PostSummary, TagLink};
+use super::{PostListPage, PostSummary, TagLink, published_newest_first};
 use crate::entities::{comment, post, post_tag, tag, user};
-use crate::views::pagination::{PAGE_SIZE, PageNumber};
+use crate::views::pagination::{PageNumber, ROWS_TO_FETCH, split_extra_row};
 
 /// The columns a list entry shows, the author's name joined in: no `body`, which is
 /// 2–8 KB a post and not on this page.
@@ -27,7 +33,23 @@ pub struct SummaryRow {
 /// posts (one `IN (…)`), their comment counts (one `GROUP BY` over those ids only —
 /// counting before the `LIMIT` would group every published post's comments).
 pub async fn load_page(db: &impl ConnectionTrait, page: PageNumber) -> Result<PostListPage, DbErr> {
-    let mut rows = post::Entity::find()
+    let rows = summary_rows(post::Entity::find())
+        .limit(ROWS_TO_FETCH)
+        .offset(page.offset())
+        .into_model::<SummaryRow>()
+        .all(db)
+        .await?;
+    let (rows, has_next) = split_extra_row(rows);
+    Ok(PostListPage {
+        posts: summarize(db, rows).await?,
+        page,
+        has_next,
+    })
+}
+
+/// The projection: published posts, newest first, only the columns of [`SummaryRow`].
+pub fn summary_rows(query: Select<post::Entity>) -> Select<post::Entity> {
+    published_newest_first(query)
         .select_only()
         .columns([
             post::Column::Id,
@@ -38,21 +60,6 @@ pub async fn load_page(db: &impl ConnectionTrait, page: PageNumber) -> Result<Po
         ])
         .column_as(user::Column::Name, "author_name")
         .join(JoinType::InnerJoin, post::Relation::User.def())
-        .filter(post::Column::Status.eq(post::Status::Published))
-        .order_by_desc(post::Column::PublishedAt)
-        .order_by_desc(post::Column::Id)
-        .limit(PAGE_SIZE + 1)
-        .offset(page.offset())
-        .into_model::<SummaryRow>()
-        .all(db)
-        .await?;
-    let has_next = rows.len() as u64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
-    Ok(PostListPage {
-        posts: summarize(db, rows).await?,
-        page,
-        has_next,
-    })
 }
 
 /// Completes rows into summaries with two batched queries, however many rows there are.
@@ -83,7 +90,7 @@ pub async fn summarize(
 }
 
 /// The tags of all `post_ids` in one query, each post's tags sorted by name.
-async fn tags_of(
+pub(crate) async fn tags_of(
     db: &impl ConnectionTrait,
     post_ids: &[i32],
 ) -> Result<HashMap<i32, Vec<TagLink>>, DbErr> {
@@ -110,7 +117,7 @@ async fn tags_of(
 
 /// `SELECT post_id, COUNT(*) … WHERE post_id IN (…) GROUP BY post_id`: one query, an
 /// index range scan per post, and posts without comments are simply absent.
-async fn comment_counts_of(
+pub(crate) async fn comment_counts_of(
     db: &impl ConnectionTrait,
     post_ids: &[i32],
 ) -> Result<HashMap<i32, u64>, DbErr> {

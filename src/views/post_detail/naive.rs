@@ -1,0 +1,78 @@
+//! The post page as it is usually first written: load the post, then its author, its
+//! tags, its comment count and its latest comments — and each comment's author.
+//!
+//! Cost: 5 + C statements for C comments shown (55 for a post with 50 or more).
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+
+use super::{CommentView, LATEST_COMMENTS, PostDetail};
+use crate::entities::{comment, post, tag, user};
+use crate::views::post_list::TagLink;
+use crate::views::slug::Slug;
+
+/// `None` when no published post has this slug.
+pub async fn load(db: &impl ConnectionTrait, slug: &Slug) -> Result<Option<PostDetail>, DbErr> {
+    let Some(post) = post::Entity::find()
+        .filter(post::Column::Slug.eq(slug.as_str()))
+        .filter(post::Column::Status.eq(post::Status::Published))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let author = author_of(db, &post).await?;
+    let tags = post
+        .find_related(tag::Entity)
+        .order_by_asc(tag::Column::Name)
+        .all(db)
+        .await?;
+    let comment_count = post.find_related(comment::Entity).count(db).await?;
+    let latest = post
+        .find_related(comment::Entity)
+        .order_by_desc(comment::Column::CreatedAt)
+        .order_by_desc(comment::Column::Id)
+        .limit(LATEST_COMMENTS)
+        .all(db)
+        .await?;
+    // One more query per comment, for its author's name.
+    let mut comments = Vec::with_capacity(latest.len());
+    for comment in latest {
+        let author = comment
+            .find_related(user::Entity)
+            .one(db)
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound(format!("author of comment {}", comment.id)))?;
+        comments.push(CommentView {
+            author_name: author.name,
+            body: comment.body,
+            created_at: comment.created_at,
+        });
+    }
+    Ok(Some(PostDetail {
+        id: post.id,
+        title: post.title,
+        slug: post.slug,
+        body: post.body,
+        author_name: author.name,
+        published_at: post.published_at,
+        tags: tags
+            .into_iter()
+            .map(|tag| TagLink {
+                name: tag.name,
+                slug: tag.slug,
+            })
+            .collect(),
+        comments,
+        comment_count,
+    }))
+}
+
+async fn author_of(db: &impl ConnectionTrait, post: &post::Model) -> Result<user::Model, DbErr> {
+    post.find_related(user::Entity)
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("author of post {}", post.id)))
+}

@@ -1,0 +1,70 @@
+//! The post list as it is usually first written: load the page of posts, then ask
+//! for each post's author, tags and comment count.
+//!
+//! Cost: 1 + 3N statements for N posts — 61 for a page of 20 — each a round trip to
+//! the database, and every post's `body` (2–8 KB, not shown on this page) travels
+//! from the database to be thrown away.
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+
+use super::{PostListPage, PostSummary, TagLink, published_newest_first};
+use crate::entities::{comment, post, tag, user};
+use crate::views::pagination::{PageNumber, ROWS_TO_FETCH, split_extra_row};
+
+pub async fn load_page(db: &impl ConnectionTrait, page: PageNumber) -> Result<PostListPage, DbErr> {
+    let posts = published_newest_first(post::Entity::find())
+        .limit(ROWS_TO_FETCH)
+        .offset(page.offset())
+        .all(db)
+        .await?;
+    let (posts, has_next) = split_extra_row(posts);
+    Ok(PostListPage {
+        posts: summarize(db, posts).await?,
+        page,
+        has_next,
+    })
+}
+
+/// Three queries per post: its author, its tags, its comment count.
+pub async fn summarize(
+    db: &impl ConnectionTrait,
+    posts: Vec<post::Model>,
+) -> Result<Vec<PostSummary>, DbErr> {
+    let mut summaries = Vec::with_capacity(posts.len());
+    for post in posts {
+        let author = post
+            .find_related(user::Entity)
+            .one(db)
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound(format!("author of post {}", post.id)))?;
+        let tags = post
+            .find_related(tag::Entity)
+            .order_by_asc(tag::Column::Name)
+            .all(db)
+            .await?;
+        let comment_count = comment::Entity::find()
+            .filter(comment::Column::PostId.eq(post.id))
+            .count(db)
+            .await?;
+        summaries.push(PostSummary {
+            id: post.id,
+            title: post.title,
+            slug: post.slug,
+            excerpt: post.excerpt,
+            author_name: author.name,
+            published_at: post.published_at,
+            tags: tags
+                .into_iter()
+                .map(|tag| TagLink {
+                    name: tag.name,
+                    slug: tag.slug,
+                })
+                .collect(),
+            comment_count,
+        });
+    }
+    Ok(summaries)
+}

@@ -1,0 +1,71 @@
+//! The tag page: published posts with one tag, 20 a page (`GET /tags/{slug}`).
+//!
+//! Its entries are the post list's, so both loaders reuse the post list's
+//! `summarize`; only the first query — which posts — is this view's own.
+
+pub mod naive;
+pub mod optimized;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::http::Uri;
+
+use super::pagination::PageNumber;
+use super::post_list::{PostListPage, TagLink};
+use super::slug::Slug;
+use super::{Footer, Variant};
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// What both loaders return: the tag and a page of its posts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TagPage {
+    pub tag: TagLink,
+    pub page: PostListPage,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "tag_page.html")]
+pub struct TagPageTemplate {
+    pub root: &'static str,
+    pub tag: TagLink,
+    pub page: PostListPage,
+    pub footer: Footer,
+}
+
+pub async fn optimized(
+    State(state): State<AppState>,
+    slug: Slug,
+    page: PageNumber,
+    uri: Uri,
+) -> Result<TagPageTemplate, AppError> {
+    let tag_page = optimized::load_page(&state.db, &slug, page).await?;
+    render(tag_page, &slug, Variant::Optimized, &uri)
+}
+
+pub async fn naive(
+    State(state): State<AppState>,
+    slug: Slug,
+    page: PageNumber,
+    uri: Uri,
+) -> Result<TagPageTemplate, AppError> {
+    let tag_page = naive::load_page(&state.db, &slug, page).await?;
+    render(tag_page, &slug, Variant::Naive, &uri)
+}
+
+fn render(
+    tag_page: Option<TagPage>,
+    slug: &Slug,
+    variant: Variant,
+    uri: &Uri,
+) -> Result<TagPageTemplate, AppError> {
+    let TagPage { tag, page } =
+        tag_page.ok_or_else(|| AppError::NotFound(format!("There is no tag `{slug}`.")))?;
+    Ok(TagPageTemplate {
+        root: "../",
+        tag,
+        page: page.found()?,
+        footer: Footer::capture(variant, uri),
+    })
+}

@@ -1,0 +1,165 @@
+//! `GET /tags/{slug}`: published posts with one tag.
+
+use perfblog::entities::{post, post_tag, tag};
+use perfblog::instrument::count_queries;
+use perfblog::seed::DatasetSize;
+use perfblog::views::pagination::PageNumber;
+use perfblog::views::slug::Slug;
+use perfblog::views::tag_page::{naive, optimized};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, RelationTrait,
+};
+
+use crate::helpers::{SMALL, spawn_app};
+
+/// Slugs of the published posts tagged `tag_slug`, newest first.
+async fn tagged_slugs(db: &sea_orm::DatabaseConnection, tag_slug: &str) -> Vec<String> {
+    post::Entity::find()
+        .join(JoinType::InnerJoin, post_tag::Relation::Post.def().rev())
+        .join(JoinType::InnerJoin, post_tag::Relation::Tag.def())
+        .filter(tag::Column::Slug.eq(tag_slug))
+        .filter(post::Column::Status.eq(post::Status::Published))
+        .order_by_desc(post::Column::PublishedAt)
+        .order_by_desc(post::Column::Id)
+        .all(db)
+        .await
+        .expect("posts load")
+        .into_iter()
+        .map(|post| post.slug)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_tag_page_lists_published_posts_with_that_tag_newest_first() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let expected = tagged_slugs(&app.db, "rust").await;
+    assert!(!expected.is_empty());
+
+    let page = app.get_page("/tags/rust").await;
+
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains("Posts tagged <span class=\"tag-name\">rust</span>")
+    );
+    let positions: Vec<usize> = expected
+        .iter()
+        .take(20)
+        .map(|slug| {
+            page.body
+                .find(&format!("href=\"../posts/{slug}\""))
+                .unwrap_or_else(|| panic!("{slug} is listed"))
+        })
+        .collect();
+    assert!(positions.is_sorted());
+    assert_eq!(
+        page.body.matches("<li class=\"post\">").count(),
+        expected.len().min(20)
+    );
+}
+
+#[tokio::test]
+async fn naive_and_optimized_tag_pages_render_identical_html() {
+    let app = spawn_app().await;
+    app.seed(DatasetSize {
+        posts: 120,
+        ..SMALL
+    })
+    .await;
+
+    for path in ["/tags/rust", "/tags/rust?page=2", "/tags/sql"] {
+        let (optimized, naive) = app.get_both(path).await;
+        assert_eq!((optimized.status, naive.status), (200, 200), "{path}");
+        assert_eq!(optimized.without_footer(), naive.without_footer(), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_optimized_tag_page_runs_four_queries_and_the_naive_one_two_plus_three_per_post() {
+    for posts in [10, 120] {
+        let app = spawn_app().await;
+        app.seed(DatasetSize { posts, ..SMALL }).await;
+        let slug = Slug::parse("rust").expect("valid slug");
+        let shown = tagged_slugs(&app.db, "rust").await.len().min(20);
+
+        let (fast, fast_stats) =
+            count_queries(optimized::load_page(&app.db, &slug, PageNumber::FIRST)).await;
+        let (slow, slow_stats) =
+            count_queries(naive::load_page(&app.db, &slug, PageNumber::FIRST)).await;
+
+        assert_eq!(fast.expect("loads"), slow.expect("loads"), "{posts} posts");
+        assert_eq!(fast_stats.statements, 4, "optimized, {posts} posts");
+        assert_eq!(
+            slow_stats.statements as usize,
+            2 + 3 * shown,
+            "naive, {posts} posts"
+        );
+        assert_eq!(app.get_page("/tags/rust").await.query_count, Some(4));
+    }
+}
+
+#[tokio::test]
+async fn a_tag_without_posts_shows_an_empty_page() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    tag::ActiveModel {
+        name: Set("brand new".to_owned()),
+        slug: Set("brand-new".to_owned()),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .expect("tag is created");
+
+    let (optimized, naive) = app.get_both("/tags/brand-new").await;
+
+    assert_eq!((optimized.status, naive.status), (200, 200));
+    assert!(
+        optimized
+            .body
+            .contains("No published posts carry this tag yet.")
+    );
+    assert_eq!(optimized.without_footer(), naive.without_footer());
+    assert_eq!(optimized.query_count, Some(2), "the tag and an empty page");
+}
+
+#[tokio::test]
+async fn an_unknown_tag_is_a_404_in_both_variants() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+
+    let (optimized, naive) = app.get_both("/tags/no-such-tag").await;
+
+    assert_eq!((optimized.status, naive.status), (404, 404));
+    assert!(optimized.body.contains("There is no tag `no-such-tag`."));
+    assert_eq!(optimized.without_footer(), naive.without_footer());
+}
+
+#[tokio::test]
+async fn malformed_tag_slugs_and_pages_are_400s_and_pages_past_the_end_404s() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let long = "a".repeat(2000);
+
+    for (path, status) in [
+        ("/tags/rust%00".to_owned(), 400),
+        (format!("/tags/{long}"), 400),
+        ("/tags/Rust".to_owned(), 400),
+        ("/tags/%FF".to_owned(), 400),
+        ("/tags/rust?page=0".to_owned(), 400),
+        ("/tags/rust?page=-1".to_owned(), 400),
+        ("/tags/rust?page=abc".to_owned(), 400),
+        ("/tags/rust?page=99999999999999999999".to_owned(), 400),
+        ("/tags/rust?page=500".to_owned(), 404),
+    ] {
+        let (optimized, naive) = app.get_both(&path).await;
+        assert_eq!((optimized.status, naive.status), (status, status), "{path}");
+        assert!(optimized.body.contains("<p class=\"message\">"), "{path}");
+        assert!(
+            optimized.body.len() < 2000,
+            "{path}: the input is not echoed in full"
+        );
+    }
+}
