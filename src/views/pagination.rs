@@ -11,17 +11,6 @@ use crate::error::AppError;
 /// Posts per list page.
 pub const PAGE_SIZE: u64 = 20;
 
-/// List queries fetch one row more than a page shows: if it comes back, there is an
-/// older page. That replaces a `COUNT(*)` over every published post per page view.
-pub const ROWS_TO_FETCH: u64 = PAGE_SIZE + 1;
-
-/// Splits a fetch of [`ROWS_TO_FETCH`] rows into the page and whether another follows.
-pub fn split_extra_row<T>(mut rows: Vec<T>) -> (Vec<T>, bool) {
-    let has_next = rows.len() as u64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
-    (rows, has_next)
-}
-
 /// A 1-based page number. Constructed only by [`PageNumber::parse`], so a handler that
 /// holds one never has to think about 0, negatives or overflow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -47,12 +36,6 @@ impl PageNumber {
         self.0.get()
     }
 
-    /// Rows to skip before this page. Offset pagination makes the database walk past
-    /// them, which is fine for the first pages people read.
-    pub fn offset(self) -> u64 {
-        u64::from(self.get() - 1) * PAGE_SIZE
-    }
-
     /// The newer page, if this is not the first.
     pub fn previous(self) -> Option<PageNumber> {
         NonZeroU32::new(self.get() - 1).map(PageNumber)
@@ -67,6 +50,48 @@ impl PageNumber {
 impl fmt::Display for PageNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+/// Which slice of a list to load: a page number and how many entries a page holds.
+/// Pages hold [`PAGE_SIZE`]; benchmarks vary the size to show how each loader scales.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageWindow {
+    pub number: PageNumber,
+    pub size: u64,
+}
+
+impl PageWindow {
+    pub fn new(number: PageNumber) -> Self {
+        Self {
+            number,
+            size: PAGE_SIZE,
+        }
+    }
+
+    pub fn with_size(self, size: u64) -> Self {
+        Self { size, ..self }
+    }
+
+    /// Rows to skip. Offset pagination makes the database walk past them, which is
+    /// fine for the first pages people read (keyset pagination would seek instead).
+    pub fn offset(self) -> u64 {
+        u64::from(self.number.get() - 1) * self.size
+    }
+
+    /// One row more than the page shows: if it comes back, there is an older page.
+    /// That replaces a `COUNT(*)` over every published post per page view.
+    pub fn rows_to_fetch(self) -> u64 {
+        self.size + 1
+    }
+
+    /// Splits a fetch of [`rows_to_fetch`](Self::rows_to_fetch) rows into the page
+    /// and whether another page follows.
+    pub fn split<T>(self, mut rows: Vec<T>) -> (Vec<T>, bool) {
+        let size = usize::try_from(self.size).unwrap_or(usize::MAX);
+        let has_next = rows.len() > size;
+        rows.truncate(size);
+        (rows, has_next)
     }
 }
 
@@ -108,8 +133,9 @@ mod tests {
     #[test]
     fn page_numbers_start_at_one() {
         assert_eq!(PageNumber::parse("1").unwrap(), PageNumber::FIRST);
-        assert_eq!(PageNumber::parse("3").unwrap().offset(), 2 * PAGE_SIZE);
-        assert_eq!(PageNumber::FIRST.offset(), 0);
+        let third = PageWindow::new(PageNumber::parse("3").unwrap());
+        assert_eq!(third.offset(), 2 * PAGE_SIZE);
+        assert_eq!(PageWindow::new(PageNumber::FIRST).offset(), 0);
         assert_eq!(PageNumber::FIRST.previous(), None);
         assert_eq!(PageNumber::FIRST.next().previous(), Some(PageNumber::FIRST));
     }
@@ -125,8 +151,19 @@ mod tests {
     #[test]
     fn the_largest_page_has_no_overflowing_offset_or_successor() {
         let last = PageNumber::parse(&u32::MAX.to_string()).unwrap();
-        assert_eq!(last.offset(), u64::from(u32::MAX - 1) * PAGE_SIZE);
+        assert_eq!(
+            PageWindow::new(last).offset(),
+            u64::from(u32::MAX - 1) * PAGE_SIZE
+        );
         assert_eq!(last.next(), last);
+    }
+
+    #[test]
+    fn a_window_fetches_one_extra_row_to_know_if_another_page_follows() {
+        let window = PageWindow::new(PageNumber::FIRST).with_size(3);
+        assert_eq!(window.rows_to_fetch(), 4);
+        assert_eq!(window.split(vec![1, 2, 3, 4]), (vec![1, 2, 3], true));
+        assert_eq!(window.split(vec![1, 2, 3]), (vec![1, 2, 3], false));
     }
 
     #[test]

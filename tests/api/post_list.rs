@@ -2,7 +2,7 @@
 
 use perfblog::entities::post;
 use perfblog::instrument::count_queries;
-use perfblog::views::pagination::PageNumber;
+use perfblog::views::pagination::{PageNumber, PageWindow};
 use perfblog::views::post_list::optimized;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
@@ -84,7 +84,11 @@ async fn each_entry_shows_title_excerpt_author_tags_comment_count_and_date() {
         .await
         .expect("query runs")
         .expect("a published post exists");
-    let (summary, _) = count_queries(optimized::load_page(&app.db, PageNumber::FIRST)).await;
+    let (summary, _) = count_queries(optimized::load_page(
+        &app.db,
+        PageWindow::new(PageNumber::FIRST),
+    ))
+    .await;
     let summary = summary.expect("page loads").posts.remove(0);
     assert_eq!(summary.slug, newest.slug);
 
@@ -138,7 +142,11 @@ async fn the_optimized_list_runs_the_same_three_queries_at_5_and_at_50_posts() {
         app.seed(perfblog::seed::DatasetSize { posts, ..SMALL })
             .await;
 
-        let (page, stats) = count_queries(optimized::load_page(&app.db, PageNumber::FIRST)).await;
+        let (page, stats) = count_queries(optimized::load_page(
+            &app.db,
+            PageWindow::new(PageNumber::FIRST),
+        ))
+        .await;
 
         assert!(!page.expect("page loads").posts.is_empty());
         assert_eq!(stats.statements, 3, "with {posts} posts");
@@ -213,7 +221,7 @@ async fn the_naive_list_runs_one_query_plus_three_per_post() {
 
         let (page, stats) = count_queries(perfblog::views::post_list::naive::load_page(
             &app.db,
-            PageNumber::FIRST,
+            PageWindow::new(PageNumber::FIRST),
         ))
         .await;
 
@@ -276,4 +284,31 @@ async fn a_page_past_the_end_is_a_404_in_both_variants() {
 
     assert_eq!((optimized.status, naive.status), (404, 404));
     assert!(naive.body.contains("past the last page"));
+}
+
+#[tokio::test]
+async fn at_any_page_size_the_optimized_list_runs_three_queries_and_the_naive_one_1_plus_3n() {
+    let app = spawn_app().await;
+    app.seed(perfblog::seed::DatasetSize {
+        posts: 120,
+        ..SMALL
+    })
+    .await;
+
+    for size in [5, 20, 50] {
+        let window = PageWindow::new(PageNumber::FIRST).with_size(size);
+        let (fast, fast_stats) = count_queries(optimized::load_page(&app.db, window)).await;
+        let (slow, slow_stats) = count_queries(perfblog::views::post_list::naive::load_page(
+            &app.db, window,
+        ))
+        .await;
+
+        assert_eq!(fast.expect("loads"), slow.expect("loads"), "page of {size}");
+        assert_eq!(fast_stats.statements, 3, "optimized, page of {size}");
+        assert_eq!(
+            u64::from(slow_stats.statements),
+            1 + 3 * size,
+            "naive, page of {size}"
+        );
+    }
 }

@@ -3,7 +3,7 @@
 use perfblog::entities::{post, post_tag, tag};
 use perfblog::instrument::count_queries;
 use perfblog::seed::DatasetSize;
-use perfblog::views::pagination::PageNumber;
+use perfblog::views::pagination::{PageNumber, PageWindow};
 use perfblog::views::slug::Slug;
 use perfblog::views::tag_page::{naive, optimized};
 use sea_orm::{
@@ -84,10 +84,18 @@ async fn the_optimized_tag_page_runs_four_queries_and_the_naive_one_two_plus_thr
         let slug = Slug::parse("rust").expect("valid slug");
         let shown = tagged_slugs(&app.db, "rust").await.len().min(20);
 
-        let (fast, fast_stats) =
-            count_queries(optimized::load_page(&app.db, &slug, PageNumber::FIRST)).await;
-        let (slow, slow_stats) =
-            count_queries(naive::load_page(&app.db, &slug, PageNumber::FIRST)).await;
+        let (fast, fast_stats) = count_queries(optimized::load_page(
+            &app.db,
+            &slug,
+            PageWindow::new(PageNumber::FIRST),
+        ))
+        .await;
+        let (slow, slow_stats) = count_queries(naive::load_page(
+            &app.db,
+            &slug,
+            PageWindow::new(PageNumber::FIRST),
+        ))
+        .await;
 
         assert_eq!(fast.expect("loads"), slow.expect("loads"), "{posts} posts");
         assert_eq!(fast_stats.statements, 4, "optimized, {posts} posts");

@@ -13,7 +13,7 @@ use axum::http::Uri;
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
 
-use super::pagination::PageNumber;
+use super::pagination::{PageNumber, PageWindow};
 use super::{Footer, Variant};
 use crate::entities::post;
 use crate::error::AppError;
@@ -96,7 +96,7 @@ pub async fn optimized(
     page: PageNumber,
     uri: Uri,
 ) -> Result<PostListTemplate, AppError> {
-    let page = optimized::load_page(&state.db, page).await?;
+    let page = optimized::load_page(&state.db, PageWindow::new(page)).await?;
     render(page, Variant::Optimized, &uri)
 }
 
@@ -105,7 +105,7 @@ pub async fn naive(
     page: PageNumber,
     uri: Uri,
 ) -> Result<PostListTemplate, AppError> {
-    let page = naive::load_page(&state.db, page).await?;
+    let page = naive::load_page(&state.db, PageWindow::new(page)).await?;
     render(page, Variant::Naive, &uri)
 }
 

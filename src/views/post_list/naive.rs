@@ -12,20 +12,30 @@ use sea_orm::{
 
 use super::{PostListPage, PostSummary, TagLink, published_newest_first};
 use crate::entities::{comment, post, tag, user};
-use crate::views::pagination::{PageNumber, ROWS_TO_FETCH, split_extra_row};
+use crate::views::pagination::PageWindow;
 
-pub async fn load_page(db: &impl ConnectionTrait, page: PageNumber) -> Result<PostListPage, DbErr> {
-    let posts = published_newest_first(post::Entity::find())
-        .limit(ROWS_TO_FETCH)
-        .offset(page.offset())
-        .all(db)
-        .await?;
-    let (posts, has_next) = split_extra_row(posts);
+pub async fn load_page(
+    db: &impl ConnectionTrait,
+    window: PageWindow,
+) -> Result<PostListPage, DbErr> {
+    let (posts, has_next) = window.split(page_rows(db, window).await?);
     Ok(PostListPage {
         posts: summarize(db, posts).await?,
-        page,
+        page: window.number,
         has_next,
     })
+}
+
+/// The page's posts as whole rows: every column, `body` included.
+pub async fn page_rows(
+    db: &impl ConnectionTrait,
+    window: PageWindow,
+) -> Result<Vec<post::Model>, DbErr> {
+    published_newest_first(post::Entity::find())
+        .limit(window.rows_to_fetch())
+        .offset(window.offset())
+        .all(db)
+        .await
 }
 
 /// Three queries per post: its author, its tags, its comment count.

@@ -15,7 +15,7 @@ use sea_orm::{
 
 use super::{PostListPage, PostSummary, TagLink, published_newest_first};
 use crate::entities::{comment, post, post_tag, tag, user};
-use crate::views::pagination::{PageNumber, ROWS_TO_FETCH, split_extra_row};
+use crate::views::pagination::PageWindow;
 
 /// The columns a list entry shows, the author's name joined in: no `body`, which is
 /// 2–8 KB a post and not on this page.
@@ -32,19 +32,29 @@ pub struct SummaryRow {
 /// Three queries whatever the page size: the page (authors joined), the tags of its
 /// posts (one `IN (…)`), their comment counts (one `GROUP BY` over those ids only —
 /// counting before the `LIMIT` would group every published post's comments).
-pub async fn load_page(db: &impl ConnectionTrait, page: PageNumber) -> Result<PostListPage, DbErr> {
-    let rows = summary_rows(post::Entity::find())
-        .limit(ROWS_TO_FETCH)
-        .offset(page.offset())
-        .into_model::<SummaryRow>()
-        .all(db)
-        .await?;
-    let (rows, has_next) = split_extra_row(rows);
+pub async fn load_page(
+    db: &impl ConnectionTrait,
+    window: PageWindow,
+) -> Result<PostListPage, DbErr> {
+    let (rows, has_next) = window.split(page_rows(db, window).await?);
     Ok(PostListPage {
         posts: summarize(db, rows).await?,
-        page,
+        page: window.number,
         has_next,
     })
+}
+
+/// The page's posts as [`SummaryRow`]s: five columns and the author's name.
+pub async fn page_rows(
+    db: &impl ConnectionTrait,
+    window: PageWindow,
+) -> Result<Vec<SummaryRow>, DbErr> {
+    summary_rows(post::Entity::find())
+        .limit(window.rows_to_fetch())
+        .offset(window.offset())
+        .into_model::<SummaryRow>()
+        .all(db)
+        .await
 }
 
 /// The projection: published posts, newest first, only the columns of [`SummaryRow`].

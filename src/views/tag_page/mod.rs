@@ -11,7 +11,7 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 use axum::http::Uri;
 
-use super::pagination::PageNumber;
+use super::pagination::{PageNumber, PageWindow};
 use super::post_list::{PostListPage, TagLink};
 use super::slug::Slug;
 use super::{Footer, Variant};
@@ -40,7 +40,7 @@ pub async fn optimized(
     page: PageNumber,
     uri: Uri,
 ) -> Result<TagPageTemplate, AppError> {
-    let tag_page = optimized::load_page(&state.db, &slug, page).await?;
+    let tag_page = optimized::load_page(&state.db, &slug, PageWindow::new(page)).await?;
     render(tag_page, &slug, Variant::Optimized, &uri)
 }
 
@@ -50,7 +50,7 @@ pub async fn naive(
     page: PageNumber,
     uri: Uri,
 ) -> Result<TagPageTemplate, AppError> {
-    let tag_page = naive::load_page(&state.db, &slug, page).await?;
+    let tag_page = naive::load_page(&state.db, &slug, PageWindow::new(page)).await?;
     render(tag_page, &slug, Variant::Naive, &uri)
 }
 

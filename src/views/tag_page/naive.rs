@@ -9,7 +9,7 @@ use sea_orm::{
 
 use super::TagPage;
 use crate::entities::{post, tag};
-use crate::views::pagination::{PageNumber, ROWS_TO_FETCH, split_extra_row};
+use crate::views::pagination::PageWindow;
 use crate::views::post_list::{self, PostListPage, TagLink, published_newest_first};
 use crate::views::slug::Slug;
 
@@ -17,7 +17,7 @@ use crate::views::slug::Slug;
 pub async fn load_page(
     db: &impl ConnectionTrait,
     slug: &Slug,
-    page: PageNumber,
+    window: PageWindow,
 ) -> Result<Option<TagPage>, DbErr> {
     let Some(tag) = tag::Entity::find()
         .filter(tag::Column::Slug.eq(slug.as_str()))
@@ -27,15 +27,15 @@ pub async fn load_page(
         return Ok(None);
     };
     let posts = published_newest_first(tag.find_related(post::Entity))
-        .limit(ROWS_TO_FETCH)
-        .offset(page.offset())
+        .limit(window.rows_to_fetch())
+        .offset(window.offset())
         .all(db)
         .await?;
-    let (posts, has_next) = split_extra_row(posts);
+    let (posts, has_next) = window.split(posts);
     Ok(Some(TagPage {
         page: PostListPage {
             posts: post_list::naive::summarize(db, posts).await?,
-            page,
+            page: window.number,
             has_next,
         },
         tag: TagLink {

@@ -9,7 +9,7 @@ use sea_orm::{
 
 use super::TagPage;
 use crate::entities::{post, post_tag, tag};
-use crate::views::pagination::{PageNumber, ROWS_TO_FETCH, split_extra_row};
+use crate::views::pagination::PageWindow;
 use crate::views::post_list::optimized::{SummaryRow, summarize, summary_rows};
 use crate::views::post_list::{PostListPage, TagLink};
 use crate::views::slug::Slug;
@@ -18,7 +18,7 @@ use crate::views::slug::Slug;
 pub async fn load_page(
     db: &impl ConnectionTrait,
     slug: &Slug,
-    page: PageNumber,
+    window: PageWindow,
 ) -> Result<Option<TagPage>, DbErr> {
     let Some((tag_id, name, slug)) = tag::Entity::find()
         .select_only()
@@ -33,17 +33,17 @@ pub async fn load_page(
     let rows = summary_rows(post::Entity::find())
         .join(JoinType::InnerJoin, post_tag::Relation::Post.def().rev())
         .filter(post_tag::Column::TagId.eq(tag_id))
-        .limit(ROWS_TO_FETCH)
-        .offset(page.offset())
+        .limit(window.rows_to_fetch())
+        .offset(window.offset())
         .into_model::<SummaryRow>()
         .all(db)
         .await?;
-    let (rows, has_next) = split_extra_row(rows);
+    let (rows, has_next) = window.split(rows);
     Ok(Some(TagPage {
         tag: TagLink { name, slug },
         page: PostListPage {
             posts: summarize(db, rows).await?,
-            page,
+            page: window.number,
             has_next,
         },
     }))
