@@ -138,7 +138,7 @@ async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         println!("{}", describe(&report, config.database.backend()));
     }
     let url = app.url();
-    println!("perfblog is serving {url}/");
+    println!("perfblog is serving {url}/  (the naive twin of every page is under {url}/naive/)");
     app.run_until_stopped().await
 }
 

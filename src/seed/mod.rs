@@ -166,6 +166,10 @@ pub async fn seed(
         .map_err(failed("advancing id sequences"))?;
     progress.set_message("committing");
     txn.commit().await.map_err(failed("committing"))?;
+    progress.set_message("updating planner statistics");
+    refresh_statistics(db)
+        .await
+        .map_err(failed("updating planner statistics"))?;
     progress.finish_and_clear();
     report.elapsed = started.elapsed();
     Ok(report)
@@ -210,6 +214,19 @@ async fn advance_id_sequences(db: &impl ConnectionTrait) -> Result<(), DbErr> {
         ))
         .await?;
     }
+    Ok(())
+}
+
+/// After a bulk load the planner's statistics describe empty tables, and on
+/// PostgreSQL no page is marked all-visible yet, so index-only scans still visit the
+/// table for every row (a `COUNT(*)` of 100 posts' comments took 1.5 ms instead of
+/// 0.5 ms here). `VACUUM ANALYZE` / `ANALYZE` fix both, as autovacuum would later.
+async fn refresh_statistics(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let statement = match db.get_database_backend() {
+        DbBackend::Postgres => "VACUUM ANALYZE users, tags, posts, post_tags, comments",
+        _ => "ANALYZE",
+    };
+    db.execute_unprepared(statement).await?;
     Ok(())
 }
 

@@ -1,0 +1,89 @@
+//! Eager loading: the naive per-row loops against the batched loaders, on the post
+//! list at 10, 20, 50 and 100 posts a page, and on the post page of the most
+//! commented post (50 comments shown). Loaders are called directly, without HTTP and
+//! without the sidebar, so nothing else hides the difference.
+//!
+//! `cargo bench --bench eager_loading` (SQLite);
+//! `BENCH_DATABASE_URL=postgres://… cargo bench --bench eager_loading` (PostgreSQL).
+
+mod support;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use perfblog::entities::{comment, post};
+use perfblog::instrument::count_queries;
+use perfblog::views::pagination::{PageNumber, PageWindow};
+use perfblog::views::slug::Slug;
+use perfblog::views::{post_detail, post_list};
+use sea_orm::{
+    ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+};
+
+const PAGE_SIZES: [u64; 4] = [10, 20, 50, 100];
+
+fn eager_loading(c: &mut Criterion) {
+    let runtime = support::runtime();
+    let bench = support::standard_database(&runtime);
+    let db = &bench.db;
+    let mut group = c.benchmark_group(bench.group_name("eager_loading"));
+    group.sample_size(30);
+
+    for size in PAGE_SIZES {
+        let window = PageWindow::new(PageNumber::FIRST).with_size(size);
+        let (_, naive) = runtime.block_on(count_queries(post_list::naive::load_page(db, window)));
+        let (_, optimized) =
+            runtime.block_on(count_queries(post_list::optimized::load_page(db, window)));
+        println!(
+            "list of {size}: naive {} statements, optimized {}",
+            naive.statements, optimized.statements
+        );
+        group.bench_with_input(
+            BenchmarkId::new("list-naive", size),
+            &window,
+            |b, &window| {
+                b.to_async(&runtime)
+                    .iter(|| post_list::naive::load_page(db, window));
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("list-optimized", size),
+            &window,
+            |b, &window| {
+                b.to_async(&runtime)
+                    .iter(|| post_list::optimized::load_page(db, window));
+            },
+        );
+    }
+
+    let slug = runtime.block_on(most_commented_published_post(db));
+    group.bench_function("detail-naive", |b| {
+        b.to_async(&runtime)
+            .iter(|| post_detail::naive::load(db, &slug));
+    });
+    group.bench_function("detail-optimized", |b| {
+        b.to_async(&runtime)
+            .iter(|| post_detail::optimized::load(db, &slug));
+    });
+    group.finish();
+}
+
+/// The worst case for the naive post page: 50 comments shown, 50 author lookups.
+async fn most_commented_published_post(db: &sea_orm::DatabaseConnection) -> Slug {
+    let slug: String = post::Entity::find()
+        .select_only()
+        .column(post::Column::Slug)
+        .join(JoinType::InnerJoin, post::Relation::Comment.def())
+        .filter(post::Column::Status.eq(post::Status::Published))
+        .group_by(post::Column::Id)
+        .group_by(post::Column::Slug)
+        .order_by_desc(comment::Column::Id.count())
+        .order_by_asc(post::Column::Id)
+        .into_tuple()
+        .one(db)
+        .await
+        .expect("query runs")
+        .expect("the dataset has commented posts");
+    Slug::parse(&slug).expect("seeded slugs are valid")
+}
+
+criterion_group!(benches, eager_loading);
+criterion_main!(benches);

@@ -1,0 +1,86 @@
+//! What every bench needs: a runtime, and the standard dataset on the backend chosen
+//! by `BENCH_DATABASE_URL` (unset: a SQLite file under `target/bench-data/`), seeded
+//! once and reused by later runs, never per iteration.
+
+#![allow(dead_code)] // each bench binary uses its own part of this module
+
+use indicatif::{ProgressBar, ProgressStyle};
+use perfblog::config::{Backend, DatabaseUrl};
+use perfblog::entities::{comment, post, user};
+use perfblog::seed::{self, DatasetSize, Existing};
+use perfblog::startup;
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use tokio::runtime::Runtime;
+
+const SQLITE_BENCH_URL: &str = "sqlite://target/bench-data/standard.sqlite?mode=rwc";
+
+pub struct BenchDatabase {
+    pub db: DatabaseConnection,
+    pub backend: Backend,
+}
+
+impl BenchDatabase {
+    /// `eager_loading-postgres`: one criterion group per pattern and backend, so the
+    /// two backends' results sit side by side in `target/criterion/`.
+    pub fn group_name(&self, pattern: &str) -> String {
+        let backend = match self.backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        };
+        format!("{pattern}-{backend}")
+    }
+}
+
+/// A single-threaded runtime: criterion drives each sample with `block_on` from its
+/// own thread, and on a multi-threaded runtime every I/O wake-up would hop from a
+/// worker thread to that thread, a cost of the harness rather than of the loaders.
+/// (The speed-up ratios came out the same both ways; absolute times are lower here.)
+pub fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the benches")
+}
+
+/// Connects, migrates and makes sure the standard dataset is there.
+pub fn standard_database(runtime: &Runtime) -> BenchDatabase {
+    let raw = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| SQLITE_BENCH_URL.to_owned());
+    let url = DatabaseUrl::parse(&raw)
+        .unwrap_or_else(|problem| panic!("BENCH_DATABASE_URL cannot be used: {problem}"));
+    runtime.block_on(async {
+        let db = startup::connect_database(&url)
+            .await
+            .unwrap_or_else(|error| {
+                panic!(
+                    "{error:#}\n(for PostgreSQL, create the database first, e.g. \
+                 `createdb -h 127.0.0.1 -U postgres perfblog_bench`)"
+                )
+            });
+        startup::migrate(&db).await.expect("migrations apply");
+        if !holds_standard_dataset(&db).await {
+            eprintln!(
+                "Seeding the standard dataset into {} (once)…",
+                url.redacted()
+            );
+            let progress = ProgressBar::new(0);
+            if let Ok(style) = ProgressStyle::with_template("[{bar:40}] {pos}/{len} posts") {
+                progress.set_style(style);
+            }
+            seed::seed(&db, DatasetSize::STANDARD, Existing::Replace, &progress)
+                .await
+                .expect("the standard dataset is seeded");
+        }
+        BenchDatabase {
+            db,
+            backend: url.backend(),
+        }
+    })
+}
+
+async fn holds_standard_dataset(db: &DatabaseConnection) -> bool {
+    let standard = DatasetSize::STANDARD;
+    let posts = post::Entity::find().count(db).await.unwrap_or(0);
+    let users = user::Entity::find().count(db).await.unwrap_or(0);
+    let comments = comment::Entity::find().count(db).await.unwrap_or(0);
+    posts == standard.posts as u64 && users == standard.users as u64 && comments > 100_000
+}
