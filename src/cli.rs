@@ -20,7 +20,7 @@ use crate::startup::{self, Application};
                   database, seeds the standard dataset if the database is empty, and listens \
                   on 127.0.0.1:3000.\n\nConfiguration comes from the environment: \
                   DATABASE_URL (default sqlite://perfblog.sqlite?mode=rwc; \
-                  postgres://user@host/db also works), BIND, RUST_LOG."
+                  postgres://user@host/db also works), BIND, ADMIN_TOKEN, RUST_LOG."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -138,6 +138,12 @@ async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
         println!("{}", describe(&report, config.database.backend()));
     }
     let url = app.url();
+    if app.admin_token_generated() {
+        println!(
+            "Admin token for {url}/admin (generated for this run; set ADMIN_TOKEN to keep one): {}",
+            app.admin_token().expose()
+        );
+    }
     println!("perfblog is serving {url}/  (the naive twin of every page is under {url}/naive/)");
     app.run_until_stopped().await
 }

@@ -4,6 +4,7 @@
 //! |----------------|----------------------------------|
 //! | `DATABASE_URL` | `sqlite://perfblog.sqlite?mode=rwc` |
 //! | `BIND`         | `127.0.0.1:3000` (read by the CLI)  |
+//! | `ADMIN_TOKEN`  | generated at start-up and printed   |
 //!
 //! A malformed value stops start-up with a message naming the variable and the
 //! problem, never a panic.
@@ -17,6 +18,8 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://perfblog.sqlite?mode=rwc";
 #[derive(Clone, Debug)]
 pub struct Config {
     pub database: DatabaseUrl,
+    /// `None`: one is generated at start-up and printed.
+    pub admin_token: Option<AdminToken>,
 }
 
 impl Config {
@@ -35,7 +38,73 @@ impl Config {
             variable: "DATABASE_URL",
             problem,
         })?;
-        Ok(Self { database })
+        let admin_token = match std::env::var("ADMIN_TOKEN") {
+            Ok(raw) => Some(AdminToken::parse(&raw).map_err(|problem| ConfigError {
+                variable: "ADMIN_TOKEN",
+                problem,
+            })?),
+            Err(std::env::VarError::NotPresent) => None,
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(ConfigError {
+                    variable: "ADMIN_TOKEN",
+                    problem: "it is not valid UTF-8".to_owned(),
+                });
+            }
+        };
+        Ok(Self {
+            database,
+            admin_token,
+        })
+    }
+}
+
+/// The secret admin routes ask for. Never printed by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminToken(std::sync::Arc<str>);
+
+impl AdminToken {
+    pub const MIN_LEN: usize = 16;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.len() < Self::MIN_LEN {
+            return Err(format!(
+                "an admin token needs at least {} characters",
+                Self::MIN_LEN
+            ));
+        }
+        if !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("an admin token is printable ASCII without spaces".to_owned());
+        }
+        Ok(Self(raw.into()))
+    }
+
+    /// 32 hex digits from the operating system's random source.
+    pub fn generate() -> Self {
+        let bytes: [u8; 16] = rand::random();
+        Self(
+            bytes
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+                .into(),
+        )
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Compares in time that does not depend on where the first difference is, so the
+    /// token cannot be guessed a character at a time by timing responses.
+    pub fn matches(&self, candidate: &str) -> bool {
+        let (a, b) = (self.0.as_bytes(), candidate.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+    }
+}
+
+impl fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AdminToken(***)")
     }
 }
 
@@ -173,6 +242,18 @@ mod tests {
             DatabaseUrl::parse("sqlite::memory:").unwrap().sqlite_file(),
             None
         );
+    }
+
+    #[test]
+    fn admin_tokens_are_long_printable_and_compared_exactly() {
+        assert!(AdminToken::parse("short").is_err());
+        assert!(AdminToken::parse("has a space in it, sadly").is_err());
+        let token = AdminToken::parse("0123456789abcdef").unwrap();
+        assert!(token.matches("0123456789abcdef"));
+        assert!(!token.matches("0123456789abcdeF"));
+        assert!(!token.matches("0123456789abcdef0"));
+        assert_eq!(AdminToken::generate().expose().len(), 32);
+        assert!(!format!("{token:?}").contains("0123"));
     }
 
     #[test]

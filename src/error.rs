@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::Request;
+use axum::http::HeaderValue;
 use axum::http::StatusCode;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
@@ -19,9 +20,31 @@ pub enum AppError {
     /// number). The message tells the client what to send instead.
     #[error("{0}")]
     BadRequest(String),
+    /// 401 Unauthorized: an admin route without valid credentials. Carries a
+    /// `WWW-Authenticate` challenge so a browser asks for them.
+    #[error("Admin credentials are required.")]
+    Unauthorized,
+    /// 403 Forbidden: a request that credentials cannot make acceptable (a cross-site
+    /// form posted to an admin route).
+    #[error("{0}")]
+    Forbidden(String),
     /// 404 Not Found: nothing lives at this address (an unknown slug, a page past the end).
     #[error("{0}")]
     NotFound(String),
+    /// 409 Conflict: the request collided with a concurrent change (a slug taken in
+    /// the meantime). Nothing was changed; trying again shows the new state.
+    #[error("{0}")]
+    Conflict(String),
+    /// 413 Payload Too Large: a body over the route's limit; the message names the limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 415 Unsupported Media Type: a body in a format the route does not take.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 422 Unprocessable Content: well-formed input that breaks a rule (an unknown tag,
+    /// a date in the future). Nothing was changed.
+    #[error("{0}")]
+    Unprocessable(String),
     /// 500 Internal Server Error: anything unexpected. The client gets a generic page;
     /// the cause is logged by [`log_server_errors`].
     #[error(transparent)]
@@ -45,16 +68,65 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// What the client may read: the message for client errors, nothing internal.
+    pub fn public_message(&self) -> &str {
+        match self {
+            AppError::BadRequest(message)
+            | AppError::Forbidden(message)
+            | AppError::NotFound(message)
+            | AppError::Conflict(message)
+            | AppError::PayloadTooLarge(message)
+            | AppError::UnsupportedMediaType(message)
+            | AppError::Unprocessable(message) => message,
+            AppError::Unauthorized => {
+                "Admin credentials are required: HTTP basic auth with the admin token as \
+                 the password, or an `Authorization: Bearer <token>` header."
+            }
+            AppError::Internal(_) => {
+                "Something went wrong on our side. It has been logged; please try again."
+            }
+        }
+    }
+
+    /// Moves what the response must carry besides the page: the cause of a 500 for
+    /// [`log_server_errors`], the challenge of a 401.
+    pub fn decorate(self, response: &mut Response) {
+        match self {
+            AppError::Internal(cause) => {
+                response
+                    .extensions_mut()
+                    .insert(ServerErrorCause(Arc::new(cause)));
+            }
+            AppError::Unauthorized => {
+                response.headers_mut().insert(
+                    WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"perfblog admin\", charset=\"UTF-8\""),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let (status, message) = match &self {
-            AppError::BadRequest(message) => (StatusCode::BAD_REQUEST, message.as_str()),
-            AppError::NotFound(message) => (StatusCode::NOT_FOUND, message.as_str()),
-            AppError::Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong on our side. It has been logged; please try again.",
-            ),
-        };
+        let status = self.status();
+        let message = self.public_message();
         let page = ErrorPage { status, message };
         let mut response = match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
@@ -65,11 +137,7 @@ impl IntoResponse for AppError {
             )
                 .into_response(),
         };
-        if let AppError::Internal(cause) = self {
-            response
-                .extensions_mut()
-                .insert(ServerErrorCause(Arc::new(cause)));
-        }
+        self.decorate(&mut response);
         response
     }
 }

@@ -2,6 +2,8 @@
 //!
 //! The modules below, in reading order.
 
+/// Multi-row `INSERT`s in batches, shared by the seeder and the optimized import.
+pub mod bulk_insert;
 /// The command line: `serve` (default), `migrate`, `seed`.
 pub mod cli;
 /// Configuration from the environment; the defaults need no services.

@@ -14,7 +14,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-use crate::config::{Backend, Config, DatabaseUrl};
+use crate::config::{AdminToken, Backend, Config, DatabaseUrl};
 use crate::state::AppState;
 use crate::{error, instrument, views};
 
@@ -23,6 +23,8 @@ pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     db: DatabaseConnection,
+    admin_token: AdminToken,
+    admin_token_generated: bool,
 }
 
 impl Application {
@@ -37,10 +39,16 @@ impl Application {
         let address = listener
             .local_addr()
             .context("could not read the bound address")?;
+        let admin_token_generated = config.admin_token.is_none();
         Ok(Self {
             listener,
             address,
             db,
+            admin_token: config
+                .admin_token
+                .clone()
+                .unwrap_or_else(AdminToken::generate),
+            admin_token_generated,
         })
     }
 
@@ -56,9 +64,21 @@ impl Application {
         &self.db
     }
 
+    pub fn admin_token(&self) -> &AdminToken {
+        &self.admin_token
+    }
+
+    /// Whether no `ADMIN_TOKEN` was configured and one was made up for this run.
+    pub fn admin_token_generated(&self) -> bool {
+        self.admin_token_generated
+    }
+
     /// Serves until Ctrl-C, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let router = router(AppState { db: self.db });
+        let router = router(AppState {
+            db: self.db,
+            admin_token: self.admin_token,
+        });
         axum::serve(self.listener, router)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -70,7 +90,7 @@ impl Application {
 
 /// Every route, with the middleware that counts queries and logs failures.
 pub fn router(state: AppState) -> Router {
-    views::routes()
+    views::routes(&state)
         .fallback(error::not_found)
         .layer(middleware::from_fn(instrument::count_request_queries))
         .route("/static/style.css", get(stylesheet))

@@ -2,8 +2,12 @@
 
 use sea_orm::DatabaseConnection;
 
+use crate::config::AdminToken;
+
 #[derive(Clone)]
 pub struct AppState {
     /// A connection pool; every statement through it is counted (see `instrument`).
     pub db: DatabaseConnection,
+    /// What the admin routes ask for.
+    pub admin_token: AdminToken,
 }

@@ -1,9 +1,9 @@
 //! `perfblog seed`: the deterministic dataset, written with multi-row inserts.
 //!
-//! This is the bulk-insert pattern at work: one `INSERT … VALUES (…), (…), …` per
-//! [`INSERT_BATCH_ROWS`] rows, all in one transaction, instead of one statement and
-//! one round trip per row. Ids are assigned here rather than by the database so that
-//! post 1 is the same post on every machine and on both backends.
+//! This is the bulk-insert pattern at work (see `bulk_insert`): one
+//! `INSERT … VALUES (…), (…), …` per 1,000 rows, all in one transaction, instead of one
+//! statement and one round trip per row. Ids are assigned here rather than by the
+//! database so that post 1 is the same post on every machine and on both backends.
 
 mod content;
 
@@ -22,11 +22,8 @@ use sea_orm::{
 pub use content::slugify;
 use content::{Writer, tag_name, user_name};
 
+use crate::bulk_insert::{INSERT_BATCH_ROWS, insert_batched};
 use crate::entities::{comment, post, post_tag, tag, user};
-
-/// Rows per `INSERT` statement. The widest row (a post) binds 11 values, so 1,000 rows
-/// stay well under SQLite's 32,766 and PostgreSQL's 65,535 bind-parameter limits.
-pub const INSERT_BATCH_ROWS: usize = 1000;
 
 /// Fixed, so the dataset is the same on every run.
 const RNG_SEED: u64 = 0x5EED_B106;
@@ -182,21 +179,6 @@ async fn delete_all(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     post::Entity::delete_many().exec(db).await?;
     tag::Entity::delete_many().exec(db).await?;
     user::Entity::delete_many().exec(db).await?;
-    Ok(())
-}
-
-/// One multi-row `INSERT` per [`INSERT_BATCH_ROWS`] models.
-async fn insert_batched<A>(db: &impl ConnectionTrait, models: Vec<A>) -> Result<(), DbErr>
-where
-    A: sea_orm::ActiveModelTrait + Send,
-{
-    let mut models = models.into_iter().peekable();
-    while models.peek().is_some() {
-        let batch: Vec<A> = models.by_ref().take(INSERT_BATCH_ROWS).collect();
-        <A::Entity as EntityTrait>::insert_many(batch)
-            .exec_without_returning(db)
-            .await?;
-    }
     Ok(())
 }
 

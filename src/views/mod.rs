@@ -2,6 +2,9 @@
 //! its two handlers; `naive.rs` and `optimized.rs` load that same page model, so the
 //! template cannot tell them apart and the HTML is byte-identical above the footer.
 
+pub mod admin;
+pub mod form;
+pub mod import;
 pub mod pagination;
 pub mod post_detail;
 pub mod post_list;
@@ -21,7 +24,7 @@ use crate::state::AppState;
 
 /// Every page, as in DESIGN.md: the optimized variant owns the plain path (it is what
 /// production would run) and its naive twin lives under `/naive`.
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(post_list::optimized))
         .route("/naive/", get(post_list::naive))
@@ -30,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/naive/tags/{slug}", get(tag_page::naive))
         .route("/posts/{slug}", get(post_detail::optimized))
         .route("/naive/posts/{slug}", get(post_detail::naive))
+        .merge(admin::routes(state))
 }
 
 /// Which loader produced a page.
@@ -55,8 +59,8 @@ impl fmt::Display for Variant {
 pub struct Footer {
     pub variant: Variant,
     pub stats: QueryStats,
-    /// The same page in the other variant.
-    pub twin_href: String,
+    /// The same page in the other variant, where there is one.
+    pub twin_href: Option<String>,
 }
 
 impl Footer {
@@ -72,7 +76,15 @@ impl Footer {
         Self {
             variant,
             stats: instrument::current(),
-            twin_href,
+            twin_href: Some(twin_href),
+        }
+    }
+
+    /// For pages whose twin cannot be opened with a link (the result of a POST).
+    pub fn without_twin(self) -> Self {
+        Self {
+            twin_href: None,
+            ..self
         }
     }
 
@@ -107,8 +119,11 @@ mod tests {
     #[test]
     fn the_footer_links_each_variant_to_its_twin() {
         let optimized = Footer::capture(Variant::Optimized, &Uri::from_static("/tags/rust?page=2"));
-        assert_eq!(optimized.twin_href, "/naive/tags/rust?page=2");
+        assert_eq!(
+            optimized.twin_href.as_deref(),
+            Some("/naive/tags/rust?page=2")
+        );
         let naive = Footer::capture(Variant::Naive, &Uri::from_static("/naive/?page=3"));
-        assert_eq!(naive.twin_href, "/?page=3");
+        assert_eq!(naive.twin_href.as_deref(), Some("/?page=3"));
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use indicatif::ProgressBar;
-use perfblog::config::{Config, DatabaseUrl};
+use perfblog::config::{AdminToken, Config, DatabaseUrl};
 use perfblog::seed::{self, DatasetSize, Existing, SeedReport};
 use perfblog::startup::Application;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
@@ -20,6 +20,7 @@ pub async fn spawn_app() -> TestApp {
     let database = TestDatabase::create().await;
     let config = Config {
         database: DatabaseUrl::parse(&database.url).expect("test database URL parses"),
+        admin_token: Some(AdminToken::parse(ADMIN_TOKEN).expect("valid token")),
     };
     let app = Application::build(&config, "127.0.0.1:0".parse().expect("address parses"))
         .await
@@ -37,6 +38,9 @@ pub async fn spawn_app() -> TestApp {
         _database: database,
     }
 }
+
+/// The admin token every test app is configured with.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// A dataset small enough for a test, shaped like the standard one.
 pub const SMALL: DatasetSize = DatasetSize {
@@ -61,9 +65,41 @@ impl TestApp {
             .expect("request is answered")
     }
 
+    /// POST a form to `path` with the admin token as basic-auth password.
+    pub async fn admin_post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .basic_auth("admin", Some(ADMIN_TOKEN))
+            .form(form)
+            .send()
+            .await
+            .expect("request is answered");
+        Page::read(response).await
+    }
+
+    /// POST a JSON body to `path` with the admin token as a bearer token.
+    pub async fn admin_post_json(&self, path: &str, body: impl Into<reqwest::Body>) -> Page {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request is answered");
+        Page::read(response).await
+    }
+
     /// GET `path` and return the status, the `X-Query-Count` header and the body.
     pub async fn get_page(&self, path: &str) -> Page {
-        let response = self.get(path).await;
+        Page::read(self.get(path).await).await
+    }
+}
+
+impl Page {
+    pub async fn read(response: reqwest::Response) -> Page {
         let status = response.status().as_u16();
         let query_count = response
             .headers()
@@ -82,6 +118,17 @@ impl TestApp {
             server_timing,
             body,
         }
+    }
+
+    /// The number an admin action's result page reports.
+    pub fn rows_changed(&self) -> u64 {
+        let start = self
+            .body
+            .find("<output id=\"rows-changed\">")
+            .unwrap_or_else(|| panic!("a result page: {}", self.body))
+            + "<output id=\"rows-changed\">".len();
+        let end = start + self.body[start..].find('<').expect("closing tag");
+        self.body[start..end].parse().expect("a number")
     }
 }
 
@@ -129,6 +176,30 @@ impl TestApp {
             .await
             .expect("comments are inserted");
     }
+}
+
+/// Every post and post-tag row, in id order: what "the database is unchanged" and
+/// "both variants left the same state" compare.
+pub async fn snapshot(
+    db: &DatabaseConnection,
+) -> (
+    Vec<perfblog::entities::post::Model>,
+    Vec<perfblog::entities::post_tag::Model>,
+) {
+    use perfblog::entities::{post, post_tag};
+    use sea_orm::{EntityTrait, QueryOrder};
+    let posts = post::Entity::find()
+        .order_by_asc(post::Column::Id)
+        .all(db)
+        .await
+        .expect("posts load");
+    let post_tags = post_tag::Entity::find()
+        .order_by_asc(post_tag::Column::PostId)
+        .order_by_asc(post_tag::Column::TagId)
+        .all(db)
+        .await
+        .expect("post tags load");
+    (posts, post_tags)
 }
 
 /// Text as askama writes it into HTML: `&`, `<`, `>`, `"` and `'` escaped. The dataset's

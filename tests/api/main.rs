@@ -3,10 +3,13 @@
 //! SQLite file, or a fresh PostgreSQL database when `TEST_DATABASE_URL` is set) and
 //! talks to it over HTTP, as a user would.
 
+mod admin;
 mod cli;
 mod errors;
 mod helpers;
+mod import;
 mod post_detail;
 mod post_list;
 mod seed;
 mod tag_page;
+mod view_counter;

@@ -33,6 +33,8 @@ pub struct PostDetail {
     pub comments: Vec<CommentView>,
     /// All of the post's comments, shown or not.
     pub comment_count: u64,
+    /// Views counted so far, this one included once the handler has counted it.
+    pub view_count: i32,
 }
 
 impl PostDetail {
@@ -75,13 +77,16 @@ pub struct PostDetailTemplate {
     pub footer: Footer,
 }
 
+/// Loads the post, then counts the view.
 pub async fn optimized(
     State(state): State<AppState>,
     slug: Slug,
     uri: Uri,
 ) -> Result<PostDetailTemplate, AppError> {
-    let post = optimized::load(&state.db, &slug).await?;
-    render(post, &slug, Variant::Optimized, &uri)
+    let mut post = found(optimized::load(&state.db, &slug).await?, &slug)?;
+    optimized::count_view(&state.db, post.id).await?;
+    post.view_count += 1;
+    Ok(render(post, Variant::Optimized, &uri))
 }
 
 pub async fn naive(
@@ -89,21 +94,20 @@ pub async fn naive(
     slug: Slug,
     uri: Uri,
 ) -> Result<PostDetailTemplate, AppError> {
-    let post = naive::load(&state.db, &slug).await?;
-    render(post, &slug, Variant::Naive, &uri)
+    let mut post = found(naive::load(&state.db, &slug).await?, &slug)?;
+    naive::count_view(&state.db, post.id).await?;
+    post.view_count += 1;
+    Ok(render(post, Variant::Naive, &uri))
 }
 
-fn render(
-    post: Option<PostDetail>,
-    slug: &Slug,
-    variant: Variant,
-    uri: &Uri,
-) -> Result<PostDetailTemplate, AppError> {
-    let post = post
-        .ok_or_else(|| AppError::NotFound(format!("No published post has the slug `{slug}`.")))?;
-    Ok(PostDetailTemplate {
+fn found(post: Option<PostDetail>, slug: &Slug) -> Result<PostDetail, AppError> {
+    post.ok_or_else(|| AppError::NotFound(format!("No published post has the slug `{slug}`.")))
+}
+
+fn render(post: PostDetail, variant: Variant, uri: &Uri) -> PostDetailTemplate {
+    PostDetailTemplate {
         root: "../",
         post,
         footer: Footer::capture(variant, uri),
-    })
+    }
 }

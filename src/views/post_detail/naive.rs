@@ -4,8 +4,8 @@
 //! Cost: 5 + C statements for C comments shown (55 for a post with 50 or more).
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    IntoActiveModel, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::{CommentView, LATEST_COMMENTS, PostDetail};
@@ -67,7 +67,25 @@ pub async fn load(db: &impl ConnectionTrait, slug: &Slug) -> Result<Option<PostD
             .collect(),
         comments,
         comment_count,
+        view_count: post.view_count,
     }))
+}
+
+/// Counts a view the way it is usually first written: read the counter, add one in
+/// Rust, write the result back.
+///
+/// Two statements — and wrong under concurrency: two requests that read 41 both write
+/// 42, and one view is lost (a lost update). The tests count how many of 200
+/// concurrent views survive.
+pub async fn count_view(db: &impl ConnectionTrait, post_id: i32) -> Result<(), DbErr> {
+    let Some(post) = post::Entity::find_by_id(post_id).one(db).await? else {
+        return Ok(());
+    };
+    let views = post.view_count;
+    let mut post = post.into_active_model();
+    post.view_count = Set(views + 1);
+    post.update(db).await?;
+    Ok(())
 }
 
 async fn author_of(db: &impl ConnectionTrait, post: &post::Model) -> Result<user::Model, DbErr> {

@@ -1,0 +1,81 @@
+//! Admin actions as they are usually first written: load the rows, change each one in
+//! Rust, save each one.
+//!
+//! Cost: 1 + N statements for N rows (and 1 + N + added for tagging), each its own
+//! round trip and, outside a transaction, its own commit — which on PostgreSQL means a
+//! WAL flush per row. If it fails halfway, half the rows are changed.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter,
+};
+
+use super::{ArchiveCutoff, TitleSearch};
+use crate::entities::{post, post_tag};
+
+pub async fn publish_drafts(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    let drafts = post::Entity::find()
+        .filter(post::Column::Status.eq(post::Status::Draft))
+        .all(db)
+        .await?;
+    let mut changed = 0;
+    for draft in drafts {
+        let mut post = draft.into_active_model();
+        post.status = Set(post::Status::Published);
+        post.published_at = Set(Some(now));
+        post.updated_at = Set(now);
+        post.update(db).await?;
+        changed += 1;
+    }
+    Ok(changed)
+}
+
+pub async fn archive_published_before(
+    db: &impl ConnectionTrait,
+    cutoff: ArchiveCutoff,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let old = post::Entity::find()
+        .filter(post::Column::Status.eq(post::Status::Published))
+        .filter(post::Column::PublishedAt.lt(cutoff.instant()))
+        .all(db)
+        .await?;
+    let mut changed = 0;
+    for published in old {
+        let mut post = published.into_active_model();
+        post.status = Set(post::Status::Archived);
+        post.updated_at = Set(now);
+        post.update(db).await?;
+        changed += 1;
+    }
+    Ok(changed)
+}
+
+/// For each matching post: is it tagged already? If not, tag it.
+pub async fn tag_matching(
+    db: &impl ConnectionTrait,
+    tag_id: i32,
+    search: &TitleSearch,
+) -> Result<u64, DbErr> {
+    let matching = post::Entity::find()
+        .filter(search.condition())
+        .all(db)
+        .await?;
+    let mut added = 0;
+    for post in matching {
+        let tagged = post_tag::Entity::find_by_id((post.id, tag_id))
+            .one(db)
+            .await?;
+        if tagged.is_none() {
+            post_tag::ActiveModel {
+                post_id: Set(post.id),
+                tag_id: Set(tag_id),
+            }
+            .insert(db)
+            .await?;
+            added += 1;
+        }
+    }
+    Ok(added)
+}

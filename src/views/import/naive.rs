@@ -1,0 +1,33 @@
+//! The import as it is usually first written: one `INSERT` per post, then one per tag
+//! of that post.
+//!
+//! Cost: N + T statements for N posts with T tags in all, each a round trip — and
+//! every `INSERT` returns the whole row it wrote (`RETURNING *`), body included, so
+//! the id is known for the tags.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, DbErr, TransactionTrait};
+
+use super::NewPost;
+use crate::entities::post_tag;
+
+pub async fn insert(
+    db: &DatabaseConnection,
+    posts: &[NewPost],
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let txn = db.begin().await?;
+    for new_post in posts {
+        let post = new_post.active_model(now).insert(&txn).await?;
+        for &tag_id in &new_post.tag_ids {
+            post_tag::ActiveModel {
+                post_id: Set(post.id),
+                tag_id: Set(tag_id),
+            }
+            .insert(&txn)
+            .await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(posts.len() as u64)
+}

@@ -1,0 +1,233 @@
+//! `POST /admin/import`: all or nothing, one INSERT per row or one per 1,000 rows.
+
+use chrono::{DateTime, Utc};
+use perfblog::entities::post;
+use perfblog::instrument::count_queries;
+use perfblog::views::import::{self, ImportRow, naive, optimized};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::json;
+
+use crate::helpers::{SMALL, TestApp, snapshot, spawn_app};
+
+fn fixed_now() -> DateTime<Utc> {
+    "2026-01-02T03:04:05Z".parse().expect("a valid instant")
+}
+
+/// `count` valid posts, each with two tags (the seeded `rust` and `sql`).
+fn posts_json(count: usize) -> serde_json::Value {
+    json!(
+        (0..count)
+            .map(|i| json!({
+                "title": format!("Imported post {i} & friends"),
+                "body": format!("Body of post {i}.\n\nSecond <paragraph>."),
+                "author_email": "user2@example.com",
+                "tags": ["rust", "sql"],
+                "status": if i % 2 == 0 { "published" } else { "draft" },
+            }))
+            .collect::<Vec<_>>()
+    )
+}
+
+fn rows(value: serde_json::Value) -> Vec<ImportRow> {
+    serde_json::from_value(value).expect("valid rows")
+}
+
+async fn post_count(app: &TestApp) -> u64 {
+    post::Entity::find()
+        .count(&app.db)
+        .await
+        .expect("count runs")
+}
+
+#[tokio::test]
+async fn an_import_inserts_every_row_with_its_tags() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+
+    let page = app
+        .admin_post_json("/admin/import", posts_json(3).to_string())
+        .await;
+
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.body, r#"{"imported":3}"#);
+    assert_eq!(post_count(&app).await, 33);
+    let listed = app.get_page("/").await.body;
+    assert!(
+        listed.contains("Imported post 0 &#38; friends"),
+        "published rows are listed"
+    );
+    assert!(!listed.contains("Imported post 1 "), "drafts are not");
+}
+
+#[tokio::test]
+async fn naive_and_optimized_imports_leave_the_same_rows() {
+    let (a, b) = (spawn_app().await, spawn_app().await);
+    a.seed(SMALL).await;
+    b.seed(SMALL).await;
+
+    let valid_a = import::validate(&a.db, rows(posts_json(25)), fixed_now())
+        .await
+        .expect("valid");
+    let valid_b = import::validate(&b.db, rows(posts_json(25)), fixed_now())
+        .await
+        .expect("valid");
+    naive::insert(&a.db, &valid_a, fixed_now())
+        .await
+        .expect("inserts");
+    optimized::insert(&b.db, &valid_b, fixed_now())
+        .await
+        .expect("inserts");
+
+    assert_eq!(snapshot(&a.db).await, snapshot(&b.db).await);
+}
+
+#[tokio::test]
+async fn the_optimized_import_runs_the_same_statements_for_5_and_50_rows_and_the_naive_one_grows() {
+    for count in [5, 50] {
+        let app = spawn_app().await;
+        app.seed(SMALL).await;
+        let valid = import::validate(&app.db, rows(posts_json(count)), fixed_now())
+            .await
+            .expect("valid");
+        let (_, fast) = count_queries(optimized::insert(&app.db, &valid, fixed_now())).await;
+
+        let other = spawn_app().await;
+        other.seed(SMALL).await;
+        let (_, slow) = count_queries(naive::insert(&other.db, &valid, fixed_now())).await;
+
+        assert_eq!(
+            fast.statements, 3,
+            "posts INSERT, ids SELECT, tags INSERT for {count}"
+        );
+        assert_eq!(
+            slow.statements as usize,
+            count * 3,
+            "one post and two tags a row"
+        );
+    }
+}
+
+#[tokio::test]
+async fn validation_runs_three_queries_whatever_the_number_of_rows() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+
+    for count in [1, 40] {
+        let (valid, stats) = count_queries(import::validate(
+            &app.db,
+            rows(posts_json(count)),
+            fixed_now(),
+        ))
+        .await;
+        assert_eq!(valid.expect("valid").len(), count);
+        assert_eq!(stats.statements, 3, "{count} rows");
+    }
+}
+
+#[tokio::test]
+async fn one_invalid_row_rejects_the_whole_import_naming_the_row_and_the_field() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let before = snapshot(&app.db).await;
+    let mut body = posts_json(5);
+    body[2]["tags"] = json!(["rust", "no-such-tag"]);
+
+    for path in ["/admin/import", "/naive/admin/import"] {
+        let page = app.admin_post_json(path, body.to_string()).await;
+        assert_eq!(page.status, 422, "{path}");
+        assert!(
+            page.body
+                .contains("row 3, field `tags`: there is no tag `no-such-tag`"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("Nothing was imported."));
+    }
+    assert_eq!(snapshot(&app.db).await, before);
+}
+
+#[tokio::test]
+async fn malformed_imports_are_4xx_with_a_message_and_change_nothing() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let before = snapshot(&app.db).await;
+    let mut wrong_type = posts_json(3);
+    wrong_type[1]["tags"] = json!("rust");
+    let mut unknown_author = posts_json(3);
+    unknown_author[0]["author_email"] = json!("nobody@example.com");
+    let mut taken_slug = posts_json(2);
+    taken_slug[1]["slug"] = json!(
+        post::Entity::find_by_id(1)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .slug
+    );
+    let mut twice = posts_json(2);
+    twice[0]["slug"] = json!("same-slug");
+    twice[1]["slug"] = json!("same-slug");
+    let mut bad_slug = posts_json(1);
+    bad_slug[0]["slug"] = json!("Not A Slug");
+    let mut typo = posts_json(1);
+    typo[0]["tag"] = json!(["rust"]);
+    let mut empty_title = posts_json(2);
+    empty_title[1]["title"] = json!("   ");
+
+    for (body, status, says) in [
+        ("[{\"title\": ".to_owned(), 400, "not valid JSON"),
+        ("{}".to_owned(), 422, "must be a JSON array"),
+        (
+            wrong_type.to_string(),
+            422,
+            "row 2, field `tags`: invalid type",
+        ),
+        (
+            unknown_author.to_string(),
+            422,
+            "row 1, field `author_email`: no user has the email",
+        ),
+        (taken_slug.to_string(), 422, "row 2, field `slug`:"),
+        (
+            twice.to_string(),
+            422,
+            "row 2, field `slug`: `same-slug` is also the slug of row 1",
+        ),
+        (bad_slug.to_string(), 422, "row 1, field `slug`: A slug is"),
+        (typo.to_string(), 422, "unknown field `tag`"),
+        (empty_title.to_string(), 422, "row 2, field `title`"),
+    ] {
+        let page = app.admin_post_json("/admin/import", body.clone()).await;
+        assert_eq!(page.status, status, "{body}: {}", page.body);
+        assert!(page.body.contains(says), "{says} in {}", page.body);
+        assert!(
+            page.body.starts_with("{\"error\":"),
+            "JSON errors: {}",
+            page.body
+        );
+    }
+    assert_eq!(snapshot(&app.db).await, before);
+}
+
+#[tokio::test]
+async fn a_10_mb_import_is_a_413_and_a_non_json_body_a_415() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let before = snapshot(&app.db).await;
+    let huge = format!("[{}]", "0,".repeat(5 * 1024 * 1024) + "0");
+
+    let too_large = app.admin_post_json("/admin/import", huge).await;
+    assert_eq!(too_large.status, 413);
+    assert!(
+        too_large.body.contains("larger than 5 MB"),
+        "{}",
+        too_large.body
+    );
+
+    let form = app
+        .admin_post("/naive/admin/import", &[("title", "x")])
+        .await;
+    assert_eq!(form.status, 415);
+    assert!(form.body.contains("application/json"));
+    assert_eq!(snapshot(&app.db).await, before);
+}
