@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Config;
+use crate::db;
 use crate::seed::{self, DatasetSize, Existing, SeedReport};
 use crate::startup::{self, Application};
 
@@ -35,6 +36,8 @@ enum Command {
     Migrate,
     /// Fill the database with the deterministic dataset (refuses if it already holds data).
     Seed(SeedArgs),
+    /// Deliver queued emails from the outbox until stopped (run as many as you like).
+    Worker,
 }
 
 #[derive(Debug, Args)]
@@ -50,6 +53,9 @@ struct ServeArgs {
     /// Do not seed an empty database before serving.
     #[arg(long)]
     no_seed: bool,
+    /// Do not deliver queued emails from this process (run `perfblog worker` instead).
+    #[arg(long)]
+    no_worker: bool,
 }
 
 impl Default for ServeArgs {
@@ -60,6 +66,7 @@ impl Default for ServeArgs {
                 .and_then(|bind| bind.parse().ok())
                 .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 3000))),
             no_seed: false,
+            no_worker: false,
         }
     }
 }
@@ -92,19 +99,25 @@ fn at_least_one(raw: &str) -> Result<usize, String> {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::from_env()?;
+    let mut config = Config::from_env()?;
     match cli.command {
         None => serve(&config, ServeArgs::default()).await,
-        Some(Command::Serve(args)) => serve(&config, args).await,
+        Some(Command::Serve(args)) => {
+            if args.no_worker {
+                config.worker = None;
+            }
+            serve(&config, args).await
+        }
+        Some(Command::Worker) => startup::run_worker_until_stopped(&config).await,
         Some(Command::Migrate) => {
-            let db = startup::connect_database(&config.database).await?;
-            startup::migrate(&db).await?;
+            let db = db::connect(&config.database).await?;
+            db::migrate(&db).await?;
             println!("Migrations applied to {}.", config.database.redacted());
             Ok(())
         }
         Some(Command::Seed(args)) => {
-            let db = startup::connect_database(&config.database).await?;
-            startup::migrate(&db).await?;
+            let db = db::connect(&config.database).await?;
+            db::migrate(&db).await?;
             let size = DatasetSize {
                 users: args.users,
                 tags: args.tags,

@@ -5,6 +5,9 @@
 //! | `DATABASE_URL` | `sqlite://perfblog.sqlite?mode=rwc` |
 //! | `BIND`         | `127.0.0.1:3000` (read by the CLI)  |
 //! | `ADMIN_TOKEN`  | generated at start-up and printed   |
+//! | `SMTP_URL`     | unset: mail goes to `.eml` files     |
+//! | `MAIL_DIR`     | `mail` (the folder for `.eml` files) |
+//! | `PUBLIC_URL`   | the address the app listens on      |
 //!
 //! A malformed value stops start-up with a message naming the variable and the
 //! problem, never a panic.
@@ -13,6 +16,9 @@ use std::fmt;
 
 use url::Url;
 
+use crate::mail::MailSettings;
+use crate::mail::worker::WorkerSettings;
+
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://perfblog.sqlite?mode=rwc";
 
 #[derive(Clone, Debug)]
@@ -20,41 +26,93 @@ pub struct Config {
     pub database: DatabaseUrl,
     /// `None`: one is generated at start-up and printed.
     pub admin_token: Option<AdminToken>,
+    /// SMTP, or `.eml` files in a folder.
+    pub mail: MailSettings,
+    /// The address links in emails point to; `None`: the address the app listens on.
+    pub public_url: Option<String>,
+    /// The outbox worker to run inside the server; `None` runs none (`perfblog worker`
+    /// or another instance delivers).
+    pub worker: Option<WorkerSettings>,
 }
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let raw = match std::env::var("DATABASE_URL") {
-            Ok(raw) => raw,
-            Err(std::env::VarError::NotPresent) => DEFAULT_DATABASE_URL.to_owned(),
-            Err(std::env::VarError::NotUnicode(_)) => {
-                return Err(ConfigError {
-                    variable: "DATABASE_URL",
-                    problem: "it is not valid UTF-8".to_owned(),
-                });
-            }
+        let database = DatabaseUrl::parse(
+            &env_var("DATABASE_URL")?.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+        )
+        .map_err(|problem| ConfigError::new("DATABASE_URL", problem))?;
+        let admin_token = env_var("ADMIN_TOKEN")?
+            .map(|raw| AdminToken::parse(&raw))
+            .transpose()
+            .map_err(|problem| ConfigError::new("ADMIN_TOKEN", problem))?;
+        let mail = match env_var("SMTP_URL")? {
+            Some(url) => parse_smtp_url(&url)
+                .map(MailSettings::Smtp)
+                .map_err(|problem| ConfigError::new("SMTP_URL", problem))?,
+            None => MailSettings::Folder(
+                env_var("MAIL_DIR")?
+                    .unwrap_or_else(|| DEFAULT_MAIL_DIR.to_owned())
+                    .into(),
+            ),
         };
-        let database = DatabaseUrl::parse(&raw).map_err(|problem| ConfigError {
-            variable: "DATABASE_URL",
-            problem,
-        })?;
-        let admin_token = match std::env::var("ADMIN_TOKEN") {
-            Ok(raw) => Some(AdminToken::parse(&raw).map_err(|problem| ConfigError {
-                variable: "ADMIN_TOKEN",
-                problem,
-            })?),
-            Err(std::env::VarError::NotPresent) => None,
-            Err(std::env::VarError::NotUnicode(_)) => {
-                return Err(ConfigError {
-                    variable: "ADMIN_TOKEN",
-                    problem: "it is not valid UTF-8".to_owned(),
-                });
-            }
-        };
+        let public_url = env_var("PUBLIC_URL")?
+            .map(|raw| parse_public_url(&raw))
+            .transpose()
+            .map_err(|problem| ConfigError::new("PUBLIC_URL", problem))?;
         Ok(Self {
             database,
             admin_token,
+            mail,
+            public_url,
+            worker: Some(WorkerSettings::default()),
         })
+    }
+}
+
+/// Where `.eml` files go when no `SMTP_URL` is set.
+pub const DEFAULT_MAIL_DIR: &str = "mail";
+
+/// An unset variable is `None`; a set but unusable one is an error naming it.
+fn env_var(name: &'static str) -> Result<Option<String>, ConfigError> {
+    match std::env::var(name) {
+        Ok(value) if value.trim().is_empty() => Ok(None),
+        Ok(value) => Ok(Some(value)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(ConfigError::new(name, "it is not valid UTF-8".to_owned()))
+        }
+    }
+}
+
+fn parse_smtp_url(raw: &str) -> Result<String, String> {
+    let url = Url::parse(raw.trim()).map_err(|error| format!("it is not a URL ({error})"))?;
+    if url.scheme() != "smtp" || url.host_str().is_none_or(str::is_empty) {
+        return Err(
+            "use smtp://host:port (plain SMTP, as Mailpit or a local relay speaks it)".to_owned(),
+        );
+    }
+    Ok(raw.trim().to_owned())
+}
+
+fn parse_public_url(raw: &str) -> Result<String, String> {
+    let url = Url::parse(raw.trim()).map_err(|error| format!("it is not a URL ({error})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("use http:// or https://".to_owned());
+    }
+    Ok(raw.trim().trim_end_matches('/').to_owned())
+}
+
+/// A configuration variable that cannot be used, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable} cannot be used: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(variable: &'static str, problem: String) -> Self {
+        Self { variable, problem }
     }
 }
 
@@ -106,14 +164,6 @@ impl fmt::Debug for AdminToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("AdminToken(***)")
     }
-}
-
-/// A configuration variable that cannot be used, and why.
-#[derive(Debug, thiserror::Error)]
-#[error("{variable} cannot be used: {problem}")]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub problem: String,
 }
 
 /// The database engines perfblog runs on.
@@ -254,6 +304,22 @@ mod tests {
         assert!(!token.matches("0123456789abcdef0"));
         assert_eq!(AdminToken::generate().expose().len(), 32);
         assert!(!format!("{token:?}").contains("0123"));
+    }
+
+    #[test]
+    fn smtp_and_public_urls_are_checked() {
+        assert!(parse_smtp_url("smtp://127.0.0.1:1025").is_ok());
+        assert!(
+            parse_smtp_url("http://mailpit:8025")
+                .unwrap_err()
+                .contains("smtp://")
+        );
+        assert!(parse_smtp_url("mailpit:1025").is_err());
+        assert_eq!(
+            parse_public_url("https://blog.example/").unwrap(),
+            "https://blog.example"
+        );
+        assert!(parse_public_url("ftp://x").is_err());
     }
 
     #[test]

@@ -45,6 +45,10 @@ pub enum AppError {
     /// a date in the future). Nothing was changed.
     #[error("{0}")]
     Unprocessable(String),
+    /// 502 Bad Gateway: a service the request waited for (the SMTP server, in the naive
+    /// comment handler) failed. The cause is logged like a 500's.
+    #[error(transparent)]
+    MailUnavailable(anyhow::Error),
     /// 500 Internal Server Error: anything unexpected. The client gets a generic page;
     /// the cause is logged by [`log_server_errors`].
     #[error(transparent)]
@@ -79,6 +83,7 @@ impl AppError {
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::MailUnavailable(_) => StatusCode::BAD_GATEWAY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -97,6 +102,10 @@ impl AppError {
                 "Admin credentials are required: HTTP basic auth with the admin token as \
                  the password, or an `Authorization: Bearer <token>` header."
             }
+            AppError::MailUnavailable(_) => {
+                "Your comment was saved, but the email to the post's author could not be \
+                 sent: the mail server did not answer."
+            }
             AppError::Internal(_) => {
                 "Something went wrong on our side. It has been logged; please try again."
             }
@@ -107,7 +116,7 @@ impl AppError {
     /// [`log_server_errors`], the challenge of a 401.
     pub fn decorate(self, response: &mut Response) {
         match self {
-            AppError::Internal(cause) => {
+            AppError::Internal(cause) | AppError::MailUnavailable(cause) => {
                 response
                     .extensions_mut()
                     .insert(ServerErrorCause(Arc::new(cause)));

@@ -8,17 +8,21 @@ pub mod bulk_insert;
 pub mod cli;
 /// Configuration from the environment; the defaults need no services.
 pub mod config;
+/// Connecting, migrating, and transactions that write.
+pub mod db;
 /// SeaORM entities for users, posts, tags, post_tags and comments.
 pub mod entities;
 /// The one error type and the status each variant maps to.
 pub mod error;
 /// Counting SQL statements per request: `X-Query-Count`, `Server-Timing`, test helpers.
 pub mod instrument;
+/// Email: the comment notification, SMTP or `.eml` files, the outbox and its worker.
+pub mod mail;
 /// The deterministic dataset, written with multi-row inserts.
 pub mod seed;
 /// Start-up in one place: connect, migrate, bind, build the router, serve.
 pub mod startup;
-/// What every handler shares: the database pool.
+/// What every handler shares: the database pool, the mailer, the admin token.
 pub mod state;
 /// The pages: per view a page model and template, and the loaders that fill it.
 pub mod views;

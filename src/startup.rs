@@ -1,22 +1,23 @@
 //! Start-up in one place: connect, migrate, bind, route, serve.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::middleware;
 use axum::routing::get;
-use migrations::{Migrator, MigratorTrait};
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
 use tower_http::trace::TraceLayer;
 
-use crate::config::{AdminToken, Backend, Config, DatabaseUrl};
+use crate::config::{AdminToken, Config};
+use crate::mail::Mailer;
+use crate::mail::worker::{Worker, WorkerSettings};
 use crate::state::AppState;
-use crate::{error, instrument, views};
+use crate::{db, error, instrument, views};
 
 /// A bound, migrated, ready-to-serve perfblog.
 pub struct Application {
@@ -25,14 +26,17 @@ pub struct Application {
     db: DatabaseConnection,
     admin_token: AdminToken,
     admin_token_generated: bool,
+    mailer: Mailer,
+    public_url: String,
+    worker: Option<WorkerSettings>,
 }
 
 impl Application {
     /// Connects to the database, applies pending migrations and binds `bind`
     /// (port 0 picks a free port, as the tests do).
     pub async fn build(config: &Config, bind: SocketAddr) -> anyhow::Result<Self> {
-        let db = connect_database(&config.database).await?;
-        migrate(&db).await?;
+        let db = db::connect(&config.database).await?;
+        db::migrate(&db).await?;
         let listener = TcpListener::bind(bind)
             .await
             .with_context(|| format!("could not listen on {bind}"))?;
@@ -49,6 +53,12 @@ impl Application {
                 .clone()
                 .unwrap_or_else(AdminToken::generate),
             admin_token_generated,
+            mailer: Mailer::new(&config.mail)?,
+            public_url: config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{address}")),
+            worker: config.worker,
         })
     }
 
@@ -73,19 +83,53 @@ impl Application {
         self.admin_token_generated
     }
 
-    /// Serves until Ctrl-C, then lets in-flight requests finish.
+    /// Serves (and runs the outbox worker, unless configured not to) until Ctrl-C,
+    /// then lets in-flight requests and the worker's current batch finish.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let outbox_wake = Arc::new(Notify::new());
+        let (stop, stopped) = watch::channel(false);
+        let worker = self.worker.map(|settings| {
+            let worker = Worker::new(
+                self.db.clone(),
+                self.mailer.clone(),
+                settings,
+                outbox_wake.clone(),
+            );
+            tokio::spawn(worker.run(stopped))
+        });
         let router = router(AppState {
             db: self.db,
             admin_token: self.admin_token,
+            mailer: self.mailer,
+            outbox_wake,
+            public_url: self.public_url,
         });
-        axum::serve(self.listener, router)
+        let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await
-            .context("the server stopped with an error")
+            .context("the server stopped with an error");
+        let _ = stop.send(true);
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
+        served
     }
+}
+
+/// `perfblog worker`: delivers the outbox until Ctrl-C, without serving pages. It
+/// does not migrate (the server does); until the schema exists it waits and retries.
+pub async fn run_worker_until_stopped(config: &Config) -> anyhow::Result<()> {
+    let db = db::connect(&config.database).await?;
+    let mailer = Mailer::new(&config.mail)?;
+    let settings = config.worker.unwrap_or_default();
+    let (stop, stopped) = watch::channel(false);
+    let worker = Worker::new(db, mailer, settings, Arc::new(Notify::new()));
+    let running = tokio::spawn(worker.run(stopped));
+    let _ = tokio::signal::ctrl_c().await;
+    let _ = stop.send(true);
+    running.await.context("the worker task failed")
 }
 
 /// Every route, with the middleware that counts queries and logs failures.
@@ -109,48 +153,4 @@ async fn stylesheet() -> impl axum::response::IntoResponse {
         ],
         include_str!("../static/style.css"),
     )
-}
-
-/// Opens a pool on `url` with query counting attached.
-pub async fn connect_database(url: &DatabaseUrl) -> anyhow::Result<DatabaseConnection> {
-    let sqlite_dir = url
-        .sqlite_file()
-        .and_then(|file| std::path::Path::new(file).parent())
-        .filter(|dir| !dir.as_os_str().is_empty());
-    if let Some(dir) = sqlite_dir {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("could not create the directory {}", dir.display()))?;
-    }
-    let mut options = ConnectOptions::new(url.as_str());
-    options
-        // sqlx would log every statement at INFO; the query counter reports them instead.
-        .sqlx_logging(false)
-        .acquire_timeout(Duration::from_secs(10));
-    match url.backend() {
-        Backend::Sqlite => {
-            options.max_connections(8).map_sqlx_sqlite_opts(|sqlite| {
-                // WAL lets readers run while a writer commits; NORMAL sync is safe with WAL.
-                sqlite
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(5))
-            });
-        }
-        Backend::Postgres => {
-            options.max_connections(20);
-        }
-    }
-    let mut db = Database::connect(options)
-        .await
-        .with_context(|| format!("could not connect to the database at {}", url.redacted()))?;
-    instrument::attach(&mut db);
-    Ok(db)
-}
-
-/// Applies pending migrations (a no-op when the schema is current).
-pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None)
-        .await
-        .context("could not apply the database migrations")
 }

@@ -1,8 +1,12 @@
 //! What every handler shares. Cloned per request, so everything in it is a handle.
 
+use std::sync::Arc;
+
 use sea_orm::DatabaseConnection;
+use tokio::sync::Notify;
 
 use crate::config::AdminToken;
+use crate::mail::Mailer;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -10,4 +14,10 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// What the admin routes ask for.
     pub admin_token: AdminToken,
+    /// SMTP or a folder; the naive comment handler talks to it inside the request.
+    pub mailer: Mailer,
+    /// Wakes the in-process outbox worker when a message is queued.
+    pub outbox_wake: Arc<Notify>,
+    /// Where links in emails point, without a trailing slash.
+    pub public_url: String,
 }

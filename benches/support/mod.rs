@@ -8,7 +8,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use perfblog::config::{Backend, DatabaseUrl};
 use perfblog::entities::{comment, post, user};
 use perfblog::seed::{self, DatasetSize, Existing};
-use perfblog::startup;
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait};
 use tokio::runtime::Runtime;
 
@@ -48,15 +47,13 @@ pub fn standard_database(runtime: &Runtime) -> BenchDatabase {
     let url = DatabaseUrl::parse(&raw)
         .unwrap_or_else(|problem| panic!("BENCH_DATABASE_URL cannot be used: {problem}"));
     runtime.block_on(async {
-        let db = startup::connect_database(&url)
-            .await
-            .unwrap_or_else(|error| {
-                panic!(
-                    "{error:#}\n(for PostgreSQL, create the database first, e.g. \
+        let db = perfblog::db::connect(&url).await.unwrap_or_else(|error| {
+            panic!(
+                "{error:#}\n(for PostgreSQL, create the database first, e.g. \
                  `createdb -h 127.0.0.1 -U postgres perfblog_bench`)"
-                )
-            });
-        startup::migrate(&db).await.expect("migrations apply");
+            )
+        });
+        perfblog::db::migrate(&db).await.expect("migrations apply");
         if !holds_standard_dataset(&db).await {
             eprintln!(
                 "Seeding the standard dataset into {} (once)…",
@@ -112,8 +109,8 @@ pub fn scratch_database(runtime: &Runtime, name: &str, size: DatasetSize) -> Ben
             }
         };
         let url = DatabaseUrl::parse(&url).expect("scratch URL parses");
-        let db = startup::connect_database(&url).await.expect("connects");
-        startup::migrate(&db).await.expect("migrations apply");
+        let db = perfblog::db::connect(&url).await.expect("connects");
+        perfblog::db::migrate(&db).await.expect("migrations apply");
         seed::seed(&db, size, Existing::Replace, &ProgressBar::hidden())
             .await
             .expect("the scratch dataset is seeded");

@@ -7,12 +7,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_blog_tables;
+mod m20261125_000002_email_outbox;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_blog_tables::Migration)]
+        vec![
+            Box::new(m20261125_000001_blog_tables::Migration),
+            Box::new(m20261125_000002_email_outbox::Migration),
+        ]
     }
 }

@@ -3,6 +3,7 @@
 //! They mirror `migrations/`; the migrations are the source of truth for the schema.
 
 pub mod comment;
+pub mod outbox_message;
 pub mod post;
 pub mod post_tag;
 pub mod tag;

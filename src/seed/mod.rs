@@ -16,14 +16,14 @@ use rand::{Rng, seq::index};
 use rand_chacha::ChaCha8Rng;
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    PaginatorTrait, TransactionTrait,
+    PaginatorTrait,
 };
 
 pub use content::slugify;
 use content::{Writer, tag_name, user_name};
 
 use crate::bulk_insert::{INSERT_BATCH_ROWS, insert_batched};
-use crate::entities::{comment, post, post_tag, tag, user};
+use crate::entities::{comment, outbox_message, post, post_tag, tag, user};
 
 /// Fixed, so the dataset is the same on every run.
 const RNG_SEED: u64 = 0x5EED_B106;
@@ -107,8 +107,8 @@ pub async fn seed(
     progress: &ProgressBar,
 ) -> Result<SeedReport, SeedError> {
     let started = Instant::now();
-    let txn = db
-        .begin()
+    // Reads (is there data?) then writes: IMMEDIATE on SQLite, see `db::begin_write`.
+    let txn = crate::db::begin_write(db)
         .await
         .map_err(failed("starting the transaction"))?;
     match existing {
@@ -174,6 +174,7 @@ pub async fn seed(
 
 /// Children first, so foreign keys hold at every step.
 async fn delete_all(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    outbox_message::Entity::delete_many().exec(db).await?;
     comment::Entity::delete_many().exec(db).await?;
     post_tag::Entity::delete_many().exec(db).await?;
     post::Entity::delete_many().exec(db).await?;

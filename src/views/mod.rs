@@ -3,6 +3,7 @@
 //! template cannot tell them apart and the HTML is byte-identical above the footer.
 
 pub mod admin;
+pub mod comments;
 pub mod form;
 pub mod import;
 pub mod pagination;
@@ -16,7 +17,7 @@ use std::fmt;
 use axum::Router;
 use axum::http::Uri;
 use axum::response::Redirect;
-use axum::routing::get;
+use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 
 use crate::instrument::{self, QueryStats};
@@ -33,6 +34,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/naive/tags/{slug}", get(tag_page::naive))
         .route("/posts/{slug}", get(post_detail::optimized))
         .route("/naive/posts/{slug}", get(post_detail::naive))
+        .route("/posts/{slug}/comments", post(comments::optimized))
+        .route("/naive/posts/{slug}/comments", post(comments::naive))
         .merge(admin::routes(state))
 }
 

@@ -4,6 +4,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use indicatif::ProgressBar;
 use perfblog::config::{AdminToken, Config, DatabaseUrl};
+use perfblog::mail::MailSettings;
+use perfblog::mail::outbox::RetryPolicy;
+use perfblog::mail::worker::WorkerSettings;
 use perfblog::seed::{self, DatasetSize, Existing, SeedReport};
 use perfblog::startup::Application;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
@@ -12,15 +15,58 @@ pub struct TestApp {
     pub address: String,
     pub db: DatabaseConnection,
     pub client: reqwest::Client,
+    /// Where mail goes when the app has no SMTP server: one `.eml` file per message.
+    pub mail_dir: std::path::PathBuf,
     _database: TestDatabase,
+    _mail_dir: tempfile::TempDir,
+}
+
+/// How a test wants its app: where mail goes, and whether an outbox worker runs.
+pub struct TestOptions {
+    pub smtp_url: Option<String>,
+    pub worker: Option<WorkerSettings>,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            worker: Some(fast_worker()),
+        }
+    }
+}
+
+/// A worker tuned for tests: quick polls, short leases, retries in milliseconds.
+pub fn fast_worker() -> WorkerSettings {
+    WorkerSettings {
+        batch: 10,
+        lease: std::time::Duration::from_millis(800),
+        poll_interval: std::time::Duration::from_millis(25),
+        retry: RetryPolicy {
+            max_attempts: 100,
+            base_delay: std::time::Duration::from_millis(20),
+            max_delay: std::time::Duration::from_millis(200),
+        },
+    }
 }
 
 /// Starts perfblog against a database of its own and returns once it listens.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(TestOptions::default()).await
+}
+
+pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     let database = TestDatabase::create().await;
+    let mail_dir = tempfile::tempdir().expect("a mail folder");
     let config = Config {
         database: DatabaseUrl::parse(&database.url).expect("test database URL parses"),
         admin_token: Some(AdminToken::parse(ADMIN_TOKEN).expect("valid token")),
+        mail: match options.smtp_url {
+            Some(url) => MailSettings::Smtp(url),
+            None => MailSettings::Folder(mail_dir.path().to_owned()),
+        },
+        public_url: Some("http://blog.test".to_owned()),
+        worker: options.worker,
     };
     let app = Application::build(&config, "127.0.0.1:0".parse().expect("address parses"))
         .await
@@ -35,7 +81,9 @@ pub async fn spawn_app() -> TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("HTTP client builds"),
+        mail_dir: mail_dir.path().to_owned(),
         _database: database,
+        _mail_dir: mail_dir,
     }
 }
 

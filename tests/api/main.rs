@@ -5,11 +5,13 @@
 
 mod admin;
 mod cli;
+mod comments;
 mod errors;
 mod helpers;
 mod import;
 mod post_detail;
 mod post_list;
 mod seed;
+mod smtp_sink;
 mod tag_page;
 mod view_counter;

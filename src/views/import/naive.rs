@@ -6,9 +6,10 @@
 //! the id is known for the tags.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, DbErr};
 
 use super::NewPost;
+use crate::db;
 use crate::entities::post_tag;
 
 pub async fn insert(
@@ -16,7 +17,7 @@ pub async fn insert(
     posts: &[NewPost],
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
-    let txn = db.begin().await?;
+    let txn = db::begin_write(db).await?;
     for new_post in posts {
         let post = new_post.active_model(now).insert(&txn).await?;
         for &tag_id in &new_post.tag_ids {

@@ -10,12 +10,12 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
 };
 
 use super::NewPost;
 use crate::bulk_insert::{INSERT_BATCH_ROWS, insert_batched};
+use crate::db;
 use crate::entities::{post, post_tag};
 
 pub async fn insert(
@@ -23,7 +23,7 @@ pub async fn insert(
     posts: &[NewPost],
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
-    let txn = db.begin().await?;
+    let txn = db::begin_write(db).await?;
     for batch in posts.chunks(INSERT_BATCH_ROWS) {
         post::Entity::insert_many(batch.iter().map(|new_post| new_post.active_model(now)))
             .exec_without_returning(&txn)

@@ -1,0 +1,143 @@
+//! The outbox worker: claims due messages, sends them, settles each one.
+//!
+//! It runs inside `perfblog serve` (woken the moment a comment commits) or on its own
+//! as `perfblog worker`, as many as you like against one database.
+//!
+//! Delivery is at least once. The one window for a duplicate: the SMTP server accepted
+//! a message and the worker died before recording it as sent. The claim then expires,
+//! another worker sends the message again, and both copies carry the same
+//! `Message-ID` (derived from the outbox row), so mail clients and tests can tell.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::sync::{Notify, watch};
+
+use super::outbox::{self, RetryPolicy};
+use super::{Mailer, message};
+use crate::entities::outbox_message;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WorkerSettings {
+    /// Messages claimed at a time.
+    pub batch: u64,
+    /// How long a claim holds; a worker that dies releases its claims after this.
+    pub lease: Duration,
+    /// How often an idle worker looks for due messages (it is also woken on enqueue).
+    pub poll_interval: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            batch: 20,
+            lease: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(1),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+pub struct Worker {
+    db: DatabaseConnection,
+    mailer: Mailer,
+    settings: WorkerSettings,
+    id: String,
+    wake: Arc<Notify>,
+}
+
+impl Worker {
+    pub fn new(
+        db: DatabaseConnection,
+        mailer: Mailer,
+        settings: WorkerSettings,
+        wake: Arc<Notify>,
+    ) -> Self {
+        let id = format!(
+            "worker-{}-{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        Self {
+            db,
+            mailer,
+            settings,
+            id,
+            wake,
+        }
+    }
+
+    /// Delivers until `stop` turns true; a batch in progress is finished first, so
+    /// nothing is left claimed by a worker that stopped on purpose.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        tracing::info!(worker = %self.id, "outbox worker started");
+        let mut failing = false;
+        while !*stop.borrow() {
+            let idle = match self.deliver_due().await {
+                Ok(0) => true,
+                Ok(_) => false,
+                Err(error) => {
+                    if !failing {
+                        tracing::warn!(worker = %self.id, %error, "outbox worker cannot reach the database; retrying");
+                    }
+                    failing = true;
+                    true
+                }
+            };
+            if idle {
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(self.settings.poll_interval) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+        tracing::info!(worker = %self.id, "outbox worker stopped");
+    }
+
+    /// Claims one batch and settles every message in it. Returns how many it claimed.
+    pub async fn deliver_due(&self) -> Result<usize, DbErr> {
+        let claimed = outbox::claim(
+            &self.db,
+            &self.id,
+            self.settings.batch,
+            self.settings.lease,
+            Utc::now(),
+        )
+        .await?;
+        for message in &claimed {
+            self.deliver(message).await?;
+        }
+        Ok(claimed.len())
+    }
+
+    async fn deliver(&self, row: &outbox_message::Model) -> Result<(), DbErr> {
+        let sent = match message(
+            &row.recipient,
+            &row.subject,
+            &row.body,
+            Some(outbox::message_id(row)),
+        ) {
+            Ok(email) => self.mailer.send(email).await,
+            Err(error) => Err(error),
+        };
+        match sent {
+            Ok(()) => outbox::mark_sent(&self.db, row.id, Utc::now()).await,
+            Err(error) => {
+                tracing::warn!(worker = %self.id, message = row.id, attempt = row.attempts, %error, "email not delivered");
+                outbox::mark_failed(
+                    &self.db,
+                    row,
+                    &self.id,
+                    &error,
+                    &self.settings.retry,
+                    Utc::now(),
+                )
+                .await
+            }
+        }
+    }
+}

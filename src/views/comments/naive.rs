@@ -1,0 +1,33 @@
+//! The comment, then the email, inside the request — as it is usually first written.
+//!
+//! Cost: the request waits for the whole SMTP conversation (connect, greet, send,
+//! wait for the server's acceptance), so a slow mail server makes every comment slow,
+//! and a failing one makes the request fail (502) after the comment was stored — and
+//! that email is never sent.
+
+use chrono::{DateTime, Utc};
+use sea_orm::ConnectionTrait;
+
+use super::{CommentTarget, NewComment, insert_comment};
+use crate::error::AppError;
+use crate::mail::{self, Mailer};
+
+pub async fn add(
+    db: &impl ConnectionTrait,
+    mailer: &Mailer,
+    target: &CommentTarget,
+    comment: &NewComment,
+    public_url: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    insert_comment(db, target, comment, now).await?;
+    let notification = target.notification(comment, public_url);
+    let email = notification
+        .recipient()
+        .and_then(|to| mail::message(&to, &notification.subject(), &notification.text(), None))
+        .map_err(|error| AppError::MailUnavailable(anyhow::anyhow!(error)))?;
+    mailer
+        .send(email)
+        .await
+        .map_err(|error| AppError::MailUnavailable(anyhow::anyhow!(error)))
+}

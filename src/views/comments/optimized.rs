@@ -1,0 +1,28 @@
+//! The comment and its email in one transaction; the email itself is sent later by
+//! the outbox worker (`mail::worker`).
+//!
+//! What changed from `naive.rs`: the request writes one more row (to `email_outbox`)
+//! and never talks to the mail server. Both rows commit together or not at all — a
+//! comment is never stored without its email queued, nor an email queued for a
+//! comment that was rolled back. A slow or absent SMTP server delays the email, not
+//! the page; the worker retries until it is back.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseConnection, DbErr};
+
+use super::{CommentTarget, NewComment, insert_comment};
+use crate::db;
+use crate::mail::outbox;
+
+pub async fn add(
+    db: &DatabaseConnection,
+    target: &CommentTarget,
+    comment: &NewComment,
+    public_url: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let txn = db::begin_write(db).await?;
+    insert_comment(&txn, target, comment, now).await?;
+    outbox::enqueue(&txn, &target.notification(comment, public_url), now).await?;
+    txn.commit().await
+}

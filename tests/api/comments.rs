@@ -1,0 +1,618 @@
+//! Comments and their emails: naive sends inside the request; optimized queues in the
+//! same transaction and a worker delivers — on time, once, whatever SMTP does.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use perfblog::entities::{comment, outbox_message, post};
+use perfblog::mail::outbox;
+use perfblog::mail::worker::Worker;
+use perfblog::mail::{MailSettings, Mailer};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+
+use crate::helpers::{Page, SMALL, TestApp, TestOptions, fast_worker, spawn_app, spawn_app_with};
+use crate::smtp_sink::{Behaviour, SmtpSink, free_port, header};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn first_published(app: &TestApp) -> post::Model {
+    post::Entity::find()
+        .filter(post::Column::Status.eq(post::Status::Published))
+        .order_by_asc(post::Column::Id)
+        .one(&app.db)
+        .await
+        .expect("query runs")
+        .expect("a published post")
+}
+
+async fn comment_count(app: &TestApp) -> u64 {
+    comment::Entity::find()
+        .count(&app.db)
+        .await
+        .expect("count runs")
+}
+
+async fn outbox_rows(app: &TestApp) -> Vec<outbox_message::Model> {
+    outbox_message::Entity::find()
+        .order_by_asc(outbox_message::Column::Id)
+        .all(&app.db)
+        .await
+        .expect("outbox loads")
+}
+
+async fn post_comment(app: &TestApp, path: &str, body: &str) -> Page {
+    let response = app
+        .client
+        .post(format!("{}{path}", app.address))
+        .form(&[
+            ("name", "Grace Hopper"),
+            ("email", "grace@example.com"),
+            ("body", body),
+        ])
+        .send()
+        .await
+        .expect("answered");
+    Page::read(response).await
+}
+
+fn message_ids(messages: &[String]) -> Vec<String> {
+    messages
+        .iter()
+        .map(|m| header(m, "Message-ID").expect("every message has a Message-ID"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_comment_is_stored_shown_escaped_and_the_page_redirects_back_to_it() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = first_published(&app).await;
+
+    for (prefix, body) in [
+        ("", "<script>alert(1)</script>"),
+        ("/naive", "Plain & simple"),
+    ] {
+        let response = app
+            .client
+            .post(format!(
+                "{}{prefix}/posts/{}/comments",
+                app.address, post.slug
+            ))
+            .form(&[
+                ("name", "Grace"),
+                ("email", "grace@example.com"),
+                ("body", body),
+            ])
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(response.status(), 303, "{prefix}");
+        assert_eq!(
+            response.headers()["location"],
+            format!("{prefix}/posts/{}#comments", post.slug).as_str()
+        );
+    }
+    let page = app.get_page(&format!("/posts/{}", post.slug)).await.body;
+    assert!(page.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
+    assert!(!page.contains("<script>alert(1)"));
+    assert!(page.contains("Plain &#38; simple"));
+}
+
+#[tokio::test]
+async fn the_optimized_comment_queues_its_email_and_the_worker_delivers_it_with_a_stable_message_id()
+ {
+    let sink = SmtpSink::start(Behaviour::Accept);
+    let app = spawn_app_with(TestOptions {
+        smtp_url: Some(sink.url()),
+        ..TestOptions::default()
+    })
+    .await;
+    app.seed(SMALL).await;
+    let post = first_published(&app).await;
+
+    let page = post_comment(
+        &app,
+        &format!("/posts/{}/comments", post.slug),
+        "Great read.",
+    )
+    .await;
+    assert_eq!(page.status, 303);
+
+    let messages = sink.wait_for(1, WAIT).await;
+    assert_eq!(messages.len(), 1);
+    let email = &messages[0];
+    assert!(
+        header(email, "Subject")
+            .expect("a subject")
+            .contains("New comment on")
+    );
+    assert!(
+        header(email, "To")
+            .expect("a recipient")
+            .contains("@example.com")
+    );
+    // The body is quoted-printable (it has typographic quotes): undo its soft breaks.
+    let text = email.replace("=\r\n", "");
+    assert!(text.contains("Grace Hopper commented on your post"));
+    assert!(text.contains(&format!("http://blog.test/posts/{}#comments", post.slug)));
+    let rows = outbox_rows(&app).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        header(email, "Message-ID"),
+        Some(outbox::message_id(&rows[0]))
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        outbox_rows(&app).await[0].status,
+        outbox_message::Status::Sent
+    );
+}
+
+#[tokio::test]
+async fn without_smtp_emails_are_written_as_eml_files() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = first_published(&app).await;
+
+    post_comment(&app, &format!("/posts/{}/comments", post.slug), "Filed.").await;
+
+    let deadline = Instant::now() + WAIT;
+    let mut files = Vec::new();
+    while files.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        files = std::fs::read_dir(&app.mail_dir)
+            .expect("the mail folder exists")
+            .filter_map(Result::ok)
+            .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "eml"))
+            .collect();
+    }
+    assert_eq!(files.len(), 1);
+    let email = std::fs::read_to_string(files[0].path()).expect("readable");
+    assert!(email.contains("Filed."));
+}
+
+/// Latency is asserted against the SMTP server's own 500 ms delay, not as a speed
+/// target: the naive request cannot answer before it, the optimized one must not wait.
+#[tokio::test]
+async fn the_optimized_request_does_not_wait_for_a_slow_smtp_server_and_the_naive_one_does() {
+    let sink = SmtpSink::start(Behaviour::Slow(Duration::from_millis(500)));
+    let app = spawn_app_with(TestOptions {
+        smtp_url: Some(sink.url()),
+        ..TestOptions::default()
+    })
+    .await;
+    app.seed(SMALL).await;
+    let post = first_published(&app).await;
+
+    let started = Instant::now();
+    let naive = post_comment(
+        &app,
+        &format!("/naive/posts/{}/comments", post.slug),
+        "Slow.",
+    )
+    .await;
+    let naive_took = started.elapsed();
+    let started = Instant::now();
+    let optimized = post_comment(&app, &format!("/posts/{}/comments", post.slug), "Fast.").await;
+    let optimized_took = started.elapsed();
+
+    assert_eq!((naive.status, optimized.status), (303, 303));
+    assert!(
+        naive_took >= Duration::from_millis(500),
+        "naive took {naive_took:?}"
+    );
+    assert!(
+        optimized_took < Duration::from_millis(500),
+        "optimized took {optimized_took:?}"
+    );
+    assert_eq!(sink.wait_for(2, WAIT).await.len(), 2);
+}
+
+#[tokio::test]
+async fn with_smtp_down_comments_are_accepted_and_every_email_arrives_exactly_once_when_it_is_back()
+{
+    let port = free_port();
+    let app = spawn_app_with(TestOptions {
+        smtp_url: Some(SmtpSink::url_on(port)),
+        ..TestOptions::default()
+    })
+    .await;
+    app.seed(SMALL).await;
+    let post = first_published(&app).await;
+
+    for i in 0..5 {
+        let page = post_comment(
+            &app,
+            &format!("/posts/{}/comments", post.slug),
+            &format!("Comment {i}"),
+        )
+        .await;
+        assert_eq!(page.status, 303, "accepted while SMTP is down");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let failing = outbox_rows(&app).await;
+    assert!(
+        failing
+            .iter()
+            .all(|row| row.status == outbox_message::Status::Pending)
+    );
+    assert!(
+        failing
+            .iter()
+            .any(|row| row.attempts > 0 && row.last_error.is_some()),
+        "retried"
+    );
+
+    let sink = SmtpSink::start_on(port, Behaviour::Accept);
+    let messages = sink.wait_for(5, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let ids = message_ids(&sink.messages());
+    assert_eq!(ids.len(), 5, "none lost, none sent twice: {ids:?}");
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 5);
+    assert_eq!(messages.len(), 5);
+    assert!(
+        outbox_rows(&app)
+            .await
+            .iter()
+            .all(|row| row.status == outbox_message::Status::Sent)
+    );
+}
+
+#[tokio::test]
+async fn the_naive_comment_fails_with_a_502_when_smtp_is_down_and_its_email_is_never_sent() {
+    let app = spawn_app_with(TestOptions {
+        smtp_url: Some(SmtpSink::url_on(free_port())),
+        ..TestOptions::default()
+    })
+    .await;
+    app.seed(SMALL).await;
+    let post = first_published(&app).await;
+    let before = comment_count(&app).await;
+
+    let page = post_comment(
+        &app,
+        &format!("/naive/posts/{}/comments", post.slug),
+        "Lost mail.",
+    )
+    .await;
+
+    assert_eq!(page.status, 502);
+    assert!(page.body.contains("Your comment was saved, but the email"));
+    assert_eq!(comment_count(&app).await, before + 1, "the comment is kept");
+    assert!(
+        outbox_rows(&app).await.is_empty(),
+        "nothing will ever retry the email"
+    );
+}
+
+#[tokio::test]
+async fn claims_of_a_worker_that_died_before_sending_expire_and_each_email_arrives_once() {
+    let sink = SmtpSink::start(Behaviour::Accept);
+    let app = spawn_app_with(TestOptions {
+        smtp_url: Some(sink.url()),
+        worker: None,
+    })
+    .await;
+    app.seed(SMALL).await;
+    let post = first_published(&app).await;
+    for i in 0..3 {
+        post_comment(
+            &app,
+            &format!("/posts/{}/comments", post.slug),
+            &format!("Orphan {i}"),
+        )
+        .await;
+    }
+
+    // A worker claims the batch and dies before sending anything.
+    let doomed = tokio::spawn({
+        let db = app.db.clone();
+        async move {
+            let claimed = outbox::claim(
+                &db,
+                "doomed",
+                10,
+                Duration::from_millis(800),
+                chrono::Utc::now(),
+            )
+            .await;
+            assert_eq!(claimed.expect("claims").len(), 3);
+            std::future::pending::<()>().await;
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    doomed.abort();
+
+    let settings = fast_worker();
+    let mailer = Mailer::new(&MailSettings::Smtp(sink.url())).expect("mailer");
+    let survivor = Worker::new(app.db.clone(), mailer, settings, Arc::default());
+    assert_eq!(
+        survivor.deliver_due().await.expect("claims run"),
+        0,
+        "the claims still hold"
+    );
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(
+        survivor.deliver_due().await.expect("claims run"),
+        3,
+        "expired claims are retried"
+    );
+
+    let ids = message_ids(&sink.wait_for(3, WAIT).await);
+    assert_eq!(ids.len(), 3);
+    assert_eq!(
+        ids.iter().collect::<HashSet<_>>().len(),
+        3,
+        "each exactly once"
+    );
+    assert!(
+        outbox_rows(&app)
+            .await
+            .iter()
+            .all(|row| row.attempts == 2 && row.status == outbox_message::Status::Sent)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn several_workers_deliver_every_email_once_between_them() {
+    let sink = SmtpSink::start(Behaviour::Accept);
+    let app = spawn_app_with(TestOptions {
+        smtp_url: Some(sink.url()),
+        worker: None,
+    })
+    .await;
+    app.seed(SMALL).await;
+    let post = first_published(&app).await;
+    for i in 0..30 {
+        post_comment(
+            &app,
+            &format!("/posts/{}/comments", post.slug),
+            &format!("Busy {i}"),
+        )
+        .await;
+    }
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut workers = Vec::new();
+    for _ in 0..3 {
+        let mailer = Mailer::new(&MailSettings::Smtp(sink.url())).expect("mailer");
+        let settings = perfblog::mail::worker::WorkerSettings {
+            batch: 4,
+            ..fast_worker()
+        };
+        let worker = Worker::new(app.db.clone(), mailer, settings, Arc::default());
+        workers.push(tokio::spawn(worker.run(stopped.clone())));
+    }
+    sink.wait_for(30, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = stop.send(true);
+    for worker in workers {
+        worker.await.expect("worker stops cleanly");
+    }
+
+    let ids = message_ids(&sink.messages());
+    assert_eq!(ids.len(), 30, "no duplicates");
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 30);
+}
+
+#[tokio::test]
+async fn a_message_the_server_keeps_refusing_ends_dead_with_its_last_error() {
+    let sink = SmtpSink::start(Behaviour::Refuse);
+    let app = spawn_app_with(TestOptions {
+        smtp_url: Some(sink.url()),
+        worker: None,
+    })
+    .await;
+    app.seed(SMALL).await;
+    let post = first_published(&app).await;
+    post_comment(&app, &format!("/posts/{}/comments", post.slug), "Bounce.").await;
+
+    let mut settings = fast_worker();
+    settings.retry.max_attempts = 3;
+    settings.retry.base_delay = Duration::from_millis(1);
+    settings.retry.max_delay = Duration::from_millis(1);
+    let mailer = Mailer::new(&MailSettings::Smtp(sink.url())).expect("mailer");
+    let worker = Worker::new(app.db.clone(), mailer, settings, Arc::default());
+    for _ in 0..10 {
+        worker.deliver_due().await.expect("runs");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    let rows = outbox_rows(&app).await;
+    assert_eq!(rows[0].status, outbox_message::Status::Dead);
+    assert_eq!(rows[0].attempts, 3);
+    assert!(
+        rows[0]
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("550"),
+        "{:?}",
+        rows[0].last_error
+    );
+}
+
+#[tokio::test]
+async fn bad_comments_are_422s_that_store_and_queue_nothing_in_both_variants() {
+    let app = spawn_app_with(TestOptions {
+        worker: None,
+        ..TestOptions::default()
+    })
+    .await;
+    app.seed(SMALL).await;
+    let post = first_published(&app).await;
+    let before = comment_count(&app).await;
+    let long = "x".repeat(5_001);
+
+    for prefix in ["", "/naive"] {
+        for (form, says) in [
+            (
+                vec![
+                    ("name", "Grace"),
+                    ("email", "grace@example.com"),
+                    ("body", ""),
+                ],
+                "empty",
+            ),
+            (
+                vec![
+                    ("name", "Grace"),
+                    ("email", "grace@example.com"),
+                    ("body", " \n\t "),
+                ],
+                "empty",
+            ),
+            (
+                vec![
+                    ("name", "Grace"),
+                    ("email", "grace@example.com"),
+                    ("body", long.as_str()),
+                ],
+                "longer than 5000",
+            ),
+            (
+                vec![
+                    ("name", "Grace"),
+                    ("email", "grace@example.com\r\nBcc: x@evil.test"),
+                    ("body", "Hi"),
+                ],
+                "email address",
+            ),
+            (
+                vec![
+                    ("name", "Grace\r\nBcc: x@evil.test"),
+                    ("email", "grace@example.com"),
+                    ("body", "Hi"),
+                ],
+                "one line",
+            ),
+            (vec![("name", "Grace"), ("body", "Hi")], "email"),
+        ] {
+            let response = app
+                .client
+                .post(format!(
+                    "{}{prefix}/posts/{}/comments",
+                    app.address, post.slug
+                ))
+                .form(&form)
+                .send()
+                .await
+                .expect("answered");
+            let page = Page::read(response).await;
+            assert_eq!(page.status, 422, "{prefix} {form:?}");
+            assert!(page.body.contains(says), "{says}: {}", page.body);
+        }
+    }
+    assert_eq!(comment_count(&app).await, before);
+    assert!(outbox_rows(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn comments_on_unknown_or_unpublished_posts_are_404s() {
+    let app = spawn_app().await;
+    app.seed(perfblog::seed::DatasetSize { posts: 60, ..SMALL })
+        .await;
+    let draft = post::Entity::find()
+        .filter(post::Column::Status.ne(post::Status::Published))
+        .one(&app.db)
+        .await
+        .expect("query runs")
+        .expect("an unpublished post");
+
+    for slug in [draft.slug.as_str(), "no-such-post"] {
+        for prefix in ["", "/naive"] {
+            let page =
+                post_comment(&app, &format!("{prefix}/posts/{slug}/comments"), "Hello?").await;
+            assert_eq!(page.status, 404, "{prefix}/{slug}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_comment_is_rolled_back_when_its_email_cannot_be_queued() {
+    let app = spawn_app_with(TestOptions {
+        worker: None,
+        ..TestOptions::default()
+    })
+    .await;
+    app.seed(SMALL).await;
+    let post = first_published(&app).await;
+    let before = comment_count(&app).await;
+    app.db
+        .execute_unprepared("DROP TABLE email_outbox")
+        .await
+        .expect("dropped");
+
+    let page = post_comment(&app, &format!("/posts/{}/comments", post.slug), "Doomed.").await;
+
+    assert_eq!(page.status, 500);
+    assert_eq!(
+        comment_count(&app).await,
+        before,
+        "no comment without its email"
+    );
+}
+
+#[tokio::test]
+async fn no_email_is_queued_when_the_comment_cannot_be_stored() {
+    let app = spawn_app_with(TestOptions {
+        worker: None,
+        ..TestOptions::default()
+    })
+    .await;
+    app.seed(SMALL).await;
+    let post = first_published(&app).await;
+    app.db
+        .execute_unprepared("DROP TABLE comments")
+        .await
+        .expect("dropped");
+
+    let page = post_comment(&app, &format!("/posts/{}/comments", post.slug), "Doomed.").await;
+
+    assert_eq!(page.status, 500);
+    assert!(
+        outbox_rows(&app).await.is_empty(),
+        "no email for a comment that does not exist"
+    );
+}
+
+#[tokio::test]
+async fn no_field_can_inject_a_header_into_the_email() {
+    let sink = SmtpSink::start(Behaviour::Accept);
+    let app = spawn_app_with(TestOptions {
+        smtp_url: Some(sink.url()),
+        ..TestOptions::default()
+    })
+    .await;
+    app.seed(SMALL).await;
+    let post = first_published(&app).await;
+    post::Entity::update_many()
+        .col_expr(
+            post::Column::Title,
+            sea_orm::sea_query::Expr::value("Evil\r\nBcc: victim@evil.test\r\nX-Injected: yes"),
+        )
+        .filter(post::Column::Id.eq(post.id))
+        .exec(&app.db)
+        .await
+        .expect("title set");
+
+    post_comment(
+        &app,
+        &format!("/posts/{}/comments", post.slug),
+        "Line one\r\n.\r\nBcc: x@evil.test",
+    )
+    .await;
+    post_comment(
+        &app,
+        &format!("/naive/posts/{}/comments", post.slug),
+        "Again",
+    )
+    .await;
+
+    for email in sink.wait_for(2, WAIT).await {
+        assert_eq!(header(&email, "Bcc"), None, "{email}");
+        assert_eq!(header(&email, "X-Injected"), None, "{email}");
+    }
+}
