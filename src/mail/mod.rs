@@ -12,9 +12,10 @@ use std::time::Duration;
 use anyhow::Context;
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
-use lettre::{
-    Address, AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-};
+use lettre::transport::smtp::client::AsyncSmtpConnection;
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{Address, AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
+use tokio::net::TcpStream;
 
 /// How long one SMTP conversation may take before it counts as failed.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -34,8 +35,48 @@ pub const FROM: &str = "perfblog <notifications@perfblog.localhost>";
 /// Delivers messages over SMTP or into a folder.
 #[derive(Clone)]
 pub enum Mailer {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(SmtpServer),
     Folder(AsyncFileTransport<Tokio1Executor>),
+}
+
+/// One SMTP conversation per message, with lettre's client over a socket that has
+/// `TCP_NODELAY` set.
+///
+/// lettre's `AsyncSmtpTransport` writes a message and its final `.` in two writes on a
+/// socket with Nagle's algorithm on; the second write then waits for the server's
+/// delayed ACK — 40 ms on Linux, for every email (measured here: 44 ms per message
+/// against a server that answers at once, 22 emails/s for the worker). Connecting
+/// ourselves and handing lettre the socket removes that wait.
+#[derive(Clone, Debug)]
+pub struct SmtpServer {
+    host: String,
+    port: u16,
+}
+
+impl SmtpServer {
+    async fn send(&self, message: Message) -> Result<(), String> {
+        let envelope = message.envelope().clone();
+        let bytes = message.formatted();
+        let conversation = async {
+            let stream = TcpStream::connect((self.host.as_str(), self.port))
+                .await
+                .map_err(|e| format!("cannot connect to {}:{}: {e}", self.host, self.port))?;
+            stream.set_nodelay(true).map_err(|e| e.to_string())?;
+            let mut smtp =
+                AsyncSmtpConnection::connect_with_transport(Box::new(stream), &ClientId::default())
+                    .await
+                    .map_err(|e| e.to_string())?;
+            smtp.send(&envelope, &bytes)
+                .await
+                .map_err(|e| e.to_string())?;
+            // The message is accepted; a failed goodbye changes nothing.
+            let _ = smtp.quit().await;
+            Ok(())
+        };
+        tokio::time::timeout(SMTP_TIMEOUT, conversation)
+            .await
+            .map_err(|_| format!("the SMTP server did not answer within {SMTP_TIMEOUT:?}"))?
+    }
 }
 
 impl Mailer {
@@ -49,11 +90,10 @@ impl Mailer {
                     .with_context(|| format!("SMTP_URL `{url}` has no host"))?;
                 // Plain SMTP, as Mailpit and local relays speak it; perfblog is built
                 // without a TLS stack.
-                let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-                    .port(parsed.port().unwrap_or(25))
-                    .timeout(Some(SMTP_TIMEOUT))
-                    .build();
-                Ok(Mailer::Smtp(transport))
+                Ok(Mailer::Smtp(SmtpServer {
+                    host: host.to_owned(),
+                    port: parsed.port().unwrap_or(25),
+                }))
             }
             MailSettings::Folder(dir) => {
                 std::fs::create_dir_all(dir).with_context(|| {
