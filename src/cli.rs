@@ -130,6 +130,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Existing::Refuse
             };
             let report = seed_with_progress(&db, size, existing).await?;
+            // A running server's Redis cache still shows the old data: move it on.
+            crate::cache::FragmentCache::new(&config.cache)?
+                .invalidate()
+                .await;
             println!("{}", describe(&report, config.database.backend()));
             Ok(())
         }

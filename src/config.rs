@@ -8,6 +8,7 @@
 //! | `SMTP_URL`     | unset: mail goes to `.eml` files     |
 //! | `MAIL_DIR`     | `mail` (the folder for `.eml` files) |
 //! | `PUBLIC_URL`   | the address the app listens on      |
+//! | `REDIS_URL`    | unset: an in-process cache          |
 //!
 //! A malformed value stops start-up with a message naming the variable and the
 //! problem, never a panic.
@@ -16,6 +17,7 @@ use std::fmt;
 
 use url::Url;
 
+use crate::cache::CacheSettings;
 use crate::mail::MailSettings;
 use crate::mail::worker::WorkerSettings;
 
@@ -33,6 +35,8 @@ pub struct Config {
     /// The outbox worker to run inside the server; `None` runs none (`perfblog worker`
     /// or another instance delivers).
     pub worker: Option<WorkerSettings>,
+    /// Redis, or in process.
+    pub cache: CacheSettings,
 }
 
 impl Config {
@@ -59,12 +63,21 @@ impl Config {
             .map(|raw| parse_public_url(&raw))
             .transpose()
             .map_err(|problem| ConfigError::new("PUBLIC_URL", problem))?;
+        let cache = match env_var("REDIS_URL")? {
+            Some(url) => CacheSettings::Redis {
+                url: parse_redis_url(&url)
+                    .map_err(|problem| ConfigError::new("REDIS_URL", problem))?,
+                namespace: "perfblog".to_owned(),
+            },
+            None => CacheSettings::Memory,
+        };
         Ok(Self {
             database,
             admin_token,
             mail,
             public_url,
             worker: Some(WorkerSettings::default()),
+            cache,
         })
     }
 }
@@ -90,6 +103,14 @@ fn parse_smtp_url(raw: &str) -> Result<String, String> {
         return Err(
             "use smtp://host:port (plain SMTP, as Mailpit or a local relay speaks it)".to_owned(),
         );
+    }
+    Ok(raw.trim().to_owned())
+}
+
+fn parse_redis_url(raw: &str) -> Result<String, String> {
+    let url = Url::parse(raw.trim()).map_err(|error| format!("it is not a URL ({error})"))?;
+    if !matches!(url.scheme(), "redis" | "rediss") || url.host_str().is_none_or(str::is_empty) {
+        return Err("use redis://host:port".to_owned());
     }
     Ok(raw.trim().to_owned())
 }
@@ -320,6 +341,8 @@ mod tests {
             "https://blog.example"
         );
         assert!(parse_public_url("ftp://x").is_err());
+        assert!(parse_redis_url("redis://127.0.0.1:6379").is_ok());
+        assert!(parse_redis_url("127.0.0.1:6379").is_err());
     }
 
     #[test]

@@ -4,6 +4,8 @@
 
 /// Multi-row `INSERT`s in batches, shared by the seeder and the optimized import.
 pub mod bulk_insert;
+/// Fragment caching: rendered HTML in Redis or in process, invalidated on write.
+pub mod cache;
 /// The command line: `serve` (default), `migrate`, `seed`.
 pub mod cli;
 /// Configuration from the environment; the defaults need no services.

@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tower_http::trace::TraceLayer;
 
+use crate::cache::FragmentCache;
 use crate::config::{AdminToken, Config};
 use crate::mail::Mailer;
 use crate::mail::worker::{Worker, WorkerSettings};
@@ -29,6 +30,7 @@ pub struct Application {
     mailer: Mailer,
     public_url: String,
     worker: Option<WorkerSettings>,
+    cache: FragmentCache,
 }
 
 impl Application {
@@ -59,6 +61,7 @@ impl Application {
                 .clone()
                 .unwrap_or_else(|| format!("http://{address}")),
             worker: config.worker,
+            cache: FragmentCache::new(&config.cache)?,
         })
     }
 
@@ -72,6 +75,10 @@ impl Application {
 
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    pub fn cache(&self) -> &FragmentCache {
+        &self.cache
     }
 
     pub fn admin_token(&self) -> &AdminToken {
@@ -103,6 +110,7 @@ impl Application {
             mailer: self.mailer,
             outbox_wake,
             public_url: self.public_url,
+            cache: self.cache,
         });
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(async {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
+use crate::cache::FragmentCache;
 use crate::config::AdminToken;
 use crate::mail::Mailer;
 
@@ -20,4 +21,6 @@ pub struct AppState {
     pub outbox_wake: Arc<Notify>,
     /// Where links in emails point, without a trailing slash.
     pub public_url: String,
+    /// Rendered fragments (the sidebar) and "no such post" answers; writes invalidate it.
+    pub cache: FragmentCache,
 }

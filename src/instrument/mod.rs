@@ -9,7 +9,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::extract::Request;
@@ -22,11 +22,14 @@ tokio::task_local! {
     static CURRENT: Arc<QueryLog>;
 }
 
-/// Statements run and time spent in the database, for one request or one future.
+/// Statements run and time spent in the database, for one request or one future —
+/// and whether a fragment cache was consulted, and what it answered.
 #[derive(Debug, Default)]
 pub struct QueryLog {
     statements: AtomicU32,
     db_nanos: AtomicU64,
+    /// 0: not consulted; 1: hit; 2: miss (a miss anywhere makes the request a miss).
+    cache: AtomicU8,
 }
 
 impl QueryLog {
@@ -40,8 +43,38 @@ impl QueryLog {
         QueryStats {
             statements: self.statements.load(Ordering::Relaxed),
             db_time: Duration::from_nanos(self.db_nanos.load(Ordering::Relaxed)),
+            cache: match self.cache.load(Ordering::Relaxed) {
+                1 => Some(CacheOutcome::Hit),
+                2 => Some(CacheOutcome::Miss),
+                _ => None,
+            },
         }
     }
+}
+
+/// What a fragment cache answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheOutcome {
+    Hit,
+    Miss,
+}
+
+impl CacheOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheOutcome::Hit => "hit",
+            CacheOutcome::Miss => "miss",
+        }
+    }
+}
+
+/// Notes a cache lookup in the current request's log (for `Server-Timing`).
+pub fn record_cache(outcome: CacheOutcome) {
+    let code = match outcome {
+        CacheOutcome::Hit => 1,
+        CacheOutcome::Miss => 2,
+    };
+    let _ = CURRENT.try_with(|log| log.cache.fetch_max(code, Ordering::Relaxed));
 }
 
 /// A snapshot of a [`QueryLog`].
@@ -49,6 +82,7 @@ impl QueryLog {
 pub struct QueryStats {
     pub statements: u32,
     pub db_time: Duration,
+    pub cache: Option<CacheOutcome>,
 }
 
 impl QueryStats {
@@ -65,13 +99,18 @@ impl QueryStats {
         }
     }
 
-    /// The `Server-Timing` entry: `db;dur=1.234;desc="3 queries"`.
+    /// The `Server-Timing` value: `db;dur=1.234;desc="3 queries"`, followed by
+    /// `, cache;desc="hit"` (or `"miss"`) when a cache was consulted.
     pub fn server_timing(&self) -> String {
-        format!(
+        let db = format!(
             "db;dur={:.3};desc=\"{}\"",
             self.db_millis(),
             self.describe()
-        )
+        );
+        match self.cache {
+            Some(outcome) => format!("{db}, cache;desc=\"{}\"", outcome.as_str()),
+            None => db,
+        }
     }
 }
 
@@ -118,9 +157,18 @@ mod tests {
         let one = QueryStats {
             statements: 1,
             db_time: Duration::from_micros(1500),
+            cache: None,
         };
         assert_eq!(one.describe(), "1 query");
         assert_eq!(one.server_timing(), "db;dur=1.500;desc=\"1 query\"");
+        let cached = QueryStats {
+            cache: Some(CacheOutcome::Hit),
+            ..one
+        };
+        assert_eq!(
+            cached.server_timing(),
+            "db;dur=1.500;desc=\"1 query\", cache;desc=\"hit\""
+        );
         assert_eq!(QueryStats::default().describe(), "0 queries");
     }
 

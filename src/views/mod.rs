@@ -9,6 +9,7 @@ pub mod import;
 pub mod pagination;
 pub mod post_detail;
 pub mod post_list;
+pub mod sidebar;
 pub mod slug;
 pub mod tag_page;
 

@@ -293,6 +293,7 @@ async fn claims_of_a_worker_that_died_before_sending_expire_and_each_email_arriv
     let app = spawn_app_with(TestOptions {
         smtp_url: Some(sink.url()),
         worker: None,
+        ..TestOptions::default()
     })
     .await;
     app.seed(SMALL).await;
@@ -361,6 +362,7 @@ async fn several_workers_deliver_every_email_once_between_them() {
     let app = spawn_app_with(TestOptions {
         smtp_url: Some(sink.url()),
         worker: None,
+        ..TestOptions::default()
     })
     .await;
     app.seed(SMALL).await;
@@ -403,6 +405,7 @@ async fn a_message_the_server_keeps_refusing_ends_dead_with_its_last_error() {
     let app = spawn_app_with(TestOptions {
         smtp_url: Some(sink.url()),
         worker: None,
+        ..TestOptions::default()
     })
     .await;
     app.seed(SMALL).await;

@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use indicatif::ProgressBar;
+use perfblog::cache::{CacheSettings, FragmentCache};
 use perfblog::config::{AdminToken, Config, DatabaseUrl};
 use perfblog::mail::MailSettings;
 use perfblog::mail::outbox::RetryPolicy;
@@ -17,14 +18,18 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// Where mail goes when the app has no SMTP server: one `.eml` file per message.
     pub mail_dir: std::path::PathBuf,
+    /// The app's fragment cache, for its counters.
+    pub cache: FragmentCache,
     _database: TestDatabase,
     _mail_dir: tempfile::TempDir,
 }
 
-/// How a test wants its app: where mail goes, and whether an outbox worker runs.
+/// How a test wants its app: where mail goes, whether an outbox worker runs, and
+/// which cache (default: Redis at `TEST_REDIS_URL` if set, else in process).
 pub struct TestOptions {
     pub smtp_url: Option<String>,
     pub worker: Option<WorkerSettings>,
+    pub cache: Option<CacheSettings>,
 }
 
 impl Default for TestOptions {
@@ -32,7 +37,25 @@ impl Default for TestOptions {
         Self {
             smtp_url: None,
             worker: Some(fast_worker()),
+            cache: None,
         }
+    }
+}
+
+/// Statements the naive sidebar runs on every naive page (tags, published posts,
+/// post-tag links, comments).
+pub const NAIVE_SIDEBAR_QUERIES: u32 = 4;
+
+/// The cache a test app uses unless it asks for another: Redis when `TEST_REDIS_URL`
+/// is set (under a namespace of its own, so tests running at once never share keys),
+/// in process otherwise.
+pub fn default_cache() -> CacheSettings {
+    match std::env::var("TEST_REDIS_URL") {
+        Ok(url) if !url.is_empty() => CacheSettings::Redis {
+            url,
+            namespace: format!("perfblog-test-{:016x}", rand::random::<u64>()),
+        },
+        _ => CacheSettings::Memory,
     }
 }
 
@@ -67,12 +90,14 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         },
         public_url: Some("http://blog.test".to_owned()),
         worker: options.worker,
+        cache: options.cache.unwrap_or_else(default_cache),
     };
     let app = Application::build(&config, "127.0.0.1:0".parse().expect("address parses"))
         .await
         .expect("the application starts");
     let address = app.url();
     let db = app.db().clone();
+    let cache = app.cache().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -82,6 +107,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
             .build()
             .expect("HTTP client builds"),
         mail_dir: mail_dir.path().to_owned(),
+        cache,
         _database: database,
         _mail_dir: mail_dir,
     }
@@ -99,10 +125,13 @@ pub const SMALL: DatasetSize = DatasetSize {
 };
 
 impl TestApp {
+    /// Seeds, then invalidates the cache as every write in the app does.
     pub async fn seed(&self, size: DatasetSize) -> SeedReport {
-        seed::seed(&self.db, size, Existing::Refuse, &ProgressBar::hidden())
+        let report = seed::seed(&self.db, size, Existing::Refuse, &ProgressBar::hidden())
             .await
-            .expect("seeding succeeds")
+            .expect("seeding succeeds");
+        self.cache.invalidate().await;
+        report
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -223,6 +252,7 @@ impl TestApp {
             .exec_without_returning(&self.db)
             .await
             .expect("comments are inserted");
+        self.cache.invalidate().await;
     }
 }
 

@@ -7,6 +7,7 @@ mod admin;
 mod cli;
 mod comments;
 mod errors;
+mod fragment_cache;
 mod helpers;
 mod import;
 mod post_detail;

@@ -6,7 +6,7 @@ use perfblog::views::pagination::{PageNumber, PageWindow};
 use perfblog::views::post_list::optimized;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::helpers::{SMALL, escaped, spawn_app};
+use crate::helpers::{NAIVE_SIDEBAR_QUERIES, SMALL, escaped, spawn_app};
 
 /// Slugs of published posts, newest first, as the list must show them.
 async fn newest_published_slugs(db: &sea_orm::DatabaseConnection, limit: u64) -> Vec<String> {
@@ -122,12 +122,30 @@ async fn the_list_runs_three_queries_and_reports_them_in_headers_and_footer() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
 
+    let cold = app.get_page("/").await;
     let page = app.get_page("/").await;
 
-    assert_eq!(page.query_count, Some(3));
+    assert_eq!(
+        cold.query_count,
+        Some(5),
+        "3 for the list, 2 to compute the sidebar"
+    );
+    let cold_timing = cold.server_timing.expect("Server-Timing header");
+    assert!(
+        cold_timing.ends_with("cache;desc=\"miss\""),
+        "{cold_timing}"
+    );
+    assert_eq!(
+        page.query_count,
+        Some(3),
+        "the sidebar comes from the cache"
+    );
     let timing = page.server_timing.expect("Server-Timing header");
     assert!(timing.starts_with("db;dur="), "{timing}");
-    assert!(timing.ends_with("desc=\"3 queries\""), "{timing}");
+    assert!(
+        timing.ends_with("desc=\"3 queries\", cache;desc=\"hit\""),
+        "{timing}"
+    );
     assert!(
         page.body
             .contains("<span class=\"figure\">3 queries</span>")
@@ -157,6 +175,7 @@ async fn the_optimized_list_runs_the_same_three_queries_at_5_and_at_50_posts() {
 async fn an_empty_blog_shows_an_empty_first_page_in_one_query() {
     let app = spawn_app().await;
 
+    app.get_page("/").await;
     let page = app.get_page("/").await;
 
     assert_eq!(page.status, 200);
@@ -232,7 +251,7 @@ async fn the_naive_list_runs_one_query_plus_three_per_post() {
             "{posts} posts"
         );
         let over_http = app.get_page("/naive/").await.query_count;
-        assert_eq!(over_http, Some(stats.statements));
+        assert_eq!(over_http, Some(stats.statements + NAIVE_SIDEBAR_QUERIES));
     }
 }
 

@@ -172,6 +172,7 @@ async fn publish_drafts_optimized(
     uri: Uri,
 ) -> Result<ActionResultTemplate, AppError> {
     let changed = optimized::publish_drafts(&state.db, Utc::now()).await?;
+    state.cache.invalidate().await;
     Ok(report(PUBLISH, changed, Variant::Optimized, &uri))
 }
 
@@ -180,6 +181,7 @@ async fn publish_drafts_naive(
     uri: Uri,
 ) -> Result<ActionResultTemplate, AppError> {
     let changed = naive::publish_drafts(&state.db, Utc::now()).await?;
+    state.cache.invalidate().await;
     Ok(report(PUBLISH, changed, Variant::Naive, &uri))
 }
 
@@ -191,6 +193,7 @@ async fn archive_optimized(
     let now = Utc::now();
     let cutoff = ArchiveCutoff::parse(&form.before, now).map_err(AppError::Unprocessable)?;
     let changed = optimized::archive_published_before(&state.db, cutoff, now).await?;
+    state.cache.invalidate().await;
     Ok(report(ARCHIVE, changed, Variant::Optimized, &uri))
 }
 
@@ -202,6 +205,7 @@ async fn archive_naive(
     let now = Utc::now();
     let cutoff = ArchiveCutoff::parse(&form.before, now).map_err(AppError::Unprocessable)?;
     let changed = naive::archive_published_before(&state.db, cutoff, now).await?;
+    state.cache.invalidate().await;
     Ok(report(ARCHIVE, changed, Variant::Naive, &uri))
 }
 
@@ -213,6 +217,7 @@ async fn tag_posts_optimized(
     let search = TitleSearch::parse(&form.title_contains).map_err(AppError::Unprocessable)?;
     let tag_id = resolve_tag(&state.db, &form.tag).await?;
     let changed = optimized::tag_matching(&state.db, tag_id, &search).await?;
+    state.cache.invalidate().await;
     Ok(report(TAG, changed, Variant::Optimized, &uri))
 }
 
@@ -224,6 +229,7 @@ async fn tag_posts_naive(
     let search = TitleSearch::parse(&form.title_contains).map_err(AppError::Unprocessable)?;
     let tag_id = resolve_tag(&state.db, &form.tag).await?;
     let changed = naive::tag_matching(&state.db, tag_id, &search).await?;
+    state.cache.invalidate().await;
     Ok(report(TAG, changed, Variant::Naive, &uri))
 }
 

@@ -175,6 +175,7 @@ pub async fn optimized(
 ) -> Result<Redirect, AppError> {
     let (target, comment) = target_and_comment(&state, &slug, form).await?;
     optimized::add(&state.db, &target, &comment, &state.public_url, Utc::now()).await?;
+    state.cache.invalidate().await;
     state.outbox_wake.notify_one();
     Ok(Redirect::to(&format!("/posts/{slug}#comments")))
 }
@@ -186,7 +187,7 @@ pub async fn naive(
     FormInput(form): FormInput<CommentForm>,
 ) -> Result<Redirect, AppError> {
     let (target, comment) = target_and_comment(&state, &slug, form).await?;
-    naive::add(
+    let added = naive::add(
         &state.db,
         &state.mailer,
         &target,
@@ -194,7 +195,10 @@ pub async fn naive(
         &state.public_url,
         Utc::now(),
     )
-    .await?;
+    .await;
+    // The comment is stored even when the email failed: the sidebar's counts changed.
+    state.cache.invalidate().await;
+    added?;
     Ok(Redirect::to(&format!("/naive/posts/{slug}#comments")))
 }
 

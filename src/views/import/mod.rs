@@ -377,6 +377,7 @@ async fn import_optimized(
     let now = Utc::now();
     let posts = validate(&state.db, parse(&headers, body)?, now).await?;
     let imported = optimized::insert(&state.db, &posts, now).await?;
+    state.cache.invalidate().await;
     Ok(Json(ImportReport { imported }))
 }
 
@@ -388,5 +389,6 @@ async fn import_naive(
     let now = Utc::now();
     let posts = validate(&state.db, parse(&headers, body)?, now).await?;
     let imported = naive::insert(&state.db, &posts, now).await?;
+    state.cache.invalidate().await;
     Ok(Json(ImportReport { imported }))
 }

@@ -11,6 +11,7 @@ use axum::http::Uri;
 use chrono::{DateTime, Utc};
 
 use super::post_list::TagLink;
+use super::sidebar::{self, Fragment};
 use super::slug::Slug;
 use super::{Footer, Variant};
 use crate::error::AppError;
@@ -74,19 +75,33 @@ impl CommentView {
 pub struct PostDetailTemplate {
     pub root: &'static str,
     pub post: PostDetail,
+    pub sidebar: Fragment,
     pub footer: Footer,
 }
 
-/// Loads the post, then counts the view.
+/// `/posts/{slug}` is one level below its variant's home.
+const ROOT: &str = "../";
+
+/// Loads the post (unless the cache remembers there is none), counts the view.
 pub async fn optimized(
     State(state): State<AppState>,
     slug: Slug,
     uri: Uri,
 ) -> Result<PostDetailTemplate, AppError> {
-    let mut post = found(optimized::load(&state.db, &slug).await?, &slug)?;
+    // A crawler asking for the same dead link over and over is answered from the
+    // cache; the next write forgets the answer, so a post published later shows.
+    let missing = format!("missing-post:{slug}");
+    if state.cache.knows_missing(&missing).await {
+        return Err(not_found(&slug));
+    }
+    let Some(mut post) = optimized::load(&state.db, &slug).await? else {
+        state.cache.remember_missing(&missing).await;
+        return Err(not_found(&slug));
+    };
     optimized::count_view(&state.db, post.id).await?;
     post.view_count += 1;
-    Ok(render(post, Variant::Optimized, &uri))
+    let sidebar = sidebar::cached::load(&state.cache, &state.db, ROOT).await?;
+    Ok(render(post, sidebar, Variant::Optimized, &uri))
 }
 
 pub async fn naive(
@@ -94,20 +109,24 @@ pub async fn naive(
     slug: Slug,
     uri: Uri,
 ) -> Result<PostDetailTemplate, AppError> {
-    let mut post = found(naive::load(&state.db, &slug).await?, &slug)?;
+    let mut post = naive::load(&state.db, &slug)
+        .await?
+        .ok_or_else(|| not_found(&slug))?;
     naive::count_view(&state.db, post.id).await?;
     post.view_count += 1;
-    Ok(render(post, Variant::Naive, &uri))
+    let sidebar = sidebar::naive(&state.db, ROOT).await?;
+    Ok(render(post, sidebar, Variant::Naive, &uri))
 }
 
-fn found(post: Option<PostDetail>, slug: &Slug) -> Result<PostDetail, AppError> {
-    post.ok_or_else(|| AppError::NotFound(format!("No published post has the slug `{slug}`.")))
+fn not_found(slug: &Slug) -> AppError {
+    AppError::NotFound(format!("No published post has the slug `{slug}`."))
 }
 
-fn render(post: PostDetail, variant: Variant, uri: &Uri) -> PostDetailTemplate {
+fn render(post: PostDetail, sidebar: Fragment, variant: Variant, uri: &Uri) -> PostDetailTemplate {
     PostDetailTemplate {
-        root: "../",
+        root: ROOT,
         post,
+        sidebar,
         footer: Footer::capture(variant, uri),
     }
 }

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
 
 use super::pagination::{PageNumber, PageWindow};
+use super::sidebar::{self, Fragment};
 use super::{Footer, Variant};
 use crate::entities::post;
 use crate::error::AppError;
@@ -88,16 +89,23 @@ pub struct PostListTemplate {
     /// Relative path back to this variant's home; see `templates/base.html`.
     pub root: &'static str,
     pub page: PostListPage,
+    pub sidebar: Fragment,
     pub footer: Footer,
 }
+
+/// The list is its variant's home: links start here.
+const ROOT: &str = "./";
 
 pub async fn optimized(
     State(state): State<AppState>,
     page: PageNumber,
     uri: Uri,
 ) -> Result<PostListTemplate, AppError> {
-    let page = optimized::load_page(&state.db, PageWindow::new(page)).await?;
-    render(page, Variant::Optimized, &uri)
+    let page = optimized::load_page(&state.db, PageWindow::new(page))
+        .await?
+        .found()?;
+    let sidebar = sidebar::cached::load(&state.cache, &state.db, ROOT).await?;
+    Ok(render(page, sidebar, Variant::Optimized, &uri))
 }
 
 pub async fn naive(
@@ -105,14 +113,18 @@ pub async fn naive(
     page: PageNumber,
     uri: Uri,
 ) -> Result<PostListTemplate, AppError> {
-    let page = naive::load_page(&state.db, PageWindow::new(page)).await?;
-    render(page, Variant::Naive, &uri)
+    let page = naive::load_page(&state.db, PageWindow::new(page))
+        .await?
+        .found()?;
+    let sidebar = sidebar::naive(&state.db, ROOT).await?;
+    Ok(render(page, sidebar, Variant::Naive, &uri))
 }
 
-fn render(page: PostListPage, variant: Variant, uri: &Uri) -> Result<PostListTemplate, AppError> {
-    Ok(PostListTemplate {
-        root: "./",
-        page: page.found()?,
+fn render(page: PostListPage, sidebar: Fragment, variant: Variant, uri: &Uri) -> PostListTemplate {
+    PostListTemplate {
+        root: ROOT,
+        page,
+        sidebar,
         footer: Footer::capture(variant, uri),
-    })
+    }
 }

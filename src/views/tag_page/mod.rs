@@ -13,6 +13,7 @@ use axum::http::Uri;
 
 use super::pagination::{PageNumber, PageWindow};
 use super::post_list::{PostListPage, TagLink};
+use super::sidebar::{self, Fragment};
 use super::slug::Slug;
 use super::{Footer, Variant};
 use crate::error::AppError;
@@ -31,8 +32,12 @@ pub struct TagPageTemplate {
     pub root: &'static str,
     pub tag: TagLink,
     pub page: PostListPage,
+    pub sidebar: Fragment,
     pub footer: Footer,
 }
+
+/// `/tags/{slug}` is one level below its variant's home.
+const ROOT: &str = "../";
 
 pub async fn optimized(
     State(state): State<AppState>,
@@ -40,8 +45,12 @@ pub async fn optimized(
     page: PageNumber,
     uri: Uri,
 ) -> Result<TagPageTemplate, AppError> {
-    let tag_page = optimized::load_page(&state.db, &slug, PageWindow::new(page)).await?;
-    render(tag_page, &slug, Variant::Optimized, &uri)
+    let tag_page = found(
+        optimized::load_page(&state.db, &slug, PageWindow::new(page)).await?,
+        &slug,
+    )?;
+    let sidebar = sidebar::cached::load(&state.cache, &state.db, ROOT).await?;
+    Ok(render(tag_page, sidebar, Variant::Optimized, &uri))
 }
 
 pub async fn naive(
@@ -50,22 +59,30 @@ pub async fn naive(
     page: PageNumber,
     uri: Uri,
 ) -> Result<TagPageTemplate, AppError> {
-    let tag_page = naive::load_page(&state.db, &slug, PageWindow::new(page)).await?;
-    render(tag_page, &slug, Variant::Naive, &uri)
+    let tag_page = found(
+        naive::load_page(&state.db, &slug, PageWindow::new(page)).await?,
+        &slug,
+    )?;
+    let sidebar = sidebar::naive(&state.db, ROOT).await?;
+    Ok(render(tag_page, sidebar, Variant::Naive, &uri))
 }
 
-fn render(
-    tag_page: Option<TagPage>,
-    slug: &Slug,
-    variant: Variant,
-    uri: &Uri,
-) -> Result<TagPageTemplate, AppError> {
+/// An unknown tag is a 404, and so is a page past its last.
+fn found(tag_page: Option<TagPage>, slug: &Slug) -> Result<TagPage, AppError> {
     let TagPage { tag, page } =
         tag_page.ok_or_else(|| AppError::NotFound(format!("There is no tag `{slug}`.")))?;
-    Ok(TagPageTemplate {
-        root: "../",
+    Ok(TagPage {
         tag,
         page: page.found()?,
-        footer: Footer::capture(variant, uri),
     })
+}
+
+fn render(tag_page: TagPage, sidebar: Fragment, variant: Variant, uri: &Uri) -> TagPageTemplate {
+    TagPageTemplate {
+        root: ROOT,
+        tag: tag_page.tag,
+        page: tag_page.page,
+        sidebar,
+        footer: Footer::capture(variant, uri),
+    }
 }

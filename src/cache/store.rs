@@ -1,0 +1,248 @@
+//! Where cached values live: in this process (moka) or in Redis. Both keep a
+//! generation number and values tagged with the generation they were computed under.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use redis::AsyncCommands;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+/// Redis could not be asked; the caller computes without the cache.
+#[derive(Debug)]
+pub struct Unavailable;
+
+/// The current generation, and the value under the key if it belongs to it.
+pub struct Found {
+    pub generation: u64,
+    pub value: Option<Arc<str>>,
+}
+
+pub enum Store {
+    Memory(MemoryStore),
+    Redis(RedisStore),
+}
+
+impl Store {
+    pub fn memory() -> Self {
+        Store::Memory(MemoryStore {
+            generation: AtomicU64::new(0),
+            entries: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(3600))
+                .build(),
+        })
+    }
+
+    pub fn redis(url: &str, namespace: &str) -> anyhow::Result<Self> {
+        let client = redis::Client::open(url)
+            .with_context(|| format!("REDIS_URL `{url}` cannot be used"))?;
+        // Fail fast: a page must not wait long for a cache it can do without.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(250)))
+            .set_response_timeout(Some(Duration::from_millis(250)))
+            .set_number_of_retries(1);
+        let manager = ConnectionManager::new_lazy_with_config(client, config)
+            .context("could not set up the Redis connection")?;
+        Ok(Store::Redis(RedisStore {
+            manager,
+            generation_key: format!("{namespace}:generation"),
+            fragment_prefix: format!("{namespace}:fragment:"),
+            health: Health::default(),
+        }))
+    }
+
+    pub async fn lookup(&self, key: &str) -> Result<Found, Unavailable> {
+        match self {
+            Store::Memory(memory) => Ok(memory.lookup(key).await),
+            Store::Redis(redis) => redis.lookup(key).await,
+        }
+    }
+
+    pub async fn put(
+        &self,
+        key: &str,
+        generation: u64,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<(), Unavailable> {
+        match self {
+            Store::Memory(memory) => {
+                memory.put(key, generation, value, ttl).await;
+                Ok(())
+            }
+            Store::Redis(redis) => redis.put(key, generation, value, ttl).await,
+        }
+    }
+
+    pub async fn bump(&self) {
+        match self {
+            Store::Memory(memory) => {
+                memory.generation.fetch_add(1, Ordering::AcqRel);
+            }
+            Store::Redis(redis) => redis.bump().await,
+        }
+    }
+
+    pub fn outages(&self) -> u64 {
+        match self {
+            Store::Memory(_) => 0,
+            Store::Redis(redis) => redis.health.outages.load(Ordering::Relaxed),
+        }
+    }
+}
+
+pub struct MemoryStore {
+    generation: AtomicU64,
+    entries: moka::future::Cache<String, Entry>,
+}
+
+#[derive(Clone)]
+struct Entry {
+    generation: u64,
+    value: Arc<str>,
+    expires_at: Instant,
+}
+
+impl MemoryStore {
+    async fn lookup(&self, key: &str) -> Found {
+        let generation = self.generation.load(Ordering::Acquire);
+        let value = self
+            .entries
+            .get(key)
+            .await
+            .filter(|entry| entry.generation == generation && entry.expires_at > Instant::now())
+            .map(|entry| entry.value);
+        Found { generation, value }
+    }
+
+    async fn put(&self, key: &str, generation: u64, value: &str, ttl: Duration) {
+        let entry = Entry {
+            generation,
+            value: value.into(),
+            expires_at: Instant::now() + ttl,
+        };
+        self.entries.insert(key.to_owned(), entry).await;
+    }
+}
+
+pub struct RedisStore {
+    manager: ConnectionManager,
+    generation_key: String,
+    fragment_prefix: String,
+    health: Health,
+}
+
+impl RedisStore {
+    /// `MGET generation fragment`: one round trip. A value is stored as
+    /// `"<generation>\n<html>"`.
+    async fn lookup(&self, key: &str) -> Result<Found, Unavailable> {
+        self.health.check()?;
+        if self.health.bump_pending.load(Ordering::Acquire) {
+            self.bump().await;
+            self.health.check()?;
+        }
+        let mut connection = self.manager.clone();
+        let keys = [
+            self.generation_key.clone(),
+            format!("{}{key}", self.fragment_prefix),
+        ];
+        let answer: redis::RedisResult<(Option<u64>, Option<String>)> =
+            connection.mget(&keys).await;
+        let (generation, stored) = self.health.observe(answer)?;
+        let generation = generation.unwrap_or(0);
+        let value = stored.and_then(|stored| {
+            let (tagged, value) = stored.split_once('\n')?;
+            (tagged.parse::<u64>().ok()? == generation).then(|| Arc::from(value))
+        });
+        Ok(Found { generation, value })
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        generation: u64,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<(), Unavailable> {
+        self.health.check()?;
+        let mut connection = self.manager.clone();
+        let answer: redis::RedisResult<()> = connection
+            .set_ex(
+                format!("{}{key}", self.fragment_prefix),
+                format!("{generation}\n{value}"),
+                ttl.as_secs().max(1),
+            )
+            .await;
+        self.health.observe(answer)
+    }
+
+    /// `INCR generation`. If Redis cannot be reached, the bump is owed and paid before
+    /// this process reads from Redis again, so it never serves what the write replaced.
+    async fn bump(&self) {
+        self.health.bump_pending.store(true, Ordering::Release);
+        if self.health.check().is_err() {
+            return;
+        }
+        let mut connection = self.manager.clone();
+        let answer: redis::RedisResult<u64> = connection.incr(&self.generation_key, 1).await;
+        if self.health.observe(answer).is_ok() {
+            self.health.bump_pending.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// Whether Redis answers. After a failure it is left alone for [`RETRY_AFTER`], so an
+/// outage costs each request nothing rather than a timeout; the first failure of an
+/// outage is logged as a warning, the first success after it as back.
+#[derive(Default)]
+struct Health {
+    down_until: Mutex<Option<Instant>>,
+    reported: AtomicBool,
+    outages: AtomicU64,
+    bump_pending: AtomicBool,
+}
+
+const RETRY_AFTER: Duration = Duration::from_millis(500);
+
+impl Health {
+    fn check(&self) -> Result<(), Unavailable> {
+        let down_until = *self
+            .down_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match down_until {
+            Some(until) if Instant::now() < until => Err(Unavailable),
+            _ => Ok(()),
+        }
+    }
+
+    fn observe<T>(&self, answer: redis::RedisResult<T>) -> Result<T, Unavailable> {
+        match answer {
+            Ok(value) => {
+                *self
+                    .down_until
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+                if self.reported.swap(false, Ordering::AcqRel) {
+                    tracing::info!("Redis is reachable again; fragment caching resumes");
+                }
+                Ok(value)
+            }
+            Err(error) => {
+                *self
+                    .down_until
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+                    Some(Instant::now() + RETRY_AFTER);
+                if !self.reported.swap(true, Ordering::AcqRel) {
+                    self.outages.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(%error, "Redis is unreachable; pages are computed without the cache until it is back");
+                }
+                Err(Unavailable)
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The sidebar on every list and post page: the tag cloud (tags with their published
+//! posts) and the five most-commented published posts. Aggregates over the whole
+//! dataset — the most expensive part of a page, computed three ways:
+//!
+//! - `naive.rs`: load the rows, count in Rust (what `/naive/` pages show);
+//! - `aggregated.rs`: `COUNT … GROUP BY` in the database, every time (the middle step);
+//! - `cached.rs`: that, rendered once and reused from the fragment cache (what the
+//!   optimized pages show).
+
+pub mod aggregated;
+pub mod cached;
+pub mod naive;
+
+use std::fmt;
+use std::sync::Arc;
+
+use askama::Template;
+use sea_orm::DatabaseConnection;
+
+use crate::error::AppError;
+
+/// Posts in the "most discussed" list.
+pub const POPULAR_POSTS: u64 = 5;
+
+/// What all three loaders return.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sidebar {
+    /// Tags with at least one published post, by name.
+    pub tags: Vec<TagCount>,
+    /// The most-commented published posts, most comments first (ties: oldest id first).
+    pub popular: Vec<PopularPost>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TagCount {
+    pub name: String,
+    pub slug: String,
+    pub posts: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PopularPost {
+    pub title: String,
+    pub slug: String,
+    pub comments: u64,
+}
+
+/// Rendered sidebar HTML, as pages embed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fragment(pub Arc<str>);
+
+impl fmt::Display for Fragment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sidebar.html")]
+struct SidebarTemplate<'a> {
+    root: &'a str,
+    sidebar: &'a Sidebar,
+}
+
+/// The sidebar as HTML for a page whose links start at `root` ("./" or "../").
+pub fn render(sidebar: &Sidebar, root: &str) -> Result<String, AppError> {
+    SidebarTemplate { root, sidebar }.render().map_err(|error| {
+        AppError::Internal(anyhow::Error::new(error).context("rendering the sidebar"))
+    })
+}
+
+/// The naive pages' sidebar: loaded and counted in Rust on every request.
+pub async fn naive(db: &DatabaseConnection, root: &str) -> Result<Fragment, AppError> {
+    let sidebar = naive::load(db).await?;
+    Ok(Fragment(render(&sidebar, root)?.into()))
+}
