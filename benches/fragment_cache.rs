@@ -14,7 +14,9 @@ use axum::http::Request;
 use criterion::{Criterion, criterion_group, criterion_main};
 use perfblog::cache::{CacheSettings, FragmentCache};
 use perfblog::config::AdminToken;
+use perfblog::http::rate_limit::{CommentLimiter, CommentRate};
 use perfblog::mail::{MailSettings, Mailer};
+use perfblog::ops::metrics::Metrics;
 use perfblog::startup;
 use perfblog::state::AppState;
 use perfblog::views::sidebar::{self, aggregated, cached};
@@ -44,6 +46,8 @@ fn app(db: &DatabaseConnection, cache: FragmentCache) -> Router {
         mailer: Mailer::new(&MailSettings::Folder(mail_dir)).expect("mailer"),
         outbox_wake: Arc::default(),
         public_url: "http://bench".to_owned(),
+        metrics: Metrics::new(cache.clone()),
+        comment_limiter: CommentLimiter::new(CommentRate::default()),
         cache,
     })
 }

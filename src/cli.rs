@@ -86,8 +86,12 @@ struct SeedArgs {
     #[arg(long, default_value_t = DatasetSize::STANDARD.comments_per_post)]
     comments_per_post: usize,
     /// Delete the existing data first (in the same transaction as the new data).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "if_empty")]
     reset: bool,
+    /// Seed only if the database holds no data; otherwise say so and succeed (for
+    /// start-up scripts such as docker compose's).
+    #[arg(long)]
+    if_empty: bool,
 }
 
 fn at_least_one(raw: &str) -> Result<usize, String> {
@@ -129,6 +133,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 Existing::Refuse
             };
+            if args.if_empty
+                && seed::has_data(&db)
+                    .await
+                    .context("could not check whether the database holds data")?
+            {
+                println!("The database already holds data; not seeding.");
+                return Ok(());
+            }
             let report = seed_with_progress(&db, size, existing).await?;
             // A running server's Redis cache still shows the old data: move it on.
             crate::cache::FragmentCache::new(&config.cache)?

@@ -9,6 +9,7 @@
 //! | `MAIL_DIR`     | `mail` (the folder for `.eml` files) |
 //! | `PUBLIC_URL`   | the address the app listens on      |
 //! | `REDIS_URL`    | unset: an in-process cache          |
+//! | `TRUST_FORWARDED_FOR` | unset: rate-limit by peer address |
 //!
 //! A malformed value stops start-up with a message naming the variable and the
 //! problem, never a panic.
@@ -18,6 +19,7 @@ use std::fmt;
 use url::Url;
 
 use crate::cache::CacheSettings;
+use crate::http::rate_limit::CommentRate;
 use crate::mail::MailSettings;
 use crate::mail::worker::WorkerSettings;
 
@@ -37,6 +39,8 @@ pub struct Config {
     pub worker: Option<WorkerSettings>,
     /// Redis, or in process.
     pub cache: CacheSettings,
+    /// How fast one address may post comments.
+    pub comment_rate: CommentRate,
 }
 
 impl Config {
@@ -71,6 +75,11 @@ impl Config {
             },
             None => CacheSettings::Memory,
         };
+        let comment_rate = CommentRate {
+            trust_forwarded_for: env_var("TRUST_FORWARDED_FOR")?
+                .is_some_and(|value| matches!(value.trim(), "1" | "true" | "yes")),
+            ..CommentRate::default()
+        };
         Ok(Self {
             database,
             admin_token,
@@ -78,6 +87,7 @@ impl Config {
             public_url,
             worker: Some(WorkerSettings::default()),
             cache,
+            comment_rate,
         })
     }
 }

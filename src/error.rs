@@ -10,7 +10,7 @@ use askama::Template;
 use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::http::StatusCode;
-use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
@@ -38,6 +38,10 @@ pub enum AppError {
     /// 413 Payload Too Large: a body over the route's limit; the message names the limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 429 Too Many Requests: a client over its rate limit (comments). Carries
+    /// `Retry-After`.
+    #[error("too many requests")]
+    TooManyRequests { retry_after: std::time::Duration },
     /// 415 Unsupported Media Type: a body in a format the route does not take.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -82,6 +86,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::MailUnavailable(_) => StatusCode::BAD_GATEWAY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -102,6 +107,10 @@ impl AppError {
                 "Admin credentials are required: HTTP basic auth with the admin token as \
                  the password, or an `Authorization: Bearer <token>` header."
             }
+            AppError::TooManyRequests { .. } => {
+                "You are posting comments faster than this blog accepts them; \
+                 the Retry-After header says when to try again."
+            }
             AppError::MailUnavailable(_) => {
                 "Your comment was saved, but the email to the post's author could not be \
                  sent: the mail server did not answer."
@@ -113,7 +122,7 @@ impl AppError {
     }
 
     /// Moves what the response must carry besides the page: the cause of a 500 for
-    /// [`log_server_errors`], the challenge of a 401.
+    /// [`log_server_errors`], the challenge of a 401, the `Retry-After` of a 429.
     pub fn decorate(self, response: &mut Response) {
         match self {
             AppError::Internal(cause) | AppError::MailUnavailable(cause) => {
@@ -126,6 +135,12 @@ impl AppError {
                     WWW_AUTHENTICATE,
                     HeaderValue::from_static("Basic realm=\"perfblog admin\", charset=\"UTF-8\""),
                 );
+            }
+            AppError::TooManyRequests { retry_after } => {
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(seconds));
             }
             _ => {}
         }

@@ -16,10 +16,15 @@ pub mod db;
 pub mod entities;
 /// The one error type and the status each variant maps to.
 pub mod error;
+/// The HTTP layer: compression, conditional GET, static files, security headers,
+/// timeouts, the comment rate limit.
+pub mod http;
 /// Counting SQL statements per request: `X-Query-Count`, `Server-Timing`, test helpers.
 pub mod instrument;
 /// Email: the comment notification, SMTP or `.eml` files, the outbox and its worker.
 pub mod mail;
+/// Operations: `/healthz` and `/metrics`.
+pub mod ops;
 /// The deterministic dataset, written with multi-row inserts.
 pub mod seed;
 /// Start-up in one place: connect, migrate, bind, build the router, serve.

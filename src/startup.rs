@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::middleware;
-use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
@@ -15,10 +13,13 @@ use tower_http::trace::TraceLayer;
 
 use crate::cache::FragmentCache;
 use crate::config::{AdminToken, Config};
+use crate::http::assets;
+use crate::http::rate_limit::{CommentLimiter, CommentRate};
 use crate::mail::Mailer;
 use crate::mail::worker::{Worker, WorkerSettings};
+use crate::ops::metrics::Metrics;
 use crate::state::AppState;
-use crate::{db, error, instrument, views};
+use crate::{db, error, http, instrument, ops, views};
 
 /// A bound, migrated, ready-to-serve perfblog.
 pub struct Application {
@@ -31,6 +32,7 @@ pub struct Application {
     public_url: String,
     worker: Option<WorkerSettings>,
     cache: FragmentCache,
+    comment_rate: CommentRate,
 }
 
 impl Application {
@@ -62,6 +64,7 @@ impl Application {
                 .unwrap_or_else(|| format!("http://{address}")),
             worker: config.worker,
             cache: FragmentCache::new(&config.cache)?,
+            comment_rate: config.comment_rate,
         })
     }
 
@@ -90,10 +93,12 @@ impl Application {
         self.admin_token_generated
     }
 
-    /// Serves (and runs the outbox worker, unless configured not to) until Ctrl-C,
-    /// then lets in-flight requests and the worker's current batch finish.
+    /// Serves (and runs the outbox worker, unless configured not to) until Ctrl-C or
+    /// SIGTERM, then stops accepting connections, lets in-flight requests finish, and
+    /// lets the worker finish its batch without claiming another.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let outbox_wake = Arc::new(Notify::new());
+        let metrics = Metrics::new(self.cache.clone());
         let (stop, stopped) = watch::channel(false);
         let worker = self.worker.map(|settings| {
             let worker = Worker::new(
@@ -101,7 +106,8 @@ impl Application {
                 self.mailer.clone(),
                 settings,
                 outbox_wake.clone(),
-            );
+            )
+            .count_failures_in(metrics.send_failures());
             tokio::spawn(worker.run(stopped))
         });
         let router = router(AppState {
@@ -111,19 +117,45 @@ impl Application {
             outbox_wake,
             public_url: self.public_url,
             cache: self.cache,
+            metrics,
+            comment_limiter: CommentLimiter::new(self.comment_rate),
         });
-        let served = axum::serve(self.listener, router)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .context("the server stopped with an error");
+        let served = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the server stopped with an error");
         let _ = stop.send(true);
         if let Some(worker) = worker {
             let _ = worker.await;
         }
         served
     }
+}
+
+/// Ctrl-C, or SIGTERM (what `docker stop` and orchestrators send).
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
 }
 
 /// `perfblog worker`: delivers the outbox until Ctrl-C, without serving pages. It
@@ -135,30 +167,27 @@ pub async fn run_worker_until_stopped(config: &Config) -> anyhow::Result<()> {
     let (stop, stopped) = watch::channel(false);
     let worker = Worker::new(db, mailer, settings, Arc::new(Notify::new()));
     let running = tokio::spawn(worker.run(stopped));
-    let _ = tokio::signal::ctrl_c().await;
+    shutdown_signal().await;
     let _ = stop.send(true);
     running.await.context("the worker task failed")
 }
 
-/// Every route, with the middleware that counts queries and logs failures.
+/// Every route, with the middleware that counts queries, records metrics, logs
+/// failures, and the HTTP layer around all of it.
 pub fn router(state: AppState) -> Router {
-    views::routes(&state)
+    let pages = views::routes(&state)
         .fallback(error::not_found)
-        .layer(middleware::from_fn(instrument::count_request_queries))
-        .route("/static/style.css", get(stylesheet))
+        .layer(middleware::from_fn(instrument::count_request_queries));
+    let app =
+        pages
+            .merge(ops::routes())
+            .merge(assets::routes())
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                ops::metrics::record,
+            ));
+    http::around(app)
         .layer(middleware::from_fn(error::log_server_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
-}
-
-/// The stylesheet is compiled into the binary, so the app runs from any directory
-/// and from a bare container image.
-async fn stylesheet() -> impl axum::response::IntoResponse {
-    (
-        [
-            (CONTENT_TYPE, "text/css; charset=utf-8"),
-            (CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        include_str!("../static/style.css"),
-    )
 }

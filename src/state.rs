@@ -7,7 +7,9 @@ use tokio::sync::Notify;
 
 use crate::cache::FragmentCache;
 use crate::config::AdminToken;
+use crate::http::rate_limit::CommentLimiter;
 use crate::mail::Mailer;
+use crate::ops::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -23,4 +25,8 @@ pub struct AppState {
     pub public_url: String,
     /// Rendered fragments (the sidebar) and "no such post" answers; writes invalidate it.
     pub cache: FragmentCache,
+    /// Request, cache and outbox metrics for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Comments per client address.
+    pub comment_limiter: Arc<CommentLimiter>,
 }

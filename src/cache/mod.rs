@@ -44,6 +44,14 @@ pub struct FragmentCache {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for FragmentCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FragmentCache")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
 struct Inner {
     store: Store,
     /// Bumped by every local `invalidate`; part of every single-flight key, so a
@@ -71,6 +79,24 @@ pub struct CacheStats {
     pub renders: u64,
     /// Times Redis went from reachable to unreachable (each logged once).
     pub outages: u64,
+}
+
+/// What `/healthz` reports about the cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheHealth {
+    InProcess,
+    Ok,
+    Unavailable,
+}
+
+impl CacheHealth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheHealth::InProcess => "in-process",
+            CacheHealth::Ok => "ok",
+            CacheHealth::Unavailable => "unavailable",
+        }
+    }
 }
 
 /// Where the cache lives.
@@ -180,6 +206,11 @@ impl FragmentCache {
     pub async fn invalidate(&self) {
         self.inner.local_generation.fetch_add(1, Ordering::AcqRel);
         self.inner.store.bump().await;
+    }
+
+    /// Whether the cache can be reached right now (asks Redis; in process: always).
+    pub async fn health(&self) -> CacheHealth {
+        self.inner.store.ping().await
     }
 
     pub fn stats(&self) -> CacheStats {

@@ -86,6 +86,21 @@ impl Store {
         }
     }
 
+    pub async fn ping(&self) -> super::CacheHealth {
+        match self {
+            Store::Memory(_) => super::CacheHealth::InProcess,
+            Store::Redis(redis) => {
+                let mut connection = redis.manager.clone();
+                let answer: redis::RedisResult<String> =
+                    redis::cmd("PING").query_async(&mut connection).await;
+                match redis.health.observe(answer) {
+                    Ok(_) => super::CacheHealth::Ok,
+                    Err(Unavailable) => super::CacheHealth::Unavailable,
+                }
+            }
+        }
+    }
+
     pub fn outages(&self) -> u64 {
         match self {
             Store::Memory(_) => 0,

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use prometheus_client::metrics::counter::Counter;
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{Notify, watch};
 
@@ -47,6 +48,7 @@ pub struct Worker {
     settings: WorkerSettings,
     id: String,
     wake: Arc<Notify>,
+    failures: Option<Counter>,
 }
 
 impl Worker {
@@ -67,6 +69,15 @@ impl Worker {
             settings,
             id,
             wake,
+            failures: None,
+        }
+    }
+
+    /// Adds each failed delivery to `counter` (`/metrics`).
+    pub fn count_failures_in(self, counter: Counter) -> Self {
+        Self {
+            failures: Some(counter),
+            ..self
         }
     }
 
@@ -127,6 +138,9 @@ impl Worker {
         match sent {
             Ok(()) => outbox::mark_sent(&self.db, row.id, Utc::now()).await,
             Err(error) => {
+                if let Some(failures) = &self.failures {
+                    failures.inc();
+                }
                 tracing::warn!(worker = %self.id, message = row.id, attempt = row.attempts, %error, "email not delivered");
                 outbox::mark_failed(
                     &self.db,

@@ -29,7 +29,7 @@ where
                 format!("The form could not be read: {}", error.body_text()),
             )),
             Err(other) if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(
-                AppError::PayloadTooLarge("The form is larger than this route accepts.".to_owned()),
+                AppError::PayloadTooLarge("The form is larger than this page accepts.".to_owned()),
             ),
             Err(other) => Err(AppError::BadRequest(format!(
                 "The form could not be read: {}",

@@ -18,7 +18,7 @@ use std::fmt;
 use axum::Router;
 use axum::http::Uri;
 use axum::response::Redirect;
-use axum::routing::{get, post};
+use axum::routing::get;
 use chrono::{DateTime, Utc};
 
 use crate::instrument::{self, QueryStats};
@@ -35,8 +35,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/naive/tags/{slug}", get(tag_page::naive))
         .route("/posts/{slug}", get(post_detail::optimized))
         .route("/naive/posts/{slug}", get(post_detail::naive))
-        .route("/posts/{slug}/comments", post(comments::optimized))
-        .route("/naive/posts/{slug}/comments", post(comments::naive))
+        .merge(comments::routes(state))
         .merge(admin::routes(state))
 }
 

@@ -68,14 +68,29 @@ async fn a_database_failure_is_a_500_page_that_shows_no_internals() {
 }
 
 #[tokio::test]
-async fn the_stylesheet_is_served_as_css() {
+async fn the_stylesheet_is_served_under_its_fingerprint_and_cached_for_a_year() {
     let app = spawn_app().await;
+    let page = app.get_page("/").await.body;
+    let start = page
+        .find("href=\"/static/style.")
+        .expect("a stylesheet link")
+        + 6;
+    let path = &page[start..start + page[start..].find('"').expect("closing quote")];
 
-    let response = app.get("/static/style.css").await;
+    let response = app.get(path).await;
 
-    assert_eq!(response.status(), 200);
+    assert_eq!(response.status(), 200, "{path}");
     assert_eq!(
         response.headers()["content-type"],
         "text/css; charset=utf-8"
+    );
+    assert_eq!(
+        response.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(
+        app.get("/static/style.css").await.status(),
+        404,
+        "only the fingerprinted name"
     );
 }

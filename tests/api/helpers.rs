@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use indicatif::ProgressBar;
 use perfblog::cache::{CacheSettings, FragmentCache};
 use perfblog::config::{AdminToken, Config, DatabaseUrl};
+use perfblog::http::rate_limit::CommentRate;
 use perfblog::mail::MailSettings;
 use perfblog::mail::outbox::RetryPolicy;
 use perfblog::mail::worker::WorkerSettings;
@@ -30,14 +31,22 @@ pub struct TestOptions {
     pub smtp_url: Option<String>,
     pub worker: Option<WorkerSettings>,
     pub cache: Option<CacheSettings>,
+    /// Tests post many comments from one address: by default the limit is out of reach.
+    pub comment_rate: CommentRate,
 }
 
 impl Default for TestOptions {
     fn default() -> Self {
+        let plenty = std::num::NonZeroU32::new(100_000).expect("non-zero");
         Self {
             smtp_url: None,
             worker: Some(fast_worker()),
             cache: None,
+            comment_rate: CommentRate {
+                per_minute: plenty,
+                burst: plenty,
+                trust_forwarded_for: false,
+            },
         }
     }
 }
@@ -91,6 +100,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         public_url: Some("http://blog.test".to_owned()),
         worker: options.worker,
         cache: options.cache.unwrap_or_else(default_cache),
+        comment_rate: options.comment_rate,
     };
     let app = Application::build(&config, "127.0.0.1:0".parse().expect("address parses"))
         .await

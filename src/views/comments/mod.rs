@@ -6,8 +6,10 @@
 pub mod naive;
 pub mod optimized;
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::response::Redirect;
+use axum::routing::post;
+use axum::{Router, middleware};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -20,8 +22,25 @@ use super::form::FormInput;
 use super::slug::Slug;
 use crate::entities::{comment, post, user};
 use crate::error::AppError;
+use crate::http::rate_limit;
 use crate::mail::{self, CommentNotification};
 use crate::state::AppState;
+
+/// Both comment routes, rate-limited per client address, with bodies capped at
+/// [`MAX_FORM_BYTES`] (a 413 with a message past it).
+pub fn routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/posts/{slug}/comments", post(optimized))
+        .route("/naive/posts/{slug}/comments", post(naive))
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit_comments,
+        ))
+}
+
+/// A comment form is a few kilobytes; anything much larger is not one.
+pub const MAX_FORM_BYTES: usize = 64 * 1024;
 
 /// Longer comments are refused (422): a comment box is not a place for essays.
 pub const MAX_COMMENT_CHARS: usize = 5_000;

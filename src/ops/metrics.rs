@@ -1,0 +1,205 @@
+//! `GET /metrics` in Prometheus' text format: request latency and SQL statements per
+//! request, by route and variant; requests by status; fragment cache hits and misses;
+//! outbox depth and send failures. prometheus-client keeps a registry per app (no
+//! global state), so every test app counts only its own requests.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::cache::FragmentCache;
+use crate::mail::outbox;
+use crate::state::AppState;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+    variant: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    variant: String,
+    status: u16,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    latency: Family<RouteLabels, Histogram>,
+    statements: Family<RouteLabels, Histogram>,
+    requests: Family<RequestLabels, Counter>,
+    outbox_depth: Gauge,
+    send_failures: Counter,
+}
+
+impl Metrics {
+    pub fn new(cache: FragmentCache) -> Arc<Self> {
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            // 0.25 ms to about 4 s.
+            Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
+        });
+        let statements = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([
+                1.0, 2.0, 3.0, 4.0, 5.0, 8.0, 13.0, 21.0, 34.0, 55.0, 89.0, 144.0, 233.0, 377.0,
+            ])
+        });
+        let requests = Family::<RequestLabels, Counter>::default();
+        let outbox_depth = Gauge::default();
+        let send_failures = Counter::default();
+        let mut registry = Registry::with_prefix("perfblog");
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer a request, by route and variant",
+            latency.clone(),
+        );
+        registry.register(
+            "sql_statements_per_request",
+            "SQL statements a request ran, by route and variant",
+            statements.clone(),
+        );
+        registry.register(
+            "http_requests",
+            "Requests answered, by route, variant and status",
+            requests.clone(),
+        );
+        registry.register(
+            "outbox_depth",
+            "Emails waiting in the outbox",
+            outbox_depth.clone(),
+        );
+        registry.register(
+            "outbox_send_failures",
+            "Failed delivery attempts by this process's outbox worker",
+            send_failures.clone(),
+        );
+        registry.register_collector(Box::new(CacheCollector(cache)));
+        Arc::new(Self {
+            registry,
+            latency,
+            statements,
+            requests,
+            outbox_depth,
+            send_failures,
+        })
+    }
+
+    /// The counter the in-process outbox worker adds its failures to.
+    pub fn send_failures(&self) -> Counter {
+        self.send_failures.clone()
+    }
+}
+
+/// Fragment cache counters, read from the cache at each scrape.
+#[derive(Debug)]
+struct CacheCollector(FragmentCache);
+
+impl Collector for CacheCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let stats = self.0.stats();
+        for (name, help, value) in [
+            (
+                "fragment_cache_hits",
+                "Fragment cache lookups answered from the cache",
+                stats.hits,
+            ),
+            (
+                "fragment_cache_misses",
+                "Fragment cache lookups that had to compute",
+                stats.misses,
+            ),
+            (
+                "fragment_cache_renders",
+                "Fragments computed (misses share computations)",
+                stats.renders,
+            ),
+            (
+                "fragment_cache_outages",
+                "Times Redis became unreachable",
+                stats.outages,
+            ),
+        ] {
+            let metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            ConstCounter::new(value).encode(metric)?;
+        }
+        Ok(())
+    }
+}
+
+/// Middleware: times each request and records its statements, labelled with the
+/// route's pattern (`/posts/{slug}`, never the slug itself) and its variant.
+pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let variant = if route.starts_with("/naive") {
+        "naive"
+    } else {
+        "optimized"
+    }
+    .to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let labels = RouteLabels { route, variant };
+    let metrics = &state.metrics;
+    metrics
+        .latency
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
+    if let Some(statements) = response
+        .headers()
+        .get("x-query-count")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<f64>().ok())
+    {
+        metrics
+            .statements
+            .get_or_create(&labels)
+            .observe(statements);
+    }
+    metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            route: labels.route,
+            variant: labels.variant,
+            status: response.status().as_u16(),
+        })
+        .inc();
+    response
+}
+
+/// `GET /metrics`.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    if let Ok(depth) = outbox::depth(&state.db).await {
+        state
+            .metrics
+            .outbox_depth
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
+    }
+    let mut text = String::new();
+    match prometheus_client::encoding::text::encode(&mut text, &state.metrics.registry) {
+        Ok(()) => (
+            [(
+                CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}

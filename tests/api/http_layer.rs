@@ -1,0 +1,226 @@
+//! The HTTP layer: conditional GET, compression, size and rate limits, headers.
+
+use perfblog::entities::post;
+use perfblog::http::rate_limit::CommentRate;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::helpers::{SMALL, TestApp, TestOptions, spawn_app, spawn_app_with};
+
+async fn first_published(app: &TestApp) -> post::Model {
+    post::Entity::find()
+        .filter(post::Column::Status.eq(post::Status::Published))
+        .order_by_asc(post::Column::Id)
+        .one(&app.db)
+        .await
+        .expect("query runs")
+        .expect("a published post")
+}
+
+async fn etag(app: &TestApp, path: &str) -> String {
+    let response = app.get(path).await;
+    assert_eq!(response.status(), 200, "{path}");
+    response.headers()["etag"]
+        .to_str()
+        .expect("ASCII")
+        .to_owned()
+}
+
+async fn get_if_none_match(app: &TestApp, path: &str, etag: &str) -> reqwest::Response {
+    app.client
+        .get(format!("{}{path}", app.address))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .expect("answered")
+}
+
+#[tokio::test]
+async fn a_page_that_did_not_change_is_a_304_with_no_body() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = first_published(&app).await;
+
+    for path in [
+        "/".to_owned(),
+        "/naive/".to_owned(),
+        format!("/posts/{}", post.slug),
+    ] {
+        let first = etag(&app, &path).await;
+        assert!(first.starts_with("W/\""), "{first}");
+        assert_eq!(
+            etag(&app, &path).await,
+            first,
+            "{path}: the footer and view count do not count"
+        );
+
+        let response = get_if_none_match(&app, &path, &first).await;
+        assert_eq!(response.status(), 304, "{path}");
+        assert_eq!(response.headers()["etag"], first.as_str());
+        assert!(response.bytes().await.expect("body").is_empty());
+
+        let stale = get_if_none_match(&app, &path, "W/\"0000000000000000\"").await;
+        assert_eq!(stale.status(), 200, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_new_comment_changes_the_etag_of_the_pages_it_affects() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = first_published(&app).await;
+    let post_page = format!("/posts/{}", post.slug);
+    let before = (etag(&app, "/").await, etag(&app, &post_page).await);
+
+    let response = app
+        .client
+        .post(format!("{}/posts/{}/comments", app.address, post.slug))
+        .form(&[
+            ("name", "Ada"),
+            ("email", "ada@example.com"),
+            ("body", "Changes things."),
+        ])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), 303);
+
+    let after = (etag(&app, "/").await, etag(&app, &post_page).await);
+    assert_ne!(before.0, after.0, "the list shows a new comment count");
+    assert_ne!(before.1, after.1, "the post page shows the comment");
+    assert_eq!(
+        get_if_none_match(&app, &post_page, &before.1)
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn pages_and_css_are_compressed_as_the_client_asks_and_tiny_bodies_are_not() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let page = app.get_page("/").await.body;
+    let start = page.find("/static/style.").expect("a stylesheet link");
+    let css = &page[start..start + page[start..].find('"').expect("closing quote")];
+
+    for (path, accept, expected) in [
+        ("/", "gzip", Some("gzip")),
+        ("/", "br", Some("br")),
+        ("/", "br;q=0.5, gzip;q=1.0", Some("gzip")),
+        ("/", "identity", None),
+        (css, "gzip", Some("gzip")),
+        ("/posts/no-such-post", "gzip", None),
+    ] {
+        let response = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .header("accept-encoding", accept)
+            .send()
+            .await
+            .expect("answered");
+        let encoding = response
+            .headers()
+            .get("content-encoding")
+            .map(|value| value.to_str().expect("ASCII").to_owned());
+        assert_eq!(encoding.as_deref(), expected, "{path} with {accept}");
+    }
+}
+
+#[tokio::test]
+async fn an_oversized_comment_form_is_a_413_with_a_message() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = first_published(&app).await;
+    let huge = "x".repeat(100 * 1024);
+
+    let response = app
+        .client
+        .post(format!("{}/posts/{}/comments", app.address, post.slug))
+        .form(&[
+            ("name", "Ada"),
+            ("email", "ada@example.com"),
+            ("body", huge.as_str()),
+        ])
+        .send()
+        .await
+        .expect("answered");
+
+    assert_eq!(response.status(), 413);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("text")
+            .contains("larger than this page accepts")
+    );
+}
+
+#[tokio::test]
+async fn too_many_comments_from_one_address_are_429s_with_retry_after() {
+    let two_then_one_a_minute = CommentRate {
+        per_minute: std::num::NonZeroU32::new(1).expect("non-zero"),
+        burst: std::num::NonZeroU32::new(2).expect("non-zero"),
+        trust_forwarded_for: false,
+    };
+    let app = spawn_app_with(TestOptions {
+        comment_rate: two_then_one_a_minute,
+        ..TestOptions::default()
+    })
+    .await;
+    app.seed(SMALL).await;
+    let post = first_published(&app).await;
+
+    let mut statuses = Vec::new();
+    let mut last = None;
+    for path in [
+        format!("/posts/{}/comments", post.slug),
+        format!("/naive/posts/{}/comments", post.slug),
+        format!("/posts/{}/comments", post.slug),
+    ] {
+        let response = app
+            .client
+            .post(format!("{}{path}", app.address))
+            .form(&[
+                ("name", "Ada"),
+                ("email", "ada@example.com"),
+                ("body", "Again and again"),
+            ])
+            .send()
+            .await
+            .expect("answered");
+        statuses.push(response.status().as_u16());
+        last = Some(response);
+    }
+
+    assert_eq!(statuses, [303, 303, 429]);
+    let refused = last.expect("a response");
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .expect("ASCII")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert!(refused.text().await.expect("text").contains("Retry-After"));
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+
+    for path in ["/", "/naive/", "/no/such/page", "/healthz"] {
+        let response = app.get(path).await;
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().expect("ASCII");
+        assert!(
+            csp.contains("script-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(
+            headers["referrer-policy"], "strict-origin-when-cross-origin",
+            "{path}"
+        );
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+    }
+}
