@@ -10,6 +10,7 @@
 //! | `PUBLIC_URL`   | the address the app listens on      |
 //! | `REDIS_URL`    | unset: an in-process cache          |
 //! | `TRUST_FORWARDED_FOR` | unset: rate-limit by peer address |
+//! | `DATABASE_MAX_CONNECTIONS` | PostgreSQL: 2 per core (≥ 4); SQLite: 8 |
 //!
 //! A malformed value stops start-up with a message naming the variable and the
 //! problem, never a panic.
@@ -45,10 +46,23 @@ pub struct Config {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let database = DatabaseUrl::parse(
+        let mut database = DatabaseUrl::parse(
             &env_var("DATABASE_URL")?.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
         )
         .map_err(|problem| ConfigError::new("DATABASE_URL", problem))?;
+        if let Some(raw) = env_var("DATABASE_MAX_CONNECTIONS")? {
+            let size = raw
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n));
+            database.max_connections = Some(size.ok_or_else(|| {
+                ConfigError::new(
+                    "DATABASE_MAX_CONNECTIONS",
+                    format!("`{raw}` is not a number from 1 to 1000"),
+                )
+            })?);
+        }
         let admin_token = env_var("ADMIN_TOKEN")?
             .map(|raw| AdminToken::parse(&raw))
             .transpose()
@@ -213,11 +227,12 @@ impl fmt::Display for Backend {
     }
 }
 
-/// A database URL whose scheme perfblog supports.
+/// A database URL whose scheme perfblog supports, and how many connections to open.
 #[derive(Clone)]
 pub struct DatabaseUrl {
     url: String,
     backend: Backend,
+    max_connections: Option<u32>,
 }
 
 impl DatabaseUrl {
@@ -228,6 +243,7 @@ impl DatabaseUrl {
             return Ok(Self {
                 url: raw.to_owned(),
                 backend: Backend::Sqlite,
+                max_connections: None,
             });
         }
         let parsed = Url::parse(raw).map_err(|error| format!("it is not a URL ({error})"))?;
@@ -236,6 +252,7 @@ impl DatabaseUrl {
                 Ok(Self {
                     url: raw.to_owned(),
                     backend: Backend::Postgres,
+                    max_connections: None,
                 })
             }
             "postgres" | "postgresql" => {
@@ -253,6 +270,11 @@ impl DatabaseUrl {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The pool size; `None`: the backend's default (see `db::connect`).
+    pub fn max_connections(&self) -> Option<u32> {
+        self.max_connections
     }
 
     /// The file behind a `sqlite://` URL, if it is one (not `sqlite::memory:`).

