@@ -99,8 +99,8 @@ async fn two_hundred_concurrent_views_count_two_hundred_with_the_atomic_counter(
 }
 
 /// The lesson is that the naive counter is wrong, not only slow: views read the same
-/// count and overwrite each other's increments. On PostgreSQL (a pool of 20
-/// connections) and on SQLite (8 connections in WAL mode, whose readers do not wait
+/// count and overwrite each other's increments. On PostgreSQL (a pool of
+/// backend connections) and on SQLite (8 connections in WAL mode, whose readers do not wait
 /// for its one writer) alike, the read and the write are separate statements, so
 /// another view's read slips in between.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
