@@ -48,6 +48,7 @@ fn app(db: &DatabaseConnection, cache: FragmentCache) -> Router {
         public_url: "http://bench".to_owned(),
         metrics: Metrics::new(cache.clone()),
         comment_limiter: CommentLimiter::new(CommentRate::default()),
+        lab_gate: perfblog::lab::gate(),
         cache,
     })
 }

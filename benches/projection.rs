@@ -6,43 +6,29 @@
 mod support;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use perfblog::entities::post;
+use perfblog::lab::experiments::{projected_bytes, whole_row_bytes};
 use perfblog::views::pagination::{PageNumber, PageWindow};
-use perfblog::views::post_list::optimized::SummaryRow;
 use perfblog::views::post_list::{naive, optimized};
 
 const POSTS: u64 = 1_000;
-const INT: usize = 4;
-const TIMESTAMP: usize = 8;
-
-fn whole_row_bytes(post: &post::Model) -> usize {
-    let texts = post.title.len() + post.slug.len() + post.excerpt.len() + post.body.len();
-    let status = "published".len();
-    texts + status + 3 * INT + 3 * TIMESTAMP
-}
-
-fn projected_bytes(row: &SummaryRow) -> usize {
-    row.title.len() + row.slug.len() + row.excerpt.len() + row.author_name.len() + INT + TIMESTAMP
-}
-
 fn projection(c: &mut Criterion) {
     let runtime = support::runtime();
     let bench = support::standard_database(&runtime);
     let db = &bench.db;
     let window = PageWindow::new(PageNumber::FIRST).with_size(POSTS);
 
-    let whole: usize = runtime
+    let whole: u64 = runtime
         .block_on(naive::page_rows(db, window))
         .expect("rows load")
         .iter()
         .map(whole_row_bytes)
-        .sum();
-    let projected: usize = runtime
+        .sum::<u64>();
+    let projected: u64 = runtime
         .block_on(optimized::page_rows(db, window))
         .expect("rows load")
         .iter()
         .map(projected_bytes)
-        .sum();
+        .sum::<u64>();
     println!(
         "{} for {POSTS} posts: whole rows fetch {:.2} MB, projected columns {:.3} MB ({:.1}x fewer bytes)",
         bench.group_name("projection"),

@@ -49,6 +49,10 @@ pub enum AppError {
     /// a date in the future). Nothing was changed.
     #[error("{0}")]
     Unprocessable(String),
+    /// 503 Service Unavailable: a shared resource is taken (the lab runs one experiment
+    /// at a time). Carries `Retry-After`.
+    #[error("{0}")]
+    Busy(String),
     /// 502 Bad Gateway: a service the request waited for (the SMTP server, in the naive
     /// comment handler) failed. The cause is logged like a 500's.
     #[error(transparent)]
@@ -89,6 +93,7 @@ impl AppError {
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::MailUnavailable(_) => StatusCode::BAD_GATEWAY,
+            AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -100,6 +105,7 @@ impl AppError {
             | AppError::Forbidden(message)
             | AppError::NotFound(message)
             | AppError::Conflict(message)
+            | AppError::Busy(message)
             | AppError::PayloadTooLarge(message)
             | AppError::UnsupportedMediaType(message)
             | AppError::Unprocessable(message) => message,
@@ -141,6 +147,11 @@ impl AppError {
                 response
                     .headers_mut()
                     .insert(RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            AppError::Busy(_) => {
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from_static("5"));
             }
             _ => {}
         }

@@ -21,6 +21,8 @@ pub mod error;
 pub mod http;
 /// Counting SQL statements per request: `X-Query-Count`, `Server-Timing`, test helpers.
 pub mod instrument;
+/// The lab: each pattern's two sides run live, with their SQL and their source.
+pub mod lab;
 /// Email: the comment notification, SMTP or `.eml` files, the outbox and its worker.
 pub mod mail;
 /// Operations: `/healthz` and `/metrics`.

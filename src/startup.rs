@@ -19,7 +19,7 @@ use crate::mail::Mailer;
 use crate::mail::worker::{Worker, WorkerSettings};
 use crate::ops::metrics::Metrics;
 use crate::state::AppState;
-use crate::{db, error, http, instrument, ops, views};
+use crate::{db, error, http, instrument, lab, ops, views};
 
 /// A bound, migrated, ready-to-serve perfblog.
 pub struct Application {
@@ -119,6 +119,7 @@ impl Application {
             cache: self.cache,
             metrics,
             comment_limiter: CommentLimiter::new(self.comment_rate),
+            lab_gate: lab::gate(),
         });
         let served = axum::serve(
             self.listener,
@@ -176,6 +177,7 @@ pub async fn run_worker_until_stopped(config: &Config) -> anyhow::Result<()> {
 /// failures, and the HTTP layer around all of it.
 pub fn router(state: AppState) -> Router {
     let pages = views::routes(&state)
+        .merge(lab::routes())
         .fallback(error::not_found)
         .layer(middleware::from_fn(instrument::count_request_queries));
     let app =

@@ -29,4 +29,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Comments per client address.
     pub comment_limiter: Arc<CommentLimiter>,
+    /// The lab runs one experiment at a time.
+    pub lab_gate: Arc<tokio::sync::Semaphore>,
 }

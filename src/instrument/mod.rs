@@ -30,10 +30,17 @@ pub struct QueryLog {
     db_nanos: AtomicU64,
     /// 0: not consulted; 1: hit; 2: miss (a miss anywhere makes the request a miss).
     cache: AtomicU8,
+    /// The SQL of each statement, kept only where asked for (the lab).
+    sql: Option<std::sync::Mutex<Vec<String>>>,
 }
 
 impl QueryLog {
-    fn record(&self, elapsed: Duration) {
+    fn record(&self, elapsed: Duration, sql: &str) {
+        if let Some(log) = &self.sql
+            && let Ok(mut log) = log.lock()
+        {
+            log.push(sql.to_owned());
+        }
         self.statements.fetch_add(1, Ordering::Relaxed);
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         self.db_nanos.fetch_add(nanos, Ordering::Relaxed);
@@ -118,7 +125,7 @@ impl QueryStats {
 pub fn attach(db: &mut DatabaseConnection) {
     db.set_metric_callback(|info| {
         // Outside a counted scope (start-up, the seeder) there is nothing to add to.
-        let _ = CURRENT.try_with(|log| log.record(info.elapsed));
+        let _ = CURRENT.try_with(|log| log.record(info.elapsed, &info.statement.sql));
     });
 }
 
@@ -134,6 +141,21 @@ pub async fn count_queries<F: Future>(future: F) -> (F::Output, QueryStats) {
     let log = Arc::new(QueryLog::default());
     let output = CURRENT.scope(log.clone(), future).await;
     (output, log.stats())
+}
+
+/// Like [`count_queries`], and also returns the SQL of every statement, in order.
+pub async fn record_queries<F: Future>(future: F) -> (F::Output, QueryStats, Vec<String>) {
+    let log = Arc::new(QueryLog {
+        sql: Some(std::sync::Mutex::new(Vec::new())),
+        ..QueryLog::default()
+    });
+    let output = CURRENT.scope(log.clone(), future).await;
+    let sql = log
+        .sql
+        .as_ref()
+        .and_then(|sql| sql.lock().ok().map(|sql| sql.clone()))
+        .unwrap_or_default();
+    (output, log.stats(), sql)
 }
 
 /// Middleware: counts the request's statements and reports them in `X-Query-Count`

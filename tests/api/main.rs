@@ -11,6 +11,7 @@ mod fragment_cache;
 mod helpers;
 mod http_layer;
 mod import;
+mod lab;
 mod operations;
 mod post_detail;
 mod post_list;

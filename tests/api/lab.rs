@@ -1,0 +1,131 @@
+//! The lab: both sides run live, with their statements and their real source, and
+//! nothing a visitor does there changes data.
+
+use perfblog::entities::{comment, outbox_message, post, user};
+use perfblog::lab::catalog::PATTERNS;
+use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder};
+
+use crate::helpers::{SMALL, TestApp, snapshot, spawn_app};
+
+/// The figure after `<dt>statements</dt>` in each column, naive first.
+fn statement_counts(body: &str) -> Vec<u32> {
+    body.match_indices("<dd class=\"statements\">")
+        .map(|(at, tag)| {
+            let rest = &body[at + tag.len()..];
+            rest[..rest.find('<').expect("closing tag")]
+                .parse()
+                .expect("a number")
+        })
+        .collect()
+}
+
+async fn everything(app: &TestApp) -> impl PartialEq + std::fmt::Debug {
+    (
+        snapshot(&app.db).await,
+        comment::Entity::find().count(&app.db).await.expect("count"),
+        outbox_message::Entity::find()
+            .count(&app.db)
+            .await
+            .expect("count"),
+        user::Entity::find().count(&app.db).await.expect("count"),
+        post::Entity::find()
+            .order_by_asc(post::Column::Id)
+            .all(&app.db)
+            .await
+            .expect("posts")
+            .into_iter()
+            .map(|post| post.view_count)
+            .collect::<Vec<_>>(),
+    )
+}
+
+#[tokio::test]
+async fn the_lab_lists_every_pattern_with_its_problem() {
+    let app = spawn_app().await;
+
+    let page = app.get_page("/lab").await;
+
+    assert_eq!(page.status, 200);
+    for pattern in &PATTERNS {
+        assert!(
+            page.body
+                .contains(&format!("href=\"lab/{}\"", pattern.slug)),
+            "{}",
+            pattern.slug
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_lab_page_shows_both_sides_with_their_statements_sql_and_source() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+
+    for pattern in &PATTERNS {
+        let page = app.get_page(&format!("/lab/{}", pattern.slug)).await;
+        assert_eq!(page.status, 200, "{}: {}", pattern.slug, page.body);
+        for (label, side) in [("naive", &pattern.naive), ("optimized", &pattern.optimized)] {
+            assert!(
+                page.body.contains(&format!("lab-column lab-{label}")),
+                "{}: {label}",
+                pattern.slug
+            );
+            assert!(
+                page.body.contains(side.file),
+                "{}: {}",
+                pattern.slug,
+                side.file
+            );
+            assert!(
+                page.body.contains(side.signature),
+                "{}: the source of {}",
+                pattern.slug,
+                side.signature
+            );
+        }
+        assert!(page.body.contains("Why the optimized side wins"));
+        assert!(page.body.contains("When it would not"));
+    }
+}
+
+#[tokio::test]
+async fn the_eager_loading_lab_shows_61_statements_against_3_grouped_by_sql() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+
+    let page = app.get_page("/lab/eager-loading").await;
+
+    assert_eq!(statement_counts(&page.body), vec![61, 3]);
+    assert!(
+        page.body.contains("<td class=\"count\">20</td>"),
+        "the per-post queries are grouped: 20 of each"
+    );
+}
+
+#[tokio::test]
+async fn running_every_experiment_changes_no_data() {
+    let app = spawn_app().await;
+    app.seed(perfblog::seed::DatasetSize { posts: 60, ..SMALL })
+        .await;
+    let before = everything(&app).await;
+
+    for pattern in &PATTERNS {
+        assert_eq!(
+            app.get_page(&format!("/lab/{}", pattern.slug)).await.status,
+            200
+        );
+    }
+
+    assert_eq!(everything(&app).await, before);
+}
+
+#[tokio::test]
+async fn an_unknown_pattern_is_a_404_and_runs_nothing() {
+    let app = spawn_app().await;
+
+    for path in ["/lab/no-such-pattern", "/lab/drop%20table%20posts"] {
+        let page = app.get_page(path).await;
+        assert_eq!(page.status, 404, "{path}");
+        assert_eq!(page.query_count, Some(0), "{path}");
+    }
+}
