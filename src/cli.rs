@@ -38,6 +38,18 @@ enum Command {
     Seed(SeedArgs),
     /// Deliver queued emails from the outbox until stopped (run as many as you like).
     Worker,
+    /// Summarise criterion's results (after `cargo bench`) as a markdown table and an SVG chart.
+    BenchReport(BenchReportArgs),
+}
+
+#[derive(Debug, Args)]
+struct BenchReportArgs {
+    /// Where criterion wrote its results.
+    #[arg(long, default_value = "target/criterion", value_name = "DIR")]
+    criterion: std::path::PathBuf,
+    /// Where to write benchmarks.md and speedups.svg.
+    #[arg(long, default_value = "docs", value_name = "DIR")]
+    out: std::path::PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -103,6 +115,11 @@ fn at_least_one(raw: &str) -> Result<usize, String> {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::BenchReport(args)) = &cli.command {
+        let (table, chart) = crate::bench_report::generate(&args.criterion, &args.out)?;
+        println!("Wrote {} and {}.", table.display(), chart.display());
+        return Ok(());
+    }
     let mut config = Config::from_env()?;
     match cli.command {
         None => serve(&config, ServeArgs::default()).await,
@@ -113,6 +130,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(&config, args).await
         }
         Some(Command::Worker) => startup::run_worker_until_stopped(&config).await,
+        Some(Command::BenchReport(_)) => Ok(()),
         Some(Command::Migrate) => {
             let db = db::connect(&config.database).await?;
             db::migrate(&db).await?;

@@ -2,6 +2,8 @@
 //!
 //! The modules below, in reading order.
 
+/// `perfblog bench-report`: criterion's results as a markdown table and an SVG chart.
+pub mod bench_report;
 /// Multi-row `INSERT`s in batches, shared by the seeder and the optimized import.
 pub mod bulk_insert;
 /// Fragment caching: rendered HTML in Redis or in process, invalidated on write.

@@ -4,6 +4,7 @@
 //! talks to it over HTTP, as a user would.
 
 mod admin;
+mod browser;
 mod cli;
 mod comments;
 mod errors;

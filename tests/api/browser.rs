@@ -1,0 +1,183 @@
+//! A real browser: headless Chromium (Debian's `chromium`) against the running app.
+//! `.ci/run` installs it and sets `PERFBLOG_REQUIRE_BROWSER=1`; elsewhere, without
+//! Chromium, these tests say "skipped".
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use perfblog::entities::post;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::helpers::{SMALL, TestApp, spawn_app};
+
+fn chromium() -> Option<PathBuf> {
+    let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|path| path.exists());
+    if found.is_none() {
+        assert!(
+            std::env::var("PERFBLOG_REQUIRE_BROWSER").is_err(),
+            "PERFBLOG_REQUIRE_BROWSER is set but Chromium is not installed"
+        );
+        eprintln!("skipped: Chromium is not installed");
+    }
+    found
+}
+
+/// Runs headless Chromium on `url` with `extra` arguments; returns its stdout.
+async fn headless(chromium: &Path, url: String, extra: Vec<String>) -> String {
+    let chromium = chromium.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let profile = tempfile::tempdir().expect("a profile directory");
+        let output = Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--hide-scrollbars",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(extra)
+            .arg(url)
+            .output()
+            .expect("Chromium runs");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    })
+    .await
+    .expect("the browser task finishes")
+}
+
+/// Where screenshots go: `target/browser/`, kept after the test for people to look at.
+fn screenshot_path(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser");
+    std::fs::create_dir_all(&dir).expect("target/browser");
+    dir.join(name)
+}
+
+/// The text a reader sees: tags removed, whitespace collapsed, the footer left out.
+fn visible_text(dom: &str) -> String {
+    let dom = match (dom.find("<!--volatile--><footer"), dom.rfind("</footer>")) {
+        (Some(start), Some(end)) => format!("{}{}", &dom[..start], &dom[end..]),
+        _ => dom.to_owned(),
+    };
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in dom.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[tokio::test]
+async fn the_eager_loading_lab_shows_both_columns_and_their_query_counts_in_a_browser() {
+    let Some(chromium) = chromium() else { return };
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let url = format!("{}/lab/eager-loading", app.address);
+
+    let dom = headless(&chromium, url.clone(), vec!["--dump-dom".into()]).await;
+
+    assert!(
+        dom.contains("lab-column lab-naive") && dom.contains("lab-column lab-optimized"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<dd class=\"statements\">61</dd>"),
+        "naive count shown"
+    );
+    assert!(
+        dom.contains("<dd class=\"statements\">3</dd>"),
+        "optimized count shown"
+    );
+
+    for (name, size) in [
+        ("lab-eager-loading.png", "1280,2200"),
+        ("lab-eager-loading-phone.png", "390,3200"),
+    ] {
+        let path = screenshot_path(name);
+        let _ = std::fs::remove_file(&path);
+        headless(
+            &chromium,
+            url.clone(),
+            vec![
+                format!("--screenshot={}", path.display()),
+                format!("--window-size={size}"),
+            ],
+        )
+        .await;
+        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        assert!(bytes > 10_000, "{name} was saved ({bytes} bytes)");
+    }
+}
+
+async fn reset_views(app: &TestApp, slug: &str) {
+    post::Entity::update_many()
+        .col_expr(post::Column::ViewCount, Expr::value(41))
+        .filter(post::Column::Slug.eq(slug))
+        .exec(&app.db)
+        .await
+        .expect("views reset");
+}
+
+#[tokio::test]
+async fn a_post_page_and_its_naive_twin_show_the_same_text_in_a_browser() {
+    let Some(chromium) = chromium() else { return };
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = post::Entity::find()
+        .filter(post::Column::Status.eq(post::Status::Published))
+        .order_by_asc(post::Column::Id)
+        .one(&app.db)
+        .await
+        .expect("query runs")
+        .expect("a published post");
+    app.add_comments(post.id, 3).await;
+
+    reset_views(&app, &post.slug).await;
+    let optimized = headless(
+        &chromium,
+        format!("{}/posts/{}", app.address, post.slug),
+        vec!["--dump-dom".into()],
+    )
+    .await;
+    reset_views(&app, &post.slug).await;
+    let naive = headless(
+        &chromium,
+        format!("{}/naive/posts/{}", app.address, post.slug),
+        vec!["--dump-dom".into()],
+    )
+    .await;
+
+    let (optimized, naive) = (visible_text(&optimized), visible_text(&naive));
+    assert!(
+        optimized.contains(&post.title.replace('&', "&amp;")) || optimized.contains(&post.title)
+    );
+    assert!(optimized.contains("42 views"), "{optimized}");
+    assert!(optimized.len() > 1000);
+    assert_eq!(optimized, naive);
+    let path = screenshot_path("post-page.png");
+    headless(
+        &chromium,
+        format!("{}/posts/{}", app.address, post.slug),
+        vec![
+            format!("--screenshot={}", path.display()),
+            "--window-size=1280,1800".into(),
+        ],
+    )
+    .await;
+}
