@@ -125,6 +125,26 @@ impl Row {
     }
 }
 
+/// The README region `bench-report --readme` rewrites.
+const README_START: &str = "<!-- bench-report:start -->";
+const README_END: &str = "<!-- bench-report:end -->";
+
+/// Replaces the text between the README's `bench-report` markers with `table`.
+pub fn update_readme(readme: &Path, table: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(readme)
+        .with_context(|| format!("could not read {}", readme.display()))?;
+    let table = std::fs::read_to_string(table)
+        .with_context(|| format!("could not read {}", table.display()))?;
+    let (Some(start), Some(end)) = (text.find(README_START), text.find(README_END)) else {
+        bail!(
+            "{} has no `{README_START}` … `{README_END}` region to fill",
+            readme.display()
+        );
+    };
+    let updated = format!("{}{README_START}\n{table}{}", &text[..start], &text[end..]);
+    std::fs::write(readme, updated).with_context(|| format!("could not write {}", readme.display()))
+}
+
 /// Writes `benchmarks.md` and `speedups.svg` into `out` from the results under
 /// `criterion`; returns the two paths.
 pub fn generate(criterion: &Path, out: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
@@ -237,10 +257,33 @@ fn duration(ns: f64) -> String {
 
 fn speedup(x: f64) -> String {
     if x >= 100.0 {
-        format!("{x:.0}×")
+        format!("{}×", thousands(x.round() as u64))
     } else {
         format!("{x:.1}×")
     }
+}
+
+/// The chart's axis: `1×`, `10×`, `100×`, `1k×` … `10M×`, short enough not to overlap.
+fn decade_label(decade: u32) -> String {
+    let (scale, suffix) = match decade {
+        0..=2 => (0, ""),
+        3..=5 => (3, "k"),
+        _ => (6, "M"),
+    };
+    format!("{}{suffix}×", 10u64.pow(decade - scale))
+}
+
+/// `1548534` → `1,548,534`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
 }
 
 fn machine() -> String {
@@ -321,7 +364,7 @@ fn svg(rows: &[Row]) -> String {
             "<line x1=\"{x}\" y1=\"20\" x2=\"{x}\" y2=\"{}\" stroke=\"#e3e8ee\"/>\
              <text x=\"{x}\" y=\"14\" text-anchor=\"middle\" fill=\"#5d6b7a\">{}×</text>",
             height - 10.0,
-            10u64.pow(decade)
+            decade_label(decade)
         );
     }
     for (i, row) in rows.iter().enumerate() {
@@ -443,6 +486,43 @@ mod tests {
         );
         let chart = std::fs::read_to_string(chart).unwrap();
         assert!(chart.starts_with("<svg") && chart.contains("11.6×"));
+    }
+
+    #[test]
+    fn the_readme_table_is_replaced_between_its_markers_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let readme = dir.path().join("README.md");
+        let table = dir.path().join("benchmarks.md");
+        std::fs::write(
+            &readme,
+            format!("intro\n{README_START}\nold table\n{README_END}\noutro\n"),
+        )
+        .unwrap();
+        std::fs::write(&table, "| new | table |\n").unwrap();
+
+        update_readme(&readme, &table).unwrap();
+
+        let text = std::fs::read_to_string(&readme).unwrap();
+        assert_eq!(
+            text,
+            format!("intro\n{README_START}\n| new | table |\n{README_END}\noutro\n")
+        );
+    }
+
+    #[test]
+    fn the_axis_labels_stay_short() {
+        let labels: Vec<String> = (0..=7).map(decade_label).collect();
+        assert_eq!(
+            labels,
+            ["1×", "10×", "100×", "1k×", "10k×", "100k×", "1M×", "10M×"]
+        );
+    }
+
+    #[test]
+    fn large_speed_ups_are_grouped_by_thousands() {
+        assert_eq!(speedup(1_548_534.4), "1,548,534×");
+        assert_eq!(speedup(130.2), "130×");
+        assert_eq!(speedup(11.43), "11.4×");
     }
 
     #[test]

@@ -50,6 +50,9 @@ struct BenchReportArgs {
     /// Where to write benchmarks.md and speedups.svg.
     #[arg(long, default_value = "docs", value_name = "DIR")]
     out: std::path::PathBuf,
+    /// Also put the table into this file, between its bench-report markers.
+    #[arg(long, value_name = "FILE")]
+    readme: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +121,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::BenchReport(args)) = &cli.command {
         let (table, chart) = crate::bench_report::generate(&args.criterion, &args.out)?;
         println!("Wrote {} and {}.", table.display(), chart.display());
+        if let Some(readme) = &args.readme {
+            crate::bench_report::update_readme(readme, &table)?;
+            println!("Updated the table in {}.", readme.display());
+        }
         return Ok(());
     }
     let mut config = Config::from_env()?;
