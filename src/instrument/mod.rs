@@ -3,7 +3,9 @@
 //! SeaORM calls a metric callback after every statement it executes. The callback
 //! adds to a [`QueryLog`] held in a tokio task-local, which [`count_request_queries`]
 //! installs around each request and [`count_queries`] around any future (tests,
-//! benches). The task-local follows the request's future wherever it is polled, but
+//! benches). A scope opened inside another (the lab measures each side of a pattern
+//! inside its own request) reports to both, so a request's count is every statement
+//! it ran. The task-local follows the request's future wherever it is polled, but
 //! not into a `tokio::spawn`ed task: code in a request path must not spawn queries,
 //! or they go uncounted.
 
@@ -32,6 +34,8 @@ pub struct QueryLog {
     cache: AtomicU8,
     /// The SQL of each statement, kept only where asked for (the lab).
     sql: Option<std::sync::Mutex<Vec<String>>>,
+    /// The enclosing scope's log, which counts this scope's statements too.
+    parent: Option<Arc<QueryLog>>,
 }
 
 impl QueryLog {
@@ -44,6 +48,18 @@ impl QueryLog {
         self.statements.fetch_add(1, Ordering::Relaxed);
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         self.db_nanos.fetch_add(nanos, Ordering::Relaxed);
+        if let Some(parent) = &self.parent {
+            parent.record(elapsed, sql);
+        }
+    }
+
+    /// A fresh log inside whatever scope is current.
+    fn nested(keep_sql: bool) -> Arc<QueryLog> {
+        Arc::new(QueryLog {
+            sql: keep_sql.then(|| std::sync::Mutex::new(Vec::new())),
+            parent: CURRENT.try_with(Arc::clone).ok(),
+            ..QueryLog::default()
+        })
     }
 
     fn stats(&self) -> QueryStats {
@@ -138,17 +154,14 @@ pub fn current() -> QueryStats {
 /// Runs `future` with a fresh log and returns its output with the statements it ran.
 /// This is how tests and benches assert query counts without going through HTTP.
 pub async fn count_queries<F: Future>(future: F) -> (F::Output, QueryStats) {
-    let log = Arc::new(QueryLog::default());
+    let log = QueryLog::nested(false);
     let output = CURRENT.scope(log.clone(), future).await;
     (output, log.stats())
 }
 
 /// Like [`count_queries`], and also returns the SQL of every statement, in order.
 pub async fn record_queries<F: Future>(future: F) -> (F::Output, QueryStats, Vec<String>) {
-    let log = Arc::new(QueryLog {
-        sql: Some(std::sync::Mutex::new(Vec::new())),
-        ..QueryLog::default()
-    });
+    let log = QueryLog::nested(true);
     let output = CURRENT.scope(log.clone(), future).await;
     let sql = log
         .sql

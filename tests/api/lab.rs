@@ -103,6 +103,23 @@ async fn the_eager_loading_lab_shows_61_statements_against_3_grouped_by_sql() {
 }
 
 #[tokio::test]
+async fn a_lab_page_counts_every_statement_its_experiments_ran() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+
+    let page = app.get_page("/lab/eager-loading").await;
+
+    // Five runs of each side: 5 × (61 + 3). The columns show one run each; the page's
+    // own X-Query-Count (and footer) shows what the request as a whole cost.
+    let count = page.query_count.expect("X-Query-Count");
+    assert_eq!(
+        count,
+        5 * (61 + 3),
+        "the lab page reported {count} statements"
+    );
+}
+
+#[tokio::test]
 async fn running_every_experiment_changes_no_data() {
     let app = spawn_app().await;
     app.seed(perfblog::seed::DatasetSize { posts: 60, ..SMALL })
