@@ -362,7 +362,7 @@ fn svg(rows: &[Row]) -> String {
         let _ = writeln!(
             svg,
             "<line x1=\"{x}\" y1=\"20\" x2=\"{x}\" y2=\"{}\" stroke=\"#e3e8ee\"/>\
-             <text x=\"{x}\" y=\"14\" text-anchor=\"middle\" fill=\"#5d6b7a\">{}×</text>",
+             <text x=\"{x}\" y=\"14\" text-anchor=\"middle\" fill=\"#5d6b7a\">{}</text>",
             height - 10.0,
             decade_label(decade)
         );
@@ -486,6 +486,10 @@ mod tests {
         );
         let chart = std::fs::read_to_string(chart).unwrap();
         assert!(chart.starts_with("<svg") && chart.contains("11.6×"));
+        assert!(
+            chart.contains(">10×</text>") && !chart.contains("××"),
+            "{chart}"
+        );
     }
 
     #[test]
