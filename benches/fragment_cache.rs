@@ -48,7 +48,7 @@ fn app(db: &DatabaseConnection, cache: FragmentCache) -> Router {
         public_url: "http://bench".to_owned(),
         metrics: Metrics::new(cache.clone()),
         comment_limiter: CommentLimiter::new(CommentRate::default()),
-        lab_gate: perfblog::lab::gate(),
+        lab_gate: perfblog::lab::LabGate::new(perfblog::lab::WAIT_FOR_THE_LAB),
         cache,
     })
 }

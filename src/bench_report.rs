@@ -135,7 +135,9 @@ pub fn update_readme(readme: &Path, table: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("could not read {}", readme.display()))?;
     let table = std::fs::read_to_string(table)
         .with_context(|| format!("could not read {}", table.display()))?;
-    let (Some(start), Some(end)) = (text.find(README_START), text.find(README_END)) else {
+    let start = text.find(README_START);
+    let end = start.and_then(|start| text[start..].find(README_END).map(|end| start + end));
+    let (Some(start), Some(end)) = (start, end) else {
         bail!(
             "{} has no `{README_START}` … `{README_END}` region to fill",
             readme.display()
@@ -520,6 +522,26 @@ mod tests {
             labels,
             ["1×", "10×", "100×", "1k×", "10k×", "100k×", "1M×", "10M×"]
         );
+    }
+
+    #[test]
+    fn a_readme_without_both_markers_in_order_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let readme = dir.path().join("README.md");
+        let table = dir.path().join("benchmarks.md");
+        std::fs::write(&table, "| new | table |\n").unwrap();
+        for text in [
+            "no markers\n".to_owned(),
+            format!("{README_START}\nno end\n"),
+            format!("{README_END}\nend first\n{README_START}\n"),
+        ] {
+            std::fs::write(&readme, &text).unwrap();
+
+            let error = update_readme(&readme, &table).unwrap_err().to_string();
+
+            assert!(error.contains("region to fill"), "{error}");
+            assert_eq!(std::fs::read_to_string(&readme).unwrap(), text);
+        }
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub struct Config {
     pub cache: CacheSettings,
     /// How fast one address may post comments.
     pub comment_rate: CommentRate,
+    /// How long a lab visitor waits for the experiment ahead of theirs (not from the
+    /// environment; tests shorten it).
+    pub lab_wait: std::time::Duration,
 }
 
 impl Config {
@@ -102,6 +105,7 @@ impl Config {
             worker: Some(WorkerSettings::default()),
             cache,
             comment_rate,
+            lab_wait: crate::lab::WAIT_FOR_THE_LAB,
         })
     }
 }

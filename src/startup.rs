@@ -33,6 +33,7 @@ pub struct Application {
     worker: Option<WorkerSettings>,
     cache: FragmentCache,
     comment_rate: CommentRate,
+    lab_gate: lab::LabGate,
 }
 
 impl Application {
@@ -65,6 +66,7 @@ impl Application {
             worker: config.worker,
             cache: FragmentCache::new(&config.cache)?,
             comment_rate: config.comment_rate,
+            lab_gate: lab::LabGate::new(config.lab_wait),
         })
     }
 
@@ -82,6 +84,11 @@ impl Application {
 
     pub fn cache(&self) -> &FragmentCache {
         &self.cache
+    }
+
+    /// The lab's one-experiment-at-a-time gate (tests occupy it).
+    pub fn lab_gate(&self) -> &lab::LabGate {
+        &self.lab_gate
     }
 
     pub fn admin_token(&self) -> &AdminToken {
@@ -119,7 +126,7 @@ impl Application {
             cache: self.cache,
             metrics,
             comment_limiter: CommentLimiter::new(self.comment_rate),
-            lab_gate: lab::gate(),
+            lab_gate: self.lab_gate,
         });
         let served = axum::serve(
             self.listener,

@@ -30,5 +30,5 @@ pub struct AppState {
     /// Comments per client address.
     pub comment_limiter: Arc<CommentLimiter>,
     /// The lab runs one experiment at a time.
-    pub lab_gate: Arc<tokio::sync::Semaphore>,
+    pub lab_gate: crate::lab::LabGate,
 }

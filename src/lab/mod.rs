@@ -19,7 +19,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::Uri;
 use axum::routing::get;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -28,7 +28,7 @@ use catalog::{PATTERNS, Pattern};
 use experiments::Measured;
 
 /// How long a visitor waits for the experiment ahead of theirs before a 503.
-const WAIT_FOR_THE_LAB: Duration = Duration::from_secs(20);
+pub const WAIT_FOR_THE_LAB: Duration = Duration::from_secs(20);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -36,9 +36,35 @@ pub fn routes() -> Router<AppState> {
         .route("/lab/{pattern}", get(pattern))
 }
 
-/// One experiment at a time.
-pub fn gate() -> Arc<Semaphore> {
-    Arc::new(Semaphore::new(1))
+/// One experiment at a time: the naive sides are deliberately expensive, and two
+/// running at once would also distort each other's timings.
+#[derive(Clone, Debug)]
+pub struct LabGate {
+    turns: Arc<Semaphore>,
+    wait: Duration,
+}
+
+impl LabGate {
+    /// A visitor waits up to `wait` for the experiment ahead of theirs.
+    pub fn new(wait: Duration) -> Self {
+        Self {
+            turns: Arc::new(Semaphore::new(1)),
+            wait,
+        }
+    }
+
+    /// The lab to oneself, until the permit is dropped — or a 503 after the wait.
+    pub async fn take_turn(&self) -> Result<OwnedSemaphorePermit, AppError> {
+        tokio::time::timeout(self.wait, self.turns.clone().acquire_owned())
+            .await
+            .map_err(|_| {
+                AppError::Busy(
+                    "The lab is running someone else's experiment; try again in a moment."
+                        .to_owned(),
+                )
+            })?
+            .map_err(|_| AppError::Busy("The lab is closed.".to_owned()))
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -81,14 +107,7 @@ async fn pattern(
 ) -> Result<LabPatternTemplate, AppError> {
     let pattern = catalog::find(&slug)
         .ok_or_else(|| AppError::NotFound("There is no such pattern in the lab.".to_owned()))?;
-    let _turn = tokio::time::timeout(WAIT_FOR_THE_LAB, state.lab_gate.acquire())
-        .await
-        .map_err(|_| {
-            AppError::Busy(
-                "The lab is running someone else's experiment; try again in a moment.".to_owned(),
-            )
-        })?
-        .map_err(|_| AppError::Busy("The lab is closed.".to_owned()))?;
+    let _turn = state.lab_gate.take_turn().await?;
     let (naive, optimized) = experiments::run(&state.db, pattern.slug).await?;
     let column = |label, side: &'static catalog::Side, measured| Column {
         label,

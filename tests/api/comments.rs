@@ -16,16 +16,6 @@ use crate::smtp_sink::{Behaviour, SmtpSink, free_port, header};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn first_published(app: &TestApp) -> post::Model {
-    post::Entity::find()
-        .filter(post::Column::Status.eq(post::Status::Published))
-        .order_by_asc(post::Column::Id)
-        .one(&app.db)
-        .await
-        .expect("query runs")
-        .expect("a published post")
-}
-
 async fn comment_count(app: &TestApp) -> u64 {
     comment::Entity::find()
         .count(&app.db)
@@ -67,7 +57,7 @@ fn message_ids(messages: &[String]) -> Vec<String> {
 async fn a_comment_is_stored_shown_escaped_and_the_page_redirects_back_to_it() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
-    let post = first_published(&app).await;
+    let post = app.first_published().await;
 
     for (prefix, body) in [
         ("", "<script>alert(1)</script>"),
@@ -109,7 +99,7 @@ async fn the_optimized_comment_queues_its_email_and_the_worker_delivers_it_with_
     })
     .await;
     app.seed(SMALL).await;
-    let post = first_published(&app).await;
+    let post = app.first_published().await;
 
     let page = post_comment(
         &app,
@@ -153,7 +143,7 @@ async fn the_optimized_comment_queues_its_email_and_the_worker_delivers_it_with_
 async fn without_smtp_emails_are_written_as_eml_files() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
-    let post = first_published(&app).await;
+    let post = app.first_published().await;
 
     post_comment(&app, &format!("/posts/{}/comments", post.slug), "Filed.").await;
 
@@ -183,7 +173,7 @@ async fn the_optimized_request_does_not_wait_for_a_slow_smtp_server_and_the_naiv
     })
     .await;
     app.seed(SMALL).await;
-    let post = first_published(&app).await;
+    let post = app.first_published().await;
 
     let started = Instant::now();
     let naive = post_comment(
@@ -219,7 +209,7 @@ async fn with_smtp_down_comments_are_accepted_and_every_email_arrives_exactly_on
     })
     .await;
     app.seed(SMALL).await;
-    let post = first_published(&app).await;
+    let post = app.first_published().await;
 
     for i in 0..5 {
         let page = post_comment(
@@ -268,7 +258,7 @@ async fn the_naive_comment_fails_with_a_502_when_smtp_is_down_and_its_email_is_n
     })
     .await;
     app.seed(SMALL).await;
-    let post = first_published(&app).await;
+    let post = app.first_published().await;
     let before = comment_count(&app).await;
 
     let page = post_comment(
@@ -297,7 +287,7 @@ async fn claims_of_a_worker_that_died_before_sending_expire_and_each_email_arriv
     })
     .await;
     app.seed(SMALL).await;
-    let post = first_published(&app).await;
+    let post = app.first_published().await;
     for i in 0..3 {
         post_comment(
             &app,
@@ -366,7 +356,7 @@ async fn several_workers_deliver_every_email_once_between_them() {
     })
     .await;
     app.seed(SMALL).await;
-    let post = first_published(&app).await;
+    let post = app.first_published().await;
     for i in 0..30 {
         post_comment(
             &app,
@@ -409,7 +399,7 @@ async fn a_message_the_server_keeps_refusing_ends_dead_with_its_last_error() {
     })
     .await;
     app.seed(SMALL).await;
-    let post = first_published(&app).await;
+    let post = app.first_published().await;
     post_comment(&app, &format!("/posts/{}/comments", post.slug), "Bounce.").await;
 
     let mut settings = fast_worker();
@@ -445,7 +435,7 @@ async fn bad_comments_are_422s_that_store_and_queue_nothing_in_both_variants() {
     })
     .await;
     app.seed(SMALL).await;
-    let post = first_published(&app).await;
+    let post = app.first_published().await;
     let before = comment_count(&app).await;
     let long = "x".repeat(5_001);
 
@@ -541,7 +531,7 @@ async fn the_comment_is_rolled_back_when_its_email_cannot_be_queued() {
     })
     .await;
     app.seed(SMALL).await;
-    let post = first_published(&app).await;
+    let post = app.first_published().await;
     let before = comment_count(&app).await;
     app.db
         .execute_unprepared("DROP TABLE email_outbox")
@@ -566,7 +556,7 @@ async fn no_email_is_queued_when_the_comment_cannot_be_stored() {
     })
     .await;
     app.seed(SMALL).await;
-    let post = first_published(&app).await;
+    let post = app.first_published().await;
     app.db
         .execute_unprepared("DROP TABLE comments")
         .await
@@ -590,7 +580,7 @@ async fn no_field_can_inject_a_header_into_the_email() {
     })
     .await;
     app.seed(SMALL).await;
-    let post = first_published(&app).await;
+    let post = app.first_published().await;
     post::Entity::update_many()
         .col_expr(
             post::Column::Title,

@@ -5,13 +5,17 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use indicatif::ProgressBar;
 use perfblog::cache::{CacheSettings, FragmentCache};
 use perfblog::config::{AdminToken, Config, DatabaseUrl};
+use perfblog::entities::post;
 use perfblog::http::rate_limit::CommentRate;
 use perfblog::mail::MailSettings;
 use perfblog::mail::outbox::RetryPolicy;
 use perfblog::mail::worker::WorkerSettings;
 use perfblog::seed::{self, DatasetSize, Existing, SeedReport};
 use perfblog::startup::Application;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder,
+};
 
 pub struct TestApp {
     pub address: String,
@@ -21,6 +25,8 @@ pub struct TestApp {
     pub mail_dir: std::path::PathBuf,
     /// The app's fragment cache, for its counters.
     pub cache: FragmentCache,
+    /// The lab's gate, which a test can hold as a running experiment would.
+    pub lab_gate: perfblog::lab::LabGate,
     _database: TestDatabase,
     _mail_dir: tempfile::TempDir,
 }
@@ -101,6 +107,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         worker: options.worker,
         cache: options.cache.unwrap_or_else(default_cache),
         comment_rate: options.comment_rate,
+        lab_wait: LAB_WAIT,
     };
     let app = Application::build(&config, "127.0.0.1:0".parse().expect("address parses"))
         .await
@@ -108,6 +115,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     let address = app.url();
     let db = app.db().clone();
     let cache = app.cache().clone();
+    let lab_gate = app.lab_gate().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -118,10 +126,15 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
             .expect("HTTP client builds"),
         mail_dir: mail_dir.path().to_owned(),
         cache,
+        lab_gate,
         _database: database,
         _mail_dir: mail_dir,
     }
 }
+
+/// How long a test's lab visitor waits for a busy lab: long enough for any experiment
+/// on the test dataset ahead of it, short enough for the busy-lab test to be quick.
+pub const LAB_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The admin token every test app is configured with.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
@@ -142,6 +155,17 @@ impl TestApp {
             .expect("seeding succeeds");
         self.cache.invalidate().await;
         report
+    }
+
+    /// The published post with the lowest id: a post every seeded dataset has.
+    pub async fn first_published(&self) -> post::Model {
+        post::Entity::find()
+            .filter(post::Column::Status.eq(post::Status::Published))
+            .order_by_asc(post::Column::Id)
+            .one(&self.db)
+            .await
+            .expect("query runs")
+            .expect("a published post")
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

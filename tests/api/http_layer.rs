@@ -1,20 +1,8 @@
 //! The HTTP layer: conditional GET, compression, size and rate limits, headers.
 
-use perfblog::entities::post;
 use perfblog::http::rate_limit::CommentRate;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::helpers::{SMALL, TestApp, TestOptions, spawn_app, spawn_app_with};
-
-async fn first_published(app: &TestApp) -> post::Model {
-    post::Entity::find()
-        .filter(post::Column::Status.eq(post::Status::Published))
-        .order_by_asc(post::Column::Id)
-        .one(&app.db)
-        .await
-        .expect("query runs")
-        .expect("a published post")
-}
 
 async fn etag(app: &TestApp, path: &str) -> String {
     let response = app.get(path).await;
@@ -38,7 +26,7 @@ async fn get_if_none_match(app: &TestApp, path: &str, etag: &str) -> reqwest::Re
 async fn a_page_that_did_not_change_is_a_304_with_no_body() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
-    let post = first_published(&app).await;
+    let post = app.first_published().await;
 
     for path in [
         "/".to_owned(),
@@ -67,7 +55,7 @@ async fn a_page_that_did_not_change_is_a_304_with_no_body() {
 async fn a_new_comment_changes_the_etag_of_the_pages_it_affects() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
-    let post = first_published(&app).await;
+    let post = app.first_published().await;
     let post_page = format!("/posts/{}", post.slug);
     let before = (etag(&app, "/").await, etag(&app, &post_page).await);
 
@@ -130,7 +118,7 @@ async fn pages_and_css_are_compressed_as_the_client_asks_and_tiny_bodies_are_not
 async fn an_oversized_comment_form_is_a_413_with_a_message() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
-    let post = first_published(&app).await;
+    let post = app.first_published().await;
     let huge = "x".repeat(100 * 1024);
 
     let response = app
@@ -168,7 +156,7 @@ async fn too_many_comments_from_one_address_are_429s_with_retry_after() {
     })
     .await;
     app.seed(SMALL).await;
-    let post = first_published(&app).await;
+    let post = app.first_published().await;
 
     let mut statuses = Vec::new();
     let mut last = None;

@@ -5,7 +5,7 @@ use perfblog::entities::{comment, outbox_message, post, user};
 use perfblog::lab::catalog::PATTERNS;
 use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder};
 
-use crate::helpers::{SMALL, TestApp, snapshot, spawn_app};
+use crate::helpers::{LAB_WAIT, Page, SMALL, TestApp, snapshot, spawn_app};
 
 /// The figure after `<dt>statements</dt>` in each column, naive first.
 fn statement_counts(body: &str) -> Vec<u32> {
@@ -134,6 +134,38 @@ async fn running_every_experiment_changes_no_data() {
     }
 
     assert_eq!(everything(&app).await, before);
+}
+
+#[tokio::test]
+async fn while_an_experiment_runs_another_visitor_waits_then_gets_a_503_with_retry_after() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let running = app.lab_gate.take_turn().await.expect("the lab is free");
+
+    let started = std::time::Instant::now();
+    let response = app.get("/lab/eager-loading").await;
+
+    assert_eq!(response.status(), 503);
+    assert!(
+        started.elapsed() >= LAB_WAIT,
+        "it waited for its turn first"
+    );
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap_or("")),
+        Some("5")
+    );
+    let page = Page::read(response).await;
+    assert!(
+        page.body.contains("The lab is running someone else"),
+        "{}",
+        page.body
+    );
+
+    drop(running);
+    assert_eq!(app.get_page("/lab/eager-loading").await.status, 200);
 }
 
 #[tokio::test]

@@ -4,25 +4,15 @@ use perfblog::entities::post;
 use perfblog::instrument::count_queries;
 use perfblog::views::post_detail::{naive, optimized};
 use perfblog::views::slug::Slug;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::helpers::{NAIVE_SIDEBAR_QUERIES, Page, SMALL, TestApp, escaped, spawn_app};
-
-async fn published_post(app: &TestApp) -> post::Model {
-    post::Entity::find()
-        .filter(post::Column::Status.eq(post::Status::Published))
-        .order_by_asc(post::Column::Id)
-        .one(&app.db)
-        .await
-        .expect("query runs")
-        .expect("a published post exists")
-}
 
 #[tokio::test]
 async fn the_post_page_shows_body_author_tags_and_comments_newest_first() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
-    let post = published_post(&app).await;
+    let post = app.first_published().await;
     app.add_comments(post.id, 3).await;
 
     let page = app.get_page(&format!("/posts/{}", post.slug)).await;
@@ -50,7 +40,7 @@ async fn the_post_page_shows_body_author_tags_and_comments_newest_first() {
 async fn only_the_latest_fifty_comments_are_shown_with_the_total() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
-    let post = published_post(&app).await;
+    let post = app.first_published().await;
     app.add_comments(post.id, 60).await;
     let slug = Slug::parse(&post.slug).expect("valid slug");
 
@@ -75,7 +65,7 @@ async fn only_the_latest_fifty_comments_are_shown_with_the_total() {
 async fn naive_and_optimized_post_pages_render_identical_html() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
-    let post = published_post(&app).await;
+    let post = app.first_published().await;
     app.add_comments(post.id, 55).await;
     let quiet = post::Entity::insert(post::ActiveModel {
         author_id: Set(2),
@@ -105,7 +95,7 @@ async fn naive_and_optimized_post_pages_render_identical_html() {
 async fn the_optimized_post_page_runs_four_queries_and_the_naive_one_five_plus_one_per_comment() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
-    let post = published_post(&app).await;
+    let post = app.first_published().await;
     let slug = Slug::parse(&post.slug).expect("valid slug");
 
     let mut shown_before = None;

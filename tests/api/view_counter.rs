@@ -5,21 +5,11 @@ use perfblog::config::Backend;
 use perfblog::entities::post;
 use perfblog::instrument::count_queries;
 use perfblog::views::post_detail::{naive, optimized};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue::Set, EntityTrait};
 
 use crate::helpers::{SMALL, TestApp, spawn_app};
 
 const CONCURRENT_VIEWS: usize = 200;
-
-async fn first_published(app: &TestApp) -> post::Model {
-    post::Entity::find()
-        .filter(post::Column::Status.eq(post::Status::Published))
-        .order_by_asc(post::Column::Id)
-        .one(&app.db)
-        .await
-        .expect("query runs")
-        .expect("a published post")
-}
 
 async fn views_of(app: &TestApp, id: i32) -> i32 {
     post::Entity::find_by_id(id)
@@ -64,7 +54,7 @@ fn backend() -> Backend {
 async fn each_view_of_a_post_page_counts_once_and_the_page_shows_it() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
-    let post = first_published(&app).await;
+    let post = app.first_published().await;
     set_views(&app, post.id, 41).await;
 
     let optimized_page = app.get_page(&format!("/posts/{}", post.slug)).await;
@@ -78,7 +68,7 @@ async fn each_view_of_a_post_page_counts_once_and_the_page_shows_it() {
 async fn the_naive_counter_takes_two_statements_and_the_atomic_one_one() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
-    let post = first_published(&app).await;
+    let post = app.first_published().await;
 
     let (_, naive_stats) = count_queries(naive::count_view(&app.db, post.id)).await;
     let (_, atomic_stats) = count_queries(optimized::count_view(&app.db, post.id)).await;
@@ -90,7 +80,7 @@ async fn the_naive_counter_takes_two_statements_and_the_atomic_one_one() {
 async fn two_hundred_concurrent_views_count_two_hundred_with_the_atomic_counter() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
-    let post = first_published(&app).await;
+    let post = app.first_published().await;
     set_views(&app, post.id, 0).await;
 
     view_concurrently(&app, &format!("/posts/{}", post.slug)).await;
@@ -107,7 +97,7 @@ async fn two_hundred_concurrent_views_count_two_hundred_with_the_atomic_counter(
 async fn two_hundred_concurrent_views_lose_updates_with_the_naive_counter() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
-    let post = first_published(&app).await;
+    let post = app.first_published().await;
     set_views(&app, post.id, 0).await;
 
     view_concurrently(&app, &format!("/naive/posts/{}", post.slug)).await;

@@ -58,13 +58,7 @@ pub async fn load(db: &impl ConnectionTrait, slug: &Slug) -> Result<Option<PostD
         body: post.body,
         author_name: author.name,
         published_at: post.published_at,
-        tags: tags
-            .into_iter()
-            .map(|tag| TagLink {
-                name: tag.name,
-                slug: tag.slug,
-            })
-            .collect(),
+        tags: tags.into_iter().map(TagLink::from).collect(),
         comments,
         comment_count,
         view_count: post.view_count,

@@ -16,7 +16,7 @@ use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
 use super::pagination::{PageNumber, PageWindow};
 use super::sidebar::{self, Fragment};
 use super::{Footer, Variant};
-use crate::entities::post;
+use crate::entities::{post, tag};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -48,6 +48,15 @@ impl PostSummary {
 pub struct TagLink {
     pub name: String,
     pub slug: String,
+}
+
+impl From<tag::Model> for TagLink {
+    fn from(tag: tag::Model) -> Self {
+        TagLink {
+            name: tag.name,
+            slug: tag.slug,
+        }
+    }
 }
 
 /// What both loaders return and the template renders.

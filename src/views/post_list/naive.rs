@@ -66,13 +66,7 @@ pub async fn summarize(
             excerpt: post.excerpt,
             author_name: author.name,
             published_at: post.published_at,
-            tags: tags
-                .into_iter()
-                .map(|tag| TagLink {
-                    name: tag.name,
-                    slug: tag.slug,
-                })
-                .collect(),
+            tags: tags.into_iter().map(TagLink::from).collect(),
             comment_count,
         });
     }

@@ -38,9 +38,6 @@ pub async fn load_page(
             page: window.number,
             has_next,
         },
-        tag: TagLink {
-            name: tag.name,
-            slug: tag.slug,
-        },
+        tag: TagLink::from(tag),
     }))
 }
