@@ -34,14 +34,18 @@ fn atomic_counter(c: &mut Criterion) {
     let mut group = c.benchmark_group(bench.group_name("atomic_counter"));
 
     for tasks in CONCURRENCY {
-        group.bench_with_input(BenchmarkId::new("naive", tasks), &tasks, |b, &tasks| {
-            b.to_async(&runtime).iter(|| {
-                view_concurrently(db, tasks, |db| async move {
-                    naive::count_view(&db, POST_ID).await
-                })
-            });
-        });
-        group.bench_with_input(BenchmarkId::new("optimized", tasks), &tasks, |b, &tasks| {
+        group.bench_with_input(
+            BenchmarkId::new("read-add-write", tasks),
+            &tasks,
+            |b, &tasks| {
+                b.to_async(&runtime).iter(|| {
+                    view_concurrently(db, tasks, |db| async move {
+                        naive::count_view(&db, POST_ID).await
+                    })
+                });
+            },
+        );
+        group.bench_with_input(BenchmarkId::new("increment", tasks), &tasks, |b, &tasks| {
             b.to_async(&runtime).iter(|| {
                 view_concurrently(db, tasks, |db| async move {
                     optimized::count_view(&db, POST_ID).await

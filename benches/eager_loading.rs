@@ -1,7 +1,9 @@
-//! Eager loading: the naive per-row loops against the batched loaders, on the post
-//! list at 10, 20, 50 and 100 posts a page, and on the post page of the most
-//! commented post (50 comments shown). Loaders are called directly, without HTTP and
-//! without the sidebar, so nothing else hides the difference.
+//! Eager loading: completing a list page's entries — author, tags, comment count — per
+//! post (naive) or with one query per kind of thing (optimized), for the same posts at
+//! 10, 20, 50 and 100 a page; and the post page of the most commented post (50
+//! comments shown), its authors asked for one by one or joined. The steps are called
+//! directly, without HTTP and without the sidebar, so nothing else hides the
+//! difference; the list's page query runs once per size, outside the measurement.
 //!
 //! `cargo bench --bench eager_loading` (SQLite);
 //! `BENCH_DATABASE_URL=postgres://… cargo bench --bench eager_loading` (PostgreSQL).
@@ -12,6 +14,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use perfblog::entities::{comment, post};
 use perfblog::instrument::count_queries;
 use perfblog::views::pagination::{PageNumber, PageWindow};
+use perfblog::views::post_list::optimized::PostRow;
 use perfblog::views::slug::Slug;
 use perfblog::views::{post_detail, post_list};
 use sea_orm::{
@@ -29,27 +32,38 @@ fn eager_loading(c: &mut Criterion) {
 
     for size in PAGE_SIZES {
         let window = PageWindow::new(PageNumber::FIRST).with_size(size);
-        let (_, naive) = runtime.block_on(count_queries(post_list::naive::load_page(db, window)));
-        let (_, optimized) =
-            runtime.block_on(count_queries(post_list::optimized::load_page(db, window)));
+        let (posts, _) = window.split(
+            runtime
+                .block_on(post_list::naive::page_rows(db, window))
+                .expect("the page loads"),
+        );
+        let rows: Vec<PostRow> = posts.iter().cloned().map(PostRow::from).collect();
+        let (_, naive) = runtime.block_on(count_queries(post_list::naive::summarize(
+            db,
+            posts.clone(),
+        )));
+        let (_, optimized) = runtime.block_on(count_queries(post_list::optimized::summarize(
+            db,
+            rows.clone(),
+        )));
         println!(
-            "list of {size}: naive {} statements, optimized {}",
+            "entries of {size} posts: naive {} statements, optimized {}",
             naive.statements, optimized.statements
         );
         group.bench_with_input(
-            BenchmarkId::new("list-naive", size),
-            &window,
-            |b, &window| {
+            BenchmarkId::new("entries-naive", size),
+            &posts,
+            |b, posts| {
                 b.to_async(&runtime)
-                    .iter(|| post_list::naive::load_page(db, window));
+                    .iter(|| post_list::naive::summarize(db, posts.clone()));
             },
         );
         group.bench_with_input(
-            BenchmarkId::new("list-optimized", size),
-            &window,
-            |b, &window| {
+            BenchmarkId::new("entries-optimized", size),
+            &rows,
+            |b, rows| {
                 b.to_async(&runtime)
-                    .iter(|| post_list::optimized::load_page(db, window));
+                    .iter(|| post_list::optimized::summarize(db, rows.clone()));
             },
         );
     }

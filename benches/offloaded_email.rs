@@ -5,9 +5,6 @@
 //! The request is measured at the handler's work (validation done, no HTTP), against
 //! a real SMTP server (mailin-embedded) on loopback and a scratch database.
 
-#[path = "../tests/api/smtp_sink.rs"]
-#[allow(dead_code)]
-mod smtp_sink;
 mod support;
 
 use std::sync::Arc;
@@ -15,13 +12,14 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use perfblog::mail::worker::{Worker, WorkerSettings};
-use perfblog::mail::{MailSettings, Mailer};
+use perfblog::config::{MailSettings, WorkerSettings};
+use perfblog::mail::Mailer;
+use perfblog::mail::sink::{Behaviour, SmtpSink};
+use perfblog::mail::worker::Worker;
 use perfblog::seed::DatasetSize;
 use perfblog::views::comments::{self, CommentTarget, NewComment};
 use perfblog::views::slug::Slug;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
-use smtp_sink::{Behaviour, SmtpSink};
 
 const SMTP_DELAYS_MS: [u64; 3] = [0, 50, 200];
 const EMAILS_PER_RUN: usize = 200;
@@ -67,7 +65,8 @@ fn offloaded_email(c: &mut Criterion) {
     let mut group = c.benchmark_group(bench.group_name("offloaded_email"));
     group.sample_size(10);
     for delay in SMTP_DELAYS_MS {
-        let sink = SmtpSink::start(Behaviour::Slow(Duration::from_millis(delay)));
+        let sink =
+            SmtpSink::start(Behaviour::Slow(Duration::from_millis(delay))).expect("SMTP sink");
         let mailer = Mailer::new(&MailSettings::Smtp(sink.url())).expect("mailer");
         let mailer = &mailer;
         group.bench_with_input(BenchmarkId::new("post-naive", delay), &delay, |b, _| {
@@ -87,7 +86,7 @@ fn offloaded_email(c: &mut Criterion) {
     }
 
     // Worker throughput: queue EMAILS_PER_RUN (not timed), deliver them all (timed).
-    let sink = SmtpSink::start(Behaviour::Accept);
+    let sink = SmtpSink::start(Behaviour::Accept).expect("SMTP sink");
     let mailer = Mailer::new(&MailSettings::Smtp(sink.url())).expect("mailer");
     let worker = Worker::new(
         db.clone(),

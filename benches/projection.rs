@@ -1,14 +1,13 @@
-//! Column projection: the first query of the post list, loading whole rows (2–8 KB
-//! `body` included) against the projected columns the page shows — for a list page of
-//! 20 posts, which tells how much of the list's gain is projection rather than eager
-//! loading, and for 1,000 posts, where the bytes dominate.
-//! Besides the time, it prints the bytes each variant fetched: the sum of the
-//! decoded column values (text lengths, 4-byte integers, 8-byte timestamps).
+//! Column projection: the list's page query loading whole rows (2–8 KB `body`
+//! included) against the six columns a list entry shows — for a list page of 20 posts
+//! and for 1,000, where the bytes dominate. Besides the time, it prints the bytes each
+//! side fetched: the sum of the decoded column values (text lengths, 4-byte integers,
+//! 8-byte timestamps).
 
 mod support;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use perfblog::lab::experiments::{projected_bytes, whole_row_bytes};
+use perfblog::catalog::projection::{projected_bytes, whole_row_bytes};
 use perfblog::views::pagination::{PageNumber, PageWindow};
 use perfblog::views::post_list::{naive, optimized};
 

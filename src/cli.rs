@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `migrate` and `seed`.
+//! The command line: `serve` (the default), `migrate`, `seed` and `worker`.
 
 use std::net::SocketAddr;
 
@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::cache::FragmentCache;
 use crate::config::Config;
 use crate::db;
 use crate::seed::{self, DatasetSize, Existing, SeedReport};
@@ -38,21 +39,6 @@ enum Command {
     Seed(SeedArgs),
     /// Deliver queued emails from the outbox until stopped (run as many as you like).
     Worker,
-    /// Summarise criterion's results (after `cargo bench`) as a markdown table and an SVG chart.
-    BenchReport(BenchReportArgs),
-}
-
-#[derive(Debug, Args)]
-struct BenchReportArgs {
-    /// Where criterion wrote its results.
-    #[arg(long, default_value = "target/criterion", value_name = "DIR")]
-    criterion: std::path::PathBuf,
-    /// Where to write benchmarks.md and speedups.svg.
-    #[arg(long, default_value = "docs", value_name = "DIR")]
-    out: std::path::PathBuf,
-    /// Also put the table into this file, between its bench-report markers.
-    #[arg(long, value_name = "FILE")]
-    readme: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -118,15 +104,6 @@ fn at_least_one(raw: &str) -> Result<usize, String> {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Some(Command::BenchReport(args)) = &cli.command {
-        let (table, chart) = crate::bench_report::generate(&args.criterion, &args.out)?;
-        println!("Wrote {} and {}.", table.display(), chart.display());
-        if let Some(readme) = &args.readme {
-            crate::bench_report::update_readme(readme, &table)?;
-            println!("Updated the table in {}.", readme.display());
-        }
-        return Ok(());
-    }
     let mut config = Config::from_env()?;
     match cli.command {
         None => serve(&config, ServeArgs::default()).await,
@@ -137,44 +114,44 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(&config, args).await
         }
         Some(Command::Worker) => startup::run_worker_until_stopped(&config).await,
-        Some(Command::BenchReport(_)) => Ok(()),
         Some(Command::Migrate) => {
             let db = db::connect(&config.database).await?;
             db::migrate(&db).await?;
             println!("Migrations applied to {}.", config.database.redacted());
             Ok(())
         }
-        Some(Command::Seed(args)) => {
-            let db = db::connect(&config.database).await?;
-            db::migrate(&db).await?;
-            let size = DatasetSize {
-                users: args.users,
-                tags: args.tags,
-                posts: args.posts,
-                comments_per_post: args.comments_per_post,
-            };
-            let existing = if args.reset {
-                Existing::Replace
-            } else {
-                Existing::Refuse
-            };
-            if args.if_empty
-                && seed::has_data(&db)
-                    .await
-                    .context("could not check whether the database holds data")?
-            {
-                println!("The database already holds data; not seeding.");
-                return Ok(());
-            }
-            let report = seed_with_progress(&db, size, existing).await?;
-            // A running server's Redis cache still shows the old data: move it on.
-            crate::cache::FragmentCache::new(&config.cache)?
-                .invalidate()
-                .await;
-            println!("{}", describe(&report, config.database.backend()));
-            Ok(())
-        }
+        Some(Command::Seed(args)) => seed_command(&config, args).await,
     }
+}
+
+/// `perfblog seed`: migrates, then writes the dataset (or says why not).
+async fn seed_command(config: &Config, args: SeedArgs) -> anyhow::Result<()> {
+    let db = db::connect(&config.database).await?;
+    db::migrate(&db).await?;
+    let size = DatasetSize {
+        users: args.users,
+        tags: args.tags,
+        posts: args.posts,
+        comments_per_post: args.comments_per_post,
+    };
+    let existing = if args.reset {
+        Existing::Replace
+    } else {
+        Existing::Refuse
+    };
+    if args.if_empty
+        && seed::has_data(&db)
+            .await
+            .context("could not check whether the database holds data")?
+    {
+        println!("The database already holds data; not seeding.");
+        return Ok(());
+    }
+    let report = seed_with_progress(&db, size, existing).await?;
+    // A running server's Redis cache still shows the old data: move it on.
+    FragmentCache::new(&config.cache)?.invalidate().await;
+    println!("{}", describe(&report, config.database.backend()));
+    Ok(())
 }
 
 async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<()> {

@@ -14,15 +14,16 @@
 //!
 //! A malformed value stops start-up with a message naming the variable and the
 //! problem, never a panic.
+//!
+//! This module is a leaf: plain settings, read by the modules that act on them
+//! (`db`, `cache`, `mail`, the rate limit, the lab), and it imports none of them.
 
 use std::fmt;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use url::Url;
-
-use crate::cache::CacheSettings;
-use crate::http::rate_limit::CommentRate;
-use crate::mail::MailSettings;
-use crate::mail::worker::WorkerSettings;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://perfblog.sqlite?mode=rwc";
 
@@ -44,7 +45,28 @@ pub struct Config {
     pub comment_rate: CommentRate,
     /// How long a lab visitor waits for the experiment ahead of theirs (not from the
     /// environment; tests shorten it).
-    pub lab_wait: std::time::Duration,
+    pub lab_wait: Duration,
+}
+
+/// The embedded defaults: SQLite, `.eml` files, an in-process cache, a worker in the
+/// server, a generated admin token.
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database: DatabaseUrl {
+                url: DEFAULT_DATABASE_URL.to_owned(),
+                backend: Backend::Sqlite,
+                max_connections: None,
+            },
+            admin_token: None,
+            mail: MailSettings::Folder(DEFAULT_MAIL_DIR.into()),
+            public_url: None,
+            worker: Some(WorkerSettings::default()),
+            cache: CacheSettings::Memory,
+            comment_rate: CommentRate::default(),
+            lab_wait: DEFAULT_LAB_WAIT,
+        }
+    }
 }
 
 impl Config {
@@ -102,16 +124,101 @@ impl Config {
             admin_token,
             mail,
             public_url,
-            worker: Some(WorkerSettings::default()),
             cache,
             comment_rate,
-            lab_wait: crate::lab::WAIT_FOR_THE_LAB,
+            ..Self::default()
         })
     }
 }
 
 /// Where `.eml` files go when no `SMTP_URL` is set.
 pub const DEFAULT_MAIL_DIR: &str = "mail";
+
+/// How long a lab visitor waits for the experiment ahead of theirs before a 503.
+pub const DEFAULT_LAB_WAIT: Duration = Duration::from_secs(20);
+
+/// Where mail goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MailSettings {
+    /// `smtp://host:port` (no TLS: a local relay such as Mailpit).
+    Smtp(String),
+    /// One `.eml` file per message in this folder.
+    Folder(PathBuf),
+}
+
+/// Where the fragment cache lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CacheSettings {
+    /// In this process (the embedded default).
+    Memory,
+    /// In Redis at `url`; keys start with `namespace:`.
+    Redis { url: String, namespace: String },
+}
+
+/// How many comments one address may post.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommentRate {
+    pub per_minute: NonZeroU32,
+    pub burst: NonZeroU32,
+    /// Behind a reverse proxy every request comes from the proxy: take the client from
+    /// the first `X-Forwarded-For` address instead. Only trust it behind a proxy.
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for CommentRate {
+    fn default() -> Self {
+        Self {
+            per_minute: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
+            burst: NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN),
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// How the outbox worker runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WorkerSettings {
+    /// Messages claimed at a time.
+    pub batch: u64,
+    /// How long a claim holds; a worker that dies releases its claims after this.
+    pub lease: Duration,
+    /// How often an idle worker looks for due messages (it is also woken on enqueue).
+    pub poll_interval: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            batch: 20,
+            lease: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(1),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// How failed deliveries are retried: exponential backoff with jitter, then give up
+/// (see `mail::outbox::retry_delay`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts before a message is declared dead (kept, with its last error).
+    pub max_attempts: i32,
+    /// The wait after the first failure; it doubles with each further failure…
+    pub base_delay: Duration,
+    /// …up to this.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            base_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(10 * 60),
+        }
+    }
+}
 
 /// An unset variable is `None`; a set but unusable one is an error naming it.
 fn env_var(name: &'static str) -> Result<Option<String>, ConfigError> {

@@ -7,8 +7,8 @@ use anyhow::Context;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, Database, DatabaseConnection, DbErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 
 use crate::config::{Backend, DatabaseUrl};
@@ -73,7 +73,11 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 /// write lock is taken up front (waiting its turn behind other writers) — a plain
 /// `BEGIN` that reads first and writes later fails with "database is locked" if
 /// another connection committed in between. PostgreSQL ignores the option.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+///
+/// Inside a transaction it starts a savepoint instead (SQLite's mode applies to the
+/// outermost `BEGIN` only): committing it releases the savepoint, and the outer
+/// transaction still decides.
+pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
     db.begin_with_options(TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..TransactionOptions::default()

@@ -1,39 +1,49 @@
 //! perfblog: a blog whose every view exists twice, naive and optimized.
 //!
-//! The modules below, in reading order.
+//! The modules below, in reading order: first the patterns and the pages that run
+//! them, then what they stand on, then what serves them. `docs/architecture.md` draws
+//! the layers.
 
-/// `perfblog bench-report`: criterion's results as a markdown table and an SVG chart.
-pub mod bench_report;
+/// The patterns perfblog teaches, in one registry: each one's sides, tests, benches
+/// and live experiment. The lab, the bench report and the README come from it.
+pub mod catalog;
+/// The lab: each pattern's two sides run live, with their SQL and their source.
+pub mod lab;
+/// The pages. Per view a page model and template, one handler, and the naive and
+/// optimized loaders that fill the same model.
+pub mod views;
+
 /// Multi-row `INSERT`s in batches, shared by the seeder and the optimized import.
 pub mod bulk_insert;
 /// Fragment caching: rendered HTML in Redis or in process, invalidated on write.
 pub mod cache;
-/// The command line: `serve` (default), `migrate`, `seed`.
-pub mod cli;
-/// Configuration from the environment; the defaults need no services.
+/// Configuration from the environment: plain settings; the defaults need no services.
 pub mod config;
 /// Connecting, migrating, and transactions that write.
 pub mod db;
-/// SeaORM entities for users, posts, tags, post_tags and comments.
+/// SeaORM entities for users, posts, tags, post_tags, comments and the outbox.
 pub mod entities;
 /// The one error type and the status each variant maps to.
 pub mod error;
+/// Counting SQL statements per request and per part of a page: `X-Query-Count`,
+/// `Server-Timing`, the footer, test helpers.
+pub mod instrument;
+/// Email: the comment notification, SMTP or `.eml` files, the outbox and its worker,
+/// and an SMTP server in process for the lab and the tests.
+pub mod mail;
+/// The stylesheet, compiled in, and its fingerprinted name.
+pub mod stylesheet;
+
+/// The command line: `serve` (default), `migrate`, `seed`, `worker`.
+pub mod cli;
 /// The HTTP layer: compression, conditional GET, static files, security headers,
 /// timeouts, the comment rate limit.
 pub mod http;
-/// Counting SQL statements per request: `X-Query-Count`, `Server-Timing`, test helpers.
-pub mod instrument;
-/// The lab: each pattern's two sides run live, with their SQL and their source.
-pub mod lab;
-/// Email: the comment notification, SMTP or `.eml` files, the outbox and its worker.
-pub mod mail;
 /// Operations: `/healthz` and `/metrics`.
 pub mod ops;
 /// The deterministic dataset, written with multi-row inserts.
 pub mod seed;
 /// Start-up in one place: connect, migrate, bind, build the router, serve.
 pub mod startup;
-/// What every handler shares: the database pool, the mailer, the admin token.
+/// Everything the running app holds, built in one place.
 pub mod state;
-/// The pages: per view a page model and template, and the loaders that fill it.
-pub mod views;

@@ -11,13 +11,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tower_http::trace::TraceLayer;
 
-use crate::cache::FragmentCache;
-use crate::config::{AdminToken, Config};
-use crate::http::assets;
-use crate::http::rate_limit::{CommentLimiter, CommentRate};
+use crate::config::{AdminToken, Config, WorkerSettings};
+use crate::http::{assets, rate_limit};
 use crate::mail::Mailer;
-use crate::mail::worker::{Worker, WorkerSettings};
-use crate::ops::metrics::Metrics;
+use crate::mail::worker::Worker;
 use crate::state::AppState;
 use crate::{db, error, http, instrument, lab, ops, views};
 
@@ -25,15 +22,9 @@ use crate::{db, error, http, instrument, lab, ops, views};
 pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
-    db: DatabaseConnection,
-    admin_token: AdminToken,
+    state: AppState,
     admin_token_generated: bool,
-    mailer: Mailer,
-    public_url: String,
     worker: Option<WorkerSettings>,
-    cache: FragmentCache,
-    comment_rate: CommentRate,
-    lab_gate: lab::LabGate,
 }
 
 impl Application {
@@ -48,25 +39,22 @@ impl Application {
         let address = listener
             .local_addr()
             .context("could not read the bound address")?;
-        let admin_token_generated = config.admin_token.is_none();
+        let admin_token = config.admin_token.clone();
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"));
         Ok(Self {
             listener,
             address,
-            db,
-            admin_token: config
-                .admin_token
-                .clone()
-                .unwrap_or_else(AdminToken::generate),
-            admin_token_generated,
-            mailer: Mailer::new(&config.mail)?,
-            public_url: config
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{address}")),
+            admin_token_generated: admin_token.is_none(),
+            state: AppState::new(
+                db,
+                config,
+                admin_token.unwrap_or_else(AdminToken::generate),
+                public_url,
+            )?,
             worker: config.worker,
-            cache: FragmentCache::new(&config.cache)?,
-            comment_rate: config.comment_rate,
-            lab_gate: lab::LabGate::new(config.lab_wait),
         })
     }
 
@@ -78,21 +66,17 @@ impl Application {
         format!("http://{}", self.address)
     }
 
+    /// What the app holds: its database, cache, lab gate… (tests read them).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
     pub fn db(&self) -> &DatabaseConnection {
-        &self.db
-    }
-
-    pub fn cache(&self) -> &FragmentCache {
-        &self.cache
-    }
-
-    /// The lab's one-experiment-at-a-time gate (tests occupy it).
-    pub fn lab_gate(&self) -> &lab::LabGate {
-        &self.lab_gate
+        &self.state.site.db
     }
 
     pub fn admin_token(&self) -> &AdminToken {
-        &self.admin_token
+        &self.state.site.admin_token
     }
 
     /// Whether no `ADMIN_TOKEN` was configured and one was made up for this run.
@@ -104,33 +88,21 @@ impl Application {
     /// SIGTERM, then stops accepting connections, lets in-flight requests finish, and
     /// lets the worker finish its batch without claiming another.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let outbox_wake = Arc::new(Notify::new());
-        let metrics = Metrics::new(self.cache.clone());
         let (stop, stopped) = watch::channel(false);
+        let site = &self.state.site;
         let worker = self.worker.map(|settings| {
             let worker = Worker::new(
-                self.db.clone(),
-                self.mailer.clone(),
+                site.db.clone(),
+                site.mailer.clone(),
                 settings,
-                outbox_wake.clone(),
+                site.outbox_wake.clone(),
             )
-            .count_failures_in(metrics.send_failures());
+            .count_failures_in(self.state.metrics.send_failures());
             tokio::spawn(worker.run(stopped))
-        });
-        let router = router(AppState {
-            db: self.db,
-            admin_token: self.admin_token,
-            mailer: self.mailer,
-            outbox_wake,
-            public_url: self.public_url,
-            cache: self.cache,
-            metrics,
-            comment_limiter: CommentLimiter::new(self.comment_rate),
-            lab_gate: self.lab_gate,
         });
         let served = axum::serve(
             self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            router(&self.state).into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown_signal())
         .await
@@ -180,23 +152,25 @@ pub async fn run_worker_until_stopped(config: &Config) -> anyhow::Result<()> {
     running.await.context("the worker task failed")
 }
 
-/// Every route, with the middleware that counts queries, records metrics, logs
-/// failures, and the HTTP layer around all of it.
-pub fn router(state: AppState) -> Router {
-    let pages = views::routes(&state)
-        .merge(lab::routes())
+/// Every route, each part given its share of the state, with the middleware that
+/// counts queries, records metrics, logs failures, and the HTTP layer around it all.
+pub fn router(state: &AppState) -> Router {
+    let comments = views::comments::routes(state.site.clone()).route_layer(
+        middleware::from_fn_with_state(state.comment_limiter.clone(), rate_limit::limit_comments),
+    );
+    let pages = views::routes(state.site.clone())
+        .merge(comments)
+        .merge(lab::routes(state.lab.clone()))
         .fallback(error::not_found)
         .layer(middleware::from_fn(instrument::count_request_queries));
-    let app =
-        pages
-            .merge(ops::routes())
-            .merge(assets::routes())
-            .layer(middleware::from_fn_with_state(
-                state.clone(),
-                ops::metrics::record,
-            ));
+    let app = pages
+        .merge(ops::routes(state.ops()))
+        .merge(assets::routes())
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            ops::metrics::record,
+        ));
     http::around(app)
         .layer(middleware::from_fn(error::log_server_errors))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
 }

@@ -1,4 +1,7 @@
-//! What every handler shares. Cloned per request, so everything in it is a handle.
+//! Everything the running app holds, built in one place — [`AppState::new`] — by the
+//! server, the tests and the benches alike. Each part of the router takes only its
+//! share: the pages a [`Site`], the lab a [`Lab`], operations an [`Ops`], the rate
+//! limit its limiter.
 
 use std::sync::Arc;
 
@@ -6,29 +9,59 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
 use crate::cache::FragmentCache;
-use crate::config::AdminToken;
+use crate::catalog::measure::Workbench;
+use crate::config::{AdminToken, Config};
 use crate::http::rate_limit::CommentLimiter;
+use crate::lab::{Lab, LabGate};
 use crate::mail::Mailer;
+use crate::ops::Ops;
 use crate::ops::metrics::Metrics;
+use crate::views::Site;
 
 #[derive(Clone)]
 pub struct AppState {
-    /// A connection pool; every statement through it is counted (see `instrument`).
-    pub db: DatabaseConnection,
-    /// What the admin routes ask for.
-    pub admin_token: AdminToken,
-    /// SMTP or a folder; the naive comment handler talks to it inside the request.
-    pub mailer: Mailer,
-    /// Wakes the in-process outbox worker when a message is queued.
-    pub outbox_wake: Arc<Notify>,
-    /// Where links in emails point, without a trailing slash.
-    pub public_url: String,
-    /// Rendered fragments (the sidebar) and "no such post" answers; writes invalidate it.
-    pub cache: FragmentCache,
+    pub site: Site,
+    pub lab: Lab,
     /// Request, cache and outbox metrics for `/metrics`.
     pub metrics: Arc<Metrics>,
     /// Comments per client address.
     pub comment_limiter: Arc<CommentLimiter>,
-    /// The lab runs one experiment at a time.
-    pub lab_gate: crate::lab::LabGate,
+}
+
+impl AppState {
+    /// The state for `config`, on an open (and migrated) database. Links in emails
+    /// point at `public_url`; the admin routes ask for `admin_token`.
+    pub fn new(
+        db: DatabaseConnection,
+        config: &Config,
+        admin_token: AdminToken,
+        public_url: String,
+    ) -> anyhow::Result<Self> {
+        let cache = FragmentCache::new(&config.cache)?;
+        let site = Site {
+            db: db.clone(),
+            cache: cache.clone(),
+            admin_token,
+            mailer: Mailer::new(&config.mail)?,
+            outbox_wake: Arc::new(Notify::new()),
+            public_url,
+        };
+        Ok(Self {
+            site,
+            lab: Lab {
+                workbench: Arc::new(Workbench::new(db)),
+                gate: LabGate::new(config.lab_wait),
+            },
+            metrics: Metrics::new(cache),
+            comment_limiter: CommentLimiter::new(config.comment_rate),
+        })
+    }
+
+    pub fn ops(&self) -> Ops {
+        Ops {
+            db: self.site.db.clone(),
+            cache: self.site.cache.clone(),
+            metrics: self.metrics.clone(),
+        }
+    }
 }

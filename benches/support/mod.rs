@@ -128,3 +128,21 @@ async fn holds_standard_dataset(db: &DatabaseConnection) -> bool {
     let comments = comment::Entity::find().count(db).await.unwrap_or(0);
     posts == standard.posts as u64 && users == standard.users as u64 && comments > 100_000
 }
+
+/// The caches a bench measures: in process always, and Redis when `BENCH_REDIS_URL`
+/// is set (under a namespace of this run's own). The Redis connection manager spawns
+/// its tasks on the current runtime: call this inside `runtime.enter()`.
+pub fn caches() -> Vec<(&'static str, perfblog::config::CacheSettings)> {
+    use perfblog::config::CacheSettings;
+    let mut caches = vec![("memory", CacheSettings::Memory)];
+    if let Ok(url) = std::env::var("BENCH_REDIS_URL") {
+        caches.push((
+            "redis",
+            CacheSettings::Redis {
+                url,
+                namespace: format!("perfblog-bench-{}", std::process::id()),
+            },
+        ));
+    }
+    caches
+}

@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use rand::Rng;
 
+use crate::config::CacheSettings;
 use crate::error::AppError;
 use crate::instrument::{self, CacheOutcome};
 use store::Store;
@@ -99,15 +100,6 @@ impl CacheHealth {
     }
 }
 
-/// Where the cache lives.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CacheSettings {
-    /// In this process (the embedded default).
-    Memory,
-    /// In Redis at `url`; keys start with `namespace:`.
-    Redis { url: String, namespace: String },
-}
-
 impl FragmentCache {
     pub fn new(settings: &CacheSettings) -> anyhow::Result<Self> {
         let store = match settings {
@@ -129,7 +121,7 @@ impl FragmentCache {
 
     /// The value cached under `key`, or `render`'s result — computed once however
     /// many requests miss at the same time, then cached for about `ttl`.
-    pub async fn get_or_render<F, Fut>(
+    pub async fn get_or_render<F, Fut, V>(
         &self,
         key: &str,
         ttl: Duration,
@@ -137,7 +129,8 @@ impl FragmentCache {
     ) -> Result<Arc<str>, AppError>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<String, AppError>>,
+        Fut: Future<Output = Result<V, AppError>>,
+        V: Into<Arc<str>>,
     {
         let inner = &self.inner;
         let generation = match inner.store.lookup(key).await {

@@ -1,9 +1,7 @@
-//! Static files with fingerprinted names: `/static/style.<hash>.css`, cached by
-//! browsers and proxies for a year without asking again (`immutable`). A changed
-//! stylesheet has a new name, so nobody keeps an old one. The file is compiled into
-//! the binary: the app runs from any directory and from a bare container image.
-
-use std::sync::LazyLock;
+//! Static files with fingerprinted names: `/static/style.<hash>.css` (see
+//! `stylesheet`), cached by browsers and proxies for a year without asking again
+//! (`immutable`). The file is compiled into the binary: the app runs from any
+//! directory and from a bare container image.
 
 use axum::Router;
 use axum::extract::Path;
@@ -12,31 +10,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::stylesheet;
 
-const STYLESHEET: &str = include_str!("../../static/style.css");
-
-static STYLESHEET_FILE: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "style.{:016x}.css",
-        xxhash_rust::xxh3::xxh3_64(STYLESHEET.as_bytes())
-    )
-});
-
-static STYLESHEET_PATH: LazyLock<String> =
-    LazyLock::new(|| format!("/static/{}", *STYLESHEET_FILE));
-
-/// Where pages link the stylesheet from.
-pub fn stylesheet_path() -> &'static str {
-    &STYLESHEET_PATH
-}
-
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router {
     Router::new().route("/static/{file}", get(serve))
 }
 
 async fn serve(Path(file): Path<String>) -> Response {
-    if file != *STYLESHEET_FILE {
+    if file != stylesheet::file_name() {
         return AppError::NotFound("There is no such file.".to_owned()).into_response();
     }
     (
@@ -44,7 +25,7 @@ async fn serve(Path(file): Path<String>) -> Response {
             (CONTENT_TYPE, "text/css; charset=utf-8"),
             (CACHE_CONTROL, "public, max-age=31536000, immutable"),
         ],
-        STYLESHEET,
+        stylesheet::CSS,
     )
         .into_response()
 }

@@ -15,8 +15,6 @@ use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::state::AppState;
-
 /// Bodies smaller than this go out as they are: compressing them costs more CPU than
 /// the bytes it saves (a 404 page, a redirect).
 const COMPRESS_ABOVE_BYTES: u64 = 1024;
@@ -31,7 +29,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'none'; ob
 
 /// Wraps `router` in the layers every response passes through, innermost first:
 /// conditional GET sees the uncompressed page, compression then encodes what is sent.
-pub fn around(router: Router<AppState>) -> Router<AppState> {
+pub fn around(router: Router) -> Router {
     let security_headers: [(&'static str, &'static str); 4] = [
         ("content-security-policy", CONTENT_SECURITY_POLICY),
         ("x-content-type-options", "nosniff"),

@@ -3,7 +3,6 @@
 //! limiter: no background task, one atomic per address.)
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,28 +12,8 @@ use axum::response::Response;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::config::CommentRate;
 use crate::error::AppError;
-use crate::state::AppState;
-
-/// How many comments one address may post.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CommentRate {
-    pub per_minute: NonZeroU32,
-    pub burst: NonZeroU32,
-    /// Behind a reverse proxy every request comes from the proxy: take the client from
-    /// the first `X-Forwarded-For` address instead. Only trust it behind a proxy.
-    pub trust_forwarded_for: bool,
-}
-
-impl Default for CommentRate {
-    fn default() -> Self {
-        Self {
-            per_minute: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
-            burst: NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN),
-            trust_forwarded_for: false,
-        }
-    }
-}
 
 pub struct CommentLimiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
@@ -69,12 +48,12 @@ impl CommentLimiter {
     }
 }
 
+/// Middleware: a 429 for an address over its rate, before the handler runs.
 pub async fn limit_comments(
-    State(state): State<AppState>,
+    State(limiter): State<Arc<CommentLimiter>>,
     request: Request,
     next: Next,
 ) -> Result<Response, AppError> {
-    let limiter = &state.comment_limiter;
     let client = limiter.client(&request);
     if let Err(not_until) = limiter.limiter.check_key(&client) {
         let wait = not_until.wait_time_from(DefaultClock::default().now());

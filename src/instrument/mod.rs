@@ -8,10 +8,14 @@
 //! it ran. The task-local follows the request's future wherever it is polled, but
 //! not into a `tokio::spawn`ed task: code in a request path must not spawn queries,
 //! or they go uncounted.
+//!
+//! A page names its parts with [`component`] ("post list", "sidebar", "view
+//! counter"): each part is a nested scope whose figures are kept under its name, so
+//! the footer and `Server-Timing` can say which part of a page cost what.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::Request;
@@ -33,7 +37,9 @@ pub struct QueryLog {
     /// 0: not consulted; 1: hit; 2: miss (a miss anywhere makes the request a miss).
     cache: AtomicU8,
     /// The SQL of each statement, kept only where asked for (the lab).
-    sql: Option<std::sync::Mutex<Vec<String>>>,
+    sql: Option<Mutex<Vec<String>>>,
+    /// The named parts run inside this scope, in the order they finished.
+    components: Mutex<Vec<Component>>,
     /// The enclosing scope's log, which counts this scope's statements too.
     parent: Option<Arc<QueryLog>>,
 }
@@ -56,7 +62,7 @@ impl QueryLog {
     /// A fresh log inside whatever scope is current.
     fn nested(keep_sql: bool) -> Arc<QueryLog> {
         Arc::new(QueryLog {
-            sql: keep_sql.then(|| std::sync::Mutex::new(Vec::new())),
+            sql: keep_sql.then(|| Mutex::new(Vec::new())),
             parent: CURRENT.try_with(Arc::clone).ok(),
             ..QueryLog::default()
         })
@@ -91,13 +97,79 @@ impl CacheOutcome {
     }
 }
 
-/// Notes a cache lookup in the current request's log (for `Server-Timing`).
+/// Notes a cache lookup in the current scope's log and every scope around it (for
+/// `Server-Timing`).
 pub fn record_cache(outcome: CacheOutcome) {
     let code = match outcome {
         CacheOutcome::Hit => 1,
         CacheOutcome::Miss => 2,
     };
-    let _ = CURRENT.try_with(|log| log.cache.fetch_max(code, Ordering::Relaxed));
+    let _ = CURRENT.try_with(|log| {
+        let mut scope = Some(log.as_ref());
+        while let Some(log) = scope {
+            log.cache.fetch_max(code, Ordering::Relaxed);
+            scope = log.parent.as_deref();
+        }
+    });
+}
+
+/// A named part of a request and what it ran.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Component {
+    /// What the footer calls it: "post list", "sidebar".
+    pub name: &'static str,
+    pub stats: QueryStats,
+}
+
+impl Component {
+    /// The footer's figure: "post list 61".
+    pub fn describe(&self) -> String {
+        format!("{} {}", self.name, self.stats.statements)
+    }
+
+    /// Its database time in milliseconds, as the footer shows it: "9.10".
+    pub fn db_ms(&self) -> String {
+        format!("{:.2}", self.stats.db_millis())
+    }
+
+    /// A `Server-Timing` entry: `post-list;dur=1.234;desc="61 queries"`, with the
+    /// cache's answer when the part consulted one.
+    pub fn server_timing(&self) -> String {
+        let metric = self.name.replace(' ', "-");
+        let cache = self
+            .stats
+            .cache
+            .map(|outcome| format!(", cache {}", outcome.as_str()))
+            .unwrap_or_default();
+        format!(
+            "{metric};dur={:.3};desc=\"{}{cache}\"",
+            self.stats.db_millis(),
+            self.stats.describe()
+        )
+    }
+}
+
+/// Runs `future` as the part of the request called `name`: its statements count
+/// toward the request as always, and are also kept under that name.
+pub async fn component<F: Future>(name: &'static str, future: F) -> F::Output {
+    let log = QueryLog::nested(false);
+    let output = CURRENT.scope(log.clone(), future).await;
+    if let Some(parent) = &log.parent
+        && let Ok(mut components) = parent.components.lock()
+    {
+        components.push(Component {
+            name,
+            stats: log.stats(),
+        });
+    }
+    output
+}
+
+/// The parts of the current request (or scope) that have finished, in order.
+pub fn components() -> Vec<Component> {
+    CURRENT
+        .try_with(|log| log.components.lock().map(|c| c.clone()).unwrap_or_default())
+        .unwrap_or_default()
 }
 
 /// A snapshot of a [`QueryLog`].
@@ -174,11 +246,18 @@ pub async fn record_queries<F: Future>(future: F) -> (F::Output, QueryStats, Vec
 /// Middleware: counts the request's statements and reports them in `X-Query-Count`
 /// and `Server-Timing`, so a browser's developer tools show them.
 pub async fn count_request_queries(request: Request, next: Next) -> Response {
-    let (mut response, stats) = count_queries(next.run(request)).await;
+    let log = QueryLog::nested(false);
+    let mut response = CURRENT.scope(log.clone(), next.run(request)).await;
+    let stats = log.stats();
     let headers = response.headers_mut();
     headers.insert("x-query-count", HeaderValue::from(stats.statements));
-    if let Ok(timing) = HeaderValue::from_str(&stats.server_timing()) {
-        headers.append("server-timing", timing);
+    let parts = log.components.lock().map(|c| c.clone()).unwrap_or_default();
+    let timings =
+        std::iter::once(stats.server_timing()).chain(parts.iter().map(Component::server_timing));
+    for timing in timings {
+        if let Ok(timing) = HeaderValue::from_str(&timing) {
+            headers.append("server-timing", timing);
+        }
     }
     response
 }

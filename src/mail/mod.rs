@@ -4,9 +4,9 @@
 //! deliver in the background.
 
 pub mod outbox;
+pub mod sink;
 pub mod worker;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -17,17 +17,10 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::{Address, AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::net::TcpStream;
 
+use crate::config::MailSettings;
+
 /// How long one SMTP conversation may take before it counts as failed.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Where mail goes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MailSettings {
-    /// `smtp://host:port` (no TLS: a local relay such as Mailpit).
-    Smtp(String),
-    /// One `.eml` file per message in this folder.
-    Folder(PathBuf),
-}
 
 /// The sender of every email.
 pub const FROM: &str = "perfblog <notifications@perfblog.localhost>";

@@ -17,42 +17,21 @@ use sea_orm::{
 };
 
 use super::CommentNotification;
+use crate::config::RetryPolicy;
 use crate::entities::outbox_message::{self, Column, Entity, Status};
 
-/// How failed deliveries are retried: exponential backoff with jitter, then give up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts before a message is declared dead (kept, with its last error).
-    pub max_attempts: i32,
-    /// The wait after the first failure; it doubles with each further failure…
-    pub base_delay: Duration,
-    /// …up to this.
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 8,
-            base_delay: Duration::from_secs(2),
-            max_delay: Duration::from_secs(10 * 60),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait before attempt `attempts + 1`: `base × 2^(attempts − 1)`, capped, then
-    /// a random 50–100 % of that, so messages that failed together (an SMTP outage)
-    /// do not all retry in the same instant.
-    pub fn delay_after(&self, attempts: i32) -> Duration {
-        let doublings = std::cmp::min(u32::try_from(attempts.saturating_sub(1)).unwrap_or(0), 30);
-        let delay = std::cmp::min(
-            self.base_delay
-                .saturating_mul(2u32.saturating_pow(doublings)),
-            self.max_delay,
-        );
-        delay.mul_f64(rand::rng().random_range(0.5..=1.0))
-    }
+/// The wait before attempt `attempts + 1`: `base × 2^(attempts − 1)`, capped, then a
+/// random 50–100 % of that, so messages that failed together (an SMTP outage) do not
+/// all retry in the same instant.
+pub fn retry_delay(policy: &RetryPolicy, attempts: i32) -> Duration {
+    let doublings = std::cmp::min(u32::try_from(attempts.saturating_sub(1)).unwrap_or(0), 30);
+    let delay = std::cmp::min(
+        policy
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(doublings)),
+        policy.max_delay,
+    );
+    delay.mul_f64(rand::rng().random_range(0.5..=1.0))
 }
 
 /// The `Message-ID` of an outbox row: derived from the row, so if a message is ever
@@ -189,7 +168,7 @@ pub async fn mark_failed(
         Status::Pending
     };
     let retry_at =
-        now + TimeDelta::from_std(policy.delay_after(message.attempts)).unwrap_or(TimeDelta::MAX);
+        now + TimeDelta::from_std(retry_delay(policy, message.attempts)).unwrap_or(TimeDelta::MAX);
     Entity::update_many()
         .col_expr(Column::Status, Expr::value(status))
         .col_expr(Column::NextAttemptAt, Expr::value(retry_at))
@@ -228,7 +207,7 @@ mod tests {
             max_delay: Duration::from_secs(60),
         };
         for (attempts, full) in [(1, 2), (2, 4), (3, 8), (6, 60), (40, 60)] {
-            let delay = policy.delay_after(attempts);
+            let delay = retry_delay(&policy, attempts);
             let full = Duration::from_secs(full);
             assert!(delay <= full && delay >= full / 2, "{attempts}: {delay:?}");
         }

@@ -8,39 +8,16 @@
 //! another worker sends the message again, and both copies carry the same
 //! `Message-ID` (derived from the outbox row), so mail clients and tests can tell.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use chrono::Utc;
 use prometheus_client::metrics::counter::Counter;
 use sea_orm::{DatabaseConnection, DbErr};
+use std::sync::Arc;
 use tokio::sync::{Notify, watch};
 
-use super::outbox::{self, RetryPolicy};
+use super::outbox;
 use super::{Mailer, message};
+use crate::config::WorkerSettings;
 use crate::entities::outbox_message;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct WorkerSettings {
-    /// Messages claimed at a time.
-    pub batch: u64,
-    /// How long a claim holds; a worker that dies releases its claims after this.
-    pub lease: Duration,
-    /// How often an idle worker looks for due messages (it is also woken on enqueue).
-    pub poll_interval: Duration,
-    pub retry: RetryPolicy,
-}
-
-impl Default for WorkerSettings {
-    fn default() -> Self {
-        Self {
-            batch: 20,
-            lease: Duration::from_secs(60),
-            poll_interval: Duration::from_secs(1),
-            retry: RetryPolicy::default(),
-        }
-    }
-}
 
 pub struct Worker {
     db: DatabaseConnection,

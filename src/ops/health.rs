@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
 
+use super::Ops;
 use crate::cache::CacheHealth;
-use crate::state::AppState;
 
 #[derive(Debug, Serialize)]
 pub struct Health {
@@ -17,7 +17,7 @@ pub struct Health {
     pub cache: &'static str,
 }
 
-pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+pub async fn healthz(State(state): State<Ops>) -> (StatusCode, Json<Health>) {
     let database_ok = state.db.ping().await.is_ok();
     let cache = state.cache.health().await;
     let (status, code) = match (database_ok, cache) {

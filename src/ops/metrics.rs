@@ -20,9 +20,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use super::Ops;
 use crate::cache::FragmentCache;
 use crate::mail::outbox;
-use crate::state::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
@@ -141,7 +141,7 @@ impl Collector for CacheCollector {
 
 /// Middleware: times each request and records its statements, labelled with the
 /// route's pattern (`/posts/{slug}`, never the slug itself) and its variant.
-pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -155,7 +155,6 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     let started = Instant::now();
     let response = next.run(request).await;
     let labels = RouteLabels { route, variant };
-    let metrics = &state.metrics;
     metrics
         .latency
         .get_or_create(&labels)
@@ -183,7 +182,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
 }
 
 /// `GET /metrics`.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+pub async fn metrics(State(state): State<Ops>) -> Response {
     if let Ok(depth) = outbox::depth(&state.db).await {
         state
             .metrics

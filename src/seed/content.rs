@@ -264,23 +264,6 @@ pub fn tag_name(index: usize) -> String {
         .unwrap_or_else(|| format!("topic-{}", index + 1))
 }
 
-/// `"Async Vec<u8> & friends"` → `"async-vec-u8-friends"`: lowercase letters, digits and
-/// single hyphens, which is what slugs in URLs are made of.
-pub fn slugify(text: &str) -> String {
-    let mut slug = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c.to_ascii_lowercase());
-        } else if !slug.is_empty() && !slug.ends_with('-') {
-            slug.push('-');
-        }
-    }
-    while slug.ends_with('-') {
-        slug.pop();
-    }
-    slug
-}
-
 fn capitalize(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
@@ -309,15 +292,6 @@ mod tests {
             let body = writer.body(2048, 8192);
             assert!((2048..8192 + 400).contains(&body.len()), "{}", body.len());
         }
-    }
-
-    #[test]
-    fn slugs_are_url_safe() {
-        assert_eq!(
-            slugify("Async Vec<u8> & \"friends\"!"),
-            "async-vec-u8-friends"
-        );
-        assert_eq!(slugify("Q&A"), "q-a");
     }
 
     #[test]

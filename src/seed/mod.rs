@@ -19,11 +19,11 @@ use sea_orm::{
     PaginatorTrait,
 };
 
-pub use content::slugify;
 use content::{Writer, tag_name, user_name};
 
 use crate::bulk_insert::{INSERT_BATCH_ROWS, insert_batched};
 use crate::entities::{comment, outbox_message, post, post_tag, tag, user};
+use crate::views::slug::slugify;
 
 /// Fixed, so the dataset is the same on every run.
 const RNG_SEED: u64 = 0x5EED_B106;

@@ -1,8 +1,10 @@
 //! The pages. Each view is a folder: `mod.rs` holds the page model, its template and
-//! its two handlers; `naive.rs` and `optimized.rs` load that same page model, so the
+//! its handler; `naive.rs` and `optimized.rs` load that same page model, so the
 //! template cannot tell them apart and the HTML is byte-identical above the footer.
+//! The handler picks the loader by the [`Variant`] in its path, in one `match`.
 
 pub mod admin;
+pub mod batch;
 pub mod comments;
 pub mod form;
 pub mod import;
@@ -13,30 +15,60 @@ pub mod sidebar;
 pub mod slug;
 pub mod tag_page;
 
+use std::convert::Infallible;
 use std::fmt;
+use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::FromRequestParts;
 use axum::http::Uri;
+use axum::http::request::Parts;
 use axum::response::Redirect;
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+use tokio::sync::Notify;
 
-use crate::instrument::{self, QueryStats};
-use crate::state::AppState;
+use crate::cache::FragmentCache;
+use crate::config::AdminToken;
+use crate::instrument::{self, Component, QueryStats};
+use crate::mail::Mailer;
 
-/// Every page, as in DESIGN.md: the optimized variant owns the plain path (it is what
-/// production would run) and its naive twin lives under `/naive`.
-pub fn routes(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .route("/", get(post_list::optimized))
-        .route("/naive/", get(post_list::naive))
+/// What the pages share. Cloned per request, so everything in it is a handle.
+#[derive(Clone)]
+pub struct Site {
+    /// A connection pool; every statement through it is counted (see `instrument`).
+    pub db: DatabaseConnection,
+    /// Rendered fragments (the sidebar) and "no such post" answers; writes invalidate it.
+    pub cache: FragmentCache,
+    /// What the admin routes ask for.
+    pub admin_token: AdminToken,
+    /// SMTP or a folder; the naive comment handler talks to it inside the request.
+    pub mailer: Mailer,
+    /// Wakes the outbox worker when a message is queued.
+    pub outbox_wake: Arc<Notify>,
+    /// Where links in emails point, without a trailing slash.
+    pub public_url: String,
+}
+
+/// Every page and admin action. The optimized variant owns the plain path (it is what
+/// production would run) and its naive twin lives under `/naive`; one handler serves
+/// both and reads its [`Variant`] from the path. The comment routes are separate
+/// ([`comments::routes`]): the server puts a rate limit in front of them.
+pub fn routes(site: Site) -> Router {
+    let pages = Router::new()
         .route("/naive", get(|| async { Redirect::permanent("/naive/") }))
-        .route("/tags/{slug}", get(tag_page::optimized))
-        .route("/naive/tags/{slug}", get(tag_page::naive))
-        .route("/posts/{slug}", get(post_detail::optimized))
-        .route("/naive/posts/{slug}", get(post_detail::naive))
-        .merge(comments::routes(state))
-        .merge(admin::routes(state))
+        .merge(twins("/", get(post_list::page)))
+        .merge(twins("/tags/{slug}", get(tag_page::page)))
+        .merge(twins("/posts/{slug}", get(post_detail::page)));
+    pages.merge(admin::routes(&site)).with_state(site)
+}
+
+/// `route` at `path` and at `/naive{path}`.
+pub fn twins(path: &str, route: MethodRouter<Site>) -> Router<Site> {
+    Router::new()
+        .route(path, route.clone())
+        .route(&format!("/naive{path}"), route)
 }
 
 /// Which loader produced a page.
@@ -44,6 +76,27 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 pub enum Variant {
     Naive,
     Optimized,
+}
+
+impl Variant {
+    /// `/naive/…` is the naive twin; every other path is optimized.
+    pub fn of_path(path: &str) -> Self {
+        if path == "/naive" || path.starts_with("/naive/") {
+            Variant::Naive
+        } else {
+            Variant::Optimized
+        }
+    }
+}
+
+impl Variant {
+    /// What this variant's paths start with: `""` or `"/naive"`.
+    pub fn path_prefix(self) -> &'static str {
+        match self {
+            Variant::Naive => "/naive",
+            Variant::Optimized => "",
+        }
+    }
 }
 
 impl fmt::Display for Variant {
@@ -55,13 +108,25 @@ impl fmt::Display for Variant {
     }
 }
 
+/// A handler's variant, from the path it answers.
+impl<S: Send + Sync> FromRequestParts<S> for Variant {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Variant::of_path(parts.uri.path()))
+    }
+}
+
 /// What a page shows at its foot: which variant it is, how to reach the other one,
-/// and the figures the `X-Query-Count` and `Server-Timing` headers carry. Captured
-/// just before rendering, after every query the page needs has run.
+/// and the figures the `X-Query-Count` and `Server-Timing` headers carry — in all and
+/// by part of the page. Captured just before rendering, after every query the page
+/// needs has run.
 #[derive(Clone, Debug)]
 pub struct Footer {
     pub variant: Variant,
     pub stats: QueryStats,
+    /// The named parts of the page ("post list", "sidebar"), in the order they ran.
+    pub components: Vec<Component>,
     /// The same page in the other variant, where there is one.
     pub twin_href: Option<String>,
 }
@@ -79,6 +144,7 @@ impl Footer {
         Self {
             variant,
             stats: instrument::current(),
+            components: instrument::components(),
             twin_href: Some(twin_href),
         }
     }
@@ -118,6 +184,15 @@ pub fn iso_date(at: Option<DateTime<Utc>>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_under_naive_are_the_naive_variant() {
+        assert_eq!(Variant::of_path("/naive/"), Variant::Naive);
+        assert_eq!(Variant::of_path("/naive/posts/x"), Variant::Naive);
+        assert_eq!(Variant::of_path("/naive"), Variant::Naive);
+        assert_eq!(Variant::of_path("/naiveté"), Variant::Optimized);
+        assert_eq!(Variant::of_path("/posts/naive"), Variant::Optimized);
+    }
 
     #[test]
     fn the_footer_links_each_variant_to_its_twin() {

@@ -1,4 +1,5 @@
-//! `{slug}` in a path: a validated slug, extracted straight from the route.
+//! `{slug}` in a path: a validated slug, extracted straight from the route; and
+//! [`slugify`], which makes one from a title (the seeder and the import use it).
 
 use std::fmt;
 
@@ -42,6 +43,23 @@ impl Slug {
     }
 }
 
+/// `"Async Vec<u8> & friends"` → `"async-vec-u8-friends"`: lowercase letters, digits and
+/// single hyphens, which is what slugs in URLs are made of.
+pub fn slugify(text: &str) -> String {
+    let mut slug = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    while slug.ends_with('-') {
+        slug.pop();
+    }
+    slug
+}
+
 impl fmt::Display for Slug {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -70,6 +88,15 @@ mod tests {
             Slug::parse("async-vec-u8-12").unwrap().as_str(),
             "async-vec-u8-12"
         );
+    }
+
+    #[test]
+    fn slugs_are_url_safe() {
+        assert_eq!(
+            slugify("Async Vec<u8> & \"friends\"!"),
+            "async-vec-u8-friends"
+        );
+        assert_eq!(slugify("Q&A"), "q-a");
     }
 
     #[test]

@@ -5,14 +5,15 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use perfblog::config::MailSettings;
 use perfblog::entities::{comment, outbox_message, post};
+use perfblog::mail::Mailer;
 use perfblog::mail::outbox;
 use perfblog::mail::worker::Worker;
-use perfblog::mail::{MailSettings, Mailer};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 use crate::helpers::{Page, SMALL, TestApp, TestOptions, fast_worker, spawn_app, spawn_app_with};
-use crate::smtp_sink::{Behaviour, SmtpSink, free_port, header};
+use crate::smtp_sink::{self, Behaviour, free_port, header};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -92,7 +93,7 @@ async fn a_comment_is_stored_shown_escaped_and_the_page_redirects_back_to_it() {
 #[tokio::test]
 async fn the_optimized_comment_queues_its_email_and_the_worker_delivers_it_with_a_stable_message_id()
  {
-    let sink = SmtpSink::start(Behaviour::Accept);
+    let sink = smtp_sink::start(Behaviour::Accept);
     let app = spawn_app_with(TestOptions {
         smtp_url: Some(sink.url()),
         ..TestOptions::default()
@@ -109,7 +110,7 @@ async fn the_optimized_comment_queues_its_email_and_the_worker_delivers_it_with_
     .await;
     assert_eq!(page.status, 303);
 
-    let messages = sink.wait_for(1, WAIT).await;
+    let messages = smtp_sink::wait_for(&sink, 1, WAIT).await;
     assert_eq!(messages.len(), 1);
     let email = &messages[0];
     assert!(
@@ -166,7 +167,7 @@ async fn without_smtp_emails_are_written_as_eml_files() {
 /// target: the naive request cannot answer before it, the optimized one must not wait.
 #[tokio::test]
 async fn the_optimized_request_does_not_wait_for_a_slow_smtp_server_and_the_naive_one_does() {
-    let sink = SmtpSink::start(Behaviour::Slow(Duration::from_millis(500)));
+    let sink = smtp_sink::start(Behaviour::Slow(Duration::from_millis(500)));
     let app = spawn_app_with(TestOptions {
         smtp_url: Some(sink.url()),
         ..TestOptions::default()
@@ -196,7 +197,7 @@ async fn the_optimized_request_does_not_wait_for_a_slow_smtp_server_and_the_naiv
         optimized_took < Duration::from_millis(500),
         "optimized took {optimized_took:?}"
     );
-    assert_eq!(sink.wait_for(2, WAIT).await.len(), 2);
+    assert_eq!(smtp_sink::wait_for(&sink, 2, WAIT).await.len(), 2);
 }
 
 #[tokio::test]
@@ -204,7 +205,7 @@ async fn with_smtp_down_comments_are_accepted_and_every_email_arrives_exactly_on
 {
     let port = free_port();
     let app = spawn_app_with(TestOptions {
-        smtp_url: Some(SmtpSink::url_on(port)),
+        smtp_url: Some(smtp_sink::url_on(port)),
         ..TestOptions::default()
     })
     .await;
@@ -234,8 +235,8 @@ async fn with_smtp_down_comments_are_accepted_and_every_email_arrives_exactly_on
         "retried"
     );
 
-    let sink = SmtpSink::start_on(port, Behaviour::Accept);
-    let messages = sink.wait_for(5, WAIT).await;
+    let sink = smtp_sink::start_on(port, Behaviour::Accept);
+    let messages = smtp_sink::wait_for(&sink, 5, WAIT).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let ids = message_ids(&sink.messages());
@@ -253,7 +254,7 @@ async fn with_smtp_down_comments_are_accepted_and_every_email_arrives_exactly_on
 #[tokio::test]
 async fn the_naive_comment_fails_with_a_502_when_smtp_is_down_and_its_email_is_never_sent() {
     let app = spawn_app_with(TestOptions {
-        smtp_url: Some(SmtpSink::url_on(free_port())),
+        smtp_url: Some(smtp_sink::url_on(free_port())),
         ..TestOptions::default()
     })
     .await;
@@ -279,7 +280,7 @@ async fn the_naive_comment_fails_with_a_502_when_smtp_is_down_and_its_email_is_n
 
 #[tokio::test]
 async fn claims_of_a_worker_that_died_before_sending_expire_and_each_email_arrives_once() {
-    let sink = SmtpSink::start(Behaviour::Accept);
+    let sink = smtp_sink::start(Behaviour::Accept);
     let app = spawn_app_with(TestOptions {
         smtp_url: Some(sink.url()),
         worker: None,
@@ -331,7 +332,7 @@ async fn claims_of_a_worker_that_died_before_sending_expire_and_each_email_arriv
         "expired claims are retried"
     );
 
-    let ids = message_ids(&sink.wait_for(3, WAIT).await);
+    let ids = message_ids(&smtp_sink::wait_for(&sink, 3, WAIT).await);
     assert_eq!(ids.len(), 3);
     assert_eq!(
         ids.iter().collect::<HashSet<_>>().len(),
@@ -348,7 +349,7 @@ async fn claims_of_a_worker_that_died_before_sending_expire_and_each_email_arriv
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn several_workers_deliver_every_email_once_between_them() {
-    let sink = SmtpSink::start(Behaviour::Accept);
+    let sink = smtp_sink::start(Behaviour::Accept);
     let app = spawn_app_with(TestOptions {
         smtp_url: Some(sink.url()),
         worker: None,
@@ -370,14 +371,14 @@ async fn several_workers_deliver_every_email_once_between_them() {
     let mut workers = Vec::new();
     for _ in 0..3 {
         let mailer = Mailer::new(&MailSettings::Smtp(sink.url())).expect("mailer");
-        let settings = perfblog::mail::worker::WorkerSettings {
+        let settings = perfblog::config::WorkerSettings {
             batch: 4,
             ..fast_worker()
         };
         let worker = Worker::new(app.db.clone(), mailer, settings, Arc::default());
         workers.push(tokio::spawn(worker.run(stopped.clone())));
     }
-    sink.wait_for(30, WAIT).await;
+    smtp_sink::wait_for(&sink, 30, WAIT).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let _ = stop.send(true);
     for worker in workers {
@@ -391,7 +392,7 @@ async fn several_workers_deliver_every_email_once_between_them() {
 
 #[tokio::test]
 async fn a_message_the_server_keeps_refusing_ends_dead_with_its_last_error() {
-    let sink = SmtpSink::start(Behaviour::Refuse);
+    let sink = smtp_sink::start(Behaviour::Refuse);
     let app = spawn_app_with(TestOptions {
         smtp_url: Some(sink.url()),
         worker: None,
@@ -573,7 +574,7 @@ async fn no_email_is_queued_when_the_comment_cannot_be_stored() {
 
 #[tokio::test]
 async fn no_field_can_inject_a_header_into_the_email() {
-    let sink = SmtpSink::start(Behaviour::Accept);
+    let sink = smtp_sink::start(Behaviour::Accept);
     let app = spawn_app_with(TestOptions {
         smtp_url: Some(sink.url()),
         ..TestOptions::default()
@@ -604,7 +605,7 @@ async fn no_field_can_inject_a_header_into_the_email() {
     )
     .await;
 
-    for email in sink.wait_for(2, WAIT).await {
+    for email in smtp_sink::wait_for(&sink, 2, WAIT).await {
         assert_eq!(header(&email, "Bcc"), None, "{email}");
         assert_eq!(header(&email, "X-Injected"), None, "{email}");
     }

@@ -4,7 +4,8 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use perfblog::cache::{CacheSettings, FRAGMENT_TTL};
+use perfblog::cache::FRAGMENT_TTL;
+use perfblog::config::CacheSettings;
 use perfblog::instrument::count_queries;
 use perfblog::views::sidebar::{aggregated, naive};
 use serde_json::json;

@@ -3,13 +3,12 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use indicatif::ProgressBar;
-use perfblog::cache::{CacheSettings, FragmentCache};
-use perfblog::config::{AdminToken, Config, DatabaseUrl};
+use perfblog::cache::FragmentCache;
+use perfblog::config::{
+    AdminToken, CacheSettings, CommentRate, Config, DatabaseUrl, MailSettings, RetryPolicy,
+    WorkerSettings,
+};
 use perfblog::entities::post;
-use perfblog::http::rate_limit::CommentRate;
-use perfblog::mail::MailSettings;
-use perfblog::mail::outbox::RetryPolicy;
-use perfblog::mail::worker::WorkerSettings;
 use perfblog::seed::{self, DatasetSize, Existing, SeedReport};
 use perfblog::startup::Application;
 use sea_orm::{
@@ -114,8 +113,8 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         .expect("the application starts");
     let address = app.url();
     let db = app.db().clone();
-    let cache = app.cache().clone();
-    let lab_gate = app.lab_gate().clone();
+    let cache = app.state().site.cache.clone();
+    let lab_gate = app.state().lab.gate.clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -217,16 +216,19 @@ impl Page {
             .get("x-query-count")
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.parse().ok());
-        let server_timing = response
+        let timings: Vec<String> = response
             .headers()
-            .get("server-timing")
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
+            .get_all("server-timing")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .map(str::to_owned)
+            .collect();
         let body = response.text().await.expect("body is text");
         Page {
             status,
             query_count,
-            server_timing,
+            server_timing: timings.first().cloned(),
+            timings,
             body,
         }
     }
@@ -247,7 +249,10 @@ impl Page {
 pub struct Page {
     pub status: u16,
     pub query_count: Option<u32>,
+    /// The first `Server-Timing` value: the whole request's.
     pub server_timing: Option<String>,
+    /// Every `Server-Timing` value: the request's, then one per part of the page.
+    pub timings: Vec<String>,
     pub body: String,
 }
 

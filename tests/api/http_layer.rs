@@ -1,6 +1,6 @@
 //! The HTTP layer: conditional GET, compression, size and rate limits, headers.
 
-use perfblog::http::rate_limit::CommentRate;
+use perfblog::config::CommentRate;
 
 use crate::helpers::{SMALL, TestApp, TestOptions, spawn_app, spawn_app_with};
 

@@ -118,7 +118,7 @@ async fn each_entry_shows_title_excerpt_author_tags_comment_count_and_date() {
 }
 
 #[tokio::test]
-async fn the_list_runs_three_queries_and_reports_them_in_headers_and_footer() {
+async fn the_list_runs_four_queries_and_reports_them_in_headers_and_footer() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
 
@@ -127,8 +127,8 @@ async fn the_list_runs_three_queries_and_reports_them_in_headers_and_footer() {
 
     assert_eq!(
         cold.query_count,
-        Some(5),
-        "3 for the list, 2 to compute the sidebar"
+        Some(6),
+        "4 for the list, 2 to compute the sidebar"
     );
     let cold_timing = cold.server_timing.expect("Server-Timing header");
     assert!(
@@ -137,24 +137,61 @@ async fn the_list_runs_three_queries_and_reports_them_in_headers_and_footer() {
     );
     assert_eq!(
         page.query_count,
-        Some(3),
+        Some(4),
         "the sidebar comes from the cache"
     );
     let timing = page.server_timing.expect("Server-Timing header");
     assert!(timing.starts_with("db;dur="), "{timing}");
     assert!(
-        timing.ends_with("desc=\"3 queries\", cache;desc=\"hit\""),
+        timing.ends_with("desc=\"4 queries\", cache;desc=\"hit\""),
         "{timing}"
     );
     assert!(
         page.body
-            .contains("<span class=\"figure\">3 queries</span>")
+            .contains("<span class=\"figure\">4 queries</span>")
     );
     assert!(page.body.contains("ms in the database</span>"));
 }
 
 #[tokio::test]
-async fn the_optimized_list_runs_the_same_three_queries_at_5_and_at_50_posts() {
+async fn the_footer_and_server_timing_say_what_each_part_of_a_twin_page_cost() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    app.get_page("/").await;
+
+    let (optimized, naive) = app.get_both("/").await;
+
+    let parts = |page: &crate::helpers::Page| -> Vec<String> {
+        page.body
+            .match_indices("<span class=\"part\">")
+            .map(|(at, tag)| {
+                let rest = &page.body[at + tag.len()..];
+                let part = &rest[..rest.find(" · ").expect("a time follows")];
+                part.to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(parts(&naive), ["post list 61", "sidebar 4"]);
+    assert_eq!(parts(&optimized), ["post list 4", "sidebar 0"]);
+    let timing = |page: &crate::helpers::Page, part: &str| {
+        page.timings
+            .iter()
+            .find(|timing| timing.starts_with(&format!("{part};dur=")))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {part} in {:?}", page.timings))
+    };
+    assert!(timing(&naive, "post-list").ends_with("desc=\"61 queries\""));
+    assert!(timing(&naive, "sidebar").ends_with("desc=\"4 queries\""));
+    assert!(timing(&optimized, "post-list").ends_with("desc=\"4 queries\""));
+    assert!(
+        timing(&optimized, "sidebar").ends_with("desc=\"0 queries, cache hit\""),
+        "{:?}",
+        optimized.timings
+    );
+}
+
+#[tokio::test]
+async fn the_optimized_list_runs_the_same_four_queries_at_5_and_at_50_posts() {
     for posts in [5, 50] {
         let app = spawn_app().await;
         app.seed(perfblog::seed::DatasetSize { posts, ..SMALL })
@@ -167,7 +204,7 @@ async fn the_optimized_list_runs_the_same_three_queries_at_5_and_at_50_posts() {
         .await;
 
         assert!(!page.expect("page loads").posts.is_empty());
-        assert_eq!(stats.statements, 3, "with {posts} posts");
+        assert_eq!(stats.statements, 4, "with {posts} posts");
     }
 }
 
@@ -306,7 +343,7 @@ async fn a_page_past_the_end_is_a_404_in_both_variants() {
 }
 
 #[tokio::test]
-async fn at_any_page_size_the_optimized_list_runs_three_queries_and_the_naive_one_1_plus_3n() {
+async fn at_any_page_size_the_optimized_list_runs_four_queries_and_the_naive_one_1_plus_3n() {
     let app = spawn_app().await;
     app.seed(perfblog::seed::DatasetSize {
         posts: 120,
@@ -323,7 +360,7 @@ async fn at_any_page_size_the_optimized_list_runs_three_queries_and_the_naive_on
         .await;
 
         assert_eq!(fast.expect("loads"), slow.expect("loads"), "page of {size}");
-        assert_eq!(fast_stats.statements, 3, "optimized, page of {size}");
+        assert_eq!(fast_stats.statements, 4, "optimized, page of {size}");
         assert_eq!(
             u64::from(slow_stats.statements),
             1 + 3 * size,

@@ -1,66 +1,18 @@
-//! A real SMTP server for the tests (mailin-embedded, in-process, over TCP): it
-//! records every message, and can answer slowly or refuse.
+//! The real SMTP server the tests talk to — perfblog's own in-process sink
+//! (`perfblog::mail::sink`, mailin-embedded over TCP) — and what the tests ask of it.
 
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mailin_embedded::{Handler, Response, Server, response};
+pub use perfblog::mail::sink::{Behaviour, SmtpSink};
 
-/// How the sink answers each message.
-#[derive(Clone, Copy, Debug)]
-pub enum Behaviour {
-    Accept,
-    /// Accept, after this long.
-    Slow(Duration),
-    /// `550 Mailbox unavailable` for every recipient.
-    Refuse,
+/// A sink answering as `behaviour`, on a free port (or on `port`).
+pub fn start(behaviour: Behaviour) -> SmtpSink {
+    SmtpSink::start(behaviour).expect("the SMTP sink starts")
 }
 
-pub struct SmtpSink {
-    pub port: u16,
-    received: Arc<Mutex<Vec<String>>>,
-}
-
-#[derive(Clone)]
-struct Recorder {
-    received: Arc<Mutex<Vec<String>>>,
-    message: Vec<u8>,
-    behaviour: Behaviour,
-}
-
-impl Handler for Recorder {
-    fn rcpt(&mut self, _to: &str) -> Response {
-        match self.behaviour {
-            Behaviour::Refuse => response::NO_MAILBOX,
-            _ => response::OK,
-        }
-    }
-
-    fn data_start(
-        &mut self,
-        _domain: &str,
-        _from: &str,
-        _is8bit: bool,
-        _to: &[String],
-    ) -> Response {
-        self.message.clear();
-        response::OK
-    }
-
-    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.message.extend_from_slice(buf);
-        Ok(())
-    }
-
-    fn data_end(&mut self) -> Response {
-        if let Behaviour::Slow(delay) = self.behaviour {
-            std::thread::sleep(delay);
-        }
-        let message = String::from_utf8_lossy(&self.message).into_owned();
-        self.received.lock().expect("not poisoned").push(message);
-        response::OK
-    }
+pub fn start_on(port: u16, behaviour: Behaviour) -> SmtpSink {
+    SmtpSink::start_on(port, behaviour).expect("the SMTP port is free")
 }
 
 /// A port nothing listens on (yet): an SMTP server that is down.
@@ -71,51 +23,18 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-impl SmtpSink {
-    pub fn start(behaviour: Behaviour) -> Self {
-        Self::start_on(0, behaviour)
-    }
+pub fn url_on(port: u16) -> String {
+    format!("smtp://127.0.0.1:{port}")
+}
 
-    /// Serves on `port` (0: any free one) on a thread of its own, for the rest of the
-    /// test binary's life.
-    pub fn start_on(port: u16, behaviour: Behaviour) -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", port)).expect("the SMTP port is free");
-        let port = listener.local_addr().expect("bound").port();
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let recorder = Recorder {
-            received: received.clone(),
-            message: Vec::new(),
-            behaviour,
-        };
-        std::thread::spawn(move || {
-            let mut server = Server::new(recorder);
-            server.with_name("sink.test").with_tcp_listener(listener);
-            let _ = server.serve();
-        });
-        Self { port, received }
+/// Waits until at least `count` messages arrived (or `timeout` passed), then returns
+/// all of them.
+pub async fn wait_for(sink: &SmtpSink, count: usize, timeout: Duration) -> Vec<String> {
+    let deadline = Instant::now() + timeout;
+    while sink.messages().len() < count && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-
-    pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
-    }
-
-    pub fn url_on(port: u16) -> String {
-        format!("smtp://127.0.0.1:{port}")
-    }
-
-    pub fn messages(&self) -> Vec<String> {
-        self.received.lock().expect("not poisoned").clone()
-    }
-
-    /// Waits until at least `count` messages arrived (or `timeout` passed), then
-    /// returns all of them.
-    pub async fn wait_for(&self, count: usize, timeout: Duration) -> Vec<String> {
-        let deadline = Instant::now() + timeout;
-        while self.messages().len() < count && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        self.messages()
-    }
+    sink.messages()
 }
 
 /// The value of `header` in a raw message (first occurrence, unfolded).

@@ -11,16 +11,17 @@ use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
+use crate::config::AdminToken;
 use crate::error::AppError;
-use crate::state::AppState;
 
+/// Middleware: a 401 without the token, a 403 for a write from another site.
 pub async fn require_admin(
-    State(state): State<AppState>,
+    State(token): State<AdminToken>,
     request: Request,
     next: Next,
 ) -> Result<Response, AppError> {
     let presented = presented_token(request.headers()).ok_or(AppError::Unauthorized)?;
-    if !state.admin_token.matches(&presented) {
+    if !token.matches(&presented) {
         return Err(AppError::Unauthorized);
     }
     refuse_cross_site_writes(request.method(), request.headers())?;

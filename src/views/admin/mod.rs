@@ -24,24 +24,20 @@ use serde::Deserialize;
 use super::form::FormInput;
 use super::import;
 use super::slug::Slug;
-use super::{Footer, Variant};
+use super::{Footer, Site, Variant, twins};
 use crate::entities::{post, tag};
 use crate::error::AppError;
-use crate::state::AppState;
 
 /// Every admin route, naive twins included, behind the admin credentials.
-pub fn routes(state: &AppState) -> Router<AppState> {
+pub fn routes(site: &Site) -> Router<Site> {
     Router::new()
         .route("/admin", get(page))
-        .route("/admin/publish-drafts", post(publish_drafts_optimized))
-        .route("/naive/admin/publish-drafts", post(publish_drafts_naive))
-        .route("/admin/archive", post(archive_optimized))
-        .route("/naive/admin/archive", post(archive_naive))
-        .route("/admin/tag-posts", post(tag_posts_optimized))
-        .route("/naive/admin/tag-posts", post(tag_posts_naive))
+        .merge(twins("/admin/publish-drafts", post(publish_drafts)))
+        .merge(twins("/admin/archive", post(archive)))
+        .merge(twins("/admin/tag-posts", post(tag_posts)))
         .merge(import::routes())
         .route_layer(middleware::from_fn_with_state(
-            state.clone(),
+            site.admin_token.clone(),
             auth::require_admin,
         ))
 }
@@ -145,92 +141,74 @@ pub struct ActionResultTemplate {
     pub footer: Footer,
 }
 
-fn report(
-    action: &'static str,
-    rows_changed: u64,
-    variant: Variant,
-    uri: &Uri,
-) -> ActionResultTemplate {
-    ActionResultTemplate {
-        root: if variant == Variant::Naive {
-            "../../"
-        } else {
-            "../"
-        },
-        action,
-        rows_changed,
-        footer: Footer::capture(variant, uri).without_twin(),
-    }
-}
-
 const PUBLISH: &str = "Publish every draft";
 const ARCHIVE: &str = "Archive published posts before a date";
 const TAG: &str = "Tag posts whose title matches";
 
-async fn publish_drafts_optimized(
-    State(state): State<AppState>,
+/// `POST /admin/publish-drafts` and its naive twin.
+async fn publish_drafts(
+    State(site): State<Site>,
+    variant: Variant,
     uri: Uri,
 ) -> Result<ActionResultTemplate, AppError> {
-    let changed = optimized::publish_drafts(&state.db, Utc::now()).await?;
-    state.cache.invalidate().await;
-    Ok(report(PUBLISH, changed, Variant::Optimized, &uri))
+    let now = Utc::now();
+    let changed = match variant {
+        Variant::Naive => naive::publish_drafts(&site.db, now).await?,
+        Variant::Optimized => optimized::publish_drafts(&site.db, now).await?,
+    };
+    report(&site, PUBLISH, changed, variant, &uri).await
 }
 
-async fn publish_drafts_naive(
-    State(state): State<AppState>,
-    uri: Uri,
-) -> Result<ActionResultTemplate, AppError> {
-    let changed = naive::publish_drafts(&state.db, Utc::now()).await?;
-    state.cache.invalidate().await;
-    Ok(report(PUBLISH, changed, Variant::Naive, &uri))
-}
-
-async fn archive_optimized(
-    State(state): State<AppState>,
+/// `POST /admin/archive` and its naive twin.
+async fn archive(
+    State(site): State<Site>,
+    variant: Variant,
     uri: Uri,
     FormInput(form): FormInput<ArchiveForm>,
 ) -> Result<ActionResultTemplate, AppError> {
     let now = Utc::now();
     let cutoff = ArchiveCutoff::parse(&form.before, now).map_err(AppError::Unprocessable)?;
-    let changed = optimized::archive_published_before(&state.db, cutoff, now).await?;
-    state.cache.invalidate().await;
-    Ok(report(ARCHIVE, changed, Variant::Optimized, &uri))
+    let changed = match variant {
+        Variant::Naive => naive::archive_published_before(&site.db, cutoff, now).await?,
+        Variant::Optimized => optimized::archive_published_before(&site.db, cutoff, now).await?,
+    };
+    report(&site, ARCHIVE, changed, variant, &uri).await
 }
 
-async fn archive_naive(
-    State(state): State<AppState>,
-    uri: Uri,
-    FormInput(form): FormInput<ArchiveForm>,
-) -> Result<ActionResultTemplate, AppError> {
-    let now = Utc::now();
-    let cutoff = ArchiveCutoff::parse(&form.before, now).map_err(AppError::Unprocessable)?;
-    let changed = naive::archive_published_before(&state.db, cutoff, now).await?;
-    state.cache.invalidate().await;
-    Ok(report(ARCHIVE, changed, Variant::Naive, &uri))
-}
-
-async fn tag_posts_optimized(
-    State(state): State<AppState>,
+/// `POST /admin/tag-posts` and its naive twin.
+async fn tag_posts(
+    State(site): State<Site>,
+    variant: Variant,
     uri: Uri,
     FormInput(form): FormInput<TagPostsForm>,
 ) -> Result<ActionResultTemplate, AppError> {
     let search = TitleSearch::parse(&form.title_contains).map_err(AppError::Unprocessable)?;
-    let tag_id = resolve_tag(&state.db, &form.tag).await?;
-    let changed = optimized::tag_matching(&state.db, tag_id, &search).await?;
-    state.cache.invalidate().await;
-    Ok(report(TAG, changed, Variant::Optimized, &uri))
+    let tag_id = resolve_tag(&site.db, &form.tag).await?;
+    let changed = match variant {
+        Variant::Naive => naive::tag_matching(&site.db, tag_id, &search).await?,
+        Variant::Optimized => optimized::tag_matching(&site.db, tag_id, &search).await?,
+    };
+    report(&site, TAG, changed, variant, &uri).await
 }
 
-async fn tag_posts_naive(
-    State(state): State<AppState>,
-    uri: Uri,
-    FormInput(form): FormInput<TagPostsForm>,
+/// After a write: forget what the cache holds, and say how many rows changed.
+async fn report(
+    site: &Site,
+    action: &'static str,
+    rows_changed: u64,
+    variant: Variant,
+    uri: &Uri,
 ) -> Result<ActionResultTemplate, AppError> {
-    let search = TitleSearch::parse(&form.title_contains).map_err(AppError::Unprocessable)?;
-    let tag_id = resolve_tag(&state.db, &form.tag).await?;
-    let changed = naive::tag_matching(&state.db, tag_id, &search).await?;
-    state.cache.invalidate().await;
-    Ok(report(TAG, changed, Variant::Naive, &uri))
+    site.cache.invalidate().await;
+    Ok(ActionResultTemplate {
+        root: match variant {
+            Variant::Naive => "../../",
+            Variant::Optimized => "../",
+        },
+        action,
+        rows_changed,
+        footer: Footer::capture(variant, uri).without_twin(),
+    })
 }
 
 /// `GET /admin`: how many posts are in each state, and the actions as forms.
@@ -244,20 +222,20 @@ pub struct AdminTemplate {
     pub footer: Footer,
 }
 
-async fn page(State(state): State<AppState>, uri: Uri) -> Result<AdminTemplate, AppError> {
+async fn page(State(site): State<Site>, uri: Uri) -> Result<AdminTemplate, AppError> {
     let counts: Vec<(post::Status, i64)> = post::Entity::find()
         .select_only()
         .column(post::Column::Status)
         .column_as(post::Column::Id.count(), "posts")
         .group_by(post::Column::Status)
         .into_tuple()
-        .all(&state.db)
+        .all(&site.db)
         .await?;
     let tags = tag::Entity::find()
         .select_only()
         .columns([tag::Column::Slug, tag::Column::Name])
         .into_tuple()
-        .all(&state.db)
+        .all(&site.db)
         .await?;
     Ok(AdminTemplate {
         root: "./",

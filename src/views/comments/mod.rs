@@ -6,10 +6,10 @@
 pub mod naive;
 pub mod optimized;
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::response::Redirect;
 use axum::routing::post;
-use axum::{Router, middleware};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -20,23 +20,17 @@ use serde::Deserialize;
 
 use super::form::FormInput;
 use super::slug::Slug;
+use super::{Site, Variant, twins};
 use crate::entities::{comment, post, user};
 use crate::error::AppError;
-use crate::http::rate_limit;
 use crate::mail::{self, CommentNotification};
-use crate::state::AppState;
 
-/// Both comment routes, rate-limited per client address, with bodies capped at
-/// [`MAX_FORM_BYTES`] (a 413 with a message past it).
-pub fn routes(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .route("/posts/{slug}/comments", post(optimized))
-        .route("/naive/posts/{slug}/comments", post(naive))
+/// Both comment routes, with bodies capped at [`MAX_FORM_BYTES`] (a 413 with a
+/// message past it). The server puts its per-address rate limit in front of them.
+pub fn routes(site: Site) -> Router {
+    twins("/posts/{slug}/comments", post(add))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            rate_limit::limit_comments,
-        ))
+        .with_state(site)
 }
 
 /// A comment form is a few kilobytes; anything much larger is not one.
@@ -173,52 +167,37 @@ pub async fn insert_comment(
     Ok(())
 }
 
-async fn target_and_comment(
-    state: &AppState,
-    slug: &Slug,
-    form: CommentForm,
-) -> Result<(CommentTarget, NewComment), AppError> {
-    let target = CommentTarget::find(&state.db, slug)
+/// `POST /posts/{slug}/comments` and its naive twin. The optimized variant stores
+/// the comment and its email in one transaction and answers at once (the outbox
+/// worker sends the email); the naive one sends the email before answering.
+pub async fn add(
+    State(site): State<Site>,
+    variant: Variant,
+    slug: Slug,
+    FormInput(form): FormInput<CommentForm>,
+) -> Result<Redirect, AppError> {
+    let target = CommentTarget::find(&site.db, &slug)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("No published post has the slug `{slug}`.")))?;
     let comment = NewComment::parse(form).map_err(AppError::Unprocessable)?;
-    Ok((target, comment))
-}
-
-/// Stores the comment and its email in one transaction, answers at once; the outbox
-/// worker sends the email.
-pub async fn optimized(
-    State(state): State<AppState>,
-    slug: Slug,
-    FormInput(form): FormInput<CommentForm>,
-) -> Result<Redirect, AppError> {
-    let (target, comment) = target_and_comment(&state, &slug, form).await?;
-    optimized::add(&state.db, &target, &comment, &state.public_url, Utc::now()).await?;
-    state.cache.invalidate().await;
-    state.outbox_wake.notify_one();
-    Ok(Redirect::to(&format!("/posts/{slug}#comments")))
-}
-
-/// Stores the comment, then sends the email before answering.
-pub async fn naive(
-    State(state): State<AppState>,
-    slug: Slug,
-    FormInput(form): FormInput<CommentForm>,
-) -> Result<Redirect, AppError> {
-    let (target, comment) = target_and_comment(&state, &slug, form).await?;
-    let added = naive::add(
-        &state.db,
-        &state.mailer,
-        &target,
-        &comment,
-        &state.public_url,
-        Utc::now(),
-    )
-    .await;
-    // The comment is stored even when the email failed: the sidebar's counts changed.
-    state.cache.invalidate().await;
-    added?;
-    Ok(Redirect::to(&format!("/naive/posts/{slug}#comments")))
+    let (db, url, now) = (&site.db, site.public_url.as_str(), Utc::now());
+    match variant {
+        Variant::Naive => {
+            let added = naive::add(db, &site.mailer, &target, &comment, url, now).await;
+            // Stored even when the email failed: the sidebar's counts changed.
+            site.cache.invalidate().await;
+            added?;
+        }
+        Variant::Optimized => {
+            optimized::add(db, &target, &comment, url, now).await?;
+            site.cache.invalidate().await;
+            site.outbox_wake.notify_one();
+        }
+    }
+    Ok(Redirect::to(&format!(
+        "{}/posts/{slug}#comments",
+        variant.path_prefix()
+    )))
 }
 
 #[cfg(test)]

@@ -8,14 +8,16 @@
 //! the page; the worker retries until it is back.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::{DbErr, TransactionSession, TransactionTrait};
 
 use super::{CommentTarget, NewComment, insert_comment};
 use crate::db;
 use crate::mail::outbox;
 
+/// `db` may be a pool or a transaction: in a transaction (the lab's, which is rolled
+/// back) this one is a savepoint, and its commit releases the savepoint.
 pub async fn add(
-    db: &DatabaseConnection,
+    db: &impl TransactionTrait,
     target: &CommentTarget,
     comment: &NewComment,
     public_url: &str,

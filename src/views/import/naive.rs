@@ -6,14 +6,14 @@
 //! the id is known for the tags.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, DbErr};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr, TransactionSession, TransactionTrait};
 
 use super::NewPost;
 use crate::db;
 use crate::entities::post_tag;
 
 pub async fn insert(
-    db: &DatabaseConnection,
+    db: &impl TransactionTrait,
     posts: &[NewPost],
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {

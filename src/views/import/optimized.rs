@@ -10,7 +10,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    TransactionSession, TransactionTrait,
 };
 
 use super::NewPost;
@@ -19,7 +20,7 @@ use crate::db;
 use crate::entities::{post, post_tag};
 
 pub async fn insert(
-    db: &DatabaseConnection,
+    db: &impl TransactionTrait,
     posts: &[NewPost],
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {

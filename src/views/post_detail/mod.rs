@@ -13,9 +13,9 @@ use chrono::{DateTime, Utc};
 use super::post_list::TagLink;
 use super::sidebar::{self, Fragment};
 use super::slug::Slug;
-use super::{Footer, Variant};
+use super::{Footer, Site, Variant};
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::instrument::component;
 
 /// Comments shown under a post, newest first.
 pub const LATEST_COMMENTS: u64 = 50;
@@ -82,51 +82,53 @@ pub struct PostDetailTemplate {
 /// `/posts/{slug}` is one level below its variant's home.
 const ROOT: &str = "../";
 
-/// Loads the post (unless the cache remembers there is none), counts the view.
-pub async fn optimized(
-    State(state): State<AppState>,
+/// `GET /posts/{slug}` and `GET /naive/posts/{slug}`: loads the post, counts the
+/// view, adds the sidebar — three parts, each named in the footer.
+pub async fn page(
+    State(site): State<Site>,
+    variant: Variant,
     slug: Slug,
     uri: Uri,
 ) -> Result<PostDetailTemplate, AppError> {
-    // A crawler asking for the same dead link over and over is answered from the
-    // cache; the next write forgets the answer, so a post published later shows.
-    let missing = format!("missing-post:{slug}");
-    if state.cache.knows_missing(&missing).await {
-        return Err(not_found(&slug));
-    }
-    let Some(mut post) = optimized::load(&state.db, &slug).await? else {
-        state.cache.remember_missing(&missing).await;
-        return Err(not_found(&slug));
-    };
-    optimized::count_view(&state.db, post.id).await?;
+    let mut post = component("post", load(&site, variant, &slug)).await?;
+    component("view counter", async {
+        match variant {
+            Variant::Naive => naive::count_view(&site.db, post.id).await,
+            Variant::Optimized => optimized::count_view(&site.db, post.id).await,
+        }
+    })
+    .await?;
     post.view_count += 1;
-    let sidebar = sidebar::cached::load(&state.cache, &state.db, ROOT).await?;
-    Ok(render(post, sidebar, Variant::Optimized, &uri))
+    let sidebar = sidebar::for_page(&site, variant, ROOT).await?;
+    Ok(PostDetailTemplate {
+        root: ROOT,
+        post,
+        sidebar,
+        footer: Footer::capture(variant, &uri),
+    })
 }
 
-pub async fn naive(
-    State(state): State<AppState>,
-    slug: Slug,
-    uri: Uri,
-) -> Result<PostDetailTemplate, AppError> {
-    let mut post = naive::load(&state.db, &slug)
-        .await?
-        .ok_or_else(|| not_found(&slug))?;
-    naive::count_view(&state.db, post.id).await?;
-    post.view_count += 1;
-    let sidebar = sidebar::naive(&state.db, ROOT).await?;
-    Ok(render(post, sidebar, Variant::Naive, &uri))
+/// The post, or a 404. The optimized page also remembers a slug that names no post,
+/// so a crawler asking for the same dead link over and over is answered from the
+/// cache; the next write forgets the answer, so a post published later shows.
+async fn load(site: &Site, variant: Variant, slug: &Slug) -> Result<PostDetail, AppError> {
+    let found = match variant {
+        Variant::Naive => naive::load(&site.db, slug).await?,
+        Variant::Optimized => {
+            let missing = format!("missing-post:{slug}");
+            if site.cache.knows_missing(&missing).await {
+                return Err(not_found(slug));
+            }
+            let found = optimized::load(&site.db, slug).await?;
+            if found.is_none() {
+                site.cache.remember_missing(&missing).await;
+            }
+            found
+        }
+    };
+    found.ok_or_else(|| not_found(slug))
 }
 
 fn not_found(slug: &Slug) -> AppError {
     AppError::NotFound(format!("No published post has the slug `{slug}`."))
-}
-
-fn render(post: PostDetail, sidebar: Fragment, variant: Variant, uri: &Uri) -> PostDetailTemplate {
-    PostDetailTemplate {
-        root: ROOT,
-        post,
-        sidebar,
-        footer: Footer::capture(variant, uri),
-    }
 }

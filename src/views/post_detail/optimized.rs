@@ -1,96 +1,73 @@
 //! The post page in four queries, however many comments it shows.
 //!
 //! What changed from `naive.rs`: the post's author and each comment's author are
-//! joined into the queries that load the post and the comments (and only their names
-//! are selected), and the tags and count reuse the post list's batched queries.
+//! joined into the queries that load the post and the comments (SeaORM's
+//! `find_also_related`, Django's `select_related`) instead of being asked for one by
+//! one. The rows are the same whole rows the naive page loads: the post page shows
+//! the body, so there is no projection to make here.
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, JoinType, QueryFilter,
-    QueryOrder, QuerySelect, RelationTrait,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::{CommentView, LATEST_COMMENTS, PostDetail};
 use crate::entities::{comment, post, user};
-use crate::views::post_list::optimized::{comment_counts_of, tags_of};
+use crate::views::batch::{comment_counts_of, tags_of};
 use crate::views::slug::Slug;
-
-#[derive(Debug, FromQueryResult)]
-struct PostRow {
-    id: i32,
-    title: String,
-    slug: String,
-    body: String,
-    published_at: Option<chrono::DateTime<chrono::Utc>>,
-    view_count: i32,
-    author_name: String,
-}
-
-#[derive(Debug, FromQueryResult)]
-struct CommentRow {
-    body: String,
-    created_at: chrono::DateTime<chrono::Utc>,
-    author_name: String,
-}
 
 /// `None` when no published post has this slug.
 pub async fn load(db: &impl ConnectionTrait, slug: &Slug) -> Result<Option<PostDetail>, DbErr> {
-    let Some(post) = post::Entity::find()
-        .select_only()
-        .columns([
-            post::Column::Id,
-            post::Column::Title,
-            post::Column::Slug,
-            post::Column::Body,
-            post::Column::PublishedAt,
-            post::Column::ViewCount,
-        ])
-        .column_as(user::Column::Name, "author_name")
-        .join(JoinType::InnerJoin, post::Relation::User.def())
+    let Some((post, author)) = post::Entity::find()
+        .find_also_related(user::Entity)
         .filter(post::Column::Slug.eq(slug.as_str()))
         .filter(post::Column::Status.eq(post::Status::Published))
-        .into_model::<PostRow>()
         .one(db)
         .await?
     else {
         return Ok(None);
     };
+    let author = author.ok_or_else(|| missing_author("post", post.id))?;
     let tags = tags_of(db, &[post.id]).await?.remove(&post.id);
     let comment_count = comment_counts_of(db, &[post.id])
         .await?
         .get(&post.id)
         .copied();
-    let comments = comment::Entity::find()
-        .select_only()
-        .columns([comment::Column::Body, comment::Column::CreatedAt])
-        .column_as(user::Column::Name, "author_name")
-        .join(JoinType::InnerJoin, comment::Relation::User.def())
+    let latest = comment::Entity::find()
+        .find_also_related(user::Entity)
         .filter(comment::Column::PostId.eq(post.id))
         .order_by_desc(comment::Column::CreatedAt)
         .order_by_desc(comment::Column::Id)
         .limit(LATEST_COMMENTS)
-        .into_model::<CommentRow>()
         .all(db)
         .await?;
+    let comments = latest
+        .into_iter()
+        .map(|(comment, author)| {
+            let author = author.ok_or_else(|| missing_author("comment", comment.id))?;
+            Ok(CommentView {
+                author_name: author.name,
+                body: comment.body,
+                created_at: comment.created_at,
+            })
+        })
+        .collect::<Result<_, DbErr>>()?;
     Ok(Some(PostDetail {
         id: post.id,
         title: post.title,
         slug: post.slug,
         body: post.body,
-        author_name: post.author_name,
+        author_name: author.name,
         published_at: post.published_at,
         tags: tags.unwrap_or_default(),
-        comments: comments
-            .into_iter()
-            .map(|row| CommentView {
-                author_name: row.author_name,
-                body: row.body,
-                created_at: row.created_at,
-            })
-            .collect(),
+        comments,
         comment_count: comment_count.unwrap_or(0),
         view_count: post.view_count,
     }))
+}
+
+fn missing_author(of: &str, id: i32) -> DbErr {
+    DbErr::RecordNotFound(format!("author of {of} {id}"))
 }
 
 /// Counts a view in one statement the database applies atomically:

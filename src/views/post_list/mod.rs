@@ -1,7 +1,15 @@
 //! The post list: published posts, 20 a page, newest first (`GET /`, `GET /naive/`).
 //!
+//! Each side is two steps, and each pair of steps differs in one idea:
+//!
+//! - `page_rows`, which posts and which columns: whole rows (naive) or only the
+//!   columns a list entry shows (optimized) — column projection;
+//! - `summarize`, what each entry shows besides: the author, tags and comment count
+//!   asked for per post (naive) or for the whole page at once (optimized) — eager
+//!   loading.
+//!
 //! The tag page shows the same entries, so it reuses this view's page model, its
-//! `summarize` step (naive and optimized) and its ordering.
+//! `summarize` steps and its ordering.
 
 pub mod naive;
 pub mod optimized;
@@ -15,10 +23,10 @@ use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
 
 use super::pagination::{PageNumber, PageWindow};
 use super::sidebar::{self, Fragment};
-use super::{Footer, Variant};
+use super::{Footer, Site, Variant};
 use crate::entities::{post, tag};
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::instrument::component;
 
 /// One entry of a list page: everything the page shows about a post, nothing more.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,35 +113,27 @@ pub struct PostListTemplate {
 /// The list is its variant's home: links start here.
 const ROOT: &str = "./";
 
-pub async fn optimized(
-    State(state): State<AppState>,
+/// `GET /` and `GET /naive/`.
+pub async fn page(
+    State(site): State<Site>,
+    variant: Variant,
     page: PageNumber,
     uri: Uri,
 ) -> Result<PostListTemplate, AppError> {
-    let page = optimized::load_page(&state.db, PageWindow::new(page))
-        .await?
-        .found()?;
-    let sidebar = sidebar::cached::load(&state.cache, &state.db, ROOT).await?;
-    Ok(render(page, sidebar, Variant::Optimized, &uri))
-}
-
-pub async fn naive(
-    State(state): State<AppState>,
-    page: PageNumber,
-    uri: Uri,
-) -> Result<PostListTemplate, AppError> {
-    let page = naive::load_page(&state.db, PageWindow::new(page))
-        .await?
-        .found()?;
-    let sidebar = sidebar::naive(&state.db, ROOT).await?;
-    Ok(render(page, sidebar, Variant::Naive, &uri))
-}
-
-fn render(page: PostListPage, sidebar: Fragment, variant: Variant, uri: &Uri) -> PostListTemplate {
-    PostListTemplate {
+    let window = PageWindow::new(page);
+    let page = component("post list", async {
+        match variant {
+            Variant::Naive => naive::load_page(&site.db, window).await,
+            Variant::Optimized => optimized::load_page(&site.db, window).await,
+        }
+    })
+    .await?
+    .found()?;
+    let sidebar = sidebar::for_page(&site, variant, ROOT).await?;
+    Ok(PostListTemplate {
         root: ROOT,
         page,
         sidebar,
-        footer: Footer::capture(variant, uri),
-    }
+        footer: Footer::capture(variant, &uri),
+    })
 }

@@ -38,7 +38,8 @@ pub async fn page_rows(
         .await
 }
 
-/// Three queries per post: its author, its tags, its comment count.
+/// Three queries per post: its author, its tags, its comment count (the N + 1
+/// problem, three times over).
 pub async fn summarize(
     db: &impl ConnectionTrait,
     posts: Vec<post::Model>,

@@ -12,8 +12,15 @@ use sea_orm::{
     QuerySelect, RelationTrait,
 };
 
-use super::{POPULAR_POSTS, PopularPost, Sidebar, TagCount};
+use super::{Fragment, POPULAR_POSTS, PopularPost, Sidebar, TagCount, render};
 use crate::entities::{comment, post, post_tag, tag};
+use crate::error::AppError;
+
+/// The sidebar counted by the database and rendered, on every call: what a page does
+/// without the fragment cache, and what the cache runs on a miss.
+pub async fn fragment(db: &impl ConnectionTrait, root: &str) -> Result<Fragment, AppError> {
+    render(&load(db).await?, root)
+}
 
 pub async fn load(db: &impl ConnectionTrait) -> Result<Sidebar, DbErr> {
     // SELECT tags.name, tags.slug, COUNT(*) FROM post_tags

@@ -1,13 +1,13 @@
 //! The optimized pages' sidebar: the aggregated sidebar, rendered to HTML once and
 //! served from the fragment cache (Redis or in process) until a write invalidates it.
 //!
-//! What changed from `aggregated.rs`: on a hit, no query at all — one Redis round
+//! What changed from `aggregated::fragment`: on a hit, no query at all — one Redis round
 //! trip (or a hash-map lookup) returns finished HTML. On a miss, concurrent requests
 //! share one computation. See `cache` for invalidation, TTL jitter and Redis outages.
 
 use sea_orm::DatabaseConnection;
 
-use super::{Fragment, aggregated, render};
+use super::{Fragment, aggregated};
 use crate::cache::{FRAGMENT_TTL, FragmentCache};
 use crate::error::AppError;
 
@@ -20,8 +20,7 @@ pub async fn load(
 ) -> Result<Fragment, AppError> {
     let html = cache
         .get_or_render(&format!("sidebar:{root}"), FRAGMENT_TTL, || async {
-            let sidebar = aggregated::load(db).await?;
-            render(&sidebar, root)
+            Ok(aggregated::fragment(db, root).await?.0)
         })
         .await?;
     Ok(Fragment(html))

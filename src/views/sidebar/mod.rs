@@ -3,9 +3,10 @@
 //! dataset — the most expensive part of a page, computed three ways:
 //!
 //! - `naive.rs`: load the rows, count in Rust (what `/naive/` pages show);
-//! - `aggregated.rs`: `COUNT … GROUP BY` in the database, every time (the middle step);
+//! - `aggregated.rs`: `COUNT … GROUP BY` in the database, every time (the middle
+//!   step: aggregation in the database changes only the counting);
 //! - `cached.rs`: that, rendered once and reused from the fragment cache (what the
-//!   optimized pages show).
+//!   optimized pages show: fragment caching changes only whether it is recomputed).
 
 pub mod aggregated;
 pub mod cached;
@@ -15,9 +16,10 @@ use std::fmt;
 use std::sync::Arc;
 
 use askama::Template;
-use sea_orm::DatabaseConnection;
 
+use super::{Site, Variant};
 use crate::error::AppError;
+use crate::instrument::component;
 
 /// Posts in the "most discussed" list.
 pub const POPULAR_POSTS: u64 = 5;
@@ -63,14 +65,24 @@ struct SidebarTemplate<'a> {
 }
 
 /// The sidebar as HTML for a page whose links start at `root` ("./" or "../").
-pub fn render(sidebar: &Sidebar, root: &str) -> Result<String, AppError> {
-    SidebarTemplate { root, sidebar }.render().map_err(|error| {
-        AppError::Internal(anyhow::Error::new(error).context("rendering the sidebar"))
-    })
+pub fn render(sidebar: &Sidebar, root: &str) -> Result<Fragment, AppError> {
+    let html = SidebarTemplate { root, sidebar }
+        .render()
+        .map_err(|error| {
+            AppError::Internal(anyhow::Error::new(error).context("rendering the sidebar"))
+        })?;
+    Ok(Fragment(html.into()))
 }
 
-/// The naive pages' sidebar: loaded and counted in Rust on every request.
-pub async fn naive(db: &DatabaseConnection, root: &str) -> Result<Fragment, AppError> {
-    let sidebar = naive::load(db).await?;
-    Ok(Fragment(render(&sidebar, root)?.into()))
+/// The sidebar of a page in `variant`, as the part of the page called "sidebar": on
+/// naive pages loaded and counted in Rust on every request, on optimized pages from
+/// the fragment cache.
+pub async fn for_page(site: &Site, variant: Variant, root: &str) -> Result<Fragment, AppError> {
+    component("sidebar", async {
+        match variant {
+            Variant::Naive => render(&naive::load(&site.db).await?, root),
+            Variant::Optimized => cached::load(&site.cache, &site.db, root).await,
+        }
+    })
+    .await
 }

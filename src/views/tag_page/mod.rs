@@ -1,7 +1,8 @@
 //! The tag page: published posts with one tag, 20 a page (`GET /tags/{slug}`).
 //!
 //! Its entries are the post list's, so both loaders reuse the post list's
-//! `summarize`; only the first query — which posts — is this view's own.
+//! `summarize` steps; only the first queries — which tag, which posts — are this
+//! view's own, and differ as the post list's `page_rows` do (whole rows or projected).
 
 pub mod naive;
 pub mod optimized;
@@ -15,9 +16,9 @@ use super::pagination::{PageNumber, PageWindow};
 use super::post_list::{PostListPage, TagLink};
 use super::sidebar::{self, Fragment};
 use super::slug::Slug;
-use super::{Footer, Variant};
+use super::{Footer, Site, Variant};
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::instrument::component;
 
 /// What both loaders return: the tag and a page of its posts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,32 +40,31 @@ pub struct TagPageTemplate {
 /// `/tags/{slug}` is one level below its variant's home.
 const ROOT: &str = "../";
 
-pub async fn optimized(
-    State(state): State<AppState>,
+/// `GET /tags/{slug}` and `GET /naive/tags/{slug}`.
+pub async fn page(
+    State(site): State<Site>,
+    variant: Variant,
     slug: Slug,
     page: PageNumber,
     uri: Uri,
 ) -> Result<TagPageTemplate, AppError> {
-    let tag_page = found(
-        optimized::load_page(&state.db, &slug, PageWindow::new(page)).await?,
-        &slug,
-    )?;
-    let sidebar = sidebar::cached::load(&state.cache, &state.db, ROOT).await?;
-    Ok(render(tag_page, sidebar, Variant::Optimized, &uri))
-}
-
-pub async fn naive(
-    State(state): State<AppState>,
-    slug: Slug,
-    page: PageNumber,
-    uri: Uri,
-) -> Result<TagPageTemplate, AppError> {
-    let tag_page = found(
-        naive::load_page(&state.db, &slug, PageWindow::new(page)).await?,
-        &slug,
-    )?;
-    let sidebar = sidebar::naive(&state.db, ROOT).await?;
-    Ok(render(tag_page, sidebar, Variant::Naive, &uri))
+    let window = PageWindow::new(page);
+    let tag_page = component("tag page", async {
+        match variant {
+            Variant::Naive => naive::load_page(&site.db, &slug, window).await,
+            Variant::Optimized => optimized::load_page(&site.db, &slug, window).await,
+        }
+    })
+    .await?;
+    let TagPage { tag, page } = found(tag_page, &slug)?;
+    let sidebar = sidebar::for_page(&site, variant, ROOT).await?;
+    Ok(TagPageTemplate {
+        root: ROOT,
+        tag,
+        page,
+        sidebar,
+        footer: Footer::capture(variant, &uri),
+    })
 }
 
 /// An unknown tag is a 404, and so is a page past its last.
@@ -75,14 +75,4 @@ fn found(tag_page: Option<TagPage>, slug: &Slug) -> Result<TagPage, AppError> {
         tag,
         page: page.found()?,
     })
-}
-
-fn render(tag_page: TagPage, sidebar: Fragment, variant: Variant, uri: &Uri) -> TagPageTemplate {
-    TagPageTemplate {
-        root: ROOT,
-        tag: tag_page.tag,
-        page: tag_page.page,
-        sidebar,
-        footer: Footer::capture(variant, uri),
-    }
 }

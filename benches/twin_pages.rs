@@ -1,0 +1,67 @@
+//! Twin pages: the naive list page against the optimized one with a warm cache (in
+//! process, and in Redis when `BENCH_REDIS_URL` is set), through the router without
+//! a network — every idea at once, as a visitor meets them. Each page's footer says
+//! which part cost what.
+
+mod support;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::Request;
+use criterion::{Criterion, criterion_group, criterion_main};
+use perfblog::config::{Config, MailSettings};
+use perfblog::state::AppState;
+use perfblog::{config::AdminToken, startup};
+use sea_orm::DatabaseConnection;
+use tower::ServiceExt;
+
+fn app(db: &DatabaseConnection, cache: perfblog::config::CacheSettings) -> Router {
+    let config = Config {
+        mail: MailSettings::Folder(std::env::temp_dir().join("perfblog-bench-mail")),
+        cache,
+        ..Config::default()
+    };
+    let state = AppState::new(
+        db.clone(),
+        &config,
+        AdminToken::generate(),
+        "http://bench".to_owned(),
+    )
+    .expect("the app's state");
+    startup::router(&state)
+}
+
+async fn get(app: &Router, path: &str) {
+    let request = Request::get(path).body(Body::empty()).expect("a request");
+    let response = app.clone().oneshot(request).await.expect("answered");
+    assert_eq!(response.status(), 200, "{path}");
+}
+
+fn twin_pages(c: &mut Criterion) {
+    let runtime = support::runtime();
+    let _entered = runtime.enter();
+    let bench = support::standard_database(&runtime);
+    let db = &bench.db;
+    let mut group = c.benchmark_group(bench.group_name("twin_pages"));
+    group.sample_size(10);
+
+    let naive_app = app(db, perfblog::config::CacheSettings::Memory);
+    group.bench_function("list-naive", |b| {
+        b.to_async(&runtime).iter(|| get(&naive_app, "/naive/"));
+    });
+    for (name, settings) in support::caches() {
+        let optimized_app = app(db, settings);
+        runtime.block_on(get(&optimized_app, "/"));
+        let id = match name {
+            "redis" => "list-optimized-redis",
+            _ => "list-optimized-memory",
+        };
+        group.bench_function(id, |b| {
+            b.to_async(&runtime).iter(|| get(&optimized_app, "/"));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, twin_pages);
+criterion_main!(benches);

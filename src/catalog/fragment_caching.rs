@@ -1,0 +1,66 @@
+//! Fragment caching: render the sidebar on every request, or once until a write.
+
+use super::measure::{Fetched, Outcome, Workbench, measure};
+use super::{Comparison, Pattern, Place, Side};
+use crate::cache::FragmentCache;
+use crate::config::CacheSettings;
+use crate::error::AppError;
+use crate::views::sidebar::{aggregated, cached};
+
+pub static PATTERN: Pattern = Pattern {
+    slug: "fragment-caching",
+    title: "Fragment caching",
+    problem: "The sidebar's aggregates are recomputed on every page view, though they change only when someone writes.",
+    setup: "Both sides produce the same rendered sidebar; the optimized side reads it from a cache of the lab's own (in process), filled before the runs. The site's cache is not touched.",
+    why: "The rendered HTML is cached and reused until a write bumps the cache's generation: a hit is one Redis round trip (or a hash lookup) and no SQL. Misses share one computation.",
+    when_not: "When the data changes on nearly every request, when a stale value is unacceptable and invalidation cannot be made exact, or when computing is as cheap as looking up.",
+    shows_on: &[Place {
+        view: "sidebar",
+        path: "/",
+        folder: "src/views/sidebar",
+    }],
+    naive: Side {
+        summary: "counted by the database and rendered, on every request",
+        code: &[code!("src/views/sidebar/aggregated.rs", "fragment")],
+    },
+    optimized: Side {
+        summary: "rendered HTML in Redis or in process, invalidated on write (`src/cache/`)",
+        code: &[code!("src/views/sidebar/cached.rs", "load")],
+    },
+    tests: &["tests/api/fragment_cache.rs"],
+    benches: &[
+        Comparison {
+            what: "fragment cache: sidebar, in process",
+            bench: "fragment_cache",
+            naive: "sidebar-uncached",
+            optimized: "sidebar-cached-memory",
+            headline: None,
+        },
+        Comparison {
+            what: "fragment cache: sidebar, Redis",
+            bench: "fragment_cache",
+            naive: "sidebar-uncached",
+            optimized: "sidebar-cached-redis",
+            headline: None,
+        },
+    ],
+    experiment: |bench| Box::pin(run(bench)),
+};
+
+async fn run(bench: &Workbench) -> Result<Outcome, AppError> {
+    let db = &bench.db;
+    let cache = FragmentCache::new(&CacheSettings::Memory)?;
+    cached::load(&cache, db, "./").await?;
+    Ok(Outcome {
+        naive: measure(|| async {
+            aggregated::fragment(db, "./").await?;
+            Ok(Fetched::default())
+        })
+        .await?,
+        optimized: measure(|| async {
+            cached::load(&cache, db, "./").await?;
+            Ok(Fetched::default())
+        })
+        .await?,
+    })
+}

@@ -1,0 +1,153 @@
+//! How an experiment measures a side: run it a few times inside a counting scope,
+//! keep the statements and the SQL of the first run and the median time. Writes run
+//! in a transaction that is always rolled back ([`rolled_back`]), so an experiment
+//! changes no data.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use tokio::sync::OnceCell;
+
+use crate::config::MailSettings;
+use crate::error::AppError;
+use crate::instrument;
+use crate::mail::Mailer;
+use crate::mail::sink::{Behaviour, SmtpSink};
+
+/// Runs of each side; the page shows the median time.
+pub const REPETITIONS: usize = 5;
+
+/// What experiments run against: the database, and an SMTP server of the lab's own.
+pub struct Workbench {
+    pub db: DatabaseConnection,
+    mail_server: OnceCell<(SmtpSink, Mailer)>,
+}
+
+impl Workbench {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            mail_server: OnceCell::new(),
+        }
+    }
+
+    /// A mailer for an SMTP server in this process that accepts every message after
+    /// `delay` and sends nothing on. Started on first use; the first caller's delay
+    /// holds for the server's life.
+    pub async fn slow_mail_server(&self, delay: Duration) -> Result<&Mailer, AppError> {
+        let (_, mailer) = self
+            .mail_server
+            .get_or_try_init(|| async {
+                let sink = SmtpSink::start(Behaviour::Slow(delay)).map_err(|error| {
+                    anyhow::Error::new(error).context("starting the lab's SMTP server")
+                })?;
+                let mailer = Mailer::new(&MailSettings::Smtp(sink.url()))?;
+                Ok::<_, AppError>((sink, mailer))
+            })
+            .await?;
+        Ok(mailer)
+    }
+}
+
+/// Both sides of an experiment, measured.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub naive: Measured,
+    pub optimized: Measured,
+}
+
+/// What one side brought back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fetched {
+    /// Rows that came back from the database (or were changed, for writes).
+    pub rows: Option<u64>,
+    /// Bytes of column values that came back, where the experiment counts them.
+    pub bytes: Option<u64>,
+}
+
+impl Fetched {
+    pub fn rows(n: usize) -> Self {
+        Self {
+            rows: Some(n as u64),
+            bytes: None,
+        }
+    }
+}
+
+/// One side, measured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Measured {
+    pub statements: u32,
+    pub median: Duration,
+    /// Distinct SQL statements with how often each ran, in first-run order.
+    pub sql: Vec<(usize, String)>,
+    pub fetched: Fetched,
+}
+
+impl Measured {
+    pub fn median_ms(&self) -> String {
+        format!("{:.2}", self.median.as_secs_f64() * 1000.0)
+    }
+}
+
+/// Runs `side` [`REPETITIONS`] times; keeps the SQL of the first run.
+pub async fn measure<F, Fut>(side: F) -> Result<Measured, AppError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Fetched, AppError>>,
+{
+    let mut times = Vec::with_capacity(REPETITIONS);
+    let mut first = None;
+    for _ in 0..REPETITIONS {
+        let started = Instant::now();
+        let (fetched, stats, sql) = instrument::record_queries(side()).await;
+        times.push(started.elapsed());
+        let fetched = fetched?;
+        first.get_or_insert((fetched, stats, sql));
+    }
+    times.sort();
+    let (fetched, stats, sql) = first.unwrap_or_default();
+    Ok(Measured {
+        statements: stats.statements,
+        median: times[times.len() / 2],
+        sql: grouped(sql),
+        fetched,
+    })
+}
+
+/// Runs `work` in a transaction and rolls it back, whatever `work` did — also when
+/// `work` fails, and when the request is dropped midway (dropping an open transaction
+/// rolls it back).
+pub async fn rolled_back<T>(
+    db: &DatabaseConnection,
+    work: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let txn = crate::db::begin_write(db).await?;
+    let done = work(&txn).await;
+    txn.rollback().await?;
+    done
+}
+
+/// Identical statements counted together, the way a debug toolbar shows them.
+fn grouped(statements: Vec<String>) -> Vec<(usize, String)> {
+    let mut groups: Vec<(usize, String)> = Vec::new();
+    for sql in statements {
+        match groups.iter_mut().find(|(_, seen)| *seen == sql) {
+            Some((count, _)) => *count += 1,
+            None => groups.push((1, sql)),
+        }
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_statements_are_grouped_in_first_seen_order() {
+        let groups = grouped(vec!["A".into(), "B".into(), "A".into(), "A".into()]);
+        assert_eq!(groups, vec![(3, "A".to_owned()), (1, "B".to_owned())]);
+    }
+}

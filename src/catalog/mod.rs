@@ -1,0 +1,211 @@
+//! The patterns perfblog teaches, in one registry: [`PATTERNS`].
+//!
+//! Each entry says what the pattern is about, which functions its naive and optimized
+//! sides are (the lab shows their source), where it shows on the site, which tests
+//! pin it, which criterion comparisons measure it, and how the lab runs it live (its
+//! experiment: a function that calls those same functions). The lab's pages, the
+//! bench report and the README's pattern table are all derived from here, and tests
+//! fail when the README or a bench disagrees — so a new pattern is added in one place:
+//! a file in this folder and a line in [`PATTERNS`] (see `docs/architecture.md`).
+//!
+//! Every comparison changes one idea and holds the rest equal. No measured figure is
+//! written here: figures come from the bench report ([`figures`]).
+
+pub mod figures;
+pub mod measure;
+pub mod source;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::error::AppError;
+use measure::{Outcome, Workbench};
+
+/// One pattern, as the lab, the bench report and the README show it.
+pub struct Pattern {
+    /// Its address in the lab: `/lab/{slug}`.
+    pub slug: &'static str,
+    pub title: &'static str,
+    /// The problem, in a line.
+    pub problem: &'static str,
+    /// How the lab runs the two sides, and what it holds equal between them.
+    pub setup: &'static str,
+    /// Why the optimized side wins.
+    pub why: &'static str,
+    /// When it would not.
+    pub when_not: &'static str,
+    /// Where the two sides run on the site.
+    pub shows_on: &'static [Place],
+    pub naive: Side,
+    pub optimized: Side,
+    /// The integration tests that pin its promise.
+    pub tests: &'static [&'static str],
+    /// The criterion comparisons that measure it.
+    pub benches: &'static [Comparison],
+    /// Runs both sides live, on the lab's page.
+    pub experiment: Experiment,
+}
+
+/// A page of the site where a pattern's sides run: the optimized page at `path`, the
+/// naive one at `/naive{path}`.
+pub struct Place {
+    pub view: &'static str,
+    pub path: &'static str,
+    /// The view's folder, from the repository's root.
+    pub folder: &'static str,
+}
+
+/// One side of a pattern.
+pub struct Side {
+    /// What it does and what that costs, in a line.
+    pub summary: &'static str,
+    /// The functions it runs, the one the lab calls first.
+    pub code: &'static [Code],
+}
+
+/// A function in the repository, with its file's text compiled in (see [`source`]).
+pub struct Code {
+    /// Path from the repository's root.
+    pub file: &'static str,
+    /// The function's name.
+    pub function: &'static str,
+    pub source: &'static str,
+}
+
+/// A criterion comparison: two functions of one bench, each side's median at each
+/// size, in the group `{bench}-{backend}`.
+pub struct Comparison {
+    /// What is compared, as the report labels it.
+    pub what: &'static str,
+    /// The bench target, `benches/{bench}.rs`.
+    pub bench: &'static str,
+    pub naive: &'static str,
+    pub optimized: &'static str,
+    /// The size the README quotes, for comparisons measured at several.
+    pub headline: Option<&'static str>,
+}
+
+/// A pattern's live run: both sides measured against the current data.
+pub type Experiment =
+    for<'a> fn(
+        &'a Workbench,
+    ) -> Pin<Box<dyn Future<Output = Result<Outcome, AppError>> + Send + 'a>>;
+
+/// `code!("src/views/post_list/naive.rs", "summarize")`: a [`Code`] with the file's text.
+macro_rules! code {
+    ($file:literal, $function:literal) => {
+        $crate::catalog::Code {
+            file: $file,
+            function: $function,
+            source: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", $file)),
+        }
+    };
+}
+
+pub mod aggregation;
+pub mod atomic_counters;
+pub mod bulk_inserts;
+pub mod bulk_updates;
+pub mod eager_loading;
+pub mod fragment_caching;
+pub mod offloaded_email;
+pub mod projection;
+pub mod twin_pages;
+
+/// Every pattern, in the order the lab and the README list them.
+pub static PATTERNS: [&Pattern; 8] = [
+    &eager_loading::PATTERN,
+    &projection::PATTERN,
+    &bulk_updates::PATTERN,
+    &bulk_inserts::PATTERN,
+    &atomic_counters::PATTERN,
+    &aggregation::PATTERN,
+    &fragment_caching::PATTERN,
+    &offloaded_email::PATTERN,
+];
+
+/// Whole pages against their twins — every idea at once, as a visitor meets them.
+/// Measured too, but not one pattern's: the footer breaks them down by part.
+pub static TWIN_PAGES: &[Comparison] = twin_pages::COMPARISONS;
+
+pub fn find(slug: &str) -> Option<&'static Pattern> {
+    PATTERNS
+        .iter()
+        .copied()
+        .find(|pattern| pattern.slug == slug)
+}
+
+/// Every comparison the benches must run: the patterns', then the twin pages'.
+pub fn comparisons() -> impl Iterator<Item = &'static Comparison> {
+    PATTERNS
+        .iter()
+        .flat_map(|pattern| pattern.benches.iter())
+        .chain(TWIN_PAGES.iter())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_unique_and_url_safe() {
+        let mut slugs: Vec<&str> = PATTERNS.iter().map(|p| p.slug).collect();
+        assert!(
+            slugs
+                .iter()
+                .all(|s| crate::views::slug::Slug::parse(s).is_ok())
+        );
+        slugs.sort_unstable();
+        slugs.dedup();
+        assert_eq!(slugs.len(), PATTERNS.len());
+    }
+
+    #[test]
+    fn every_function_a_side_shows_is_in_its_file() {
+        for pattern in PATTERNS {
+            for code in pattern.naive.code.iter().chain(pattern.optimized.code) {
+                assert!(
+                    source::function(code.source, code.function).is_some(),
+                    "{}: no `fn {}` in {}",
+                    pattern.slug,
+                    code.function,
+                    code.file
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_file_and_test_named_exists() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for pattern in PATTERNS {
+            for path in pattern.tests {
+                assert!(root.join(path).is_file(), "{}: {path}", pattern.slug);
+            }
+        }
+    }
+
+    /// The ids are strings criterion files results under; a bench that no longer
+    /// runs one (renamed, removed) would leave the report without its figures.
+    #[test]
+    fn every_comparison_is_run_by_its_bench() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+        for comparison in comparisons() {
+            let bench = comparison.bench;
+            assert!(
+                manifest.contains(&format!("[[bench]]\nname = \"{bench}\"")),
+                "Cargo.toml has no [[bench]] `{bench}`"
+            );
+            let file = root.join(format!("benches/{bench}.rs"));
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            for id in [comparison.naive, comparison.optimized] {
+                assert!(
+                    text.contains(&format!("\"{id}\"")),
+                    "benches/{bench}.rs does not run `{id}` ({})",
+                    comparison.what
+                );
+            }
+        }
+    }
+}

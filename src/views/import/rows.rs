@@ -1,0 +1,142 @@
+//! What the import accepts: the body's shape ([`ImportRow`], read by [`parse`]) and
+//! what validation makes of a row ([`NewPost`]).
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::{NotSet, Set};
+use serde::Deserialize;
+
+use super::IMPORT_MAX_BYTES;
+use crate::entities::post;
+use crate::error::AppError;
+
+/// One post as the import accepts it. Unknown fields are refused, not ignored, so a
+/// typo (`"tag"` for `"tags"`) does not silently drop data.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRow {
+    pub title: String,
+    /// Made from the title when absent.
+    #[serde(default)]
+    pub slug: Option<String>,
+    /// The body's first 200 characters when absent.
+    #[serde(default)]
+    pub excerpt: Option<String>,
+    pub body: String,
+    /// An existing user's email.
+    pub author_email: String,
+    /// Slugs of existing tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub status: ImportStatus,
+    /// Defaults to the time of the import for published and archived posts.
+    #[serde(default)]
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportStatus {
+    #[default]
+    Draft,
+    Published,
+    Archived,
+}
+
+/// A row that passed validation: everything resolved to ids, ready to insert.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewPost {
+    pub title: String,
+    pub slug: String,
+    pub excerpt: String,
+    pub body: String,
+    pub author_id: i32,
+    pub status: post::Status,
+    pub published_at: Option<DateTime<Utc>>,
+    pub tag_ids: Vec<i32>,
+}
+
+impl NewPost {
+    pub fn active_model(&self, now: DateTime<Utc>) -> post::ActiveModel {
+        post::ActiveModel {
+            id: NotSet,
+            author_id: Set(self.author_id),
+            title: Set(self.title.clone()),
+            slug: Set(self.slug.clone()),
+            excerpt: Set(self.excerpt.clone()),
+            body: Set(self.body.clone()),
+            status: Set(self.status),
+            published_at: Set(self.published_at),
+            view_count: Set(0),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+    }
+}
+
+/// A 422 that names the row (1-based) and the field.
+pub fn row_error(row: usize, field: &str, problem: impl std::fmt::Display) -> AppError {
+    AppError::Unprocessable(format!(
+        "row {}, field `{field}`: {problem}. Nothing was imported.",
+        row + 1
+    ))
+}
+
+/// The body as rows: JSON, an array, each element an [`ImportRow`]. Errors say where.
+pub fn parse(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Vec<ImportRow>, AppError> {
+    let is_json = headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.trim_start().starts_with("application/json"));
+    if !is_json {
+        // Also what keeps a cross-site HTML form from posting an import: forms cannot
+        // send this content type.
+        return Err(AppError::UnsupportedMediaType(
+            "Send the posts as a JSON array with `Content-Type: application/json`.".to_owned(),
+        ));
+    }
+    let bytes = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge(format!(
+                "The import is larger than {} MB; split it into several imports.",
+                IMPORT_MAX_BYTES / (1024 * 1024)
+            ))
+        } else {
+            AppError::BadRequest("The request body could not be read.".to_owned())
+        }
+    })?;
+    let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let inner = error.inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return AppError::BadRequest(format!("The body is not valid JSON: {inner}."));
+        }
+        let mut row = None;
+        let mut field = None;
+        for segment in error.path().iter() {
+            match segment {
+                serde_path_to_error::Segment::Seq { index } if row.is_none() => row = Some(*index),
+                serde_path_to_error::Segment::Map { key } if field.is_none() => {
+                    field = Some(key.clone())
+                }
+                _ => {}
+            }
+        }
+        match (row, field) {
+            (Some(row), Some(field)) => row_error(row, &field, inner),
+            (Some(row), None) => {
+                AppError::Unprocessable(format!("row {}: {inner}. Nothing was imported.", row + 1))
+            }
+            _ => {
+                AppError::Unprocessable(format!("The body must be a JSON array of posts: {inner}."))
+            }
+        }
+    })
+}
