@@ -11,7 +11,7 @@ use sea_orm::{
     QuerySelect, RelationTrait,
 };
 
-use super::post_list::TagLink;
+use super::TagLink;
 use crate::entities::{comment, post_tag, tag, user};
 
 /// `SELECT id, name FROM users WHERE id IN (…)`: the authors' names, by user id.

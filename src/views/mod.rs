@@ -31,6 +31,7 @@ use tokio::sync::Notify;
 
 use crate::cache::FragmentCache;
 use crate::config::AdminToken;
+use crate::entities::tag;
 use crate::instrument::{self, Component, QueryStats};
 use crate::mail::Mailer;
 
@@ -166,6 +167,22 @@ impl Footer {
 
     pub fn db_ms(&self) -> String {
         format!("{:.2}", self.stats.db_millis())
+    }
+}
+
+/// A tag as pages link to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TagLink {
+    pub name: String,
+    pub slug: String,
+}
+
+impl From<tag::Model> for TagLink {
+    fn from(tag: tag::Model) -> Self {
+        TagLink {
+            name: tag.name,
+            slug: tag.slug,
+        }
     }
 }
 

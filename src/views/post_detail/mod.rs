@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::Uri;
 use chrono::{DateTime, Utc};
 
-use super::post_list::TagLink;
+use super::TagLink;
 use super::sidebar::{self, Fragment};
 use super::slug::Slug;
 use super::{Footer, Site, Variant};

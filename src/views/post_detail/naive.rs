@@ -10,7 +10,7 @@ use sea_orm::{
 
 use super::{CommentView, LATEST_COMMENTS, PostDetail};
 use crate::entities::{comment, post, tag, user};
-use crate::views::post_list::TagLink;
+use crate::views::TagLink;
 use crate::views::slug::Slug;
 
 /// `None` when no published post has this slug.

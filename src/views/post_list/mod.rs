@@ -23,8 +23,8 @@ use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
 
 use super::pagination::{PageNumber, PageWindow};
 use super::sidebar::{self, Fragment};
-use super::{Footer, Site, Variant};
-use crate::entities::{post, tag};
+use super::{Footer, Site, TagLink, Variant};
+use crate::entities::post;
 use crate::error::AppError;
 use crate::instrument::component;
 
@@ -48,22 +48,6 @@ impl PostSummary {
 
     pub fn published_iso(&self) -> String {
         super::iso_date(self.published_at)
-    }
-}
-
-/// A tag as pages link to it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TagLink {
-    pub name: String,
-    pub slug: String,
-}
-
-impl From<tag::Model> for TagLink {
-    fn from(tag: tag::Model) -> Self {
-        TagLink {
-            name: tag.name,
-            slug: tag.slug,
-        }
     }
 }
 

@@ -10,8 +10,9 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
-use super::{PostListPage, PostSummary, TagLink, published_newest_first};
+use super::{PostListPage, PostSummary, published_newest_first};
 use crate::entities::{comment, post, tag, user};
+use crate::views::TagLink;
 use crate::views::pagination::PageWindow;
 
 pub async fn load_page(

@@ -12,8 +12,9 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 use axum::http::Uri;
 
+use super::TagLink;
 use super::pagination::{PageNumber, PageWindow};
-use super::post_list::{PostListPage, TagLink};
+use super::post_list::PostListPage;
 use super::sidebar::{self, Fragment};
 use super::slug::Slug;
 use super::{Footer, Site, Variant};

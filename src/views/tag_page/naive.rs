@@ -9,8 +9,9 @@ use sea_orm::{
 
 use super::TagPage;
 use crate::entities::{post, tag};
+use crate::views::TagLink;
 use crate::views::pagination::PageWindow;
-use crate::views::post_list::{self, PostListPage, TagLink, published_newest_first};
+use crate::views::post_list::{self, PostListPage, published_newest_first};
 use crate::views::slug::Slug;
 
 /// `None` when no tag has this slug.

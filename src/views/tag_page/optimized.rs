@@ -12,10 +12,11 @@ use sea_orm::{
 
 use super::TagPage;
 use crate::entities::{post, post_tag, tag};
+use crate::views::TagLink;
 use crate::views::pagination::PageWindow;
+use crate::views::post_list::PostListPage;
 use crate::views::post_list::optimized::{PostRow, project, summarize};
 use crate::views::post_list::published_newest_first;
-use crate::views::post_list::{PostListPage, TagLink};
 use crate::views::slug::Slug;
 
 /// `None` when no tag has this slug.
