@@ -1,0 +1,60 @@
+//! `cargo run -p bench-report -- --readme README.md`: criterion's results (after
+//! `cargo bench`) as perfblog's bench report. The comparisons it looks for come from
+//! perfblog's catalog; it writes `docs/benchmarks.json` (the figures, which the lab
+//! compiles in), `docs/benchmarks.md` and `docs/speedups.svg`, and with `--readme`
+//! rewrites the README's two generated tables: the patterns and the figures.
+
+mod chart;
+mod readme;
+mod report;
+mod results;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bench-report",
+    about = "Summarise criterion's results as perfblog's bench report."
+)]
+struct Args {
+    /// Where criterion wrote its results.
+    #[arg(long, default_value = "target/criterion", value_name = "DIR")]
+    criterion: PathBuf,
+    /// Where to write benchmarks.json, benchmarks.md and speedups.svg.
+    #[arg(long, default_value = "docs", value_name = "DIR")]
+    out: PathBuf,
+    /// Also rewrite the generated tables of this README.
+    #[arg(long, value_name = "FILE")]
+    readme: Option<PathBuf>,
+    /// Keep the figures of `OUT/benchmarks.json` and only rewrite the README's
+    /// tables (after a change to the catalog; needs no criterion results).
+    #[arg(long, requires = "readme")]
+    tables_only: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let json = args.out.join("benchmarks.json");
+    let report = if args.tables_only {
+        let text = std::fs::read_to_string(&json)
+            .with_context(|| format!("could not read {}", json.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a report", json.display()))?
+    } else {
+        let report = report::from_criterion(&args.criterion)?;
+        report::write(&report, &args.out)?;
+        println!("Wrote {}, benchmarks.md and speedups.svg.", json.display());
+        report
+    };
+    if let Some(path) = &args.readme {
+        readme::update(path, &report)?;
+        println!(
+            "Rewrote the pattern and figure tables in {}.",
+            path.display()
+        );
+    }
+    Ok(())
+}

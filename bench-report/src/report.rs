@@ -1,0 +1,251 @@
+//! The report: criterion's results paired by the catalog's comparisons, and the three
+//! files made from it.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
+use perfblog::catalog::figures::{self, Figure, Report};
+use perfblog::catalog::{self, Comparison};
+
+use crate::chart;
+use crate::results::{self, Key, Measurement};
+
+/// The backends criterion groups are named after, as the report names them.
+const BACKENDS: [(&str, &str); 2] = [("postgres", "PostgreSQL"), ("sqlite", "SQLite")];
+
+/// The report of the results under `criterion`.
+pub fn from_criterion(criterion: &Path) -> anyhow::Result<Report> {
+    let results = results::read(criterion)?;
+    if results.is_empty() {
+        bail!(
+            "no criterion results in {}; run `cargo bench` first",
+            criterion.display()
+        );
+    }
+    let measured = results
+        .values()
+        .map(|result| result.measured)
+        .max()
+        .map(DateTime::<Utc>::from)
+        .unwrap_or_else(Utc::now);
+    Ok(Report {
+        measured: measured.format("%Y-%m-%d").to_string(),
+        machine: machine(),
+        figures: catalog::comparisons()
+            .flat_map(|comparison| pair(&results, comparison))
+            .collect(),
+    })
+}
+
+/// `comparison`'s figures: per backend, each size both sides were measured at.
+fn pair(results: &BTreeMap<Key, Measurement>, comparison: &Comparison) -> Vec<Figure> {
+    let mut figures = Vec::new();
+    for (group_suffix, backend) in BACKENDS {
+        let group = format!("{}-{group_suffix}", comparison.bench);
+        let mut sizes: Vec<&String> = results
+            .keys()
+            .filter(|(g, f, _)| *g == group && f == comparison.naive)
+            .map(|(_, _, size)| size)
+            .collect();
+        sizes.sort_by_key(|size| (size.parse::<u64>().unwrap_or(0), size.to_string()));
+        for size in sizes {
+            let key = |function: &str| (group.clone(), function.to_owned(), size.clone());
+            let naive = results.get(&key(comparison.naive));
+            let optimized = results.get(&key(comparison.optimized));
+            if let (Some(naive), Some(optimized)) = (naive, optimized) {
+                figures.push(Figure {
+                    bench: comparison.bench.to_owned(),
+                    naive: comparison.naive.to_owned(),
+                    optimized: comparison.optimized.to_owned(),
+                    size: size.clone(),
+                    backend: backend.to_owned(),
+                    naive_ns: naive.median_ns,
+                    optimized_ns: optimized.median_ns,
+                });
+            }
+        }
+    }
+    figures
+}
+
+/// Writes `benchmarks.json`, `benchmarks.md` and `speedups.svg` into `out`.
+pub fn write(report: &Report, out: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("could not create {}", out.display()))?;
+    let json = serde_json::to_string_pretty(report)? + "\n";
+    for (name, text) in [
+        ("benchmarks.json", json),
+        ("benchmarks.md", markdown(report)),
+        ("speedups.svg", chart::svg(report)),
+    ] {
+        let path = out.join(name);
+        std::fs::write(&path, text)
+            .with_context(|| format!("could not write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// What a figure compares, as the catalog labels it.
+pub fn label(figure: &Figure) -> &'static str {
+    catalog::comparisons()
+        .find(|comparison| figure.measures(comparison))
+        .map_or("(not in the catalog)", |comparison| comparison.what)
+}
+
+/// The table of every figure, with the line that says where it was measured.
+pub fn markdown(report: &Report) -> String {
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "Criterion medians, measured up to {} on {} (standard dataset; `cargo bench`, \
+         PostgreSQL runs with `BENCH_DATABASE_URL`, Redis with `BENCH_REDIS_URL`).\n",
+        report.measured, report.machine
+    );
+    let _ = writeln!(
+        text,
+        "| comparison | size | backend | naive | optimized | speed-up |"
+    );
+    let _ = writeln!(text, "|---|---|---|---|---|---|");
+    for figure in &report.figures {
+        let _ = writeln!(
+            text,
+            "| {} | {} | {} | {} | {} | {} |",
+            label(figure),
+            if figure.size.is_empty() {
+                "—"
+            } else {
+                &figure.size
+            },
+            figure.backend,
+            figures::duration(figure.naive_ns),
+            figures::duration(figure.optimized_ns),
+            figures::speedup(figure.speedup())
+        );
+    }
+    text
+}
+
+/// "2 cores, AMD EPYC": what the figures were measured on.
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split(':').nth(1))
+                .map(|name| name.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    format!("{cores} cores, {cpu}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_result(root: &Path, group: &str, function: &str, value: Option<&str>, median: f64) {
+        let mut dir = root.join(group).join(function);
+        if let Some(value) = value {
+            dir = dir.join(value);
+        }
+        let new = dir.join("new");
+        std::fs::create_dir_all(&new).unwrap();
+        let value_json = value.map_or("null".to_owned(), |v| format!("\"{v}\""));
+        std::fs::write(
+            new.join("benchmark.json"),
+            format!("{{\"group_id\":\"{group}\",\"function_id\":\"{function}\",\"value_str\":{value_json}}}"),
+        )
+        .unwrap();
+        std::fs::write(
+            new.join("estimates.json"),
+            format!("{{\"median\":{{\"point_estimate\":{median}}}}}"),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn pairs_the_catalogs_comparisons_by_backend_and_size() {
+        let criterion = tempfile::tempdir().unwrap();
+        let root = criterion.path();
+        let pg = "eager_loading-postgres";
+        write_result(root, pg, "entries-naive", Some("20"), 6_960_000.0);
+        write_result(root, pg, "entries-optimized", Some("20"), 600_000.0);
+        write_result(
+            root,
+            "eager_loading-sqlite",
+            "entries-naive",
+            Some("100"),
+            21_500_000.0,
+        );
+        write_result(
+            root,
+            "eager_loading-sqlite",
+            "entries-optimized",
+            Some("100"),
+            1_290_000.0,
+        );
+        write_result(
+            root,
+            "aggregation-postgres",
+            "sidebar-naive",
+            None,
+            334_000_000.0,
+        );
+        write_result(
+            root,
+            "aggregation-postgres",
+            "sidebar-aggregated",
+            None,
+            41_000_000.0,
+        );
+        write_result(
+            root,
+            "aggregation-postgres",
+            "not-in-the-catalog",
+            None,
+            1.0,
+        );
+
+        let report = from_criterion(root).unwrap();
+
+        assert_eq!(report.figures.len(), 3, "{:?}", report.figures);
+        let table = markdown(&report);
+        assert!(
+            table.contains("| eager loading: list entries (posts) | 20 | PostgreSQL | 6.96 ms | 600.0 µs | 11.6× |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| 100 | SQLite | 21.50 ms | 1.29 ms | 16.7× |"),
+            "{table}"
+        );
+        assert!(
+            table.contains(
+                "| aggregation: sidebar | — | PostgreSQL | 334.00 ms | 41.00 ms | 8.1× |"
+            ),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn no_results_is_an_error_that_says_what_to_run() {
+        let empty = tempfile::tempdir().unwrap();
+        let error = from_criterion(empty.path()).unwrap_err().to_string();
+        assert!(error.contains("run `cargo bench` first"), "{error}");
+    }
+
+    #[test]
+    fn the_report_survives_its_json() {
+        let report = Report {
+            measured: "2026-11-26".to_owned(),
+            machine: "2 cores, AMD EPYC".to_owned(),
+            figures: Vec::new(),
+        };
+        let out = tempfile::tempdir().unwrap();
+        write(&report, out.path()).unwrap();
+        let json = std::fs::read_to_string(out.path().join("benchmarks.json")).unwrap();
+        assert_eq!(serde_json::from_str::<Report>(&json).unwrap(), report);
+    }
+}
