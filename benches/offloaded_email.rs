@@ -11,7 +11,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
 use perfblog::config::{MailSettings, WorkerSettings};
 use perfblog::mail::Mailer;
 use perfblog::mail::sink::{Behaviour, SmtpSink};
@@ -85,7 +88,18 @@ fn offloaded_email(c: &mut Criterion) {
         });
     }
 
-    // Worker throughput: queue EMAILS_PER_RUN (not timed), deliver them all (timed).
+    worker_delivery(&mut group, &runtime, db, target, comment);
+    group.finish();
+}
+
+/// Worker throughput: queue [`EMAILS_PER_RUN`] (not timed), deliver them all (timed).
+fn worker_delivery(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    runtime: &tokio::runtime::Runtime,
+    db: &DatabaseConnection,
+    target: &CommentTarget,
+    comment: &NewComment,
+) {
     let sink = SmtpSink::start(Behaviour::Accept).expect("SMTP sink");
     let mailer = Mailer::new(&MailSettings::Smtp(sink.url())).expect("mailer");
     let worker = Worker::new(
@@ -98,7 +112,7 @@ fn offloaded_email(c: &mut Criterion) {
     runtime.block_on(drain(worker));
     group.throughput(Throughput::Elements(EMAILS_PER_RUN as u64));
     group.bench_function(BenchmarkId::new("worker-delivery", EMAILS_PER_RUN), |b| {
-        b.to_async(&runtime).iter_custom(|iterations| async move {
+        b.to_async(runtime).iter_custom(|iterations| async move {
             let mut spent = Duration::ZERO;
             for _ in 0..iterations {
                 for _ in 0..EMAILS_PER_RUN {
@@ -113,7 +127,6 @@ fn offloaded_email(c: &mut Criterion) {
             spent
         });
     });
-    group.finish();
 }
 
 /// Delivers until nothing is due.

@@ -30,7 +30,7 @@ pub fn update(path: &Path, report: &Report) -> anyhow::Result<()> {
 
 /// Where the text between `start` and `end` begins and ends, both present and in
 /// that order.
-fn region<'a>(text: &'a str, start: &str, end: &str) -> Option<(usize, usize)> {
+fn region(text: &str, start: &str, end: &str) -> Option<(usize, usize)> {
     let from = text.find(start)? + start.len();
     let to = from + text[from..].find(end)?;
     Some((from, to))

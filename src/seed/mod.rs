@@ -120,44 +120,7 @@ pub async fn seed(
             .await
             .map_err(failed("deleting old data"))?,
     }
-
-    let mut writer = Writer::new(ChaCha8Rng::seed_from_u64(RNG_SEED));
-    let mut report = SeedReport {
-        users: size.users,
-        tags: size.tags,
-        ..SeedReport::default()
-    };
-    progress.set_length(size.posts as u64);
-    progress.set_message("users and tags");
-    insert_batched(&txn, users(size.users))
-        .await
-        .map_err(failed("inserting users"))?;
-    insert_batched(&txn, tags(size.tags))
-        .await
-        .map_err(failed("inserting tags"))?;
-
-    // Posts are generated and written a batch at a time, each batch followed by its
-    // tags and comments, so memory stays flat whatever the dataset size.
-    progress.set_message("posts, tags and comments");
-    let mut next_comment_id = 1;
-    for first in (0..size.posts).step_by(INSERT_BATCH_ROWS) {
-        let last = (first + INSERT_BATCH_ROWS).min(size.posts);
-        let batch = posts_batch(&mut writer, size, first..last, &mut next_comment_id);
-        report.posts += batch.posts.len();
-        report.post_tags += batch.post_tags.len();
-        report.comments += batch.comments.len();
-        insert_batched(&txn, batch.posts)
-            .await
-            .map_err(failed("inserting posts"))?;
-        insert_batched(&txn, batch.post_tags)
-            .await
-            .map_err(failed("inserting post tags"))?;
-        insert_batched(&txn, batch.comments)
-            .await
-            .map_err(failed("inserting comments"))?;
-        progress.set_position(last as u64);
-    }
-
+    let mut report = write_dataset(&txn, size, progress).await?;
     advance_id_sequences(&txn)
         .await
         .map_err(failed("advancing id sequences"))?;
@@ -169,6 +132,49 @@ pub async fn seed(
         .map_err(failed("updating planner statistics"))?;
     progress.finish_and_clear();
     report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Users and tags, then posts a batch at a time, each batch followed by its tags and
+/// comments, so memory stays flat whatever the dataset size.
+async fn write_dataset(
+    txn: &impl ConnectionTrait,
+    size: DatasetSize,
+    progress: &ProgressBar,
+) -> Result<SeedReport, SeedError> {
+    let mut writer = Writer::new(ChaCha8Rng::seed_from_u64(RNG_SEED));
+    let mut report = SeedReport {
+        users: size.users,
+        tags: size.tags,
+        ..SeedReport::default()
+    };
+    progress.set_length(size.posts as u64);
+    progress.set_message("users and tags");
+    insert_batched(txn, users(size.users))
+        .await
+        .map_err(failed("inserting users"))?;
+    insert_batched(txn, tags(size.tags))
+        .await
+        .map_err(failed("inserting tags"))?;
+    progress.set_message("posts, tags and comments");
+    let mut next_comment_id = 1;
+    for first in (0..size.posts).step_by(INSERT_BATCH_ROWS) {
+        let last = (first + INSERT_BATCH_ROWS).min(size.posts);
+        let batch = posts_batch(&mut writer, size, first..last, &mut next_comment_id);
+        report.posts += batch.posts.len();
+        report.post_tags += batch.post_tags.len();
+        report.comments += batch.comments.len();
+        insert_batched(txn, batch.posts)
+            .await
+            .map_err(failed("inserting posts"))?;
+        insert_batched(txn, batch.post_tags)
+            .await
+            .map_err(failed("inserting post tags"))?;
+        insert_batched(txn, batch.comments)
+            .await
+            .map_err(failed("inserting comments"))?;
+        progress.set_position(last as u64);
+    }
     Ok(report)
 }
 
