@@ -32,7 +32,8 @@ pub async fn index(uri: Uri) -> LabIndexTemplate {
 /// One side as the page shows it.
 pub struct Column {
     pub label: &'static str,
-    pub summary: &'static str,
+    /// The catalog's summary, markdown's `code` spans split out: `(is_code, text)`.
+    pub summary: Vec<(bool, &'static str)>,
     pub measured: Measured,
     pub code: Vec<Shown>,
 }
@@ -117,15 +118,42 @@ pub async fn pattern(
 fn column(label: &'static str, side: &'static catalog::Side, measured: Measured) -> Column {
     Column {
         label,
-        summary: side.summary,
+        summary: code_spans(side.summary),
         measured,
         code: side.code.iter().map(shown).collect(),
     }
+}
+
+/// "one `IN (…)` query" → plain "one ", code "IN (…)", plain " query".
+fn code_spans(text: &'static str) -> Vec<(bool, &'static str)> {
+    text.split('`')
+        .enumerate()
+        .map(|(i, span)| (i % 2 == 1, span))
+        .filter(|(_, span)| !span.is_empty())
+        .collect()
 }
 
 fn shown(code: &'static Code) -> Shown {
     Shown {
         file: code.file,
         source: source::function(code.source, code.function).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_keep_their_code_spans() {
+        assert_eq!(
+            code_spans("one `IN (…)` query, `x`"),
+            [
+                (false, "one "),
+                (true, "IN (…)"),
+                (false, " query, "),
+                (true, "x")
+            ]
+        );
     }
 }

@@ -23,6 +23,7 @@ use prometheus_client::registry::Registry;
 use super::Ops;
 use crate::cache::FragmentCache;
 use crate::mail::outbox;
+use crate::views::Variant;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
@@ -146,12 +147,7 @@ pub async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next:
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let variant = if route.starts_with("/naive") {
-        "naive"
-    } else {
-        "optimized"
-    }
-    .to_owned();
+    let variant = Variant::of_path(&route).to_string();
     let started = Instant::now();
     let response = next.run(request).await;
     let labels = RouteLabels { route, variant };

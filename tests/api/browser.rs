@@ -97,7 +97,7 @@ async fn the_eager_loading_lab_shows_both_columns_and_their_query_counts_in_a_br
         "{dom}"
     );
     assert!(
-        dom.contains("<dd class=\"statements\">61</dd>"),
+        dom.contains("<dd class=\"statements\">60</dd>"),
         "naive count shown"
     );
     assert!(

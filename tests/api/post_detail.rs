@@ -126,6 +126,21 @@ async fn the_optimized_post_page_runs_four_queries_and_the_naive_one_five_plus_o
         (optimized.query_count, naive.query_count),
         (Some(5), Some(57 + NAIVE_SIDEBAR_QUERIES))
     );
+    assert!(
+        naive.body.contains("<span class=\"part\">post 55 · ")
+            && naive
+                .body
+                .contains("<span class=\"part\">view counter 2 · ")
+            && naive.body.contains("<span class=\"part\">sidebar 4 · "),
+        "the footer says which part cost what"
+    );
+    assert!(
+        optimized.body.contains("<span class=\"part\">post 4 · ")
+            && optimized
+                .body
+                .contains("<span class=\"part\">view counter 1 · ")
+            && optimized.body.contains("<span class=\"part\">sidebar 0 · ")
+    );
 }
 
 /// Each request counts a view, so the second page would show one view more: reset the
