@@ -1,11 +1,8 @@
 //! Atomic counters: add to a counter in Rust and write it back, or let the database
 //! add.
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-
 use super::measure::{Fetched, Outcome, Workbench, measure, rolled_back};
 use super::{Comparison, Pattern, Place, Side};
-use crate::entities::post;
 use crate::error::AppError;
 use crate::views::post_detail::{naive, optimized};
 
@@ -42,7 +39,7 @@ pub static PATTERN: Pattern = Pattern {
 
 async fn run(bench: &Workbench) -> Result<Outcome, AppError> {
     let db = &bench.db;
-    let id = newest_post_id(bench).await?;
+    let (id, _) = bench.newest_post().await?;
     Ok(Outcome {
         naive: measure(|| async {
             rolled_back(db, async |txn| Ok(naive::count_view(txn, id).await?)).await?;
@@ -55,18 +52,4 @@ async fn run(bench: &Workbench) -> Result<Outcome, AppError> {
         })
         .await?,
     })
-}
-
-async fn newest_post_id(bench: &Workbench) -> Result<i32, AppError> {
-    post::Entity::find()
-        .select_only()
-        .column(post::Column::Id)
-        .filter(post::Column::Status.eq(post::Status::Published))
-        .order_by_desc(post::Column::PublishedAt)
-        .into_tuple()
-        .one(&bench.db)
-        .await?
-        .ok_or_else(|| {
-            AppError::NotFound("The lab needs a published post; seed the database.".to_owned())
-        })
 }

@@ -6,10 +6,14 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use tokio::sync::OnceCell;
 
 use crate::config::MailSettings;
+use crate::entities::post;
 use crate::error::AppError;
 use crate::instrument;
 use crate::mail::Mailer;
@@ -47,6 +51,22 @@ impl Workbench {
             })
             .await?;
         Ok(mailer)
+    }
+
+    /// The id and slug of the newest published post: the post experiments that act on
+    /// one post act on.
+    pub async fn newest_post(&self) -> Result<(i32, String), AppError> {
+        post::Entity::find()
+            .select_only()
+            .columns([post::Column::Id, post::Column::Slug])
+            .filter(post::Column::Status.eq(post::Status::Published))
+            .order_by_desc(post::Column::PublishedAt)
+            .into_tuple()
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| {
+                AppError::NotFound("The lab needs a published post; seed the database.".to_owned())
+            })
     }
 }
 

@@ -3,15 +3,12 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-
 use super::measure::{Fetched, Outcome, Workbench, measure, rolled_back};
 use super::{Comparison, Pattern, Place, Side};
-use crate::entities::post;
 use crate::error::AppError;
 use crate::views::comments::{CommentTarget, NewComment, naive, optimized};
 use crate::views::slug::Slug;
+use chrono::Utc;
 
 /// How long the lab's SMTP server takes to accept a message (the page says so).
 pub const SMTP_DELAY: Duration = Duration::from_millis(50);
@@ -81,17 +78,7 @@ async fn run(bench: &Workbench) -> Result<Outcome, AppError> {
 }
 
 async fn newest_target(bench: &Workbench) -> Result<CommentTarget, AppError> {
-    let slug: String = post::Entity::find()
-        .select_only()
-        .column(post::Column::Slug)
-        .filter(post::Column::Status.eq(post::Status::Published))
-        .order_by_desc(post::Column::PublishedAt)
-        .into_tuple()
-        .one(&bench.db)
-        .await?
-        .ok_or_else(|| {
-            AppError::NotFound("The lab needs a published post; seed the database.".to_owned())
-        })?;
+    let (_, slug) = bench.newest_post().await?;
     let slug = Slug::parse(&slug).map_err(AppError::Unprocessable)?;
     CommentTarget::find(&bench.db, &slug)
         .await?
