@@ -9,10 +9,11 @@ mod readme;
 mod report;
 mod results;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Parser;
+use perfblog::catalog::figures::Report;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,7 +46,7 @@ fn main() -> anyhow::Result<()> {
             .with_context(|| format!("{} is not a report", json.display()))?
     } else {
         let report = report::from_criterion(&args.criterion)?;
-        report::write(&report, &args.out)?;
+        write(&report, &args.out)?;
         println!("Wrote {}, benchmarks.md and speedups.svg.", json.display());
         report
     };
@@ -55,6 +56,22 @@ fn main() -> anyhow::Result<()> {
             "Rewrote the pattern and figure tables in {}.",
             path.display()
         );
+    }
+    Ok(())
+}
+
+/// Writes `benchmarks.json`, `benchmarks.md` and `speedups.svg` into `out`.
+fn write(report: &Report, out: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("could not create {}", out.display()))?;
+    let json = serde_json::to_string_pretty(report)? + "\n";
+    for (name, text) in [
+        ("benchmarks.json", json),
+        ("benchmarks.md", report::markdown(report)),
+        ("speedups.svg", chart::svg(report)),
+    ] {
+        let path = out.join(name);
+        std::fs::write(&path, text)
+            .with_context(|| format!("could not write {}", path.display()))?;
     }
     Ok(())
 }

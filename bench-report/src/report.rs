@@ -5,12 +5,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use chrono::{DateTime, Utc};
 use perfblog::catalog::figures::{self, Figure, Report};
 use perfblog::catalog::{self, Comparison};
 
-use crate::chart;
 use crate::results::{self, Key, Measurement};
 
 /// The backends criterion groups are named after, as the report names them.
@@ -69,22 +68,6 @@ fn pair(results: &BTreeMap<Key, Measurement>, comparison: &Comparison) -> Vec<Fi
         }
     }
     figures
-}
-
-/// Writes `benchmarks.json`, `benchmarks.md` and `speedups.svg` into `out`.
-pub fn write(report: &Report, out: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(out).with_context(|| format!("could not create {}", out.display()))?;
-    let json = serde_json::to_string_pretty(report)? + "\n";
-    for (name, text) in [
-        ("benchmarks.json", json),
-        ("benchmarks.md", markdown(report)),
-        ("speedups.svg", chart::svg(report)),
-    ] {
-        let path = out.join(name);
-        std::fs::write(&path, text)
-            .with_context(|| format!("could not write {}", path.display()))?;
-    }
-    Ok(())
 }
 
 /// What a figure compares, as the catalog labels it.
@@ -244,7 +227,7 @@ mod tests {
             figures: Vec::new(),
         };
         let out = tempfile::tempdir().unwrap();
-        write(&report, out.path()).unwrap();
+        crate::write(&report, out.path()).unwrap();
         let json = std::fs::read_to_string(out.path().join("benchmarks.json")).unwrap();
         assert_eq!(serde_json::from_str::<Report>(&json).unwrap(), report);
     }
