@@ -28,7 +28,7 @@ pub static PATTERN: Pattern = Pattern {
     },
     tests: &["tests/api/view_counter.rs"],
     benches: &[Comparison {
-        what: "atomic counter (concurrent views)",
+        what: "atomic counter: views in flight at once",
         bench: "atomic_counter",
         naive: "read-add-write",
         optimized: "increment",
