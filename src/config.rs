@@ -489,6 +489,17 @@ mod tests {
     }
 
     #[test]
+    fn the_defaults_need_no_services() {
+        let config = Config::default();
+        assert_eq!(config.database.backend(), Backend::Sqlite);
+        assert_eq!(config.database.as_str(), DEFAULT_DATABASE_URL);
+        assert_eq!(config.cache, CacheSettings::Memory);
+        assert_eq!(config.mail, MailSettings::Folder(DEFAULT_MAIL_DIR.into()));
+        assert!(config.admin_token.is_none() && config.public_url.is_none());
+        assert_eq!(config.worker, Some(WorkerSettings::default()));
+    }
+
+    #[test]
     fn never_shows_a_password() {
         let url = DatabaseUrl::parse("postgres://app:s3cret@db:5432/perfblog").unwrap();
         assert!(!format!("{url:?}").contains("s3cret"));

@@ -3,7 +3,7 @@
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::measure::{Fetched, Outcome, Workbench, measure};
-use super::{Comparison, Pattern, Place, Side};
+use super::{Comparison, Pattern, SIDEBAR, Side};
 use crate::entities::{comment, post, post_tag, tag};
 use crate::error::AppError;
 use crate::views::sidebar::{aggregated, naive};
@@ -15,11 +15,7 @@ pub static PATTERN: Pattern = Pattern {
     setup: "Both sides compute the sidebar's figures — the tag cloud and the five most-discussed posts — from the current data, uncached; rendering is left out of both.",
     why: "COUNT … GROUP BY runs where the rows are, reads indexes, and sends back fifty counts and five titles instead of the whole dataset.",
     when_not: "When the rows are needed anyway for something else, or the counting rule is easier to express in Rust than in SQL — and on tiny tables.",
-    shows_on: &[Place {
-        view: "sidebar",
-        path: "/",
-        folder: "src/views/sidebar",
-    }],
+    shows_on: &[SIDEBAR],
     naive: Side {
         summary: "load every published post, link and comment; count in Rust",
         code: &[code!("src/views/sidebar/naive.rs", "load")],

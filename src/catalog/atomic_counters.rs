@@ -2,7 +2,7 @@
 //! add.
 
 use super::measure::{Fetched, Outcome, Workbench, measure, rolled_back};
-use super::{Comparison, Pattern, Place, Side};
+use super::{Comparison, POST_PAGE, Pattern, Side};
 use crate::error::AppError;
 use crate::views::post_detail::{naive, optimized};
 
@@ -13,11 +13,7 @@ pub static PATTERN: Pattern = Pattern {
     setup: "Both sides count one view of the newest post inside a transaction the lab rolls back. The lost updates need concurrent views: the tests run 200 at once against each side.",
     why: "SET view_count = view_count + 1 does the addition under the row's lock, so concurrent views queue instead of overwriting each other: 200 concurrent views count 200, where the naive counter keeps a handful. It is also one statement instead of two.",
     when_not: "Hot rows still serialise on their lock; at very high rates a counter is better batched (count in memory or Redis, flush periodically).",
-    shows_on: &[Place {
-        view: "post page",
-        path: "/posts/{slug}",
-        folder: "src/views/post_detail",
-    }],
+    shows_on: &[POST_PAGE],
     naive: Side {
         summary: "read `view_count`, add 1 in Rust, write it back",
         code: &[code!("src/views/post_detail/naive.rs", "count_view")],

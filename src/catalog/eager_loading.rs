@@ -2,7 +2,7 @@
 //! problem) or for the whole page at once.
 
 use super::measure::{Fetched, Outcome, Workbench, measure};
-use super::{Comparison, Pattern, Place, Side};
+use super::{Comparison, POST_LIST, POST_PAGE, Pattern, Side, TAG_PAGE};
 use crate::error::AppError;
 use crate::views::pagination::{PageNumber, PageWindow};
 use crate::views::post_list::optimized::PostRow;
@@ -15,23 +15,7 @@ pub static PATTERN: Pattern = Pattern {
     setup: "Both sides complete the same page of 20 posts, loaded once beforehand with whole rows; only how each side fetches the authors, tags and comment counts differs.",
     why: "Every statement costs a round trip and the database's per-statement work. The optimized side asks once per kind of thing — the authors, the tags and the comment counts of the whole page, one IN (…) query each — so a page costs 3 statements whatever its size, where the naive side's cost grows with every post.",
     when_not: "For one post, or when the related rows are already in memory, batching saves little; and a JOIN that multiplies rows (many tags × many comments) can fetch more than separate queries would.",
-    shows_on: &[
-        Place {
-            view: "post list",
-            path: "/",
-            folder: "src/views/post_list",
-        },
-        Place {
-            view: "tag page",
-            path: "/tags/{slug}",
-            folder: "src/views/tag_page",
-        },
-        Place {
-            view: "post page",
-            path: "/posts/{slug}",
-            folder: "src/views/post_detail",
-        },
-    ],
+    shows_on: &[POST_LIST, TAG_PAGE, POST_PAGE],
     naive: Side {
         summary: "author, tags and comment count asked for per post: 3N statements (60 for a page of 20)",
         code: &[code!("src/views/post_list/naive.rs", "summarize")],

@@ -1,7 +1,7 @@
 //! Fragment caching: render the sidebar on every request, or once until a write.
 
 use super::measure::{Fetched, Outcome, Workbench, measure};
-use super::{Comparison, Pattern, Place, Side};
+use super::{Comparison, Pattern, SIDEBAR, Side};
 use crate::cache::FragmentCache;
 use crate::config::CacheSettings;
 use crate::error::AppError;
@@ -14,11 +14,7 @@ pub static PATTERN: Pattern = Pattern {
     setup: "Both sides produce the same rendered sidebar; the optimized side reads it from a cache of the lab's own (in process), filled before the runs. The site's cache is not touched.",
     why: "The rendered HTML is cached and reused until a write bumps the cache's generation: a hit is one Redis round trip (or a hash lookup) and no SQL. Misses share one computation.",
     when_not: "When the data changes on nearly every request, when a stale value is unacceptable and invalidation cannot be made exact, or when computing is as cheap as looking up.",
-    shows_on: &[Place {
-        view: "sidebar",
-        path: "/",
-        folder: "src/views/sidebar",
-    }],
+    shows_on: &[SIDEBAR],
     naive: Side {
         summary: "counted by the database and rendered, on every request",
         code: &[code!("src/views/sidebar/aggregated.rs", "fragment")],

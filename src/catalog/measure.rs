@@ -22,6 +22,9 @@ use crate::mail::sink::{Behaviour, SmtpSink};
 /// Runs of each side; the page shows the median time.
 pub const REPETITIONS: usize = 5;
 
+/// How long the lab's SMTP server takes to accept a message (the email page says so).
+pub const SMTP_DELAY: Duration = Duration::from_millis(50);
+
 /// What experiments run against: the database, and an SMTP server of the lab's own.
 pub struct Workbench {
     pub db: DatabaseConnection,
@@ -37,13 +40,12 @@ impl Workbench {
     }
 
     /// A mailer for an SMTP server in this process that accepts every message after
-    /// `delay` and sends nothing on. Started on first use; the first caller's delay
-    /// holds for the server's life.
-    pub async fn slow_mail_server(&self, delay: Duration) -> Result<&Mailer, AppError> {
+    /// [`SMTP_DELAY`] and sends nothing on. Started on first use.
+    pub async fn mail_server(&self) -> Result<&Mailer, AppError> {
         let (_, mailer) = self
             .mail_server
             .get_or_try_init(|| async {
-                let sink = SmtpSink::start(Behaviour::Slow(delay)).map_err(|error| {
+                let sink = SmtpSink::start(Behaviour::Slow(SMTP_DELAY)).map_err(|error| {
                     anyhow::Error::new(error).context("starting the lab's SMTP server")
                 })?;
                 let mailer = Mailer::new(&MailSettings::Smtp(sink.url()))?;

@@ -55,6 +55,29 @@ pub struct Place {
     pub folder: &'static str,
 }
 
+/// The pages several patterns show on.
+pub const POST_LIST: Place = Place {
+    view: "post list",
+    path: "/",
+    folder: "src/views/post_list",
+};
+pub const TAG_PAGE: Place = Place {
+    view: "tag page",
+    path: "/tags/{slug}",
+    folder: "src/views/tag_page",
+};
+pub const POST_PAGE: Place = Place {
+    view: "post page",
+    path: "/posts/{slug}",
+    folder: "src/views/post_detail",
+};
+/// The sidebar of every list and post page.
+pub const SIDEBAR: Place = Place {
+    view: "sidebar",
+    path: "/",
+    folder: "src/views/sidebar",
+};
+
 /// One side of a pattern.
 pub struct Side {
     /// What it does and what that costs, in a line.
@@ -175,10 +198,21 @@ mod tests {
         }
     }
 
+    /// The README links each pattern's entry, its views' folders and its tests.
     #[test]
-    fn every_file_and_test_named_exists() {
+    fn every_file_and_folder_named_exists() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         for pattern in PATTERNS {
+            let entry = format!("src/catalog/{}.rs", pattern.slug.replace('-', "_"));
+            assert!(root.join(&entry).is_file(), "{}: {entry}", pattern.slug);
+            for place in pattern.shows_on {
+                assert!(
+                    root.join(place.folder).is_dir(),
+                    "{}: {}",
+                    pattern.slug,
+                    place.folder
+                );
+            }
             for path in pattern.tests {
                 assert!(root.join(path).is_file(), "{}: {path}", pattern.slug);
             }

@@ -1,17 +1,12 @@
 //! Offloaded email: talk to the mail server inside the request, or queue the message
 //! in the same transaction as the comment.
 
-use std::time::Duration;
-
 use super::measure::{Fetched, Outcome, Workbench, measure, rolled_back};
 use super::{Comparison, Pattern, Place, Side};
 use crate::error::AppError;
 use crate::views::comments::{CommentTarget, NewComment, naive, optimized};
 use crate::views::slug::Slug;
 use chrono::Utc;
-
-/// How long the lab's SMTP server takes to accept a message (the page says so).
-pub const SMTP_DELAY: Duration = Duration::from_millis(50);
 
 pub static PATTERN: Pattern = Pattern {
     slug: "offloaded-email",
@@ -49,7 +44,7 @@ pub static PATTERN: Pattern = Pattern {
 
 async fn run(bench: &Workbench) -> Result<Outcome, AppError> {
     let db = &bench.db;
-    let mailer = bench.slow_mail_server(SMTP_DELAY).await?;
+    let mailer = bench.mail_server().await?;
     let target = &newest_target(bench).await?;
     let comment = &NewComment {
         name: "Lab visitor".to_owned(),
@@ -88,6 +83,7 @@ async fn newest_target(bench: &Workbench) -> Result<CommentTarget, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::measure::SMTP_DELAY;
 
     #[test]
     fn the_page_states_the_delay_the_lab_uses() {

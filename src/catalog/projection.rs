@@ -2,7 +2,7 @@
 //! shows.
 
 use super::measure::{Fetched, Outcome, Workbench, measure};
-use super::{Comparison, Pattern, Place, Side};
+use super::{Comparison, POST_LIST, Pattern, Side, TAG_PAGE};
 use crate::entities::post;
 use crate::error::AppError;
 use crate::views::pagination::{PageNumber, PageWindow};
@@ -16,18 +16,7 @@ pub static PATTERN: Pattern = Pattern {
     setup: "Both sides run the list's page query for the same 100 posts; only the columns they select differ. Bytes are the decoded column values that came back.",
     why: "Selecting the six columns the page shows leaves the bodies in the database: far fewer bytes cross the connection, and far less text is decoded into Rust strings.",
     when_not: "When the page does show the large column, or the rows are small anyway; and a projection must change whenever the page shows one more field.",
-    shows_on: &[
-        Place {
-            view: "post list",
-            path: "/",
-            folder: "src/views/post_list",
-        },
-        Place {
-            view: "tag page",
-            path: "/tags/{slug}",
-            folder: "src/views/tag_page",
-        },
-    ],
+    shows_on: &[POST_LIST, TAG_PAGE],
     naive: Side {
         summary: "whole rows, 2–8 KB `body` included",
         code: &[code!("src/views/post_list/naive.rs", "page_rows")],

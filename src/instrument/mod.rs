@@ -59,13 +59,24 @@ impl QueryLog {
         }
     }
 
-    /// A fresh log inside whatever scope is current.
-    fn nested(keep_sql: bool) -> Arc<QueryLog> {
-        Arc::new(QueryLog {
+    /// Runs `future` with a fresh log nested in whatever scope is current, and returns
+    /// its output with that log.
+    async fn scope<F: Future>(keep_sql: bool, future: F) -> (F::Output, Arc<QueryLog>) {
+        let log = Arc::new(QueryLog {
             sql: keep_sql.then(|| Mutex::new(Vec::new())),
             parent: CURRENT.try_with(Arc::clone).ok(),
             ..QueryLog::default()
-        })
+        });
+        let output = CURRENT.scope(log.clone(), future).await;
+        (output, log)
+    }
+
+    /// The named parts that finished inside this scope, in order.
+    fn parts(&self) -> Vec<Component> {
+        self.components
+            .lock()
+            .map(|parts| parts.clone())
+            .unwrap_or_default()
     }
 
     fn stats(&self) -> QueryStats {
@@ -152,8 +163,7 @@ impl Component {
 /// Runs `future` as the part of the request called `name`: its statements count
 /// toward the request as always, and are also kept under that name.
 pub async fn component<F: Future>(name: &'static str, future: F) -> F::Output {
-    let log = QueryLog::nested(false);
-    let output = CURRENT.scope(log.clone(), future).await;
+    let (output, log) = QueryLog::scope(false, future).await;
     if let Some(parent) = &log.parent
         && let Ok(mut components) = parent.components.lock()
     {
@@ -167,9 +177,7 @@ pub async fn component<F: Future>(name: &'static str, future: F) -> F::Output {
 
 /// The parts of the current request (or scope) that have finished, in order.
 pub fn components() -> Vec<Component> {
-    CURRENT
-        .try_with(|log| log.components.lock().map(|c| c.clone()).unwrap_or_default())
-        .unwrap_or_default()
+    CURRENT.try_with(|log| log.parts()).unwrap_or_default()
 }
 
 /// A snapshot of a [`QueryLog`].
@@ -226,15 +234,13 @@ pub fn current() -> QueryStats {
 /// Runs `future` with a fresh log and returns its output with the statements it ran.
 /// This is how tests and benches assert query counts without going through HTTP.
 pub async fn count_queries<F: Future>(future: F) -> (F::Output, QueryStats) {
-    let log = QueryLog::nested(false);
-    let output = CURRENT.scope(log.clone(), future).await;
+    let (output, log) = QueryLog::scope(false, future).await;
     (output, log.stats())
 }
 
 /// Like [`count_queries`], and also returns the SQL of every statement, in order.
 pub async fn record_queries<F: Future>(future: F) -> (F::Output, QueryStats, Vec<String>) {
-    let log = QueryLog::nested(true);
-    let output = CURRENT.scope(log.clone(), future).await;
+    let (output, log) = QueryLog::scope(true, future).await;
     let sql = log
         .sql
         .as_ref()
@@ -246,14 +252,12 @@ pub async fn record_queries<F: Future>(future: F) -> (F::Output, QueryStats, Vec
 /// Middleware: counts the request's statements and reports them in `X-Query-Count`
 /// and `Server-Timing`, so a browser's developer tools show them.
 pub async fn count_request_queries(request: Request, next: Next) -> Response {
-    let log = QueryLog::nested(false);
-    let mut response = CURRENT.scope(log.clone(), next.run(request)).await;
+    let (mut response, log) = QueryLog::scope(false, next.run(request)).await;
     let stats = log.stats();
     let headers = response.headers_mut();
     headers.insert("x-query-count", HeaderValue::from(stats.statements));
-    let parts = log.components.lock().map(|c| c.clone()).unwrap_or_default();
-    let timings =
-        std::iter::once(stats.server_timing()).chain(parts.iter().map(Component::server_timing));
+    let timings = std::iter::once(stats.server_timing())
+        .chain(log.parts().into_iter().map(|part| part.server_timing()));
     for timing in timings {
         if let Ok(timing) = HeaderValue::from_str(&timing) {
             headers.append("server-timing", timing);

@@ -47,28 +47,31 @@ pub struct Shown {
 /// A criterion comparison with the report's figures for it.
 pub struct Benched {
     pub comparison: &'static Comparison,
-    pub figures: Vec<&'static Figure>,
+    pub rows: Vec<BenchRow>,
 }
 
-impl Benched {
-    pub fn size(figure: &Figure) -> &str {
-        if figure.size.is_empty() {
-            "—"
-        } else {
-            &figure.size
+/// One figure as the table shows it.
+pub struct BenchRow {
+    pub size: &'static str,
+    pub backend: &'static str,
+    pub naive: String,
+    pub optimized: String,
+    pub speedup: String,
+}
+
+impl From<&'static Figure> for BenchRow {
+    fn from(figure: &'static Figure) -> Self {
+        BenchRow {
+            size: if figure.size.is_empty() {
+                "—"
+            } else {
+                &figure.size
+            },
+            backend: &figure.backend,
+            naive: figures::duration(figure.naive_ns),
+            optimized: figures::duration(figure.optimized_ns),
+            speedup: figures::speedup(figure.speedup()),
         }
-    }
-
-    pub fn naive(figure: &Figure) -> String {
-        figures::duration(figure.naive_ns)
-    }
-
-    pub fn optimized(figure: &Figure) -> String {
-        figures::duration(figure.optimized_ns)
-    }
-
-    pub fn speedup(figure: &Figure) -> String {
-        figures::speedup(figure.speedup())
     }
 }
 
@@ -107,7 +110,7 @@ pub async fn pattern(
             .iter()
             .map(|comparison| Benched {
                 comparison,
-                figures: report.of(comparison).collect(),
+                rows: report.of(comparison).map(BenchRow::from).collect(),
             })
             .collect(),
         report,

@@ -8,10 +8,11 @@
 //! another worker sends the message again, and both copies carry the same
 //! `Message-ID` (derived from the outbox row), so mail clients and tests can tell.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use prometheus_client::metrics::counter::Counter;
 use sea_orm::{DatabaseConnection, DbErr};
-use std::sync::Arc;
 use tokio::sync::{Notify, watch};
 
 use super::outbox;

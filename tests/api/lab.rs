@@ -1,7 +1,7 @@
 //! The lab: both sides run live, with their statements and their real source, and
 //! nothing a visitor does there changes data.
 
-use perfblog::catalog::PATTERNS;
+use perfblog::catalog::{PATTERNS, figures};
 use perfblog::entities::{comment, outbox_message, post, user};
 use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder};
 
@@ -92,6 +92,42 @@ async fn every_lab_page_shows_both_sides_with_their_statements_sql_and_source() 
             "{}: how it runs",
             pattern.slug
         );
+    }
+}
+
+#[tokio::test]
+async fn each_lab_page_shows_the_bench_reports_figures_for_its_comparisons() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let report = figures::published();
+    assert!(
+        !report.figures.is_empty(),
+        "docs/benchmarks.json holds figures"
+    );
+
+    for pattern in PATTERNS {
+        let page = app.get_page(&format!("/lab/{}", pattern.slug)).await;
+        assert!(
+            page.body.contains(&escaped(&report.machine)),
+            "{}",
+            pattern.slug
+        );
+        for comparison in pattern.benches {
+            assert!(
+                page.body.contains(&escaped(comparison.what)),
+                "{}",
+                comparison.what
+            );
+            for figure in report.of(comparison) {
+                let row = format!(
+                    "<td>{}</td><td>{}</td><td>{}</td>",
+                    figure.backend,
+                    figures::duration(figure.naive_ns),
+                    figures::duration(figure.optimized_ns)
+                );
+                assert!(page.body.contains(&row), "{}: {row}", comparison.what);
+            }
+        }
     }
 }
 

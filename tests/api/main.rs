@@ -17,6 +17,7 @@ mod helpers;
 mod http_layer;
 mod import;
 mod lab;
+mod layers;
 mod operations;
 mod post_detail;
 mod post_list;
