@@ -16,7 +16,7 @@ const POST_ID: i32 = 1;
 async fn view_concurrently<F, Fut>(db: &DatabaseConnection, tasks: usize, count: F)
 where
     F: Fn(DatabaseConnection) -> Fut,
-    Fut: Future<Output = Result<(), DbErr>> + Send + 'static,
+    Fut: Future<Output = Result<i32, DbErr>> + Send + 'static,
 {
     let mut views = JoinSet::new();
     for _ in 0..tasks {

@@ -9,6 +9,7 @@
 //! | `MAIL_DIR`     | `mail` (the folder for `.eml` files) |
 //! | `PUBLIC_URL`   | the address the app listens on      |
 //! | `REDIS_URL`    | unset: an in-process cache          |
+//! | `PAGE_CACHE`   | `on`: whole optimized pages are cached (`off`: rendered each time) |
 //! | `TRUST_FORWARDED_FOR` | unset: rate-limit by peer address |
 //! | `DATABASE_MAX_CONNECTIONS` | PostgreSQL: 2 per core (≥ 4); SQLite: 8 |
 //!
@@ -41,6 +42,8 @@ pub struct Config {
     pub worker: Option<WorkerSettings>,
     /// Redis, or in process.
     pub cache: CacheSettings,
+    /// Whether and for how long whole optimized pages are cached (in `cache`'s store).
+    pub page_cache: PageCacheSettings,
     /// How fast one address may post comments.
     pub comment_rate: CommentRate,
     /// How long a lab visitor waits for the experiment ahead of theirs (not from the
@@ -63,6 +66,7 @@ impl Default for Config {
             public_url: None,
             worker: Some(WorkerSettings::default()),
             cache: CacheSettings::Memory,
+            page_cache: PageCacheSettings::default(),
             comment_rate: CommentRate::default(),
             lab_wait: DEFAULT_LAB_WAIT,
         }
@@ -106,14 +110,7 @@ impl Config {
             .map(|raw| parse_public_url(&raw))
             .transpose()
             .map_err(|problem| ConfigError::new("PUBLIC_URL", problem))?;
-        let cache = match env_var("REDIS_URL")? {
-            Some(url) => CacheSettings::Redis {
-                url: parse_redis_url(&url)
-                    .map_err(|problem| ConfigError::new("REDIS_URL", problem))?,
-                namespace: "perfblog".to_owned(),
-            },
-            None => CacheSettings::Memory,
-        };
+        let cache = cache_settings(env_var("REDIS_URL")?)?;
         let comment_rate = CommentRate {
             trust_forwarded_for: env_var("TRUST_FORWARDED_FOR")?
                 .is_some_and(|value| matches!(value.trim(), "1" | "true" | "yes")),
@@ -125,9 +122,36 @@ impl Config {
             mail,
             public_url,
             cache,
+            page_cache: PageCacheSettings {
+                enabled: page_cache_enabled(env_var("PAGE_CACHE")?)?,
+                ..PageCacheSettings::default()
+            },
             comment_rate,
             ..Self::default()
         })
+    }
+}
+
+/// `REDIS_URL`: Redis if set, in process otherwise.
+fn cache_settings(redis_url: Option<String>) -> Result<CacheSettings, ConfigError> {
+    Ok(match redis_url {
+        Some(url) => CacheSettings::Redis {
+            url: parse_redis_url(&url).map_err(|problem| ConfigError::new("REDIS_URL", problem))?,
+            namespace: "perfblog".to_owned(),
+        },
+        None => CacheSettings::Memory,
+    })
+}
+
+/// `PAGE_CACHE`: on unless it says `off`.
+fn page_cache_enabled(raw: Option<String>) -> Result<bool, ConfigError> {
+    match raw.as_deref().map(str::trim) {
+        None | Some("on" | "1" | "true") => Ok(true),
+        Some("off" | "0" | "false") => Ok(false),
+        Some(other) => Err(ConfigError::new(
+            "PAGE_CACHE",
+            format!("`{other}` is neither `on` nor `off`"),
+        )),
     }
 }
 
@@ -153,6 +177,33 @@ pub enum CacheSettings {
     Memory,
     /// In Redis at `url`; keys start with `namespace:`.
     Redis { url: String, namespace: String },
+}
+
+/// The per-view cache: whole rendered pages, kept in the same store (and under the
+/// same generation) as the fragments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageCacheSettings {
+    /// `PAGE_CACHE=off` serves the optimized pages rendered on every request.
+    pub enabled: bool,
+    /// How long a page is served without a write invalidating it first (± 20 %).
+    pub ttl: Duration,
+    /// How long after its render a page may still be served, marked stale, when the
+    /// database cannot render it again (stale-if-error).
+    pub serve_stale_for: Duration,
+    /// The most bytes this process keeps in pages (all encodings); the least used go
+    /// first.
+    pub memory_bytes: u64,
+}
+
+impl Default for PageCacheSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            ttl: Duration::from_secs(300),
+            serve_stale_for: Duration::from_secs(600),
+            memory_bytes: 256 * 1024 * 1024,
+        }
+    }
 }
 
 /// How many comments one address may post.

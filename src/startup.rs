@@ -155,6 +155,7 @@ pub async fn run_worker_until_stopped(config: &Config) -> anyhow::Result<()> {
 /// Every route, each part given its share of the state, with the middleware that
 /// counts queries, records metrics, logs failures, and the HTTP layer around it all.
 pub fn router(state: &AppState) -> Router {
+    assets::precompress();
     let comments = views::comments::routes(state.site.clone()).route_layer(
         middleware::from_fn_with_state(state.comment_limiter.clone(), rate_limit::limit_comments),
     );

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
-use crate::cache::FragmentCache;
+use crate::cache::{FragmentCache, PageCache};
 use crate::catalog::measure::Workbench;
 use crate::config::{AdminToken, Config};
 use crate::http::rate_limit::CommentLimiter;
@@ -41,6 +41,7 @@ impl AppState {
         let site = Site {
             db: db.clone(),
             cache: cache.clone(),
+            pages: PageCache::new(&cache, &config.page_cache),
             admin_token,
             mailer: Mailer::new(&config.mail)?,
             outbox_wake: Arc::new(Notify::new()),

@@ -21,6 +21,8 @@
 //!   A write during the outage owes Redis its generation bump and pays it before this
 //!   process reads from Redis again.
 
+pub mod page;
+pub mod precompressed;
 mod store;
 
 use std::future::Future;
@@ -33,6 +35,7 @@ use rand::Rng;
 use crate::config::CacheSettings;
 use crate::error::AppError;
 use crate::instrument::{self, CacheOutcome};
+pub use page::PageCache;
 use store::Store;
 
 /// How long a fragment lives when no write invalidates it first (± 20 %).

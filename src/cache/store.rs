@@ -50,6 +50,7 @@ impl Store {
             manager,
             generation_key: format!("{namespace}:generation"),
             fragment_prefix: format!("{namespace}:fragment:"),
+            page_prefix: format!("{namespace}:page:"),
             health: Health::default(),
         }))
     }
@@ -74,6 +75,35 @@ impl Store {
                 Ok(())
             }
             Store::Redis(redis) => redis.put(key, generation, value, ttl).await,
+        }
+    }
+
+    /// The current generation alone (one small `GET` in Redis).
+    pub async fn generation(&self) -> Result<u64, Unavailable> {
+        match self {
+            Store::Memory(memory) => Ok(memory.generation.load(Ordering::Acquire)),
+            Store::Redis(redis) => redis.generation().await,
+        }
+    }
+
+    /// Whether values put here are seen by other processes (Redis) or only this one.
+    pub fn is_shared(&self) -> bool {
+        matches!(self, Store::Redis(_))
+    }
+
+    /// A whole cached page, as bytes (Redis only; in process the page cache keeps
+    /// pages itself).
+    pub async fn get_page(&self, key: &str) -> Result<Option<Vec<u8>>, Unavailable> {
+        match self {
+            Store::Memory(_) => Ok(None),
+            Store::Redis(redis) => redis.get_page(key).await,
+        }
+    }
+
+    pub async fn put_page(&self, key: &str, page: &[u8], ttl: Duration) -> Result<(), Unavailable> {
+        match self {
+            Store::Memory(_) => Ok(()),
+            Store::Redis(redis) => redis.put_page(key, page, ttl).await,
         }
     }
 
@@ -147,6 +177,7 @@ pub struct RedisStore {
     manager: ConnectionManager,
     generation_key: String,
     fragment_prefix: String,
+    page_prefix: String,
     health: Health,
 }
 
@@ -154,11 +185,7 @@ impl RedisStore {
     /// `MGET generation fragment`: one round trip. A value is stored as
     /// `"<generation>\n<html>"`.
     async fn lookup(&self, key: &str) -> Result<Found, Unavailable> {
-        self.health.check()?;
-        if self.health.bump_pending.load(Ordering::Acquire) {
-            self.bump().await;
-            self.health.check()?;
-        }
+        self.pay_pending_bump().await?;
         let mut connection = self.manager.clone();
         let keys = [
             self.generation_key.clone(),
@@ -194,6 +221,58 @@ impl RedisStore {
         self.health.observe(answer)
     }
 
+    /// Pays a bump owed from an outage first, as `lookup` does.
+    async fn pay_pending_bump(&self) -> Result<(), Unavailable> {
+        self.health.check()?;
+        if self.health.bump_pending.load(Ordering::Acquire) {
+            self.bump().await;
+            self.health.check()?;
+        }
+        Ok(())
+    }
+
+    async fn generation(&self) -> Result<u64, Unavailable> {
+        self.pay_pending_bump().await?;
+        let mut connection = self.manager.clone();
+        let answer: redis::RedisResult<Option<u64>> = connection.get(&self.generation_key).await;
+        match self.health.observe(answer)? {
+            Some(generation) => Ok(generation),
+            None => self.start_epoch().await,
+        }
+    }
+
+    /// A Redis that lost its data (restarted without persistence) has no generation,
+    /// and counting again from 1 would repeat numbers pages in some process's memory
+    /// were stored under — they would look current. So a new count starts at a
+    /// random number instead.
+    async fn start_epoch(&self) -> Result<u64, Unavailable> {
+        let mut connection = self.manager.clone();
+        let start: u64 = rand::random::<u64>() >> 12;
+        let answer: redis::RedisResult<u64> = connection.incr(&self.generation_key, start).await;
+        self.health.observe(answer)
+    }
+
+    async fn get_page(&self, key: &str) -> Result<Option<Vec<u8>>, Unavailable> {
+        self.health.check()?;
+        let mut connection = self.manager.clone();
+        let answer: redis::RedisResult<Option<Vec<u8>>> =
+            connection.get(format!("{}{key}", self.page_prefix)).await;
+        self.health.observe(answer)
+    }
+
+    async fn put_page(&self, key: &str, page: &[u8], ttl: Duration) -> Result<(), Unavailable> {
+        self.health.check()?;
+        let mut connection = self.manager.clone();
+        let answer: redis::RedisResult<()> = connection
+            .set_ex(
+                format!("{}{key}", self.page_prefix),
+                page,
+                ttl.as_secs().max(1),
+            )
+            .await;
+        self.health.observe(answer)
+    }
+
     /// `INCR generation`. If Redis cannot be reached, the bump is owed and paid before
     /// this process reads from Redis again, so it never serves what the write replaced.
     async fn bump(&self) {
@@ -203,8 +282,15 @@ impl RedisStore {
         }
         let mut connection = self.manager.clone();
         let answer: redis::RedisResult<u64> = connection.incr(&self.generation_key, 1).await;
-        if self.health.observe(answer).is_ok() {
-            self.health.bump_pending.store(false, Ordering::Release);
+        match self.health.observe(answer) {
+            // 1: the key was missing, Redis lost its data; see `start_epoch`.
+            Ok(1) => {
+                if self.start_epoch().await.is_ok() {
+                    self.health.bump_pending.store(false, Ordering::Release);
+                }
+            }
+            Ok(_) => self.health.bump_pending.store(false, Ordering::Release),
+            Err(Unavailable) => {}
         }
     }
 }

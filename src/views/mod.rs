@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod batch;
+pub mod cached_page;
 pub mod comments;
 pub mod form;
 pub mod import;
@@ -29,7 +30,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
-use crate::cache::FragmentCache;
+use crate::cache::page::{RenderCost, Served};
+use crate::cache::{FragmentCache, PageCache};
 use crate::config::AdminToken;
 use crate::entities::tag;
 use crate::instrument::{self, Component, QueryStats};
@@ -42,6 +44,9 @@ pub struct Site {
     pub db: DatabaseConnection,
     /// Rendered fragments (the sidebar) and "no such post" answers; writes invalidate it.
     pub cache: FragmentCache,
+    /// Whole optimized pages (list, tag, post), under the same generation as the
+    /// fragments; disabled by `PAGE_CACHE=off`.
+    pub pages: PageCache,
     /// What the admin routes ask for.
     pub admin_token: AdminToken,
     /// SMTP or a folder; the naive comment handler talks to it inside the request.
@@ -130,6 +135,44 @@ pub struct Footer {
     pub components: Vec<Component>,
     /// The same page in the other variant, where there is one.
     pub twin_href: Option<String>,
+    /// Rendered for the page cache: the footer is a hole, filled per request.
+    pub is_hole: bool,
+    /// How the page cache served the page, when it did.
+    pub page: Option<PageNote>,
+}
+
+/// The footer's account of a page the per-view cache served.
+#[derive(Clone, Copy, Debug)]
+pub struct PageNote {
+    pub served: Served,
+    /// Since the page was rendered.
+    pub age: std::time::Duration,
+    /// What rendering it cost.
+    pub cost: RenderCost,
+}
+
+impl PageNote {
+    /// "page from cache, rendered 12 s ago in 4 queries".
+    pub fn describe(&self) -> String {
+        let age = self.age.as_secs();
+        let ago = if age < 120 {
+            format!("{age} s ago")
+        } else {
+            format!("{} min ago", age / 60)
+        };
+        let cost = QueryStats {
+            statements: self.cost.statements,
+            ..QueryStats::default()
+        }
+        .describe();
+        match self.served {
+            Served::Hit => format!("page from cache, rendered {ago} in {cost}"),
+            Served::Miss => format!("page rendered now in {cost}, and cached"),
+            Served::Stale => {
+                format!("stale page from cache (the database is unreachable), rendered {ago}")
+            }
+        }
+    }
 }
 
 impl Footer {
@@ -147,6 +190,30 @@ impl Footer {
             stats: instrument::current(),
             components: instrument::components(),
             twin_href: Some(twin_href),
+            is_hole: false,
+            page: None,
+        }
+    }
+
+    /// The footer a page is rendered with: this request's figures (captured now, after
+    /// the page's statements), or a hole the page cache fills per request.
+    pub fn for_page(hole: bool, variant: Variant, uri: &Uri) -> Self {
+        if hole {
+            Self::hole(variant)
+        } else {
+            Self::capture(variant, uri)
+        }
+    }
+
+    /// A placeholder for the page cache: the footer is filled in per request.
+    pub fn hole(variant: Variant) -> Self {
+        Self {
+            variant,
+            stats: QueryStats::default(),
+            components: Vec::new(),
+            twin_href: None,
+            is_hole: true,
+            page: None,
         }
     }
 

@@ -10,7 +10,9 @@ use perfblog::instrument::count_queries;
 use perfblog::views::sidebar::{aggregated, naive};
 use serde_json::json;
 
-use crate::helpers::{SMALL, TestApp, TestOptions, spawn_app, spawn_app_with};
+use crate::helpers::{
+    SMALL, TestApp, TestOptions, spawn_app, spawn_app_rendering_every_page, spawn_app_with,
+};
 use crate::smtp_sink::free_port;
 
 /// The `<aside class="sidebar">…</aside>` of a page.
@@ -156,7 +158,7 @@ async fn publishing_archiving_retagging_and_importing_each_refresh_the_sidebar()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_concurrent_requests_on_a_cold_sidebar_compute_it_once() {
-    let app = spawn_app().await;
+    let app = spawn_app_rendering_every_page().await;
     app.seed(SMALL).await;
     let before = app.cache.stats();
 
@@ -333,7 +335,7 @@ async fn with_redis_unreachable_from_the_start_pages_render_uncached_and_one_war
     };
     let app = spawn_app_with(TestOptions {
         cache: Some(closed),
-        ..TestOptions::default()
+        ..TestOptions::rendering_every_page()
     })
     .await;
     app.seed(SMALL).await;
@@ -366,7 +368,7 @@ async fn when_redis_stops_mid_run_pages_still_render_and_caching_resumes_when_it
     };
     let app = spawn_app_with(TestOptions {
         cache: Some(redis.settings()),
-        ..TestOptions::default()
+        ..TestOptions::rendering_every_page()
     })
     .await;
     app.seed(SMALL).await;

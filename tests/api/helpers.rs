@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use indicatif::ProgressBar;
 use perfblog::cache::FragmentCache;
 use perfblog::config::{
-    AdminToken, CacheSettings, CommentRate, Config, DatabaseUrl, MailSettings, RetryPolicy,
-    WorkerSettings,
+    AdminToken, CacheSettings, CommentRate, Config, DatabaseUrl, MailSettings, PageCacheSettings,
+    RetryPolicy, WorkerSettings,
 };
 use perfblog::entities::post;
 use perfblog::seed::{self, DatasetSize, Existing, SeedReport};
@@ -38,6 +38,8 @@ pub struct TestOptions {
     pub cache: Option<CacheSettings>,
     /// Tests post many comments from one address: by default the limit is out of reach.
     pub comment_rate: CommentRate,
+    /// On, as in production, unless a test asks otherwise.
+    pub page_cache: PageCacheSettings,
 }
 
 impl Default for TestOptions {
@@ -52,8 +54,28 @@ impl Default for TestOptions {
                 burst: plenty,
                 trust_forwarded_for: false,
             },
+            page_cache: PageCacheSettings::default(),
         }
     }
+}
+
+impl TestOptions {
+    /// With `PAGE_CACHE=off`: every optimized page is rendered, so a test can watch
+    /// what rendering costs (its statements, the fragment cache) on every request.
+    pub fn rendering_every_page() -> Self {
+        Self {
+            page_cache: PageCacheSettings {
+                enabled: false,
+                ..PageCacheSettings::default()
+            },
+            ..Self::default()
+        }
+    }
+}
+
+/// A test app with `PAGE_CACHE=off` (see [`TestOptions::rendering_every_page`]).
+pub async fn spawn_app_rendering_every_page() -> TestApp {
+    spawn_app_with(TestOptions::rendering_every_page()).await
 }
 
 /// Statements the naive sidebar runs on every naive page (tags, published posts,
@@ -105,6 +127,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         public_url: Some("http://blog.test".to_owned()),
         worker: options.worker,
         cache: options.cache.unwrap_or_else(default_cache),
+        page_cache: options.page_cache,
         comment_rate: options.comment_rate,
         lab_wait: LAB_WAIT,
     };

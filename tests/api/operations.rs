@@ -3,7 +3,9 @@
 use perfblog::config::CacheSettings;
 use serde_json::Value;
 
-use crate::helpers::{SMALL, TestOptions, spawn_app, spawn_app_with};
+use crate::helpers::{
+    SMALL, TestOptions, spawn_app, spawn_app_rendering_every_page, spawn_app_with,
+};
 use crate::smtp_sink::free_port;
 
 #[tokio::test]
@@ -55,7 +57,7 @@ fn sample(metrics: &str, name_and_labels: &str) -> Option<f64> {
 
 #[tokio::test]
 async fn metrics_count_requests_statements_cache_lookups_and_the_outbox() {
-    let app = spawn_app().await;
+    let app = spawn_app_rendering_every_page().await;
     app.seed(SMALL).await;
     for path in ["/", "/", "/naive/", "/posts/no-such-post"] {
         app.get(path).await;

@@ -6,7 +6,9 @@ use perfblog::views::post_detail::{naive, optimized};
 use perfblog::views::slug::Slug;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
-use crate::helpers::{NAIVE_SIDEBAR_QUERIES, Page, SMALL, TestApp, escaped, spawn_app};
+use crate::helpers::{
+    NAIVE_SIDEBAR_QUERIES, Page, SMALL, TestApp, escaped, spawn_app, spawn_app_rendering_every_page,
+};
 
 #[tokio::test]
 async fn the_post_page_shows_body_author_tags_and_comments_newest_first() {
@@ -93,7 +95,7 @@ async fn naive_and_optimized_post_pages_render_identical_html() {
 
 #[tokio::test]
 async fn the_optimized_post_page_runs_four_queries_and_the_naive_one_five_plus_one_per_comment() {
-    let app = spawn_app().await;
+    let app = spawn_app_rendering_every_page().await;
     app.seed(SMALL).await;
     let post = app.first_published().await;
     let slug = Slug::parse(&post.slug).expect("valid slug");

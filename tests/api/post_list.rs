@@ -6,7 +6,9 @@ use perfblog::views::pagination::{PageNumber, PageWindow};
 use perfblog::views::post_list::optimized;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::helpers::{NAIVE_SIDEBAR_QUERIES, SMALL, escaped, spawn_app};
+use crate::helpers::{
+    NAIVE_SIDEBAR_QUERIES, SMALL, escaped, spawn_app, spawn_app_rendering_every_page,
+};
 
 /// Slugs of published posts, newest first, as the list must show them.
 async fn newest_published_slugs(db: &sea_orm::DatabaseConnection, limit: u64) -> Vec<String> {
@@ -119,7 +121,7 @@ async fn each_entry_shows_title_excerpt_author_tags_comment_count_and_date() {
 
 #[tokio::test]
 async fn the_list_runs_four_queries_and_reports_them_in_headers_and_footer() {
-    let app = spawn_app().await;
+    let app = spawn_app_rendering_every_page().await;
     app.seed(SMALL).await;
 
     let cold = app.get_page("/").await;
@@ -155,7 +157,7 @@ async fn the_list_runs_four_queries_and_reports_them_in_headers_and_footer() {
 
 #[tokio::test]
 async fn the_footer_and_server_timing_say_what_each_part_of_a_twin_page_cost() {
-    let app = spawn_app().await;
+    let app = spawn_app_rendering_every_page().await;
     app.seed(SMALL).await;
     app.get_page("/").await;
 
@@ -210,7 +212,7 @@ async fn the_optimized_list_runs_the_same_four_queries_at_5_and_at_50_posts() {
 
 #[tokio::test]
 async fn an_empty_blog_shows_an_empty_first_page_in_one_query() {
-    let app = spawn_app().await;
+    let app = spawn_app_rendering_every_page().await;
 
     app.get_page("/").await;
     let page = app.get_page("/").await;

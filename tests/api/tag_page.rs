@@ -11,7 +11,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, RelationTrait,
 };
 
-use crate::helpers::{SMALL, spawn_app};
+use crate::helpers::{SMALL, spawn_app, spawn_app_rendering_every_page};
 
 /// Slugs of the published posts tagged `tag_slug`, newest first.
 async fn tagged_slugs(db: &sea_orm::DatabaseConnection, tag_slug: &str) -> Vec<String> {
@@ -79,7 +79,7 @@ async fn naive_and_optimized_tag_pages_render_identical_html() {
 #[tokio::test]
 async fn the_optimized_tag_page_runs_five_queries_and_the_naive_one_two_plus_three_per_post() {
     for posts in [10, 120] {
-        let app = spawn_app().await;
+        let app = spawn_app_rendering_every_page().await;
         app.seed(DatasetSize { posts, ..SMALL }).await;
         let slug = Slug::parse("rust").expect("valid slug");
         let shown = tagged_slugs(&app.db, "rust").await.len().min(20);
@@ -115,7 +115,7 @@ async fn the_optimized_tag_page_runs_five_queries_and_the_naive_one_two_plus_thr
 
 #[tokio::test]
 async fn a_tag_without_posts_shows_an_empty_page() {
-    let app = spawn_app().await;
+    let app = spawn_app_rendering_every_page().await;
     app.seed(SMALL).await;
     tag::ActiveModel {
         name: Set("brand new".to_owned()),

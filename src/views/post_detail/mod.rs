@@ -7,13 +7,15 @@ pub mod optimized;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
-use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
 use super::TagLink;
+use super::cached_page::{self, PageRequest};
 use super::sidebar::{self, Fragment};
 use super::slug::Slug;
 use super::{Footer, Site, Variant};
+use crate::cache::page::{Rendered, Served, Subject};
 use crate::error::AppError;
 use crate::instrument::component;
 
@@ -36,6 +38,14 @@ pub struct PostDetail {
     pub comment_count: u64,
     /// Views counted so far, this one included once the handler has counted it.
     pub view_count: i32,
+}
+
+/// "1 view", "42 views".
+pub fn views_label(count: i32) -> String {
+    match count {
+        1 => "1 view".to_owned(),
+        n => format!("{n} views"),
+    }
 }
 
 impl PostDetail {
@@ -76,36 +86,93 @@ pub struct PostDetailTemplate {
     pub root: &'static str,
     pub post: PostDetail,
     pub sidebar: Fragment,
+    /// Rendered for the page cache: the view count is a hole, filled per request.
+    pub views_hole: bool,
     pub footer: Footer,
+}
+
+impl PostDetailTemplate {
+    /// "42 views".
+    pub fn views(&self) -> String {
+        views_label(self.post.view_count)
+    }
 }
 
 /// `/posts/{slug}` is one level below its variant's home.
 const ROOT: &str = "../";
 
 /// `GET /posts/{slug}` and `GET /naive/posts/{slug}`: loads the post, counts the
-/// view, adds the sidebar — three parts, each named in the footer.
+/// view, adds the sidebar — three parts, each named in the footer. The optimized page
+/// goes through the page cache, and counts the view on every request, hit or miss.
 pub async fn page(
     State(site): State<Site>,
     variant: Variant,
     slug: Slug,
-    uri: Uri,
-) -> Result<PostDetailTemplate, AppError> {
+    request: PageRequest,
+) -> Result<Response, AppError> {
+    if cached_page::uses_page_cache(&site, variant) {
+        return cached(&site, &slug, &request).await;
+    }
     let mut post = component("post", load(&site, variant, &slug)).await?;
-    component("view counter", async {
+    post.view_count = component("view counter", async {
         match variant {
             Variant::Naive => naive::count_view(&site.db, post.id).await,
             Variant::Optimized => optimized::count_view(&site.db, post.id).await,
         }
     })
     .await?;
-    post.view_count += 1;
     let sidebar = sidebar::for_page(&site, variant, ROOT).await?;
     Ok(PostDetailTemplate {
         root: ROOT,
         post,
         sidebar,
-        footer: Footer::capture(variant, &uri),
-    })
+        views_hole: false,
+        footer: Footer::capture(variant, &request.uri),
+    }
+    .into_response())
+}
+
+/// The optimized post page from the page cache: the page with two holes, then the view
+/// counted (`UPDATE … RETURNING`, one statement) and its count put in the first hole.
+/// A stale page (the database is down) cannot count; it shows the count it was
+/// rendered with.
+async fn cached(site: &Site, slug: &Slug, request: &PageRequest) -> Result<Response, AppError> {
+    let variant = Variant::Optimized;
+    let (page, served) = site
+        .pages
+        .get_or_render(&format!("post:{slug}"), || async {
+            let post = component("post", load(site, variant, slug)).await?;
+            let subject = Subject {
+                post_id: post.id,
+                views_at_render: post.view_count,
+            };
+            let html = PostDetailTemplate {
+                root: ROOT,
+                post,
+                sidebar: sidebar::for_page(site, variant, ROOT).await?,
+                views_hole: true,
+                footer: Footer::hole(variant),
+            }
+            .render()
+            .map_err(cached_page::render_failed)?;
+            Ok(Rendered {
+                html,
+                subject: Some(subject),
+            })
+        })
+        .await?;
+    let views = match (page.subject, served) {
+        (Some(subject), Served::Stale) => Some(subject.views_at_render),
+        (Some(subject), _) => Some(
+            component(
+                "view counter",
+                optimized::count_view(&site.db, subject.post_id),
+            )
+            .await?,
+        ),
+        (None, _) => None,
+    };
+    cached_page::respond(&page, served, request, variant, views.map(views_label))
 }
 
 /// The post, or a 404. The optimized page also remembers a slug that names no post,

@@ -71,15 +71,16 @@ pub async fn load(db: &impl ConnectionTrait, slug: &Slug) -> Result<Option<PostD
 /// Two statements — and wrong under concurrency: two requests that read 41 both write
 /// 42, and one view is lost (a lost update). The tests count how many of 200
 /// concurrent views survive.
-pub async fn count_view(db: &impl ConnectionTrait, post_id: i32) -> Result<(), DbErr> {
+/// Returns the count it wrote (0 if the post is gone).
+pub async fn count_view(db: &impl ConnectionTrait, post_id: i32) -> Result<i32, DbErr> {
     let Some(post) = post::Entity::find_by_id(post_id).one(db).await? else {
-        return Ok(());
+        return Ok(0);
     };
-    let views = post.view_count;
+    let views = post.view_count + 1;
     let mut post = post.into_active_model();
-    post.view_count = Set(views + 1);
+    post.view_count = Set(views);
     post.update(db).await?;
-    Ok(())
+    Ok(views)
 }
 
 async fn author_of(db: &impl ConnectionTrait, post: &post::Model) -> Result<user::Model, DbErr> {

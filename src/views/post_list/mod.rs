@@ -18,9 +18,11 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
 use axum::http::Uri;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
 
+use super::cached_page::{self, PageRequest};
 use super::pagination::{PageNumber, PageWindow};
 use super::sidebar::{self, Fragment};
 use super::{Footer, Site, TagLink, Variant};
@@ -97,12 +99,27 @@ pub struct PostListTemplate {
 /// The list is its variant's home: links start here.
 const ROOT: &str = "./";
 
-/// `GET /` and `GET /naive/`.
+/// `GET /` and `GET /naive/`: the optimized list through the page cache.
 pub async fn page(
     State(site): State<Site>,
     variant: Variant,
     page: PageNumber,
-    uri: Uri,
+    request: PageRequest,
+) -> Result<Response, AppError> {
+    let key = format!("list:{page}");
+    cached_page::serve(&site, variant, &key, &request, |hole| {
+        render(&site, variant, page, hole, &request.uri)
+    })
+    .await
+}
+
+/// The list page, rendered: its posts, its sidebar, its footer (or the footer's hole).
+pub async fn render(
+    site: &Site,
+    variant: Variant,
+    page: PageNumber,
+    footer_hole: bool,
+    uri: &Uri,
 ) -> Result<PostListTemplate, AppError> {
     let window = PageWindow::new(page);
     let page = component("post list", async {
@@ -113,11 +130,11 @@ pub async fn page(
     })
     .await?
     .found()?;
-    let sidebar = sidebar::for_page(&site, variant, ROOT).await?;
+    let sidebar = sidebar::for_page(site, variant, ROOT).await?;
     Ok(PostListTemplate {
         root: ROOT,
         page,
         sidebar,
-        footer: Footer::capture(variant, &uri),
+        footer: Footer::for_page(footer_hole, variant, uri),
     })
 }

@@ -11,8 +11,10 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
 use axum::http::Uri;
+use axum::response::Response;
 
 use super::TagLink;
+use super::cached_page::{self, PageRequest};
 use super::pagination::{PageNumber, PageWindow};
 use super::post_list::PostListPage;
 use super::sidebar::{self, Fragment};
@@ -47,28 +49,43 @@ pub async fn page(
     variant: Variant,
     slug: Slug,
     page: PageNumber,
-    uri: Uri,
+    request: PageRequest,
+) -> Result<Response, AppError> {
+    let key = format!("tag:{slug}:{page}");
+    cached_page::serve(&site, variant, &key, &request, |hole| {
+        render(&site, variant, &slug, page, hole, &request.uri)
+    })
+    .await
+}
+
+/// The tag page, rendered, with its footer or the footer's hole.
+pub async fn render(
+    site: &Site,
+    variant: Variant,
+    slug: &Slug,
+    page: PageNumber,
+    footer_hole: bool,
+    uri: &Uri,
 ) -> Result<TagPageTemplate, AppError> {
     let window = PageWindow::new(page);
     let tag_page = component("tag page", async {
         match variant {
-            Variant::Naive => naive::load_page(&site.db, &slug, window).await,
-            Variant::Optimized => optimized::load_page(&site.db, &slug, window).await,
+            Variant::Naive => naive::load_page(&site.db, slug, window).await,
+            Variant::Optimized => optimized::load_page(&site.db, slug, window).await,
         }
     })
     .await?;
-    let TagPage { tag, page } = found(tag_page, &slug)?;
-    let sidebar = sidebar::for_page(&site, variant, ROOT).await?;
+    let TagPage { tag, page } = found(tag_page, slug)?;
+    let sidebar = sidebar::for_page(site, variant, ROOT).await?;
     Ok(TagPageTemplate {
         root: ROOT,
         tag,
         page,
         sidebar,
-        footer: Footer::capture(variant, &uri),
+        footer: Footer::for_page(footer_hole, variant, uri),
     })
 }
 
-/// An unknown tag is a 404, and so is a page past its last.
 fn found(tag_page: Option<TagPage>, slug: &Slug) -> Result<TagPage, AppError> {
     let TagPage { tag, page } =
         tag_page.ok_or_else(|| AppError::NotFound(format!("There is no tag `{slug}`.")))?;

@@ -1,0 +1,220 @@
+//! A cached page on its way out: the holes filled for this request, the encoding the
+//! client accepts, and the headers that go with it.
+//!
+//! Everything here is per request and cheap: the view count and the footer are a few
+//! hundred bytes, the page's compressed segments are copied, not compressed again.
+
+use askama::Template;
+use axum::body::Body;
+use axum::extract::FromRequestParts;
+use axum::http::header::{
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY,
+};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+use super::{Footer, PageNote, Site, Variant};
+use crate::cache::page::{CachedPage, Hole, Rendered, Served};
+use crate::cache::precompressed::Encoding;
+use crate::error::AppError;
+
+/// What a cached page's response depends on besides the page: the address (for the
+/// footer's twin link), the encodings accepted, and the validator the client holds.
+pub struct PageRequest {
+    pub uri: Uri,
+    pub accept_encoding: Option<String>,
+    pub if_none_match: Option<HeaderValue>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PageRequest {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let headers = &parts.headers;
+        Ok(PageRequest {
+            uri: parts.uri.clone(),
+            accept_encoding: header_text(headers, &ACCEPT_ENCODING),
+            if_none_match: headers.get(IF_NONE_MATCH).cloned(),
+        })
+    }
+}
+
+fn header_text(headers: &HeaderMap, name: &axum::http::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// A list or tag page through the page cache: `build(true)` renders it with holes,
+/// once per key until a write; `build(false)` renders it whole, for the naive twin or
+/// with `PAGE_CACHE=off`.
+pub async fn serve<T, F, Fut>(
+    site: &Site,
+    variant: Variant,
+    key: &str,
+    request: &PageRequest,
+    build: F,
+) -> Result<Response, AppError>
+where
+    T: Template + IntoResponse,
+    F: FnOnce(bool) -> Fut,
+    Fut: Future<Output = Result<T, AppError>>,
+{
+    if !uses_page_cache(site, variant) {
+        return Ok(build(false).await?.into_response());
+    }
+    let (page, served) = site
+        .pages
+        .get_or_render(key, || async {
+            let html = build(true).await?.render().map_err(render_failed)?;
+            Ok(Rendered {
+                html,
+                subject: None,
+            })
+        })
+        .await?;
+    respond(&page, served, request, variant, None)
+}
+
+/// Whether `variant`'s pages go through the page cache: the optimized ones, unless
+/// `PAGE_CACHE=off`.
+pub fn uses_page_cache(site: &Site, variant: Variant) -> bool {
+    variant == Variant::Optimized && site.pages.is_enabled()
+}
+
+pub fn render_failed(error: askama::Error) -> AppError {
+    AppError::Internal(anyhow::Error::new(error).context("a template failed to render"))
+}
+
+/// The footer's figures alone, for the footer hole.
+#[derive(Template)]
+#[template(path = "footer.html")]
+struct FooterFigures<'a> {
+    footer: &'a Footer,
+}
+
+/// The response for `page`, served as `served`, with this request's holes: `views`
+/// for the view count (post pages) and the footer, captured now — after every
+/// statement this request ran, the view counter's included.
+pub fn respond(
+    page: &CachedPage,
+    served: Served,
+    request: &PageRequest,
+    variant: Variant,
+    views: Option<String>,
+) -> Result<Response, AppError> {
+    let mut footer = Footer::capture(variant, &request.uri);
+    footer.page = Some(PageNote {
+        served,
+        age: page.age(),
+        cost: page.cost,
+    });
+    let footer = FooterFigures { footer: &footer }
+        .render()
+        .map_err(render_failed)?;
+    let views = views.unwrap_or_default();
+    let holes: Vec<&[u8]> = page
+        .holes
+        .iter()
+        .map(|hole| match hole {
+            Hole::Views => views.as_bytes(),
+            Hole::Footer => footer.as_bytes(),
+        })
+        .collect();
+    let encoding = Encoding::negotiate(request.accept_encoding.as_deref());
+    let etag = format!("W/\"{:016x}-{}\"", page.etag, encoding.etag_suffix());
+    let not_modified = request
+        .if_none_match
+        .as_ref()
+        .is_some_and(|candidates| etag_matches(candidates, &etag));
+    let body = if not_modified {
+        Body::empty()
+    } else {
+        Body::from(page.segments.assemble(encoding, &holes)?)
+    };
+    let mut response = Response::new(body);
+    if not_modified {
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+    }
+    let headers = response.headers_mut();
+    if !not_modified {
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        if let Some(coding) = encoding.content_encoding() {
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static(coding));
+        }
+    }
+    headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    insert_text(headers, ETAG, &etag);
+    insert_text(headers, "cache-status", &cache_status(page, served));
+    headers.append(
+        "server-timing",
+        HeaderValue::from_static(match served {
+            Served::Hit => "page;desc=\"hit\"",
+            Served::Miss => "page;desc=\"miss\"",
+            Served::Stale => "page;desc=\"stale\"",
+        }),
+    );
+    Ok(response)
+}
+
+/// `Cache-Status` (RFC 9211): `perfblog; hit; ttl=240`, `perfblog; fwd=miss; stored`,
+/// or, for a stale page, `perfblog; hit; ttl=-60; detail=stale-if-error`.
+fn cache_status(page: &CachedPage, served: Served) -> String {
+    match served {
+        Served::Hit => format!("perfblog; hit; ttl={}", page.ttl_left_secs()),
+        Served::Miss => "perfblog; fwd=miss; stored".to_owned(),
+        Served::Stale => format!(
+            "perfblog; hit; ttl={}; detail=stale-if-error",
+            page.ttl_left_secs().min(-1)
+        ),
+    }
+}
+
+fn insert_text<K: axum::http::header::IntoHeaderName>(
+    headers: &mut HeaderMap,
+    name: K,
+    text: &str,
+) {
+    if let Ok(value) = HeaderValue::from_str(text) {
+        headers.insert(name, value);
+    }
+}
+
+/// `If-None-Match: W/"a", "b"` or `*` against `etag`, compared weakly as RFC 9110
+/// says for GET.
+pub fn etag_matches(candidates: &HeaderValue, etag: &str) -> bool {
+    let Ok(candidates) = candidates.to_str() else {
+        return false;
+    };
+    let opaque = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
+    let ours = opaque(etag);
+    candidates
+        .split(',')
+        .any(|candidate| candidate.trim() == "*" || opaque(candidate) == ours)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_none_match_compares_weakly_and_accepts_lists_and_star() {
+        let etag = "W/\"00ff-br\"";
+        for header in ["W/\"00ff-br\"", "\"00ff-br\"", "\"x\", W/\"00ff-br\"", "*"] {
+            assert!(
+                etag_matches(&HeaderValue::from_static(header), etag),
+                "{header}"
+            );
+        }
+        assert!(!etag_matches(
+            &HeaderValue::from_static("W/\"00ff-gz\""),
+            etag
+        ));
+    }
+}
