@@ -204,14 +204,23 @@ struct Inner {
     stats: PageStats,
 }
 
-/// Counters since start-up.
 #[derive(Debug, Default)]
-pub struct PageStats {
-    pub hits: AtomicU64,
-    pub misses: AtomicU64,
+struct PageStats {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    renders: AtomicU64,
+    stale: AtomicU64,
+}
+
+/// The page cache's counters since start-up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PageCacheStats {
+    pub hits: u64,
+    pub misses: u64,
     /// Pages actually rendered (fewer than misses when flights are shared).
-    pub renders: AtomicU64,
-    pub stale: AtomicU64,
+    pub renders: u64,
+    /// Stale pages served because rendering failed.
+    pub stale: u64,
 }
 
 impl PageCache {
@@ -244,17 +253,19 @@ impl PageCache {
         self.inner.is_some()
     }
 
-    /// Hits, misses, renders and stale answers so far (zeros when disabled).
-    pub fn stats(&self) -> [u64; 4] {
-        self.inner.as_ref().map_or([0; 4], |inner| {
-            let stats = &inner.stats;
-            [
-                stats.hits.load(Ordering::Relaxed),
-                stats.misses.load(Ordering::Relaxed),
-                stats.renders.load(Ordering::Relaxed),
-                stats.stale.load(Ordering::Relaxed),
-            ]
-        })
+    /// Counters since start-up (zeros when disabled).
+    pub fn stats(&self) -> PageCacheStats {
+        self.inner
+            .as_ref()
+            .map_or_else(PageCacheStats::default, |inner| {
+                let stats = &inner.stats;
+                PageCacheStats {
+                    hits: stats.hits.load(Ordering::Relaxed),
+                    misses: stats.misses.load(Ordering::Relaxed),
+                    renders: stats.renders.load(Ordering::Relaxed),
+                    stale: stats.stale.load(Ordering::Relaxed),
+                }
+            })
     }
 
     /// The page under `key`: from the cache when it holds a fresh one, else rendered

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use indicatif::ProgressBar;
-use perfblog::cache::FragmentCache;
+use perfblog::cache::{FragmentCache, PageCache};
 use perfblog::config::{
     AdminToken, CacheSettings, CommentRate, Config, DatabaseUrl, MailSettings, PageCacheSettings,
     RetryPolicy, WorkerSettings,
@@ -24,9 +24,14 @@ pub struct TestApp {
     pub mail_dir: std::path::PathBuf,
     /// The app's fragment cache, for its counters.
     pub cache: FragmentCache,
+    /// The app's page cache, for its counters.
+    pub pages: PageCache,
+    pub cache_settings: CacheSettings,
+    pub database_url: String,
     /// The lab's gate, which a test can hold as a running experiment would.
     pub lab_gate: perfblog::lab::LabGate,
-    _database: TestDatabase,
+    /// Dropped (a PostgreSQL test database removed) with the app that created it.
+    _database: Option<TestDatabase>,
     _mail_dir: tempfile::TempDir,
 }
 
@@ -116,9 +121,32 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     let database = TestDatabase::create().await;
+    let url = database.url.clone();
+    launch(&url, Some(database), options).await
+}
+
+impl TestApp {
+    /// A second instance of the app on this one's database and cache (a replica
+    /// behind the same load balancer), with no worker of its own.
+    pub async fn spawn_replica(&self) -> TestApp {
+        let options = TestOptions {
+            worker: None,
+            cache: Some(self.cache_settings.clone()),
+            ..TestOptions::default()
+        };
+        launch(&self.database_url, None, options).await
+    }
+}
+
+async fn launch(
+    database_url: &str,
+    database: Option<TestDatabase>,
+    options: TestOptions,
+) -> TestApp {
+    let cache_settings = options.cache.unwrap_or_else(default_cache);
     let mail_dir = tempfile::tempdir().expect("a mail folder");
     let config = Config {
-        database: DatabaseUrl::parse(&database.url).expect("test database URL parses"),
+        database: DatabaseUrl::parse(database_url).expect("test database URL parses"),
         admin_token: Some(AdminToken::parse(ADMIN_TOKEN).expect("valid token")),
         mail: match options.smtp_url {
             Some(url) => MailSettings::Smtp(url),
@@ -126,7 +154,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         },
         public_url: Some("http://blog.test".to_owned()),
         worker: options.worker,
-        cache: options.cache.unwrap_or_else(default_cache),
+        cache: cache_settings.clone(),
         page_cache: options.page_cache,
         comment_rate: options.comment_rate,
         lab_wait: LAB_WAIT,
@@ -137,6 +165,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     let address = app.url();
     let db = app.db().clone();
     let cache = app.state().site.cache.clone();
+    let pages = app.state().site.pages.clone();
     let lab_gate = app.state().lab.gate.clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -148,6 +177,9 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
             .expect("HTTP client builds"),
         mail_dir: mail_dir.path().to_owned(),
         cache,
+        pages,
+        cache_settings,
+        database_url: database_url.to_owned(),
         lab_gate,
         _database: database,
         _mail_dir: mail_dir,

@@ -19,6 +19,7 @@ mod import;
 mod lab;
 mod layers;
 mod operations;
+mod page_cache;
 mod post_detail;
 mod post_list;
 mod seed;
