@@ -15,10 +15,16 @@ use perfblog::{config::AdminToken, startup};
 use sea_orm::DatabaseConnection;
 use tower::ServiceExt;
 
+/// With the page cache off: the twins compare how each renders (`page_cache.rs`
+/// measures serving a rendered page from the cache).
 fn app(db: &DatabaseConnection, cache: perfblog::config::CacheSettings) -> Router {
     let config = Config {
         mail: MailSettings::Folder(std::env::temp_dir().join("perfblog-bench-mail")),
         cache,
+        page_cache: perfblog::config::PageCacheSettings {
+            enabled: false,
+            ..perfblog::config::PageCacheSettings::default()
+        },
         ..Config::default()
     };
     let state = AppState::new(

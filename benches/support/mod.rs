@@ -146,3 +146,16 @@ pub fn caches() -> Vec<(&'static str, perfblog::config::CacheSettings)> {
     }
     caches
 }
+
+/// `/posts/{slug}` of the newest published post: the post page benches open.
+pub async fn newest_post_path(db: &DatabaseConnection) -> String {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    let post = post::Entity::find()
+        .filter(post::Column::Status.eq(post::Status::Published))
+        .order_by_desc(post::Column::PublishedAt)
+        .one(db)
+        .await
+        .expect("query runs")
+        .expect("a published post");
+    format!("/posts/{}", post.slug)
+}

@@ -227,6 +227,20 @@ impl Segments {
     }
 }
 
+/// What a compression layer does to every response it sends: the whole body in
+/// brotli at quality 4 (tower-http's default, and NGINX's on the fly). The lab's
+/// uncached side pays it, as the uncached pages do.
+pub fn brotli_on_the_fly(body: &[u8]) -> anyhow::Result<Bytes> {
+    let params = BrotliEncoderParams {
+        quality: 4,
+        size_hint: body.len(),
+        ..BrotliEncoderParams::default()
+    };
+    let mut out = Vec::with_capacity(body.len() / 3 + 64);
+    brotli::BrotliCompress(&mut &body[..], &mut out, &params)?;
+    Ok(Bytes::from(out))
+}
+
 /// Raw DEFLATE of `segment`, ended by a full flush: byte aligned, self-contained,
 /// not final.
 fn deflate_segment(segment: &[u8]) -> anyhow::Result<Bytes> {

@@ -132,11 +132,12 @@ pub mod bulk_updates;
 pub mod eager_loading;
 pub mod fragment_caching;
 pub mod offloaded_email;
+pub mod per_view_caching;
 pub mod projection;
 pub mod twin_pages;
 
 /// Every pattern, in the order the lab and the README list them.
-pub static PATTERNS: [&Pattern; 8] = [
+pub static PATTERNS: [&Pattern; 9] = [
     &eager_loading::PATTERN,
     &projection::PATTERN,
     &bulk_updates::PATTERN,
@@ -144,6 +145,7 @@ pub static PATTERNS: [&Pattern; 8] = [
     &atomic_counters::PATTERN,
     &aggregation::PATTERN,
     &fragment_caching::PATTERN,
+    &per_view_caching::PATTERN,
     &offloaded_email::PATTERN,
 ];
 

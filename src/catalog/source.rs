@@ -2,22 +2,28 @@
 //! binary (`include_str!`) and each function is cut out of its file by name.
 
 /// The function `name` declared at the start of a line of `file` (`fn name`, `pub fn
-/// name`, `pub async fn name`, …), with its doc comment, up to its closing brace at
-/// the start of a line.
+/// name`, `pub async fn name`, …) or as a method one level in, with its doc comment,
+/// up to its closing brace at the same indentation.
 pub fn function(file: &str, name: &str) -> Option<String> {
     let lines: Vec<&str> = file.lines().collect();
     let start = lines.iter().position(|line| declares(line, name))?;
+    let indent = &lines[start][..lines[start].len() - lines[start].trim_start().len()];
     let mut first = start;
     while first > 0 && lines[first - 1].trim_start().starts_with("///") {
         first -= 1;
     }
     let one_line = lines[start].trim_end().ends_with('}');
+    let closing = format!("{indent}}}");
     let end = if one_line {
         start
     } else {
-        start + lines[start..].iter().position(|line| *line == "}")?
+        start + lines[start..].iter().position(|line| *line == closing)?
     };
-    Some(lines[first..=end].join("\n"))
+    let cut: Vec<&str> = lines[first..=end]
+        .iter()
+        .map(|line| line.strip_prefix(indent).unwrap_or(line))
+        .collect();
+    Some(cut.join("\n"))
 }
 
 /// Whether `line` starts the declaration of the function `name`.
@@ -29,7 +35,10 @@ fn declares(line: &str, name: &str) -> bool {
         .split_whitespace()
         .all(|word| matches!(word, "pub" | "pub(crate)" | "async" | "const" | "unsafe"));
     let after = rest.strip_prefix(name).unwrap_or("-");
-    !line.starts_with(' ') && qualifiers_only && after.starts_with(['(', '<'])
+    let indent = line.len() - line.trim_start().len();
+    (indent == 0 || line.starts_with("    ") && indent == 4)
+        && qualifiers_only
+        && after.starts_with(['(', '<'])
 }
 
 #[cfg(test)]
