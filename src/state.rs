@@ -38,10 +38,11 @@ impl AppState {
         public_url: String,
     ) -> anyhow::Result<Self> {
         let cache = FragmentCache::new(&config.cache)?;
+        let pages = PageCache::new(&cache, &config.page_cache);
         let site = Site {
             db: db.clone(),
             cache: cache.clone(),
-            pages: PageCache::new(&cache, &config.page_cache),
+            pages: pages.clone(),
             admin_token,
             mailer: Mailer::new(&config.mail)?,
             outbox_wake: Arc::new(Notify::new()),
@@ -53,7 +54,7 @@ impl AppState {
                 workbench: Arc::new(Workbench::new(db)),
                 gate: LabGate::new(config.lab_wait),
             },
-            metrics: Metrics::new(cache),
+            metrics: Metrics::new(cache, pages),
             comment_limiter: CommentLimiter::new(config.comment_rate),
         })
     }

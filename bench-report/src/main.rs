@@ -34,18 +34,22 @@ struct Args {
     /// tables (after a change to the catalog; needs no criterion results).
     #[arg(long, requires = "readme")]
     tables_only: bool,
+    /// Keep the figures of `OUT/benchmarks.json` that these criterion results do not
+    /// hold (after running one bench rather than all).
+    #[arg(long, conflicts_with = "tables_only")]
+    merge: bool,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let json = args.out.join("benchmarks.json");
     let report = if args.tables_only {
-        let text = std::fs::read_to_string(&json)
-            .with_context(|| format!("could not read {}", json.display()))?;
-        serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a report", json.display()))?
+        previous(&json)?
     } else {
-        let report = report::from_criterion(&args.criterion)?;
+        let mut report = report::from_criterion(&args.criterion)?;
+        if args.merge {
+            report = report::merged(previous(&json)?, report);
+        }
         write(&report, &args.out)?;
         println!("Wrote {}, benchmarks.md and speedups.svg.", json.display());
         report
@@ -58,6 +62,13 @@ fn main() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The report `benchmarks.json` holds.
+fn previous(json: &Path) -> anyhow::Result<Report> {
+    let text = std::fs::read_to_string(json)
+        .with_context(|| format!("could not read {}", json.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a report", json.display()))
 }
 
 /// Writes `benchmarks.json`, `benchmarks.md` and `speedups.svg` into `out`.

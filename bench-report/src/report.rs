@@ -39,6 +39,37 @@ pub fn from_criterion(criterion: &Path) -> anyhow::Result<Report> {
     })
 }
 
+/// `fresh`, with the figures of `previous` it did not measure again (a run of one
+/// bench keeps the others' figures), in the catalog's order.
+pub fn merged(previous: Report, fresh: Report) -> Report {
+    let same = |a: &Figure, b: &Figure| {
+        (&a.bench, &a.naive, &a.optimized, &a.size, &a.backend)
+            == (&b.bench, &b.naive, &b.optimized, &b.size, &b.backend)
+    };
+    let mut figures = fresh.figures;
+    for old in previous.figures {
+        if !figures.iter().any(|figure| same(figure, &old)) {
+            figures.push(old);
+        }
+    }
+    let comparisons: Vec<&Comparison> = catalog::comparisons().collect();
+    figures.sort_by_key(|figure| {
+        (
+            comparisons.iter().position(|c| figure.measures(c)),
+            BACKENDS
+                .iter()
+                .position(|(_, name)| *name == figure.backend),
+            figure.size.parse::<u64>().unwrap_or(0),
+            figure.size.clone(),
+        )
+    });
+    Report {
+        measured: fresh.measured.max(previous.measured),
+        machine: fresh.machine,
+        figures,
+    }
+}
+
 /// `comparison`'s figures: per backend, each size both sides were measured at.
 fn pair(results: &BTreeMap<Key, Measurement>, comparison: &Comparison) -> Vec<Figure> {
     let mut figures = Vec::new();

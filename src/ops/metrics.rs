@@ -21,7 +21,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use super::Ops;
-use crate::cache::FragmentCache;
+use crate::cache::{FragmentCache, PageCache};
 use crate::mail::outbox;
 use crate::views::Variant;
 
@@ -48,7 +48,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new(cache: FragmentCache) -> Arc<Self> {
+    pub fn new(cache: FragmentCache, pages: PageCache) -> Arc<Self> {
         let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
             // 0.25 ms to about 4 s.
             Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
@@ -87,7 +87,7 @@ impl Metrics {
             "Failed delivery attempts by this process's outbox worker",
             send_failures.clone(),
         );
-        registry.register_collector(Box::new(CacheCollector(cache)));
+        registry.register_collector(Box::new(CacheCollector(cache, pages)));
         Arc::new(Self {
             registry,
             latency,
@@ -104,14 +104,40 @@ impl Metrics {
     }
 }
 
-/// Fragment cache counters, read from the cache at each scrape.
-#[derive(Debug)]
-struct CacheCollector(FragmentCache);
+/// Fragment and page cache counters, read from the caches at each scrape.
+struct CacheCollector(FragmentCache, PageCache);
+
+impl std::fmt::Debug for CacheCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CacheCollector")
+    }
+}
 
 impl Collector for CacheCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let stats = self.0.stats();
+        let pages = self.1.stats();
         for (name, help, value) in [
+            (
+                "page_cache_hits",
+                "Pages served from the page cache",
+                pages.hits,
+            ),
+            (
+                "page_cache_misses",
+                "Page cache lookups that had to render",
+                pages.misses,
+            ),
+            (
+                "page_cache_renders",
+                "Pages rendered for the cache (misses share renders)",
+                pages.renders,
+            ),
+            (
+                "page_cache_stale",
+                "Stale pages served because rendering failed",
+                pages.stale,
+            ),
             (
                 "fragment_cache_hits",
                 "Fragment cache lookups answered from the cache",
