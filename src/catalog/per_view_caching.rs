@@ -32,10 +32,10 @@ pub static PATTERN: Pattern = Pattern {
         code: &[code!("src/views/post_list/mod.rs", "render")],
     },
     optimized: Side {
-        summary: "the page from the cache, holes filled per request, compressed once per render (`src/cache/page.rs`)",
+        summary: "the page from the cache, holes filled per request, compressed once per render (`src/cache/page/mod.rs`)",
         code: &[
             code!("src/views/cached_page.rs", "serve"),
-            code!("src/cache/page.rs", "get_or_render"),
+            code!("src/cache/page/mod.rs", "get_or_render"),
             code!("src/views/cached_page.rs", "respond"),
             code!("src/cache/precompressed.rs", "join_brotli"),
         ],
