@@ -16,7 +16,7 @@ use crate::config::{AdminToken, CacheSettings, MailSettings, PageCacheSettings};
 use crate::error::AppError;
 use crate::mail::Mailer;
 use crate::views::cached_page::PageRequest;
-use crate::views::pagination::PageNumber;
+use crate::views::pagination::Position;
 use crate::views::{Site, Variant, post_list};
 
 pub static PATTERN: Pattern = Pattern {
@@ -98,7 +98,7 @@ async fn first_page(site: &Site) -> Result<Response, AppError> {
     post_list::page(
         State(site.clone()),
         Variant::Optimized,
-        PageNumber::FIRST,
+        Position::FIRST,
         request,
     )
     .await

@@ -1,12 +1,15 @@
 //! The pages. Each view is a folder: `mod.rs` holds the page model, its template and
 //! its handler; `naive.rs` and `optimized.rs` load that same page model, so the
-//! template cannot tell them apart and the HTML is byte-identical above the footer.
+//! template cannot tell them apart and the HTML is byte-identical above the footer,
+//! the pager's links aside (a page number on the naive twin, a cursor on the
+//! optimized lists).
 //! The handler picks the loader by the [`Variant`] in its path, in one `match`.
 
 pub mod admin;
 pub mod batch;
 pub mod cached_page;
 pub mod comments;
+pub mod cursor;
 pub mod form;
 pub mod import;
 pub mod pagination;

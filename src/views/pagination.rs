@@ -1,4 +1,6 @@
-//! `?page=N`: a validated page number, extracted straight from the query string.
+//! Where a list page starts: `?page=N` (a page number: `OFFSET`) or `?after=CURSOR`
+//! (just after a post: keyset pagination, see `cursor`), validated straight from the
+//! query string.
 
 use std::fmt;
 use std::num::NonZeroU32;
@@ -6,6 +8,7 @@ use std::num::NonZeroU32;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
+use super::cursor::Cursor;
 use crate::error::AppError;
 
 /// Posts per list page.
@@ -53,19 +56,96 @@ impl fmt::Display for PageNumber {
     }
 }
 
+/// Where a page of a list starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Position {
+    /// `?page=N`: skip the posts of the pages before (`OFFSET`).
+    Page(PageNumber),
+    /// `?after=CURSOR`: the posts older than the cursor's (keyset).
+    After(Cursor),
+}
+
+impl Position {
+    pub const FIRST: Position = Position::Page(PageNumber::FIRST);
+
+    /// The page number, where the position is one.
+    pub fn page_number(self) -> Option<PageNumber> {
+        match self {
+            Position::Page(number) => Some(number),
+            Position::After(_) => None,
+        }
+    }
+}
+
+/// A cache key's part: `page-3`, `after-AQAAA…`.
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Position::Page(number) => write!(f, "page-{number}"),
+            Position::After(cursor) => write!(f, "after-{cursor}"),
+        }
+    }
+}
+
+/// `?page=N` or `?after=CURSOR` (neither: the first page). Each at most once, and not
+/// both.
+impl<S: Send + Sync> FromRequestParts<S> for Position {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let afters: Vec<_> = url::form_urlencoded::parse(query.as_bytes())
+            .filter(|(key, _)| key == "after")
+            .map(|(_, value)| value)
+            .collect();
+        let has_page = url::form_urlencoded::parse(query.as_bytes()).any(|(key, _)| key == "page");
+        match afters.as_slice() {
+            [] => Ok(Position::Page(
+                PageNumber::from_request_parts(parts, state).await?,
+            )),
+            [_] if has_page => Err(AppError::BadRequest(
+                "Give `page` or `after`, not both.".to_owned(),
+            )),
+            [raw] => Cursor::parse(raw)
+                .map(Position::After)
+                .map_err(AppError::BadRequest),
+            _ => Err(AppError::BadRequest(
+                "`after` appears more than once; give it once.".to_owned(),
+            )),
+        }
+    }
+}
+
 /// Which slice of a list to load: a page number and how many entries a page holds.
 /// Pages hold [`PAGE_SIZE`]; benchmarks vary the size to show how each loader scales.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PageWindow {
-    pub number: PageNumber,
+    pub position: Position,
     pub size: u64,
 }
 
 impl PageWindow {
     pub fn new(number: PageNumber) -> Self {
+        Self::at(Position::Page(number))
+    }
+
+    pub fn at(position: Position) -> Self {
         Self {
-            number,
+            position,
             size: PAGE_SIZE,
+        }
+    }
+
+    /// Just after `cursor` (keyset).
+    pub fn after(cursor: Cursor) -> Self {
+        Self::at(Position::After(cursor))
+    }
+
+    /// Where a keyset page starts, if this is one.
+    pub fn cursor(self) -> Option<Cursor> {
+        match self.position {
+            Position::After(cursor) => Some(cursor),
+            Position::Page(_) => None,
         }
     }
 
@@ -73,10 +153,13 @@ impl PageWindow {
         Self { size, ..self }
     }
 
-    /// Rows to skip. Offset pagination makes the database walk past them, which is
-    /// fine for the first pages people read (keyset pagination would seek instead).
+    /// Rows to skip. Offset pagination makes the database walk past them: cheap on
+    /// the first pages, linear in the depth (a keyset page skips nothing: 0).
     pub fn offset(self) -> u64 {
-        u64::from(self.number.get() - 1) * self.size
+        match self.position {
+            Position::Page(number) => u64::from(number.get() - 1) * self.size,
+            Position::After(_) => 0,
+        }
     }
 
     /// One row more than the page shows: if it comes back, there is an older page.
@@ -96,7 +179,7 @@ impl PageWindow {
 }
 
 /// Echoing input back helps; echoing 2,000 characters of it does not.
-fn shorten(raw: &str) -> String {
+pub fn shorten(raw: &str) -> String {
     const MAX_ECHO: usize = 40;
     if raw.chars().count() <= MAX_ECHO {
         raw.to_owned()

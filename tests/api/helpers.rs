@@ -313,12 +313,28 @@ pub struct Page {
 
 impl Page {
     /// The HTML above the footer: what the naive and optimized variants must agree on
-    /// byte for byte (the footer names the variant and its query count).
+    /// byte for byte (the footer names the variant and its query count), lists aside:
+    /// see [`Page::content`].
     pub fn without_footer(&self) -> &str {
         self.body
             .split("<footer class=\"stats\">")
             .next()
             .unwrap_or(&self.body)
+    }
+}
+
+impl Page {
+    /// The HTML above the footer without the pager's links: what twin list pages agree
+    /// on (the naive twin links older posts by page number, the optimized page by
+    /// cursor).
+    pub fn content(&self) -> String {
+        let html = self.without_footer();
+        match (html.find("<nav class=\"pager\">"), html.find("</nav>")) {
+            (Some(start), Some(end)) if start < end => {
+                format!("{}{}", &html[..start], &html[end..])
+            }
+            _ => html.to_owned(),
+        }
     }
 }
 

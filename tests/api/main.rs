@@ -16,6 +16,7 @@ mod fragment_cache;
 mod helpers;
 mod http_layer;
 mod import;
+mod keyset_pagination;
 mod lab;
 mod layers;
 mod operations;

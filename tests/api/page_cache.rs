@@ -18,10 +18,10 @@ fn page_cache_outcome(page: &Page) -> Option<&str> {
         .map(|rest| rest.trim_end_matches('"'))
 }
 
-/// The HTML above the footer with the view count left out: what a cached page and a
+/// The HTML above the footer with the view count and the pager's links left out: what a cached page and a
 /// freshly rendered one must agree on.
 fn content_of(page: &Page) -> String {
-    let html = page.without_footer();
+    let html = page.content();
     match html.find("<span class=\"views\">") {
         Some(start) => {
             let end = html[start..]
@@ -29,7 +29,7 @@ fn content_of(page: &Page) -> String {
                 .map_or(html.len(), |end| start + end);
             format!("{}{}", &html[..start], &html[end..])
         }
-        None => html.to_owned(),
+        None => html,
     }
 }
 

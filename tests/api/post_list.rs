@@ -223,22 +223,25 @@ async fn an_empty_blog_shows_an_empty_first_page_in_one_query() {
 }
 
 #[tokio::test]
-async fn older_and_newer_links_page_through_the_list() {
+async fn the_naive_twins_older_and_newer_links_page_through_the_list_by_number() {
     let app = spawn_app().await;
     app.seed(perfblog::seed::DatasetSize { posts: 50, ..SMALL })
         .await;
     let published = newest_published_slugs(&app.db, 100).await;
 
-    let first = app.get_page("/").await.body;
+    let first = app.get_page("/naive/").await.body;
     assert!(first.contains("href=\"?page=2\">Older posts"));
     assert!(!first.contains("rel=\"prev\""));
 
-    let second = app.get_page("/?page=2").await.body;
+    let second = app.get_page("/naive/?page=2").await.body;
     assert!(second.contains("href=\"?page=1\">← Newer posts"));
     positions(&second, &published[20..40]);
 
     let last_page = published.len().div_ceil(20);
-    let last = app.get_page(&format!("/?page={last_page}")).await.body;
+    let last = app
+        .get_page(&format!("/naive/?page={last_page}"))
+        .await
+        .body;
     assert!(
         !last.contains("rel=\"next\""),
         "no older page after the last"
@@ -255,7 +258,7 @@ async fn naive_and_optimized_lists_render_identical_html() {
     for path in ["/", "/?page=2", "/?page=3"] {
         let (optimized, naive) = app.get_both(path).await;
         assert_eq!((optimized.status, naive.status), (200, 200), "{path}");
-        assert_eq!(optimized.without_footer(), naive.without_footer(), "{path}");
+        assert_eq!(optimized.content(), naive.content(), "{path}");
     }
 }
 
@@ -265,7 +268,7 @@ async fn naive_and_optimized_render_the_same_empty_blog() {
 
     let (optimized, naive) = app.get_both("/").await;
 
-    assert_eq!(optimized.without_footer(), naive.without_footer());
+    assert_eq!(optimized.content(), naive.content());
 }
 
 #[tokio::test]

@@ -23,7 +23,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
 
 use super::cached_page::{self, PageRequest};
-use super::pagination::{PageNumber, PageWindow};
+use super::cursor::Cursor;
+use super::pagination::{PageWindow, Position};
 use super::sidebar::{self, Fragment};
 use super::{Footer, Site, TagLink, Variant};
 use crate::entities::post;
@@ -57,7 +58,8 @@ impl PostSummary {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PostListPage {
     pub posts: Vec<PostSummary>,
-    pub page: PageNumber,
+    /// Where the page starts: a page number, or after a cursor (optimized pages only).
+    pub position: Position,
     /// Known by fetching one row more than the page shows (see `pagination`).
     pub has_next: bool,
 }
@@ -66,11 +68,11 @@ impl PostListPage {
     /// Past the last page there is nothing to show; only page 1 may be empty
     /// (a blog, or a tag, with no posts yet).
     pub fn found(self) -> Result<Self, AppError> {
-        if self.posts.is_empty() && self.page != PageNumber::FIRST {
-            return Err(AppError::NotFound(format!(
-                "Page {} is past the last page of posts.",
-                self.page
-            )));
+        if self.posts.is_empty() && self.position != Position::FIRST {
+            return Err(AppError::NotFound(match self.position {
+                Position::Page(number) => format!("Page {number} is past the last page of posts."),
+                Position::After(_) => "There are no posts older than this position.".to_owned(),
+            }));
         }
         Ok(self)
     }
@@ -86,12 +88,60 @@ pub fn published_newest_first<Q: QueryFilter + QueryOrder>(query: Q) -> Q {
         .order_by_desc(post::Column::Id)
 }
 
+/// The links under a list to the neighbouring pages, each variant its own way: the
+/// naive twin by page number (`OFFSET`), the optimized pages by cursor (keyset) for
+/// older posts. A keyset page does not know its number, so its way back is to the
+/// newest posts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pager {
+    pub newer: Option<PagerLink>,
+    /// `?page=N+1` or `?after=CURSOR`.
+    pub older: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PagerLink {
+    pub href: String,
+    pub label: &'static str,
+}
+
+impl Pager {
+    pub fn new(variant: Variant, page: &PostListPage) -> Pager {
+        let newer = match page.position {
+            Position::Page(number) => number.previous().map(|newer| PagerLink {
+                href: format!("?page={newer}"),
+                label: "← Newer posts",
+            }),
+            Position::After(_) => Some(PagerLink {
+                href: "?page=1".to_owned(),
+                label: "← Newest posts",
+            }),
+        };
+        let older = match variant {
+            Variant::Naive => page
+                .position
+                .page_number()
+                .map(|n| format!("?page={}", n.next())),
+            Variant::Optimized => page
+                .posts
+                .last()
+                .and_then(|last| Cursor::after(last.published_at, last.id))
+                .map(|cursor| format!("?after={cursor}")),
+        };
+        Pager {
+            newer,
+            older: older.filter(|_| page.has_next),
+        }
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "post_list.html")]
 pub struct PostListTemplate {
     /// Relative path back to this variant's home; see `templates/base.html`.
     pub root: &'static str,
     pub page: PostListPage,
+    pub pager: Pager,
     pub sidebar: Fragment,
     pub footer: Footer,
 }
@@ -103,9 +153,10 @@ const ROOT: &str = "./";
 pub async fn page(
     State(site): State<Site>,
     variant: Variant,
-    page: PageNumber,
+    page: Position,
     request: PageRequest,
 ) -> Result<Response, AppError> {
+    let page = for_variant(variant, page)?;
     let key = format!("list:{page}");
     cached_page::serve(&site, variant, &key, &request, |hole| {
         render(&site, variant, page, hole, &request.uri)
@@ -117,11 +168,11 @@ pub async fn page(
 pub async fn render(
     site: &Site,
     variant: Variant,
-    page: PageNumber,
+    page: Position,
     footer_hole: bool,
     uri: &Uri,
 ) -> Result<PostListTemplate, AppError> {
-    let window = PageWindow::new(page);
+    let window = PageWindow::at(page);
     let page = component("post list", async {
         match variant {
             Variant::Naive => naive::load_page(&site.db, window).await,
@@ -133,8 +184,19 @@ pub async fn render(
     let sidebar = sidebar::for_page(site, variant, ROOT).await?;
     Ok(PostListTemplate {
         root: ROOT,
+        pager: Pager::new(variant, &page),
         page,
         sidebar,
         footer: Footer::for_page(footer_hole, variant, uri),
     })
+}
+
+/// The naive twin pages by number only: a cursor is the optimized pages' idea.
+pub fn for_variant(variant: Variant, position: Position) -> Result<Position, AppError> {
+    match (variant, position) {
+        (Variant::Naive, Position::After(_)) => Err(AppError::BadRequest(
+            "The naive twin pages by number: use `?page=N` (`after` is the optimized pages' cursor).".to_owned(),
+        )),
+        (_, position) => Ok(position),
+    }
 }

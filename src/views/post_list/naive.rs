@@ -22,7 +22,7 @@ pub async fn load_page(
     let (posts, has_next) = window.split(page_rows(db, window).await?);
     Ok(PostListPage {
         posts: summarize(db, posts).await?,
-        page: window.number,
+        position: window.position,
         has_next,
     })
 }

@@ -8,8 +8,14 @@
 //!   page's posts with one `IN (…)` query each (eager loading: 3 statements for any
 //!   page size, not 3 per post). The batch loaders live in `views::batch`, shared with
 //!   the post page.
+//!
+//! And one more idea for deep pages: `keyset` starts a page just after a cursor
+//! instead of skipping rows with `OFFSET` (keyset pagination, `?after=`).
 
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QuerySelect, Select};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Select,
+};
 
 use super::{PostListPage, PostSummary, published_newest_first};
 use crate::entities::post;
@@ -51,7 +57,7 @@ pub async fn load_page(
     let (rows, has_next) = window.split(page_rows(db, window).await?);
     Ok(PostListPage {
         posts: summarize(db, rows).await?,
-        page: window.number,
+        position: window.position,
         has_next,
     })
 }
@@ -61,12 +67,34 @@ pub async fn page_rows(
     db: &impl ConnectionTrait,
     window: PageWindow,
 ) -> Result<Vec<PostRow>, DbErr> {
-    project(published_newest_first(post::Entity::find()))
-        .limit(window.rows_to_fetch())
-        .offset(window.offset())
-        .into_model::<PostRow>()
-        .all(db)
-        .await
+    keyset(
+        project(published_newest_first(post::Entity::find())),
+        window,
+    )
+    .limit(window.rows_to_fetch())
+    .offset(window.offset())
+    .into_model::<PostRow>()
+    .all(db)
+    .await
+}
+
+/// On a keyset page (`?after=CURSOR`), only the posts older than the cursor's:
+/// `WHERE (published_at, id) < ($1, $2)`, which the index
+/// `(status, published_at DESC, id DESC)` answers by seeking to the cursor and reading
+/// the next rows — however deep the page, where `OFFSET` walks past every row before
+/// it. Other pages are left as they are (`?page=N` links keep working).
+pub fn keyset<Q: QueryFilter>(query: Q, window: PageWindow) -> Q {
+    let Some(cursor) = window.cursor() else {
+        return query;
+    };
+    let position = Expr::tuple([
+        Expr::col((post::Entity, post::Column::PublishedAt)),
+        Expr::col((post::Entity, post::Column::Id)),
+    ]);
+    query.filter(position.lt(Expr::tuple([
+        Expr::val(cursor.published_at),
+        Expr::val(cursor.id),
+    ])))
 }
 
 /// The projection: only the columns of [`PostRow`].

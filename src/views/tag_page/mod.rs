@@ -15,8 +15,8 @@ use axum::response::Response;
 
 use super::TagLink;
 use super::cached_page::{self, PageRequest};
-use super::pagination::{PageNumber, PageWindow};
-use super::post_list::PostListPage;
+use super::pagination::{PageWindow, Position};
+use super::post_list::{self, Pager, PostListPage};
 use super::sidebar::{self, Fragment};
 use super::slug::Slug;
 use super::{Footer, Site, Variant};
@@ -36,6 +36,7 @@ pub struct TagPageTemplate {
     pub root: &'static str,
     pub tag: TagLink,
     pub page: PostListPage,
+    pub pager: Pager,
     pub sidebar: Fragment,
     pub footer: Footer,
 }
@@ -48,9 +49,10 @@ pub async fn page(
     State(site): State<Site>,
     variant: Variant,
     slug: Slug,
-    page: PageNumber,
+    page: Position,
     request: PageRequest,
 ) -> Result<Response, AppError> {
+    let page = post_list::for_variant(variant, page)?;
     let key = format!("tag:{slug}:{page}");
     cached_page::serve(&site, variant, &key, &request, |hole| {
         render(&site, variant, &slug, page, hole, &request.uri)
@@ -63,11 +65,11 @@ pub async fn render(
     site: &Site,
     variant: Variant,
     slug: &Slug,
-    page: PageNumber,
+    page: Position,
     footer_hole: bool,
     uri: &Uri,
 ) -> Result<TagPageTemplate, AppError> {
-    let window = PageWindow::new(page);
+    let window = PageWindow::at(page);
     let tag_page = component("tag page", async {
         match variant {
             Variant::Naive => naive::load_page(&site.db, slug, window).await,
@@ -80,6 +82,7 @@ pub async fn render(
     Ok(TagPageTemplate {
         root: ROOT,
         tag,
+        pager: Pager::new(variant, &page),
         page,
         sidebar,
         footer: Footer::for_page(footer_hole, variant, uri),

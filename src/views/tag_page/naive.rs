@@ -36,7 +36,7 @@ pub async fn load_page(
     Ok(Some(TagPage {
         page: PostListPage {
             posts: post_list::naive::summarize(db, posts).await?,
-            page: window.number,
+            position: window.position,
             has_next,
         },
         tag: TagLink::from(tag),

@@ -15,7 +15,7 @@ use crate::entities::{post, post_tag, tag};
 use crate::views::TagLink;
 use crate::views::pagination::PageWindow;
 use crate::views::post_list::PostListPage;
-use crate::views::post_list::optimized::{PostRow, project, summarize};
+use crate::views::post_list::optimized::{PostRow, keyset, project, summarize};
 use crate::views::post_list::published_newest_first;
 use crate::views::slug::Slug;
 
@@ -35,20 +35,23 @@ pub async fn load_page(
     else {
         return Ok(None);
     };
-    let rows = project(published_newest_first(post::Entity::find()))
-        .join(JoinType::InnerJoin, post_tag::Relation::Post.def().rev())
-        .filter(post_tag::Column::TagId.eq(tag_id))
-        .limit(window.rows_to_fetch())
-        .offset(window.offset())
-        .into_model::<PostRow>()
-        .all(db)
-        .await?;
+    let rows = keyset(
+        project(published_newest_first(post::Entity::find())),
+        window,
+    )
+    .join(JoinType::InnerJoin, post_tag::Relation::Post.def().rev())
+    .filter(post_tag::Column::TagId.eq(tag_id))
+    .limit(window.rows_to_fetch())
+    .offset(window.offset())
+    .into_model::<PostRow>()
+    .all(db)
+    .await?;
     let (rows, has_next) = window.split(rows);
     Ok(Some(TagPage {
         tag: TagLink { name, slug },
         page: PostListPage {
             posts: summarize(db, rows).await?,
-            page: window.number,
+            position: window.position,
             has_next,
         },
     }))
