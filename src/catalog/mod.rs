@@ -131,13 +131,14 @@ pub mod bulk_inserts;
 pub mod bulk_updates;
 pub mod eager_loading;
 pub mod fragment_caching;
+pub mod keyset_pagination;
 pub mod offloaded_email;
 pub mod per_view_caching;
 pub mod projection;
 pub mod twin_pages;
 
 /// Every pattern, in the order the lab and the README list them.
-pub static PATTERNS: [&Pattern; 9] = [
+pub static PATTERNS: [&Pattern; 10] = [
     &eager_loading::PATTERN,
     &projection::PATTERN,
     &bulk_updates::PATTERN,
@@ -147,6 +148,7 @@ pub static PATTERNS: [&Pattern; 9] = [
     &fragment_caching::PATTERN,
     &per_view_caching::PATTERN,
     &offloaded_email::PATTERN,
+    &keyset_pagination::PATTERN,
 ];
 
 /// Whole pages against their twins — every idea at once, as a visitor meets them.
