@@ -16,6 +16,7 @@ pub mod pagination;
 pub mod post_detail;
 pub mod post_list;
 pub mod sidebar;
+pub mod sitemap;
 pub mod slug;
 pub mod tag_page;
 
@@ -69,7 +70,8 @@ pub fn routes(site: Site) -> Router {
         .route("/naive", get(|| async { Redirect::permanent("/naive/") }))
         .merge(twins("/", get(post_list::page)))
         .merge(twins("/tags/{slug}", get(tag_page::page)))
-        .merge(twins("/posts/{slug}", get(post_detail::page)));
+        .merge(twins("/posts/{slug}", get(post_detail::page)))
+        .route("/sitemap.xml", get(sitemap::sitemap));
     pages.merge(admin::routes(&site)).with_state(site)
 }
 

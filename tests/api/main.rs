@@ -24,6 +24,7 @@ mod page_cache;
 mod post_detail;
 mod post_list;
 mod seed;
+mod sitemap;
 mod smtp_sink;
 mod tag_page;
 mod view_counter;
