@@ -55,10 +55,13 @@ pub async fn sitemap(State(site): State<Site>) -> Response {
         .into_response()
 }
 
+/// A post as the sitemap needs it: id, slug, published and last changed.
+type Entry = (i32, String, Option<DateTime<Utc>>, DateTime<Utc>);
+
 /// The `<url>` entries of the batch at `position`, and where the next one starts (none
 /// after a short batch).
 async fn batch(site: &Site, position: Position) -> Result<(Bytes, Option<Cursor>), DbErr> {
-    let rows: Vec<(i32, String, Option<DateTime<Utc>>, DateTime<Utc>)> = keyset(
+    let rows: Vec<Entry> = keyset(
         published_newest_first(post::Entity::find()),
         PageWindow::at(position),
     )
