@@ -59,6 +59,56 @@ async fn an_import_inserts_every_row_with_its_tags() {
     assert!(!listed.contains("Imported post 1 "), "drafts are not");
 }
 
+/// `POST` `body` to `path` as NDJSON with the admin token.
+async fn post_ndjson(app: &TestApp, path: &str, body: String) -> crate::helpers::Page {
+    let response = app
+        .client
+        .post(format!("{}{path}", app.address))
+        .bearer_auth(crate::helpers::ADMIN_TOKEN)
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .expect("answered");
+    crate::helpers::Page::read(response).await
+}
+
+#[tokio::test]
+async fn an_import_also_takes_one_post_per_line_and_names_the_line_that_is_wrong() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let lines: Vec<String> = posts_json(3)
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|post| post.to_string())
+        .collect();
+    let body = format!("{}\n\n{}\n{}\n", lines[0], lines[1], lines[2]);
+    for path in ["/admin/import", "/naive/admin/import"] {
+        let page = post_ndjson(&app, path, body.replace("& friends", &format!("& {path}"))).await;
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+        assert_eq!(page.body, r#"{"imported":3}"#);
+    }
+    assert_eq!(post_count(&app).await, 36);
+
+    let bad_field = format!(
+        "{}\n{}",
+        lines[0],
+        lines[1].replace("author_email", "author")
+    );
+    let page = post_ndjson(&app, "/admin/import", bad_field).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("row 2"), "{}", page.body);
+    let broken = post_ndjson(&app, "/admin/import", format!("{}\n{{\"title\":", lines[0])).await;
+    assert_eq!(broken.status, 400, "{}", broken.body);
+    assert!(
+        broken.body.contains("row 2 is not valid JSON"),
+        "{}",
+        broken.body
+    );
+    assert_eq!(post_count(&app).await, 36, "nothing imported from either");
+}
+
 #[tokio::test]
 async fn naive_and_optimized_imports_leave_the_same_rows() {
     let (a, b) = (spawn_app().await, spawn_app().await);

@@ -1,4 +1,5 @@
-//! `POST /admin/import`: a JSON array of posts, inserted all or nothing.
+//! `POST /admin/import`: a JSON array of posts (or one per line, NDJSON), inserted all
+//! or nothing.
 //!
 //! Both variants parse and validate the same way — three queries however many rows:
 //! the authors, the tags and the slugs already taken — and reject the whole import with

@@ -86,22 +86,43 @@ pub fn row_error(row: usize, field: &str, problem: impl std::fmt::Display) -> Ap
     ))
 }
 
-/// The body as rows: JSON, an array, each element an [`ImportRow`]. Errors say where.
+/// How the posts are sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    /// `application/json`: one array of posts.
+    JsonArray,
+    /// `application/x-ndjson`: one post per line, as `GET /admin/export.ndjson` writes.
+    Ndjson,
+}
+
+fn format_of(headers: &HeaderMap) -> Option<Format> {
+    let media_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())?
+        .split(';')
+        .next()?
+        .trim()
+        .to_ascii_lowercase();
+    match media_type.as_str() {
+        "application/json" => Some(Format::JsonArray),
+        "application/x-ndjson" => Some(Format::Ndjson),
+        _ => None,
+    }
+}
+
+/// The body as rows: a JSON array, or one JSON object per line, each an
+/// [`ImportRow`]. Errors say where.
 pub fn parse(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Vec<ImportRow>, AppError> {
-    let is_json = headers
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.trim_start().starts_with("application/json"));
-    if !is_json {
-        // Also what keeps a cross-site HTML form from posting an import: forms cannot
-        // send this content type.
-        return Err(AppError::UnsupportedMediaType(
-            "Send the posts as a JSON array with `Content-Type: application/json`.".to_owned(),
-        ));
-    }
+    // Also what keeps a cross-site HTML form from posting an import: forms cannot send
+    // these content types.
+    let format = format_of(headers).ok_or_else(|| {
+        AppError::UnsupportedMediaType(
+            "Send the posts as a JSON array with `Content-Type: application/json`, or one per line with `Content-Type: application/x-ndjson`.".to_owned(),
+        )
+    })?;
     let bytes = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::PayloadTooLarge(format!(
@@ -112,7 +133,14 @@ pub fn parse(
             AppError::BadRequest("The request body could not be read.".to_owned())
         }
     })?;
-    let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
+    match format {
+        Format::JsonArray => parse_array(&bytes),
+        Format::Ndjson => parse_lines(&bytes),
+    }
+}
+
+fn parse_array(bytes: &[u8]) -> Result<Vec<ImportRow>, AppError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let inner = error.inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -139,4 +167,35 @@ pub fn parse(
             }
         }
     })
+}
+
+/// One post per non-blank line; row `n` is the `n`th post.
+fn parse_lines(bytes: &[u8]) -> Result<Vec<ImportRow>, AppError> {
+    bytes
+        .split(|byte| *byte == b'\n')
+        .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+        .enumerate()
+        .map(|(row, line)| {
+            let deserializer = &mut serde_json::Deserializer::from_slice(line);
+            serde_path_to_error::deserialize(deserializer).map_err(|error| {
+                let inner = error.inner();
+                if inner.is_syntax() || inner.is_eof() {
+                    return AppError::BadRequest(format!(
+                        "row {} is not valid JSON: {inner}. Nothing was imported.",
+                        row + 1
+                    ));
+                }
+                match error.path().iter().find_map(|segment| match segment {
+                    serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                    _ => None,
+                }) {
+                    Some(field) => row_error(row, &field, inner),
+                    None => AppError::Unprocessable(format!(
+                        "row {}: {inner}. Nothing was imported.",
+                        row + 1
+                    )),
+                }
+            })
+        })
+        .collect()
 }
