@@ -10,33 +10,10 @@ use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::Request;
 use criterion::{Criterion, criterion_group, criterion_main};
-use perfblog::config::{AdminToken, CacheSettings, Config, MailSettings, PageCacheSettings};
-use perfblog::startup;
-use perfblog::state::AppState;
-use sea_orm::DatabaseConnection;
+use perfblog::config::CacheSettings;
 use tower::ServiceExt;
 
 const BROWSER_ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
-
-fn app(db: &DatabaseConnection, cache: CacheSettings, page_cache: bool) -> Router {
-    let config = Config {
-        mail: MailSettings::Folder(std::env::temp_dir().join("perfblog-bench-mail")),
-        cache,
-        page_cache: PageCacheSettings {
-            enabled: page_cache,
-            ..PageCacheSettings::default()
-        },
-        ..Config::default()
-    };
-    let state = AppState::new(
-        db.clone(),
-        &config,
-        AdminToken::generate(),
-        "http://bench".to_owned(),
-    )
-    .expect("the app's state");
-    startup::router(&state)
-}
 
 /// GETs `path` as a browser would and reads the whole (compressed) body.
 async fn get(app: &Router, path: &str) {
@@ -61,7 +38,7 @@ fn page_cache(c: &mut Criterion) {
     let mut group = c.benchmark_group(bench.group_name("page_cache"));
     group.sample_size(20);
 
-    let rendering = app(db, CacheSettings::Memory, false);
+    let rendering = support::app(db, CacheSettings::Memory, false);
     for (page, path) in [("list", "/"), ("post", post.as_str())] {
         runtime.block_on(get(&rendering, path));
         let id = if page == "list" {
@@ -74,7 +51,7 @@ fn page_cache(c: &mut Criterion) {
         });
     }
     for (name, settings) in support::caches() {
-        let cached = app(db, settings, true);
+        let cached = support::app(db, settings, true);
         for (page, path) in [("list", "/"), ("post", post.as_str())] {
             runtime.block_on(get(&cached, path));
             let id = match (page, name) {

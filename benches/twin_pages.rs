@@ -9,33 +9,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
 use criterion::{Criterion, criterion_group, criterion_main};
-use perfblog::config::{Config, MailSettings};
-use perfblog::state::AppState;
-use perfblog::{config::AdminToken, startup};
-use sea_orm::DatabaseConnection;
 use tower::ServiceExt;
-
-/// With the page cache off: the twins compare how each renders (`page_cache.rs`
-/// measures serving a rendered page from the cache).
-fn app(db: &DatabaseConnection, cache: perfblog::config::CacheSettings) -> Router {
-    let config = Config {
-        mail: MailSettings::Folder(std::env::temp_dir().join("perfblog-bench-mail")),
-        cache,
-        page_cache: perfblog::config::PageCacheSettings {
-            enabled: false,
-            ..perfblog::config::PageCacheSettings::default()
-        },
-        ..Config::default()
-    };
-    let state = AppState::new(
-        db.clone(),
-        &config,
-        AdminToken::generate(),
-        "http://bench".to_owned(),
-    )
-    .expect("the app's state");
-    startup::router(&state)
-}
 
 async fn get(app: &Router, path: &str) {
     let request = Request::get(path).body(Body::empty()).expect("a request");
@@ -51,12 +25,14 @@ fn twin_pages(c: &mut Criterion) {
     let mut group = c.benchmark_group(bench.group_name("twin_pages"));
     group.sample_size(10);
 
-    let naive_app = app(db, perfblog::config::CacheSettings::Memory);
+    // With the page cache off: the twins compare how each renders (`page_cache.rs`
+    // measures serving a rendered page from the cache).
+    let naive_app = support::app(db, perfblog::config::CacheSettings::Memory, false);
     group.bench_function("list-naive", |b| {
         b.to_async(&runtime).iter(|| get(&naive_app, "/naive/"));
     });
     for (name, settings) in support::caches() {
-        let optimized_app = app(db, settings);
+        let optimized_app = support::app(db, settings, false);
         runtime.block_on(get(&optimized_app, "/"));
         let id = match name {
             "redis" => "list-optimized-redis",

@@ -159,3 +159,30 @@ pub async fn newest_post_path(db: &DatabaseConnection) -> String {
         .expect("a published post");
     format!("/posts/{}", post.slug)
 }
+
+/// The whole app's router on `db`, with `cache` and the page cache on or off, mail to
+/// a temporary folder: what the page benches send their requests through.
+pub fn app(
+    db: &DatabaseConnection,
+    cache: perfblog::config::CacheSettings,
+    page_cache: bool,
+) -> axum::Router {
+    use perfblog::config::{AdminToken, Config, MailSettings, PageCacheSettings};
+    let config = Config {
+        mail: MailSettings::Folder(std::env::temp_dir().join("perfblog-bench-mail")),
+        cache,
+        page_cache: PageCacheSettings {
+            enabled: page_cache,
+            ..PageCacheSettings::default()
+        },
+        ..Config::default()
+    };
+    let state = perfblog::state::AppState::new(
+        db.clone(),
+        &config,
+        AdminToken::generate(),
+        "http://bench".to_owned(),
+    )
+    .expect("the app's state");
+    perfblog::startup::router(&state)
+}

@@ -95,9 +95,9 @@ struct FooterFigures<'a> {
     footer: &'a Footer,
 }
 
-/// The response for `page`, served as `served`, with this request's holes: `views`
-/// for the view count (post pages) and the footer, captured now — after every
-/// statement this request ran, the view counter's included.
+/// The response for `page`, served as `served`, in the encoding the client prefers:
+/// a `304` if it holds this representation already, else the page with this request's
+/// holes filled — `views` for the view count (post pages), and the footer.
 pub fn respond(
     page: &CachedPage,
     served: Served,
@@ -105,52 +105,72 @@ pub fn respond(
     variant: Variant,
     views: Option<String>,
 ) -> Result<Response, AppError> {
-    let mut footer = Footer::capture(variant, &request.uri);
-    footer.page = Some(PageNote {
-        served,
-        age: page.age(),
-        cost: page.cost,
-    });
-    let footer = FooterFigures { footer: &footer }
-        .render()
-        .map_err(render_failed)?;
-    let views = views.unwrap_or_default();
-    let holes: Vec<&[u8]> = page
-        .holes
-        .iter()
-        .map(|hole| match hole {
-            Hole::Views => views.as_bytes(),
-            Hole::Footer => footer.as_bytes(),
-        })
-        .collect();
     let encoding = Encoding::negotiate(request.accept_encoding.as_deref());
     let etag = format!("W/\"{:016x}-{}\"", page.etag, encoding.etag_suffix());
     let not_modified = request
         .if_none_match
         .as_ref()
         .is_some_and(|candidates| etag_matches(candidates, &etag));
-    let body = if not_modified {
-        Body::empty()
-    } else {
-        Body::from(page.segments.assemble(encoding, &holes)?)
-    };
-    let mut response = Response::new(body);
-    if not_modified {
+    let mut response = if not_modified {
+        let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::NOT_MODIFIED;
-    }
+        response
+    } else {
+        let footer = footer_figures(page, served, request, variant)?;
+        let views = views.unwrap_or_default();
+        let holes: Vec<&[u8]> = page
+            .holes
+            .iter()
+            .map(|hole| match hole {
+                Hole::Views => views.as_bytes(),
+                Hole::Footer => footer.as_bytes(),
+            })
+            .collect();
+        html(page.segments.assemble(encoding, &holes)?, encoding)
+    };
+    describe(response.headers_mut(), page, served, &etag);
+    Ok(response)
+}
+
+/// The footer's figures for this request, captured now — after every statement it
+/// ran, the view counter's included — with how the page cache served the page.
+fn footer_figures(
+    page: &CachedPage,
+    served: Served,
+    request: &PageRequest,
+    variant: Variant,
+) -> Result<String, AppError> {
+    let mut footer = Footer::capture(variant, &request.uri);
+    footer.page = Some(PageNote {
+        served,
+        age: page.age(),
+        cost: page.cost,
+    });
+    FooterFigures { footer: &footer }
+        .render()
+        .map_err(render_failed)
+}
+
+/// An HTML body already in `encoding`.
+fn html(body: axum::body::Bytes, encoding: Encoding) -> Response {
+    let mut response = Response::new(Body::from(body));
     let headers = response.headers_mut();
-    if !not_modified {
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        );
-        if let Some(coding) = encoding.content_encoding() {
-            headers.insert(CONTENT_ENCODING, HeaderValue::from_static(coding));
-        }
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    if let Some(coding) = encoding.content_encoding() {
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static(coding));
     }
+    response
+}
+
+/// What every answer from the page cache says, `304` or not: it varies by encoding,
+/// must be revalidated, its validator, and how it was served.
+fn describe(headers: &mut HeaderMap, page: &CachedPage, served: Served, etag: &str) {
     headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    insert_text(headers, ETAG, &etag);
+    insert_text(headers, ETAG, etag);
     insert_text(headers, "cache-status", &cache_status(page, served));
     headers.append(
         "server-timing",
@@ -160,7 +180,6 @@ pub fn respond(
             Served::Stale => "page;desc=\"stale\"",
         }),
     );
-    Ok(response)
 }
 
 /// `Cache-Status` (RFC 9211): `perfblog; hit; ttl=240`, `perfblog; fwd=miss; stored`,

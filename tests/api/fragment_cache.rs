@@ -362,6 +362,37 @@ async fn with_redis_unreachable_from_the_start_pages_render_uncached_and_one_war
 }
 
 #[tokio::test]
+async fn with_redis_unreachable_whole_pages_are_rendered_every_time_never_served_unchecked() {
+    let closed = CacheSettings::Redis {
+        url: format!("redis://127.0.0.1:{}", free_port()),
+        namespace: "perfblog-nowhere".to_owned(),
+    };
+    let app = spawn_app_with(TestOptions {
+        cache: Some(closed),
+        ..TestOptions::default()
+    })
+    .await;
+    app.seed(SMALL).await;
+    let slug = app.first_published().await.slug;
+    for path in [
+        "/".to_owned(),
+        "/tags/rust".to_owned(),
+        format!("/posts/{slug}"),
+    ] {
+        for _ in 0..2 {
+            let page = app.get_page(&path).await;
+            assert_eq!(page.status, 200, "{path}");
+            // Without the shared generation a kept page cannot be known current.
+            assert!(
+                page.timings.iter().any(|t| t == "page;desc=\"miss\""),
+                "{path}: rendered, not served from memory"
+            );
+        }
+    }
+    assert_eq!(app.pages.stats().hits, 0);
+}
+
+#[tokio::test]
 async fn when_redis_stops_mid_run_pages_still_render_and_caching_resumes_when_it_is_back() {
     let Some(mut redis) = OwnRedis::start() else {
         return;

@@ -245,11 +245,21 @@ impl TestApp {
 
     /// POST a JSON body to `path` with the admin token as a bearer token.
     pub async fn admin_post_json(&self, path: &str, body: impl Into<reqwest::Body>) -> Page {
+        self.admin_post_body(path, "application/json", body).await
+    }
+
+    /// POST `body` as `content_type` to `path` with the admin token as a bearer token.
+    pub async fn admin_post_body(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Page {
         let response = self
             .client
             .post(format!("{}{path}", self.address))
             .bearer_auth(ADMIN_TOKEN)
-            .header("content-type", "application/json")
+            .header("content-type", content_type)
             .body(body)
             .send()
             .await

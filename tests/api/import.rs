@@ -61,16 +61,8 @@ async fn an_import_inserts_every_row_with_its_tags() {
 
 /// `POST` `body` to `path` as NDJSON with the admin token.
 async fn post_ndjson(app: &TestApp, path: &str, body: String) -> crate::helpers::Page {
-    let response = app
-        .client
-        .post(format!("{}{path}", app.address))
-        .bearer_auth(crate::helpers::ADMIN_TOKEN)
-        .header("content-type", "application/x-ndjson")
-        .body(body)
-        .send()
+    app.admin_post_body(path, "application/x-ndjson", body)
         .await
-        .expect("answered");
-    crate::helpers::Page::read(response).await
 }
 
 #[tokio::test]
