@@ -86,6 +86,8 @@ pub struct Fetched {
     pub rows: Option<u64>,
     /// Bytes of column values that came back, where the experiment counts them.
     pub bytes: Option<u64>,
+    /// The most bytes of output held in memory at once, where the experiment tracks it.
+    pub held: Option<u64>,
 }
 
 impl Fetched {
@@ -93,6 +95,7 @@ impl Fetched {
         Self {
             rows: Some(n as u64),
             bytes: None,
+            held: None,
         }
     }
 }

@@ -135,10 +135,11 @@ pub mod keyset_pagination;
 pub mod offloaded_email;
 pub mod per_view_caching;
 pub mod projection;
+pub mod streaming;
 pub mod twin_pages;
 
 /// Every pattern, in the order the lab and the README list them.
-pub static PATTERNS: [&Pattern; 10] = [
+pub static PATTERNS: [&Pattern; 11] = [
     &eager_loading::PATTERN,
     &projection::PATTERN,
     &bulk_updates::PATTERN,
@@ -149,6 +150,7 @@ pub static PATTERNS: [&Pattern; 10] = [
     &per_view_caching::PATTERN,
     &offloaded_email::PATTERN,
     &keyset_pagination::PATTERN,
+    &streaming::PATTERN,
 ];
 
 /// Whole pages against their twins — every idea at once, as a visitor meets them.

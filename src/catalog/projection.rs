@@ -48,6 +48,7 @@ async fn run(bench: &Workbench) -> Result<Outcome, AppError> {
             Ok(Fetched {
                 rows: Some(posts.len() as u64),
                 bytes: Some(posts.iter().map(whole_row_bytes).sum()),
+                held: None,
             })
         })
         .await?,
@@ -56,6 +57,7 @@ async fn run(bench: &Workbench) -> Result<Outcome, AppError> {
             Ok(Fetched {
                 rows: Some(posts.len() as u64),
                 bytes: Some(posts.iter().map(projected_bytes).sum()),
+                held: None,
             })
         })
         .await?,

@@ -29,6 +29,22 @@ pub async fn authors_of(
     Ok(rows.into_iter().collect())
 }
 
+/// `SELECT id, email FROM users WHERE id IN (…)`: the authors' emails, by user id (what
+/// the export names an author by).
+pub async fn author_emails_of(
+    db: &impl ConnectionTrait,
+    user_ids: &[i32],
+) -> Result<HashMap<i32, String>, DbErr> {
+    let rows: Vec<(i32, String)> = user::Entity::find()
+        .select_only()
+        .columns([user::Column::Id, user::Column::Email])
+        .filter(user::Column::Id.is_in(user_ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// The tags of all `post_ids` in one query, each post's tags sorted by name.
 pub async fn tags_of(
     db: &impl ConnectionTrait,

@@ -12,6 +12,7 @@ mod browser;
 mod cli;
 mod comments;
 mod errors;
+mod export;
 mod fragment_cache;
 mod helpers;
 mod http_layer;

@@ -22,9 +22,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 use serde::Deserialize;
 
 use super::form::FormInput;
-use super::import;
 use super::slug::Slug;
 use super::{Footer, Site, Variant, twins};
+use super::{export, import};
 use crate::entities::{post, tag};
 use crate::error::AppError;
 
@@ -36,6 +36,7 @@ pub fn routes(site: &Site) -> Router<Site> {
         .merge(twins("/admin/archive", post(archive)))
         .merge(twins("/admin/tag-posts", post(tag_posts)))
         .merge(import::routes())
+        .merge(export::routes())
         .route_layer(middleware::from_fn_with_state(
             site.admin_token.clone(),
             auth::require_admin,

@@ -7,15 +7,16 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::IMPORT_MAX_BYTES;
 use crate::entities::post;
 use crate::error::AppError;
 
-/// One post as the import accepts it. Unknown fields are refused, not ignored, so a
-/// typo (`"tag"` for `"tags"`) does not silently drop data.
-#[derive(Debug, Deserialize)]
+/// One post as the import accepts it and the export (`GET /admin/export.ndjson`) writes
+/// it. Unknown fields are refused, not ignored, so a typo (`"tag"` for `"tags"`) does
+/// not silently drop data.
+#[derive(Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct ImportRow {
     pub title: String,
@@ -38,13 +39,23 @@ pub struct ImportRow {
     pub published_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum ImportStatus {
     #[default]
     Draft,
     Published,
     Archived,
+}
+
+impl From<post::Status> for ImportStatus {
+    fn from(status: post::Status) -> Self {
+        match status {
+            post::Status::Draft => Self::Draft,
+            post::Status::Published => Self::Published,
+            post::Status::Archived => Self::Archived,
+        }
+    }
 }
 
 /// A row that passed validation: everything resolved to ids, ready to insert.
