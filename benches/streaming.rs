@@ -1,6 +1,6 @@
 //! Streaming a large result: the export of the first 1,000 posts and of all 10,000 (the
 //! standard dataset), to its last byte — built whole before it is sent (`buffered`, the
-//! naive export), or written one 250-post batch at a time (`streamed`). Time is the
+//! naive export), or written one 100-post batch at a time (`streamed`). Time is the
 //! smaller half of this pattern's gain; memory, the larger, is measured in a load run
 //! (the README's "Streaming" figures), since criterion cannot see it.
 

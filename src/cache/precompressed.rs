@@ -56,28 +56,7 @@ impl Encoding {
         let Some(header) = accept_encoding else {
             return Encoding::Identity;
         };
-        let weight_of = |wanted: &str| {
-            let mut star = None;
-            for item in header.split(',') {
-                let mut parts = item.split(';');
-                let coding = parts.next().unwrap_or("").trim();
-                let q = parts
-                    .find_map(|param| {
-                        let (name, value) = param.split_once('=')?;
-                        (name.trim().eq_ignore_ascii_case("q"))
-                            .then(|| value.trim().parse::<f32>().ok())?
-                    })
-                    .unwrap_or(1.0);
-                if coding.eq_ignore_ascii_case(wanted) {
-                    return q;
-                }
-                if coding == "*" {
-                    star = Some(q);
-                }
-            }
-            star.unwrap_or(0.0)
-        };
-        let (brotli, gzip) = (weight_of("br"), weight_of("gzip"));
+        let (brotli, gzip) = (weight(header, "br"), weight(header, "gzip"));
         if brotli > 0.0 && brotli >= gzip {
             Encoding::Brotli
         } else if gzip > 0.0 {
@@ -86,6 +65,33 @@ impl Encoding {
             Encoding::Identity
         }
     }
+
+    /// Whether `accept_encoding` takes gzip (every browser's does).
+    pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
+        accept_encoding.is_some_and(|header| weight(header, "gzip") > 0.0)
+    }
+}
+
+/// The q-value `header` gives `wanted`: its own, else `*`'s, else 0.
+fn weight(header: &str, wanted: &str) -> f32 {
+    let mut star = None;
+    for item in header.split(',') {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim();
+        let q = parts
+            .find_map(|param| {
+                let (name, value) = param.split_once('=')?;
+                (name.trim().eq_ignore_ascii_case("q")).then(|| value.trim().parse::<f32>().ok())?
+            })
+            .unwrap_or(1.0);
+        if coding.eq_ignore_ascii_case(wanted) {
+            return q;
+        }
+        if coding == "*" {
+            star = Some(q);
+        }
+    }
+    star.unwrap_or(0.0)
 }
 
 /// Brotli quality for segments. Measured on a 28.5 KB post page (catable, no

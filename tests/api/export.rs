@@ -10,10 +10,11 @@ use sea_orm::{EntityTrait, QueryOrder};
 
 use crate::helpers::{ADMIN_TOKEN, SMALL, TestApp, spawn_app};
 
-/// More posts than two batches, so the stream crosses batch boundaries.
+/// Two and a half batches, so the stream crosses batch boundaries and ends on a short
+/// one.
 fn beyond_two_batches() -> DatasetSize {
     DatasetSize {
-        posts: 2 * optimized::BATCH as usize + 100,
+        posts: 2 * optimized::BATCH as usize + optimized::BATCH as usize / 2,
         comments_per_post: 0,
         ..SMALL
     }
@@ -166,6 +167,39 @@ async fn both_exports_write_the_same_lines_and_the_optimized_one_is_streamed() {
             first.get(field).is_some(),
             "every line has `{field}`: {first}"
         );
+    }
+}
+
+#[tokio::test]
+async fn the_streamed_export_arrives_whole_when_compressed_as_a_browser_asks() {
+    use std::io::Read;
+    let app = spawn_app().await;
+    app.seed(beyond_two_batches()).await;
+    let plain = export(&app, "/admin/export.ndjson")
+        .await
+        .text()
+        .await
+        .expect("a body");
+    for path in ["/admin/export.ndjson", "/naive/admin/export.ndjson"] {
+        let response = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .expect("request is answered");
+        assert_eq!(response.headers()["content-encoding"], "gzip", "{path}");
+        // A body cut short (the server failing after its last batch) is an error here.
+        let compressed = response
+            .bytes()
+            .await
+            .expect("the whole body, to its last chunk");
+        let mut unpacked = String::new();
+        flate2::read::GzDecoder::new(&compressed[..])
+            .read_to_string(&mut unpacked)
+            .expect("a complete gzip stream");
+        assert_eq!(unpacked, plain, "{path}");
     }
 }
 

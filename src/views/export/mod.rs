@@ -9,25 +9,30 @@
 //! posts there are.
 //!
 //! ```sh
-//! curl -u admin:$ADMIN_TOKEN http://127.0.0.1:3000/admin/export.ndjson > posts.ndjson
+//! curl -u admin:$ADMIN_TOKEN --compressed http://127.0.0.1:3000/admin/export.ndjson > posts.ndjson
 //! ```
 //!
 //! The import refuses bodies over 5 MB, so a whole export goes back in pieces; lines
 //! stand alone, so `split -l 500 posts.ndjson part-` makes them.
 
+pub mod gzip;
 pub mod naive;
 pub mod optimized;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::header::{
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_ENCODING, CONTENT_TYPE, VARY,
+};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sea_orm::DbErr;
 
 use super::import::{ImportRow, ImportStatus};
 use super::{Site, Variant, twins};
+use crate::cache::precompressed::Encoding;
 use crate::entities::post;
 use crate::error::AppError;
 
@@ -35,15 +40,39 @@ pub fn routes() -> Router<Site> {
     twins("/admin/export.ndjson", get(export))
 }
 
-/// `GET /admin/export.ndjson` and its naive twin.
-async fn export(State(site): State<Site>, variant: Variant) -> Result<Response, AppError> {
+/// `GET /admin/export.ndjson` and its naive twin: gzipped when the client takes gzip
+/// (see `gzip.rs`).
+async fn export(
+    State(site): State<Site>,
+    variant: Variant,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let gzipped = Encoding::accepts_gzip(
+        headers
+            .get(ACCEPT_ENCODING)
+            .and_then(|value| value.to_str().ok()),
+    );
     let body = match variant {
-        Variant::Naive => Body::from(naive::export(&site.db, None).await?),
+        Variant::Naive => {
+            let export = naive::export(&site.db, None).await?;
+            if gzipped {
+                Body::from(gzip::whole(&export).map_err(anyhow::Error::from)?)
+            } else {
+                Body::from(export)
+            }
+        }
         // Its statements run as the body is sent, after this handler has returned, so
         // `X-Query-Count` says 0 (as the sitemap's does).
-        Variant::Optimized => Body::from_stream(optimized::export(site.db.clone(), None)),
+        Variant::Optimized => {
+            let batches = optimized::export(site.db.clone(), None);
+            if gzipped {
+                Body::from_stream(gzip::streamed(batches))
+            } else {
+                Body::from_stream(batches)
+            }
+        }
     };
-    Ok((
+    let mut response = (
         [
             (CONTENT_TYPE, "application/x-ndjson"),
             (
@@ -51,10 +80,18 @@ async fn export(State(site): State<Site>, variant: Variant) -> Result<Response, 
                 "attachment; filename=\"perfblog-posts.ndjson\"",
             ),
             (CACHE_CONTROL, "no-store"),
+            (VARY, "accept-encoding"),
         ],
         body,
     )
-        .into_response())
+        .into_response();
+    if gzipped {
+        // The compression layer leaves a response that has an encoding alone.
+        response
+            .headers_mut()
+            .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    Ok(response)
 }
 
 /// One post as a line of the export: `post`'s columns, its author's email, and its
