@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_blog_tables;
 mod m20261125_000002_email_outbox;
+pub mod m20261126_000003_title_trigram_index;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_blog_tables::Migration),
             Box::new(m20261125_000002_email_outbox::Migration),
+            Box::new(m20261126_000003_title_trigram_index::Migration),
         ]
     }
 }

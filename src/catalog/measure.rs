@@ -108,6 +108,8 @@ pub struct Measured {
     /// Distinct SQL statements with how often each ran, in first-run order.
     pub sql: Vec<(usize, String)>,
     pub fetched: Fetched,
+    /// How the database ran the side's statements, where the experiment asks.
+    pub plan: Option<String>,
 }
 
 impl Measured {
@@ -138,6 +140,7 @@ where
         median: times[times.len() / 2],
         sql: grouped(sql),
         fetched,
+        plan: None,
     })
 }
 

@@ -131,6 +131,7 @@ pub mod bulk_inserts;
 pub mod bulk_updates;
 pub mod eager_loading;
 pub mod fragment_caching;
+pub mod indexes;
 pub mod keyset_pagination;
 pub mod offloaded_email;
 pub mod per_view_caching;
@@ -139,7 +140,7 @@ pub mod streaming;
 pub mod twin_pages;
 
 /// Every pattern, in the order the lab and the README list them.
-pub static PATTERNS: [&Pattern; 11] = [
+pub static PATTERNS: [&Pattern; 12] = [
     &eager_loading::PATTERN,
     &projection::PATTERN,
     &bulk_updates::PATTERN,
@@ -151,6 +152,7 @@ pub static PATTERNS: [&Pattern; 11] = [
     &offloaded_email::PATTERN,
     &keyset_pagination::PATTERN,
     &streaming::PATTERN,
+    &indexes::PATTERN,
 ];
 
 /// Whole pages against their twins — every idea at once, as a visitor meets them.

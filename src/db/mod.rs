@@ -1,5 +1,7 @@
-//! The database: connecting (with query counting attached), migrating, and starting
-//! transactions that write.
+//! The database: connecting (with query counting attached), migrating, starting
+//! transactions that write, and asking how a statement would run ([`explain`]).
+
+pub mod explain;
 
 use std::time::Duration;
 

@@ -22,7 +22,7 @@ use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, Statement};
 
 tokio::task_local! {
     static CURRENT: Arc<QueryLog>;
@@ -36,8 +36,8 @@ pub struct QueryLog {
     db_nanos: AtomicU64,
     /// 0: not consulted; 1: hit; 2: miss (a miss anywhere makes the request a miss).
     cache: AtomicU8,
-    /// The SQL of each statement, kept only where asked for (the lab).
-    sql: Option<Mutex<Vec<String>>>,
+    /// Each statement with its values, kept only where asked for (the lab).
+    statements_run: Option<Mutex<Vec<Statement>>>,
     /// The named parts run inside this scope, in the order they finished.
     components: Mutex<Vec<Component>>,
     /// The enclosing scope's log, which counts this scope's statements too.
@@ -45,25 +45,25 @@ pub struct QueryLog {
 }
 
 impl QueryLog {
-    fn record(&self, elapsed: Duration, sql: &str) {
-        if let Some(log) = &self.sql
+    fn record(&self, elapsed: Duration, statement: &Statement) {
+        if let Some(log) = &self.statements_run
             && let Ok(mut log) = log.lock()
         {
-            log.push(sql.to_owned());
+            log.push(statement.clone());
         }
         self.statements.fetch_add(1, Ordering::Relaxed);
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         self.db_nanos.fetch_add(nanos, Ordering::Relaxed);
         if let Some(parent) = &self.parent {
-            parent.record(elapsed, sql);
+            parent.record(elapsed, statement);
         }
     }
 
     /// Runs `future` with a fresh log nested in whatever scope is current, and returns
     /// its output with that log.
-    async fn scope<F: Future>(keep_sql: bool, future: F) -> (F::Output, Arc<QueryLog>) {
+    async fn scope<F: Future>(keep_statements: bool, future: F) -> (F::Output, Arc<QueryLog>) {
         let log = Arc::new(QueryLog {
-            sql: keep_sql.then(|| Mutex::new(Vec::new())),
+            statements_run: keep_statements.then(|| Mutex::new(Vec::new())),
             parent: CURRENT.try_with(Arc::clone).ok(),
             ..QueryLog::default()
         });
@@ -221,7 +221,7 @@ impl QueryStats {
 pub fn attach(db: &mut DatabaseConnection) {
     db.set_metric_callback(|info| {
         // Outside a counted scope (start-up, the seeder) there is nothing to add to.
-        let _ = CURRENT.try_with(|log| log.record(info.elapsed, &info.statement.sql));
+        let _ = CURRENT.try_with(|log| log.record(info.elapsed, info.statement));
     });
 }
 
@@ -240,13 +240,24 @@ pub async fn count_queries<F: Future>(future: F) -> (F::Output, QueryStats) {
 
 /// Like [`count_queries`], and also returns the SQL of every statement, in order.
 pub async fn record_queries<F: Future>(future: F) -> (F::Output, QueryStats, Vec<String>) {
+    let (output, stats, statements) = record_statements(future).await;
+    let sql = statements
+        .into_iter()
+        .map(|statement| statement.sql)
+        .collect();
+    (output, stats, sql)
+}
+
+/// Like [`count_queries`], and also returns every statement with its values, in order:
+/// what it takes to run one again, or `EXPLAIN` it.
+pub async fn record_statements<F: Future>(future: F) -> (F::Output, QueryStats, Vec<Statement>) {
     let (output, log) = QueryLog::scope(true, future).await;
-    let sql = log
-        .sql
+    let statements = log
+        .statements_run
         .as_ref()
-        .and_then(|sql| sql.lock().ok().map(|sql| sql.clone()))
+        .and_then(|run| run.lock().ok().map(|run| run.clone()))
         .unwrap_or_default();
-    (output, log.stats(), sql)
+    (output, log.stats(), statements)
 }
 
 /// Middleware: counts the request's statements and reports them in `X-Query-Count`

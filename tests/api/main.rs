@@ -17,6 +17,7 @@ mod fragment_cache;
 mod helpers;
 mod http_layer;
 mod import;
+mod indexes;
 mod keyset_pagination;
 mod lab;
 mod layers;
