@@ -77,7 +77,10 @@ async fn no_statement_of_the_optimized_post_tag_and_list_pages_reads_all_of_post
 async fn the_indexes_lab_shows_both_plans_and_leaves_every_index_in_place() {
     let app = spawn_app().await;
     app.seed(PLANNED).await;
-    app.db.execute_unprepared("ANALYZE").await.expect("ANALYZE runs");
+    app.db
+        .execute_unprepared("ANALYZE")
+        .await
+        .expect("ANALYZE runs");
     let before = index_names(&app.db).await;
     for (index, _) in INDEXES.iter().take(3) {
         assert!(before.iter().any(|name| name == index), "{index} exists");
