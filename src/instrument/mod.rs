@@ -71,6 +71,14 @@ impl QueryLog {
         (output, log)
     }
 
+    /// The statements kept, if this scope keeps them.
+    fn statements(&self) -> Vec<Statement> {
+        self.statements_run
+            .as_ref()
+            .and_then(|run| run.lock().ok().map(|run| run.clone()))
+            .unwrap_or_default()
+    }
+
     /// The named parts that finished inside this scope, in order.
     fn parts(&self) -> Vec<Component> {
         self.components
@@ -240,24 +248,22 @@ pub async fn count_queries<F: Future>(future: F) -> (F::Output, QueryStats) {
 
 /// Like [`count_queries`], and also returns the SQL of every statement, in order.
 pub async fn record_queries<F: Future>(future: F) -> (F::Output, QueryStats, Vec<String>) {
-    let (output, stats, statements) = record_statements(future).await;
-    let sql = statements
+    // Not through `record_statements`: one async frame fewer on a deep poll stack
+    // (the lab's experiments run inside a request, inside this).
+    let (output, log) = QueryLog::scope(true, future).await;
+    let sql = log
+        .statements()
         .into_iter()
         .map(|statement| statement.sql)
         .collect();
-    (output, stats, sql)
+    (output, log.stats(), sql)
 }
 
 /// Like [`count_queries`], and also returns every statement with its values, in order:
 /// what it takes to run one again, or `EXPLAIN` it.
 pub async fn record_statements<F: Future>(future: F) -> (F::Output, QueryStats, Vec<Statement>) {
     let (output, log) = QueryLog::scope(true, future).await;
-    let statements = log
-        .statements_run
-        .as_ref()
-        .and_then(|run| run.lock().ok().map(|run| run.clone()))
-        .unwrap_or_default();
-    (output, log.stats(), statements)
+    (output, log.stats(), log.statements())
 }
 
 /// Middleware: counts the request's statements and reports them in `X-Query-Count`
