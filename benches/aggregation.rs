@@ -1,11 +1,13 @@
-//! Aggregation in the database: the sidebar's figures — posts per tag, the five
-//! most-discussed posts — counted in Rust over every loaded post and comment (naive)
-//! or by two `COUNT … GROUP BY` queries (optimized). Rendering is left out of both.
+//! The sidebar's figures — posts per tag, the five most-discussed posts — three ways:
+//! counted in Rust over every loaded post and comment (`sidebar-naive`), by two
+//! `COUNT … GROUP BY` queries (`sidebar-aggregated`: aggregation in the database), or
+//! read from the counters the writes keep (`sidebar-counters`: denormalized counters).
+//! Rendering is left out of all three.
 
 mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use perfblog::views::sidebar::{aggregated, naive};
+use perfblog::views::sidebar::{aggregated, denormalized, naive};
 
 fn aggregation(c: &mut Criterion) {
     let runtime = support::runtime();
@@ -19,6 +21,9 @@ fn aggregation(c: &mut Criterion) {
     });
     group.bench_function("sidebar-aggregated", |b| {
         b.to_async(&runtime).iter(|| aggregated::load(db));
+    });
+    group.bench_function("sidebar-counters", |b| {
+        b.to_async(&runtime).iter(|| denormalized::load(db));
     });
     group.finish();
 }

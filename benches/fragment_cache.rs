@@ -1,4 +1,4 @@
-//! Fragment caching: the sidebar counted by the database and rendered on every call
+//! Fragment caching: the sidebar read from its counters and rendered on every call
 //! (uncached) against the same HTML from the fragment cache — in process, and in
 //! Redis when `BENCH_REDIS_URL` is set. The cache is warm: this measures a hit.
 
@@ -6,7 +6,7 @@ mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use perfblog::cache::FragmentCache;
-use perfblog::views::sidebar::{aggregated, cached};
+use perfblog::views::sidebar::{cached, denormalized};
 
 fn fragment_cache(c: &mut Criterion) {
     let runtime = support::runtime();
@@ -17,7 +17,8 @@ fn fragment_cache(c: &mut Criterion) {
     group.sample_size(10);
 
     group.bench_function("sidebar-uncached", |b| {
-        b.to_async(&runtime).iter(|| aggregated::fragment(db, "./"));
+        b.to_async(&runtime)
+            .iter(|| denormalized::fragment(db, "./"));
     });
     for (name, settings) in support::caches() {
         let cache = FragmentCache::new(&settings).expect("the cache connects");

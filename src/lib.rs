@@ -19,6 +19,9 @@ pub mod bulk_insert;
 pub mod cache;
 /// Configuration from the environment: plain settings; the defaults need no services.
 pub mod config;
+/// Counters kept beside the rows they count (`posts.comment_count`,
+/// `tags.published_post_count`), and `recount`, their safety net.
+pub mod counters;
 /// Connecting, migrating, and transactions that write.
 pub mod db;
 /// SeaORM entities for users, posts, tags, post_tags, comments and the outbox.

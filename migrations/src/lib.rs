@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_blog_tables;
 mod m20261125_000002_email_outbox;
 pub mod m20261126_000003_title_trigram_index;
+mod m20261127_000004_denormalized_counters;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_blog_tables::Migration),
             Box::new(m20261125_000002_email_outbox::Migration),
             Box::new(m20261126_000003_title_trigram_index::Migration),
+            Box::new(m20261127_000004_denormalized_counters::Migration),
         ]
     }
 }

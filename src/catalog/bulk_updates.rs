@@ -10,9 +10,9 @@ use crate::views::admin::{naive, optimized};
 pub static PATTERN: Pattern = Pattern {
     slug: "bulk-updates",
     title: "Bulk updates",
-    problem: "Publishing every draft by loading and saving each one sends 1 + N statements.",
+    problem: "Publishing every draft by loading and saving each one sends 1 + 2N statements (each post, then its tags' counters), a commit per post.",
     setup: "Both sides publish the same drafts inside a transaction the lab rolls back, which hides the naive side's commit per row; the bench measures it with its commits.",
-    why: "One UPDATE … WHERE lets the database find and change the rows itself: no row travels to Rust and back, one round trip, one commit.",
+    why: "One `UPDATE … WHERE … RETURNING id` lets the database find and change the rows itself — no row travels to Rust and back, only ids — and one more statement adjusts every affected tag's counter: two round trips and one commit, whatever N. Django: `QuerySet.update()`.",
     when_not: "When each row needs logic the database cannot express (calling a service per row), or when the application must run per-row hooks (ActiveModelBehavior) that a bulk statement skips.",
     shows_on: &[Place {
         view: "admin actions",
@@ -20,12 +20,15 @@ pub static PATTERN: Pattern = Pattern {
         folder: "src/views/admin",
     }],
     naive: Side {
-        summary: "load the rows, save each: 1 + N statements, a commit each",
+        summary: "load the rows, save each and adjust its tags' counters: 1 + 2N statements, a commit each",
         code: &[code!("src/views/admin/naive.rs", "publish_drafts")],
     },
     optimized: Side {
-        summary: "one `UPDATE … WHERE` (archive and tag likewise, tag as `INSERT … SELECT`)",
-        code: &[code!("src/views/admin/optimized.rs", "publish_drafts")],
+        summary: "one `UPDATE … WHERE … RETURNING id`, then one `UPDATE` of the tags' counters (archive and tag likewise, tag as `INSERT … SELECT`)",
+        code: &[
+            code!("src/views/admin/optimized.rs", "publish_drafts"),
+            code!("src/counters.rs", "published_changed"),
+        ],
     },
     tests: &["tests/api/admin.rs"],
     benches: &[Comparison {

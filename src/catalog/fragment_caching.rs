@@ -5,19 +5,19 @@ use super::{Comparison, Pattern, SIDEBAR, Side};
 use crate::cache::FragmentCache;
 use crate::config::CacheSettings;
 use crate::error::AppError;
-use crate::views::sidebar::{aggregated, cached};
+use crate::views::sidebar::{cached, denormalized};
 
 pub static PATTERN: Pattern = Pattern {
     slug: "fragment-caching",
     title: "Fragment caching",
-    problem: "The sidebar's aggregates are recomputed on every page view, though they change only when someone writes.",
+    problem: "The sidebar is read and rendered on every page view, though it changes only when someone writes.",
     setup: "Both sides produce the same rendered sidebar; the optimized side reads it from a cache of the lab's own (in process), filled before the runs. The site's cache is not touched.",
     why: "The rendered HTML is cached and reused until a write bumps the cache's generation: a hit is one Redis round trip (or a hash lookup) and no SQL. Misses share one computation.",
     when_not: "When the data changes on nearly every request, when a stale value is unacceptable and invalidation cannot be made exact, or when computing is as cheap as looking up.",
     shows_on: &[SIDEBAR],
     naive: Side {
-        summary: "counted by the database and rendered, on every request",
-        code: &[code!("src/views/sidebar/aggregated.rs", "fragment")],
+        summary: "read from the counters and rendered, on every request",
+        code: &[code!("src/views/sidebar/denormalized.rs", "fragment")],
     },
     optimized: Side {
         summary: "rendered HTML in Redis or in process, invalidated on write (`src/cache/`)",
@@ -49,7 +49,7 @@ async fn run(bench: &Workbench) -> Result<Outcome, AppError> {
     cached::load(&cache, db, "./").await?;
     Ok(Outcome {
         naive: measure(|| async {
-            aggregated::fragment(db, "./").await?;
+            denormalized::fragment(db, "./").await?;
             Ok(Fetched::default())
         })
         .await?,

@@ -129,6 +129,7 @@ pub mod aggregation;
 pub mod atomic_counters;
 pub mod bulk_inserts;
 pub mod bulk_updates;
+pub mod denormalized_counters;
 pub mod eager_loading;
 pub mod fragment_caching;
 pub mod indexes;
@@ -140,13 +141,14 @@ pub mod streaming;
 pub mod twin_pages;
 
 /// Every pattern, in the order the lab and the README list them.
-pub static PATTERNS: [&Pattern; 12] = [
+pub static PATTERNS: [&Pattern; 13] = [
     &eager_loading::PATTERN,
     &projection::PATTERN,
     &bulk_updates::PATTERN,
     &bulk_inserts::PATTERN,
     &atomic_counters::PATTERN,
     &aggregation::PATTERN,
+    &denormalized_counters::PATTERN,
     &fragment_caching::PATTERN,
     &per_view_caching::PATTERN,
     &offloaded_email::PATTERN,

@@ -16,6 +16,8 @@ pub struct Model {
     pub status: Status,
     pub published_at: Option<DateTimeUtc>,
     pub view_count: i32,
+    /// Every comment of the post, kept by each write that adds one (see `counters`).
+    pub comment_count: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     #[sea_orm(belongs_to, from = "author_id", to = "id")]

@@ -10,6 +10,9 @@ pub struct Model {
     pub name: String,
     #[sea_orm(unique)]
     pub slug: String,
+    /// Published posts with this tag, kept by each write that changes it (see
+    /// `counters`).
+    pub published_post_count: i32,
     #[sea_orm(has_many, via = "post_tag")]
     pub posts: HasMany<super::post::Entity>,
 }

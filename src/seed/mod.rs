@@ -22,6 +22,7 @@ use sea_orm::{
 use content::{Writer, tag_name, user_name};
 
 use crate::bulk_insert::{INSERT_BATCH_ROWS, insert_batched};
+use crate::counters;
 use crate::entities::{comment, outbox_message, post, post_tag, tag, user};
 use crate::views::slug::slugify;
 
@@ -121,6 +122,12 @@ pub async fn seed(
             .map_err(failed("deleting old data"))?,
     }
     let mut report = write_dataset(&txn, size, progress).await?;
+    // Rows went in by the thousand with their counters at zero: count them once,
+    // set-based, as `perfblog recount` does.
+    progress.set_message("counting comments and published posts per tag");
+    counters::recount(&txn)
+        .await
+        .map_err(failed("filling the counters"))?;
     advance_id_sequences(&txn)
         .await
         .map_err(failed("advancing id sequences"))?;
@@ -244,6 +251,7 @@ fn tags(count: usize) -> Vec<tag::ActiveModel> {
                 id: Set(id(index)),
                 slug: Set(slugify(&name)),
                 name: Set(name),
+                published_post_count: Set(0),
             }
         })
         .collect()
@@ -287,6 +295,7 @@ fn posts_batch(
             status: Set(status),
             published_at: Set(published_at),
             view_count: Set(writer.rng().random_range(0..5_000)),
+            comment_count: Set(0),
             created_at: Set(written_at),
             updated_at: Set(published_at.unwrap_or(written_at)),
         });

@@ -11,6 +11,7 @@ mod admin;
 mod browser;
 mod cli;
 mod comments;
+mod counters;
 mod errors;
 mod export;
 mod fragment_cache;

@@ -21,6 +21,7 @@ use serde::Deserialize;
 use super::form::FormInput;
 use super::slug::Slug;
 use super::{Site, Variant, twins};
+use crate::counters;
 use crate::entities::{comment, post, user};
 use crate::error::AppError;
 use crate::mail::{self, CommentNotification};
@@ -127,7 +128,8 @@ impl CommentTarget {
 }
 
 /// Stores the comment under the commenter's user (created on a first comment from
-/// that email address). Three statements; both variants run exactly these.
+/// that email address), and adds it to the post's `comment_count`. Four statements,
+/// to run in a transaction; both variants run exactly these.
 pub async fn insert_comment(
     db: &impl ConnectionTrait,
     target: &CommentTarget,
@@ -164,7 +166,7 @@ pub async fn insert_comment(
     })
     .exec_without_returning(db)
     .await?;
-    Ok(())
+    counters::comment_added(db, target.post_id).await
 }
 
 /// `POST /posts/{slug}/comments` and its naive twin. The optimized variant stores

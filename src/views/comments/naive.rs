@@ -6,21 +6,24 @@
 //! that email is never sent.
 
 use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
+use sea_orm::{TransactionSession, TransactionTrait};
 
 use super::{CommentTarget, NewComment, insert_comment};
+use crate::db;
 use crate::error::AppError;
 use crate::mail::{self, Mailer};
 
 pub async fn add(
-    db: &impl ConnectionTrait,
+    db: &impl TransactionTrait,
     mailer: &Mailer,
     target: &CommentTarget,
     comment: &NewComment,
     public_url: &str,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    insert_comment(db, target, comment, now).await?;
+    let txn = db::begin_write(db).await?;
+    insert_comment(&txn, target, comment, now).await?;
+    txn.commit().await?;
     let notification = target.notification(comment, public_url);
     let email = notification
         .recipient()

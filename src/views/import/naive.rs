@@ -1,7 +1,8 @@
 //! The import as it is usually first written: one `INSERT` per post, then one per tag
 //! of that post.
 //!
-//! Cost: N + T statements for N posts with T tags in all, each a round trip — and
+//! Cost: N + T statements for N posts with T tags in all (and one more per tag of a
+//! published post, for its tag's counter), each a round trip — and
 //! every `INSERT` returns the whole row it wrote (`RETURNING *`), body included, so
 //! the id is known for the tags.
 
@@ -9,8 +10,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr, TransactionSession, TransactionTrait};
 
 use super::NewPost;
+use crate::counters;
 use crate::db;
-use crate::entities::post_tag;
+use crate::entities::{post, post_tag};
 
 pub async fn insert(
     db: &impl TransactionTrait,
@@ -27,6 +29,9 @@ pub async fn insert(
             }
             .insert(&txn)
             .await?;
+            if new_post.status == post::Status::Published {
+                counters::add_to_tags(&txn, &[(tag_id, 1)]).await?;
+            }
         }
     }
     txn.commit().await?;

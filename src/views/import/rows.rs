@@ -83,6 +83,7 @@ impl NewPost {
             status: Set(self.status),
             published_at: Set(self.published_at),
             view_count: Set(0),
+            comment_count: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
         }

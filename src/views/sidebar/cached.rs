@@ -1,13 +1,14 @@
-//! The optimized pages' sidebar: the aggregated sidebar, rendered to HTML once and
-//! served from the fragment cache (Redis or in process) until a write invalidates it.
+//! The optimized pages' sidebar: the sidebar read from its counters, rendered to HTML
+//! once and served from the fragment cache (Redis or in process) until a write
+//! invalidates it.
 //!
-//! What changed from `aggregated::fragment`: on a hit, no query at all — one Redis round
+//! What changed from `denormalized::fragment`: on a hit, no query at all — one Redis round
 //! trip (or a hash-map lookup) returns finished HTML. On a miss, concurrent requests
 //! share one computation. See `cache` for invalidation, TTL jitter and Redis outages.
 
 use sea_orm::DatabaseConnection;
 
-use super::{Fragment, aggregated};
+use super::{Fragment, denormalized};
 use crate::cache::{FRAGMENT_TTL, FragmentCache};
 use crate::error::AppError;
 
@@ -20,7 +21,7 @@ pub async fn load(
 ) -> Result<Fragment, AppError> {
     let html = cache
         .get_or_render(&format!("sidebar:{root}"), FRAGMENT_TTL, || async {
-            Ok(aggregated::fragment(db, root).await?.0)
+            Ok(denormalized::fragment(db, root).await?.0)
         })
         .await?;
     Ok(Fragment(html))

@@ -1,15 +1,19 @@
 //! The sidebar on every list and post page: the tag cloud (tags with their published
 //! posts) and the five most-commented published posts. Aggregates over the whole
-//! dataset — the most expensive part of a page, computed three ways:
+//! dataset — the most expensive part of a page, computed four ways, each rung changing
+//! one thing:
 //!
 //! - `naive.rs`: load the rows, count in Rust (what `/naive/` pages show);
-//! - `aggregated.rs`: `COUNT … GROUP BY` in the database, every time (the middle
-//!   step: aggregation in the database changes only the counting);
+//! - `aggregated.rs`: `COUNT … GROUP BY` in the database, every time (aggregation in
+//!   the database changes only where the counting happens);
+//! - `denormalized.rs`: read counters that every write keeps (denormalization changes
+//!   only when the counting happens: at the write, once);
 //! - `cached.rs`: that, rendered once and reused from the fragment cache (what the
 //!   optimized pages show: fragment caching changes only whether it is recomputed).
 
 pub mod aggregated;
 pub mod cached;
+pub mod denormalized;
 pub mod naive;
 
 use std::fmt;
@@ -24,7 +28,7 @@ use crate::instrument::component;
 /// Posts in the "most discussed" list.
 pub const POPULAR_POSTS: u64 = 5;
 
-/// What all three loaders return.
+/// What all four loaders return.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sidebar {
     /// Tags with at least one published post, by name.

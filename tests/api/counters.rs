@@ -1,0 +1,173 @@
+//! Denormalized counters: after every kind of write, in both variants, each counter
+//! equals a fresh `COUNT(*)` — and the sidebar read from them equals the one counted
+//! by `GROUP BY`.
+
+use chrono::{DateTime, Utc};
+use perfblog::counters::{self, Drift};
+use perfblog::entities::post;
+use perfblog::views::sidebar::{aggregated, denormalized};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::helpers::{SMALL, TestApp, spawn_app};
+
+/// Every counter equals a fresh count, and the sidebar from the counters is the
+/// sidebar from `GROUP BY`.
+async fn assert_exact(app: &TestApp, after: &str) {
+    let drift = counters::drift(&app.db).await.expect("drift is measured");
+    assert_eq!(drift, Drift::default(), "after {after}");
+    assert_eq!(
+        denormalized::load(&app.db).await.expect("loads"),
+        aggregated::load(&app.db).await.expect("loads"),
+        "the sidebar after {after}"
+    );
+}
+
+async fn comment(app: &TestApp, path: &str, body: &str) -> u16 {
+    app.client
+        .post(format!("{}{path}", app.address))
+        .form(&[
+            ("name", "Ada"),
+            ("email", "ada@example.com"),
+            ("body", body),
+        ])
+        .send()
+        .await
+        .expect("answered")
+        .status()
+        .as_u16()
+}
+
+/// Two instants between the oldest and newest published post: archive cutoffs that
+/// each archive some posts and leave others.
+async fn cutoffs(app: &TestApp) -> [String; 2] {
+    let dates: Vec<Option<DateTime<Utc>>> = post::Entity::find()
+        .select_only()
+        .column(post::Column::PublishedAt)
+        .filter(post::Column::Status.eq(post::Status::Published))
+        .order_by_asc(post::Column::PublishedAt)
+        .into_tuple()
+        .all(&app.db)
+        .await
+        .expect("dates load");
+    let day = |at: usize| {
+        dates[at]
+            .expect("published posts have a date")
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    [day(dates.len() / 4), day(dates.len() / 2)]
+}
+
+fn import_lines(prefix: &str) -> String {
+    (0..4)
+        .map(|i| {
+            serde_json::json!({
+                "title": format!("Counted import {prefix} {i}"),
+                "body": "Body.",
+                "author_email": "user1@example.com",
+                "tags": ["rust", "sql"],
+                "status": if i % 2 == 0 { "published" } else { "draft" },
+            })
+            .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn after_every_kind_of_write_in_both_variants_each_counter_equals_a_fresh_count() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    assert_exact(&app, "seeding").await;
+    let slug = app.first_published().await.slug;
+    let [early, later] = cutoffs(&app).await;
+
+    for (prefix, cutoff, tag) in [("", early, "sql"), ("/naive", later, "postgresql")] {
+        let status = comment(&app, &format!("{prefix}/posts/{slug}/comments"), "Counted.").await;
+        assert_eq!(status, 303, "{prefix} comment");
+        assert_exact(&app, &format!("a comment ({prefix:?})")).await;
+
+        let imported = app
+            .admin_post_body(
+                &format!("{prefix}/admin/import"),
+                "application/x-ndjson",
+                import_lines(prefix),
+            )
+            .await;
+        assert_eq!(imported.status, 200, "{}", imported.body);
+        assert_exact(&app, &format!("an import ({prefix:?})")).await;
+
+        let tagged = app
+            .admin_post(
+                &format!("{prefix}/admin/tag-posts"),
+                &[("tag", tag), ("title_contains", "a")],
+            )
+            .await;
+        assert!(tagged.rows_changed() > 0, "{prefix} tagged some posts");
+        assert_exact(&app, &format!("tagging ({prefix:?})")).await;
+
+        let published = app
+            .admin_post(&format!("{prefix}/admin/publish-drafts"), &[])
+            .await;
+        assert!(
+            published.rows_changed() > 0,
+            "{prefix} published some drafts"
+        );
+        assert_exact(&app, &format!("publishing ({prefix:?})")).await;
+
+        let archived = app
+            .admin_post(&format!("{prefix}/admin/archive"), &[("before", &cutoff)])
+            .await;
+        assert!(archived.rows_changed() > 0, "{prefix} archived some posts");
+        assert_exact(&app, &format!("archiving ({prefix:?})")).await;
+    }
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_comments_on_one_post_leave_its_count_exact() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    let path = format!("/posts/{}/comments", post.slug);
+    let bodies: Vec<String> = (0..200).map(|i| format!("Comment {i}")).collect();
+    let statuses =
+        futures_util::future::join_all(bodies.iter().map(|body| comment(&app, &path, body))).await;
+    assert!(statuses.iter().all(|&status| status == 303), "{statuses:?}");
+    let count = post::Entity::find_by_id(post.id)
+        .one(&app.db)
+        .await
+        .expect("loads")
+        .expect("exists")
+        .comment_count;
+    assert_eq!(count, post.comment_count + 200);
+    assert_exact(&app, "200 concurrent comments").await;
+}
+
+#[tokio::test]
+async fn recount_corrects_drifted_counters_and_says_how_many_had_drifted() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post_id = app.first_published().await.id;
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE posts SET comment_count = comment_count + 7 WHERE id = {post_id}"
+        ))
+        .await
+        .expect("drifts a post");
+    app.db
+        .execute_unprepared(
+            "UPDATE tags SET published_post_count = 0 WHERE slug IN ('rust', 'sql')",
+        )
+        .await
+        .expect("drifts two tags");
+    assert_eq!(
+        counters::recount(&app.db).await.expect("recounts"),
+        Drift { posts: 1, tags: 2 }
+    );
+    assert_exact(&app, "a recount").await;
+    assert_eq!(
+        counters::recount(&app.db).await.expect("recounts"),
+        Drift::default(),
+        "nothing left to correct"
+    );
+}
