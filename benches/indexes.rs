@@ -7,7 +7,7 @@ mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use perfblog::catalog::indexes::{drop_indexes, title_search};
-use perfblog::catalog::measure::Workbench;
+use perfblog::catalog::measure::newest_post;
 use perfblog::views::pagination::{PageNumber, PageWindow};
 use perfblog::views::slug::Slug;
 use perfblog::views::{post_detail, post_list};
@@ -17,9 +17,7 @@ fn indexes(c: &mut Criterion) {
     let runtime = support::runtime();
     let bench = support::standard_database(&runtime);
     let db = &bench.db;
-    let (_, slug) = runtime
-        .block_on(Workbench::new(db.clone()).newest_post())
-        .expect("a published post");
+    let (_, slug) = runtime.block_on(newest_post(db)).expect("a published post");
     let slug = Slug::parse(&slug).expect("a valid slug");
     let first = PageWindow::new(PageNumber::FIRST);
     let search = title_search(db.get_database_backend()).expect("a valid search");

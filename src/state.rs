@@ -51,7 +51,7 @@ impl AppState {
         Ok(Self {
             site,
             lab: Lab {
-                workbench: Arc::new(Workbench::new(db)),
+                workbench: Arc::new(Workbench::new(db, config.database.clone())),
                 gate: LabGate::new(config.lab_wait),
             },
             metrics: Metrics::new(cache, pages),

@@ -16,6 +16,8 @@ const SQLITE_BENCH_URL: &str = "sqlite://target/bench-data/standard.sqlite?mode=
 pub struct BenchDatabase {
     pub db: DatabaseConnection,
     pub backend: Backend,
+    /// Where `db` points, for benches that open connections of their own.
+    pub url: DatabaseUrl,
 }
 
 impl BenchDatabase {
@@ -70,6 +72,7 @@ pub fn standard_database(runtime: &Runtime) -> BenchDatabase {
         BenchDatabase {
             db,
             backend: url.backend(),
+            url: url.clone(),
         }
     })
 }
@@ -117,6 +120,7 @@ pub fn scratch_database(runtime: &Runtime, name: &str, size: DatasetSize) -> Ben
         BenchDatabase {
             db,
             backend: url.backend(),
+            url: url.clone(),
         }
     })
 }

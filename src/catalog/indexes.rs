@@ -6,7 +6,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, QueryTrait, Statement,
 };
 
-use super::measure::{Fetched, Measured, Outcome, Workbench, measure, rolled_back};
+use super::measure::{Fetched, Measured, Outcome, Workbench, measure, newest_post, rolled_back};
 use super::{Comparison, POST_LIST, POST_PAGE, Pattern, Side, TAG_PAGE};
 use crate::db::explain::{Plan, explain};
 use crate::entities::{post, tag};
@@ -151,7 +151,7 @@ pub fn title_search(backend: DbBackend) -> Result<Statement, AppError> {
 
 /// The newest published post's slug, and the first tag's.
 async fn samples(db: &DatabaseConnection) -> Result<(Slug, Slug), AppError> {
-    let (_, post_slug) = Workbench::new(db.clone()).newest_post().await?;
+    let (_, post_slug) = newest_post(db).await?;
     let tag_slug: String = tag::Entity::find()
         .select_only()
         .column(tag::Column::Slug)

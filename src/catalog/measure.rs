@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use tokio::sync::OnceCell;
 
-use crate::config::MailSettings;
+use crate::config::{DatabaseUrl, MailSettings};
 use crate::entities::post;
 use crate::error::AppError;
 use crate::instrument;
@@ -25,16 +25,19 @@ pub const REPETITIONS: usize = 5;
 /// How long the lab's SMTP server takes to accept a message (the email page says so).
 pub const SMTP_DELAY: Duration = Duration::from_millis(50);
 
-/// What experiments run against: the database, and an SMTP server of the lab's own.
+/// What experiments run against: the database (its pool, and its address, for the
+/// experiment that opens connections of its own), and an SMTP server of the lab's own.
 pub struct Workbench {
     pub db: DatabaseConnection,
+    pub database_url: DatabaseUrl,
     mail_server: OnceCell<(SmtpSink, Mailer)>,
 }
 
 impl Workbench {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: DatabaseConnection, database_url: DatabaseUrl) -> Self {
         Self {
             db,
+            database_url,
             mail_server: OnceCell::new(),
         }
     }
@@ -58,18 +61,23 @@ impl Workbench {
     /// The id and slug of the newest published post: the post experiments that act on
     /// one post act on.
     pub async fn newest_post(&self) -> Result<(i32, String), AppError> {
-        post::Entity::find()
-            .select_only()
-            .columns([post::Column::Id, post::Column::Slug])
-            .filter(post::Column::Status.eq(post::Status::Published))
-            .order_by_desc(post::Column::PublishedAt)
-            .into_tuple()
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| {
-                AppError::NotFound("The lab needs a published post; seed the database.".to_owned())
-            })
+        newest_post(&self.db).await
     }
+}
+
+/// The id and slug of the newest published post in `db`.
+pub async fn newest_post(db: &DatabaseConnection) -> Result<(i32, String), AppError> {
+    post::Entity::find()
+        .select_only()
+        .columns([post::Column::Id, post::Column::Slug])
+        .filter(post::Column::Status.eq(post::Status::Published))
+        .order_by_desc(post::Column::PublishedAt)
+        .into_tuple()
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            AppError::NotFound("The lab needs a published post; seed the database.".to_owned())
+        })
 }
 
 /// Both sides of an experiment, measured.

@@ -129,8 +129,10 @@ pub mod aggregation;
 pub mod atomic_counters;
 pub mod bulk_inserts;
 pub mod bulk_updates;
+pub mod connection_pooling;
 pub mod denormalized_counters;
 pub mod eager_loading;
+pub mod exists;
 pub mod fragment_caching;
 pub mod indexes;
 pub mod keyset_pagination;
@@ -141,7 +143,7 @@ pub mod streaming;
 pub mod twin_pages;
 
 /// Every pattern, in the order the lab and the README list them.
-pub static PATTERNS: [&Pattern; 13] = [
+pub static PATTERNS: [&Pattern; 15] = [
     &eager_loading::PATTERN,
     &projection::PATTERN,
     &bulk_updates::PATTERN,
@@ -155,6 +157,8 @@ pub static PATTERNS: [&Pattern; 13] = [
     &keyset_pagination::PATTERN,
     &streaming::PATTERN,
     &indexes::PATTERN,
+    &exists::PATTERN,
+    &connection_pooling::PATTERN,
 ];
 
 /// Whole pages against their twins — every idea at once, as a visitor meets them.

@@ -1,6 +1,7 @@
 //! The database: connecting (with query counting attached), migrating, starting
 //! transactions that write, and asking how a statement would run ([`explain`]).
 
+pub mod exists;
 pub mod explain;
 
 use std::time::Duration;
@@ -16,8 +17,57 @@ use sea_orm::{
 use crate::config::{Backend, DatabaseUrl};
 use crate::instrument;
 
-/// Opens a pool on `url` with query counting attached.
+/// Opens the app's pool on `url`, with query counting attached.
 pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<DatabaseConnection> {
+    open(url, Shape::POOL).await
+}
+
+/// One connection, opened now, for one unit of work, to be closed after it
+/// (`close()`): what every request pays when there is no pool. The same options as
+/// the app's pool otherwise, query counting included.
+pub async fn connect_one(url: &DatabaseUrl) -> anyhow::Result<DatabaseConnection> {
+    open(
+        url,
+        Shape {
+            connections: Some(1),
+            ..Shape::POOL
+        },
+    )
+    .await
+}
+
+/// The app's pool without sqlx's prepared-statement cache: every statement is parsed
+/// and planned again on every run. What the cache saves is measured by the pooling
+/// bench; nothing else uses this.
+pub async fn connect_without_statement_cache(
+    url: &DatabaseUrl,
+) -> anyhow::Result<DatabaseConnection> {
+    open(
+        url,
+        Shape {
+            statement_cache: false,
+            ..Shape::POOL
+        },
+    )
+    .await
+}
+
+/// How many connections a pool holds (`None`: the backend's default) and whether each
+/// keeps its prepared statements.
+#[derive(Clone, Copy)]
+struct Shape {
+    connections: Option<u32>,
+    statement_cache: bool,
+}
+
+impl Shape {
+    const POOL: Shape = Shape {
+        connections: None,
+        statement_cache: true,
+    };
+}
+
+async fn open(url: &DatabaseUrl, shape: Shape) -> anyhow::Result<DatabaseConnection> {
     let sqlite_dir = url
         .sqlite_file()
         .and_then(|file| std::path::Path::new(file).parent())
@@ -26,6 +76,8 @@ pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<DatabaseConnection> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("could not create the directory {}", dir.display()))?;
     }
+    // sqlx's default: each connection keeps its 100 most recent prepared statements.
+    let cached_statements = if shape.statement_cache { 100 } else { 0 };
     let mut options = ConnectOptions::new(url.as_str());
     options
         // sqlx would log every statement at INFO; the query counter reports them instead.
@@ -34,18 +86,28 @@ pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<DatabaseConnection> {
     match url.backend() {
         Backend::Sqlite => {
             options
-                .max_connections(url.max_connections().unwrap_or(8))
-                .map_sqlx_sqlite_opts(|sqlite| {
+                .max_connections(shape.connections.or(url.max_connections()).unwrap_or(8))
+                .map_sqlx_sqlite_opts(move |sqlite| {
                     // WAL lets readers run while a writer commits; NORMAL sync is safe with WAL.
                     sqlite
                         .journal_mode(SqliteJournalMode::Wal)
                         .synchronous(SqliteSynchronous::Normal)
                         .foreign_keys(true)
                         .busy_timeout(Duration::from_secs(5))
+                        .statement_cache_capacity(cached_statements)
                 });
         }
         Backend::Postgres => {
-            options.max_connections(url.max_connections().unwrap_or_else(default_postgres_pool));
+            options
+                .max_connections(
+                    shape
+                        .connections
+                        .or(url.max_connections())
+                        .unwrap_or_else(default_postgres_pool),
+                )
+                .map_sqlx_postgres_opts(move |postgres| {
+                    postgres.statement_cache_capacity(cached_statements)
+                });
         }
     }
     let mut db = Database::connect(options)

@@ -16,13 +16,13 @@ use rand::{Rng, seq::index};
 use rand_chacha::ChaCha8Rng;
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    PaginatorTrait,
 };
 
 use content::{Writer, tag_name, user_name};
 
 use crate::bulk_insert::{INSERT_BATCH_ROWS, insert_batched};
 use crate::counters;
+use crate::db::exists;
 use crate::entities::{comment, outbox_message, post, post_tag, tag, user};
 use crate::views::slug::slugify;
 
@@ -66,9 +66,12 @@ pub struct SeedReport {
     pub elapsed: Duration,
 }
 
-/// Whether the database already holds blog data (users or posts).
+/// Whether the database already holds blog data (users or posts): a question about
+/// one row, asked with `EXISTS … LIMIT 1` rather than by counting every row (the
+/// `exists` pattern; `db::exists`).
 pub async fn has_data(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
-    Ok(user::Entity::find().count(db).await? > 0 || post::Entity::find().count(db).await? > 0)
+    Ok(exists::by_finding_one(db, user::Entity::find()).await?
+        || exists::by_finding_one(db, post::Entity::find()).await?)
 }
 
 /// What to do with data that is already there.
