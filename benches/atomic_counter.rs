@@ -1,11 +1,16 @@
-//! The view counter: read-add-write (naive, two statements, loses updates) against
-//! `UPDATE … SET view_count = view_count + 1` (optimized, one statement), with 1 and
-//! with 16 views of the same post in flight at once. One iteration = that many views.
+//! The view counter's three rungs: read-add-write (two statements, loses updates),
+//! `UPDATE … SET view_count = view_count + 1` (one statement, a write and a commit
+//! per view), and write-behind (`write-behind`: a tally in process and one read of
+//! the stored count; `write-behind-redis`: the tally in Redis, with
+//! `BENCH_REDIS_URL`), with 1 and with 16 views of the same post in flight at once.
+//! One iteration = that many views. The tally is never flushed here: a flush is one
+//! statement a second, whatever the rate of views.
 
 mod support;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use perfblog::views::post_detail::{naive, optimized};
+use perfblog::cache::{FragmentCache, ViewTally};
+use perfblog::views::post_detail::{naive, optimized, write_behind};
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::task::JoinSet;
 
@@ -31,6 +36,20 @@ fn atomic_counter(c: &mut Criterion) {
     let runtime = support::runtime();
     let bench = support::standard_database(&runtime);
     let db = &bench.db;
+    let tallies: Vec<(String, ViewTally)> = {
+        let _inside = runtime.enter();
+        support::caches()
+            .into_iter()
+            .map(|(name, settings)| {
+                let id = match name {
+                    "memory" => "write-behind".to_owned(),
+                    other => format!("write-behind-{other}"),
+                };
+                let cache = FragmentCache::new(&settings).expect("a cache");
+                (id, ViewTally::new(&cache))
+            })
+            .collect()
+    };
     let mut group = c.benchmark_group(bench.group_name("atomic_counter"));
 
     for tasks in CONCURRENCY {
@@ -52,6 +71,16 @@ fn atomic_counter(c: &mut Criterion) {
                 })
             });
         });
+        for (id, tally) in &tallies {
+            group.bench_with_input(BenchmarkId::new(id, tasks), &tasks, |b, &tasks| {
+                b.to_async(&runtime).iter(|| {
+                    view_concurrently(db, tasks, |db| {
+                        let tally = tally.clone();
+                        async move { write_behind::count_view(&db, &tally, POST_ID).await }
+                    })
+                });
+            });
+        }
     }
     group.finish();
 }

@@ -28,6 +28,9 @@ use url::Url;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://perfblog.sqlite?mode=rwc";
 
+/// Views are written about once a second: what a crash can lose.
+pub const DEFAULT_VIEW_FLUSH: Duration = Duration::from_secs(1);
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub database: DatabaseUrl,
@@ -49,6 +52,9 @@ pub struct Config {
     /// How long a lab visitor waits for the experiment ahead of theirs (not from the
     /// environment; tests shorten it).
     pub lab_wait: Duration,
+    /// How often the optimized post page's pending views are written to the database
+    /// (not from the environment; tests lengthen it and flush by hand).
+    pub view_flush: Duration,
 }
 
 /// The embedded defaults: SQLite, `.eml` files, an in-process cache, a worker in the
@@ -69,6 +75,7 @@ impl Default for Config {
             page_cache: PageCacheSettings::default(),
             comment_rate: CommentRate::default(),
             lab_wait: DEFAULT_LAB_WAIT,
+            view_flush: DEFAULT_VIEW_FLUSH,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -25,6 +26,7 @@ pub struct Application {
     state: AppState,
     admin_token_generated: bool,
     worker: Option<WorkerSettings>,
+    view_flush: Duration,
 }
 
 impl Application {
@@ -55,6 +57,7 @@ impl Application {
                 public_url,
             )?,
             worker: config.worker,
+            view_flush: config.view_flush,
         })
     }
 
@@ -84,9 +87,10 @@ impl Application {
         self.admin_token_generated
     }
 
-    /// Serves (and runs the outbox worker, unless configured not to) until Ctrl-C or
-    /// SIGTERM, then stops accepting connections, lets in-flight requests finish, and
-    /// lets the worker finish its batch without claiming another.
+    /// Serves (and runs the outbox worker, unless configured not to, and the view
+    /// counts' flusher) until Ctrl-C or SIGTERM, then stops accepting connections, lets
+    /// in-flight requests finish, lets the worker finish its batch without claiming
+    /// another, and writes the views counted so far.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (stop, stopped) = watch::channel(false);
         let site = &self.state.site;
@@ -98,8 +102,13 @@ impl Application {
                 site.outbox_wake.clone(),
             )
             .count_failures_in(self.state.metrics.send_failures());
-            tokio::spawn(worker.run(stopped))
+            tokio::spawn(worker.run(stopped.clone()))
         });
+        let flusher = tokio::spawn(site.views.clone().run(
+            site.db.clone(),
+            self.view_flush,
+            stopped,
+        ));
         let served = axum::serve(
             self.listener,
             router(&self.state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -111,6 +120,7 @@ impl Application {
         if let Some(worker) = worker {
             let _ = worker.await;
         }
+        let _ = flusher.await;
         served
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
-use crate::cache::{FragmentCache, PageCache};
+use crate::cache::{FragmentCache, PageCache, ViewTally};
 use crate::catalog::measure::Workbench;
 use crate::config::{AdminToken, Config};
 use crate::http::rate_limit::CommentLimiter;
@@ -46,6 +46,7 @@ impl AppState {
             admin_token,
             mailer: Mailer::new(&config.mail)?,
             outbox_wake: Arc::new(Notify::new()),
+            views: ViewTally::new(&cache),
             public_url,
         };
         Ok(Self {

@@ -24,6 +24,7 @@
 pub mod page;
 pub mod precompressed;
 mod store;
+pub mod write_behind;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ use crate::error::AppError;
 use crate::instrument::{self, CacheOutcome};
 pub use page::PageCache;
 use store::Store;
+pub use write_behind::ViewTally;
 
 /// How long a fragment lives when no write invalidates it first (± 20 %).
 pub const FRAGMENT_TTL: Duration = Duration::from_secs(300);

@@ -1,6 +1,7 @@
 //! Where cached values live: in this process (moka) or in Redis. Both keep a
 //! generation number and values tagged with the generation they were computed under.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -51,6 +52,7 @@ impl Store {
             generation_key: format!("{namespace}:generation"),
             fragment_prefix: format!("{namespace}:fragment:"),
             page_prefix: format!("{namespace}:page:"),
+            views_key: format!("{namespace}:views"),
             health: Health::default(),
         }))
     }
@@ -131,6 +133,23 @@ impl Store {
         }
     }
 
+    /// Adds one view of `post_id` to the shared tally (`HINCRBY`): its pending views,
+    /// or `None` when views are tallied in process (no Redis).
+    pub async fn add_view(&self, post_id: i32) -> Result<Option<i64>, Unavailable> {
+        match self {
+            Store::Memory(_) => Ok(None),
+            Store::Redis(redis) => redis.add_view(post_id).await.map(Some),
+        }
+    }
+
+    /// Takes the whole shared tally, leaving it empty (nothing in process).
+    pub async fn take_views(&self) -> Result<Vec<(i32, i64)>, Unavailable> {
+        match self {
+            Store::Memory(_) => Ok(Vec::new()),
+            Store::Redis(redis) => redis.take_views().await,
+        }
+    }
+
     pub fn outages(&self) -> u64 {
         match self {
             Store::Memory(_) => 0,
@@ -178,6 +197,8 @@ pub struct RedisStore {
     generation_key: String,
     fragment_prefix: String,
     page_prefix: String,
+    /// A hash of post id → views not yet written to the database (`write_behind.rs`).
+    views_key: String,
     health: Health,
 }
 
@@ -271,6 +292,30 @@ impl RedisStore {
             )
             .await;
         self.health.observe(answer)
+    }
+
+    async fn add_view(&self, post_id: i32) -> Result<i64, Unavailable> {
+        self.health.check()?;
+        let mut connection = self.manager.clone();
+        let answer: redis::RedisResult<i64> = connection.hincr(&self.views_key, post_id, 1).await;
+        self.health.observe(answer)
+    }
+
+    /// `MULTI; HGETALL views; DEL views; EXEC`: read and emptied in one step, so a
+    /// view another replica adds meanwhile lands in the next tally, never in none.
+    async fn take_views(&self) -> Result<Vec<(i32, i64)>, Unavailable> {
+        self.health.check()?;
+        let mut connection = self.manager.clone();
+        let answer: redis::RedisResult<(HashMap<i32, i64>,)> = redis::pipe()
+            .atomic()
+            .hgetall(&self.views_key)
+            .del(&self.views_key)
+            .ignore()
+            .query_async(&mut connection)
+            .await;
+        self.health
+            .observe(answer)
+            .map(|(views,)| views.into_iter().collect())
     }
 
     /// `INCR generation`. If Redis cannot be reached, the bump is owed and paid before

@@ -141,14 +141,16 @@ pub mod per_view_caching;
 pub mod projection;
 pub mod streaming;
 pub mod twin_pages;
+pub mod write_behind_counter;
 
 /// Every pattern, in the order the lab and the README list them.
-pub static PATTERNS: [&Pattern; 15] = [
+pub static PATTERNS: [&Pattern; 16] = [
     &eager_loading::PATTERN,
     &projection::PATTERN,
     &bulk_updates::PATTERN,
     &bulk_inserts::PATTERN,
     &atomic_counters::PATTERN,
+    &write_behind_counter::PATTERN,
     &aggregation::PATTERN,
     &denormalized_counters::PATTERN,
     &fragment_caching::PATTERN,

@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use super::measure::{Fetched, Outcome, Workbench, measure};
 use super::{Comparison, POST_LIST, POST_PAGE, Pattern, Side, TAG_PAGE};
 use crate::cache::precompressed::brotli_on_the_fly;
-use crate::cache::{FragmentCache, PageCache};
+use crate::cache::{FragmentCache, PageCache, ViewTally};
 use crate::config::{AdminToken, CacheSettings, MailSettings, PageCacheSettings};
 use crate::error::AppError;
 use crate::mail::Mailer;
@@ -84,6 +84,8 @@ fn lab_site(bench: &Workbench, page_cache: bool) -> Result<Site, AppError> {
             std::env::temp_dir().join("perfblog-lab-mail"),
         ))?,
         outbox_wake: Arc::new(Notify::new()),
+        // Never flushed: the lab's views change no data.
+        views: ViewTally::in_process(),
         public_url: "http://lab".to_owned(),
     })
 }

@@ -36,7 +36,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
 use crate::cache::page::{RenderCost, Served};
-use crate::cache::{FragmentCache, PageCache};
+use crate::cache::{FragmentCache, PageCache, ViewTally};
 use crate::config::AdminToken;
 use crate::entities::tag;
 use crate::instrument::{self, Component, QueryStats};
@@ -58,6 +58,8 @@ pub struct Site {
     pub mailer: Mailer,
     /// Wakes the outbox worker when a message is queued.
     pub outbox_wake: Arc<Notify>,
+    /// Views of the optimized post page, written to the database about once a second.
+    pub views: ViewTally,
     /// Where links in emails point, without a trailing slash.
     pub public_url: String,
 }

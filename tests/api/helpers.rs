@@ -30,6 +30,8 @@ pub struct TestApp {
     pub database_url: String,
     /// The lab's gate, which a test can hold as a running experiment would.
     pub lab_gate: perfblog::lab::LabGate,
+    /// The optimized post page's pending views.
+    pub views: perfblog::cache::ViewTally,
     /// Dropped (a PostgreSQL test database removed) with the app that created it.
     _database: Option<TestDatabase>,
     _mail_dir: tempfile::TempDir,
@@ -45,6 +47,9 @@ pub struct TestOptions {
     pub comment_rate: CommentRate,
     /// On, as in production, unless a test asks otherwise.
     pub page_cache: PageCacheSettings,
+    /// How often the app writes pending views itself: by default never within a
+    /// test, which flushes by hand (`TestApp::flush_views`) to be deterministic.
+    pub view_flush: std::time::Duration,
 }
 
 impl Default for TestOptions {
@@ -60,6 +65,7 @@ impl Default for TestOptions {
                 trust_forwarded_for: false,
             },
             page_cache: PageCacheSettings::default(),
+            view_flush: std::time::Duration::from_secs(3600),
         }
     }
 }
@@ -158,6 +164,7 @@ async fn launch(
         page_cache: options.page_cache,
         comment_rate: options.comment_rate,
         lab_wait: LAB_WAIT,
+        view_flush: options.view_flush,
     };
     let app = Application::build(&config, "127.0.0.1:0".parse().expect("address parses"))
         .await
@@ -167,6 +174,7 @@ async fn launch(
     let cache = app.state().site.cache.clone();
     let pages = app.state().site.pages.clone();
     let lab_gate = app.state().lab.gate.clone();
+    let views = app.state().site.views.clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -181,6 +189,7 @@ async fn launch(
         cache_settings,
         database_url: database_url.to_owned(),
         lab_gate,
+        views,
         _database: database,
         _mail_dir: mail_dir,
     }
@@ -209,6 +218,11 @@ impl TestApp {
             .expect("seeding succeeds");
         self.cache.invalidate().await;
         report
+    }
+
+    /// Writes the optimized post page's pending views to the database now.
+    pub async fn flush_views(&self) {
+        self.views.flush(&self.db).await.expect("views are written");
     }
 
     /// The published post with the lowest id: a post every seeded dataset has.

@@ -33,3 +33,4 @@ mod sitemap;
 mod smtp_sink;
 mod tag_page;
 mod view_counter;
+mod write_behind;

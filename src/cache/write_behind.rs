@@ -1,0 +1,189 @@
+//! Write-behind view counts: a view adds 1 to a tally — in Redis (`HINCRBY`) when
+//! `REDIS_URL` is set, so replicas share it, in this process otherwise — and a flusher
+//! writes the tally to `posts.view_count` about once a second, in one set-based
+//! statement per 1,000 posts.
+//!
+//! The trade-off, which the tests pin:
+//! - **A crash loses at most one interval of views** — those tallied in this process
+//!   since the last flush. A tally in Redis outlives the process that counted it: the
+//!   next flush, by any replica, writes it.
+//! - **A graceful shutdown flushes** ([`ViewTally::run`] flushes once more when told
+//!   to stop), so a deploy loses nothing.
+//! - **N concurrent views are N** once flushed: each is an atomic add to the tally
+//!   (a mutex-guarded map, or `HINCRBY`), and the flush adds to the column
+//!   (`view_count = view_count + v.views`), never overwrites it.
+//! - A flush that fails (the database is down) keeps its views for the next one; Redis
+//!   down tallies in process meanwhile. No view is lost to an outage.
+//! - The count a page shows is the stored count plus the pending tally. While a flush
+//!   is between taking the tally and committing it (a few milliseconds), a page can
+//!   show up to that flush's views too few.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, DbErr};
+use tokio::sync::watch;
+
+use super::FragmentCache;
+
+/// Posts per flush statement: keeps a statement's text (and its row locks) bounded.
+const POSTS_PER_STATEMENT: usize = 1_000;
+
+/// Views counted, not yet written to the database.
+#[derive(Clone)]
+pub struct ViewTally {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Where the shared tally lives (Redis), when there is one.
+    cache: Option<FragmentCache>,
+    /// Views tallied in this process: all of them without Redis, those counted while
+    /// Redis was down (or whose flush failed) with it.
+    local: Mutex<HashMap<i32, i64>>,
+}
+
+/// What one flush wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flushed {
+    pub posts: usize,
+    pub views: i64,
+    pub statements: usize,
+}
+
+impl ViewTally {
+    /// A tally beside `cache`: shared in Redis if the cache is.
+    pub fn new(cache: &FragmentCache) -> Self {
+        Self::with(cache.inner.store.is_shared().then(|| cache.clone()))
+    }
+
+    /// A tally in this process only (the lab's, which is never flushed).
+    pub fn in_process() -> Self {
+        Self::with(None)
+    }
+
+    fn with(cache: Option<FragmentCache>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                cache,
+                local: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// Counts one view of `post_id`; returns the post's views not yet stored, this one
+    /// included. No database statement.
+    pub async fn add(&self, post_id: i32) -> i64 {
+        if let Some(cache) = &self.inner.cache
+            && let Ok(Some(shared)) = cache.inner.store.add_view(post_id).await
+        {
+            return shared + self.local_pending(post_id);
+        }
+        let mut local = self.local();
+        let pending = local.entry(post_id).or_insert(0);
+        *pending += 1;
+        *pending
+    }
+
+    fn local_pending(&self, post_id: i32) -> i64 {
+        self.local().get(&post_id).copied().unwrap_or(0)
+    }
+
+    fn local(&self) -> std::sync::MutexGuard<'_, HashMap<i32, i64>> {
+        self.inner
+            .local
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Writes every pending view to `posts.view_count`: one `UPDATE … FROM (VALUES …)`
+    /// per 1,000 posts. On failure the views not written go back to the tally (in
+    /// process), for the next flush.
+    pub async fn flush(&self, db: &impl ConnectionTrait) -> Result<Flushed, DbErr> {
+        let mut taken: HashMap<i32, i64> = std::mem::take(&mut *self.local());
+        if let Some(cache) = &self.inner.cache
+            && let Ok(shared) = cache.inner.store.take_views().await
+        {
+            for (post_id, views) in shared {
+                *taken.entry(post_id).or_insert(0) += views;
+            }
+        }
+        let mut views: Vec<(i32, i64)> = taken.into_iter().filter(|(_, n)| *n > 0).collect();
+        views.sort_unstable();
+        let mut flushed = Flushed::default();
+        for (at, chunk) in views.chunks(POSTS_PER_STATEMENT).enumerate() {
+            if let Err(error) = write(db, chunk).await {
+                self.put_back(&views[at * POSTS_PER_STATEMENT..]);
+                return Err(error);
+            }
+            flushed.posts += chunk.len();
+            flushed.views += chunk.iter().map(|(_, n)| n).sum::<i64>();
+            flushed.statements += 1;
+        }
+        Ok(flushed)
+    }
+
+    fn put_back(&self, views: &[(i32, i64)]) {
+        let mut local = self.local();
+        for (post_id, n) in views {
+            *local.entry(*post_id).or_insert(0) += n;
+        }
+    }
+
+    /// Flushes every `interval` until `stopped` turns true, then once more: a
+    /// graceful shutdown writes every view counted before it. A failing flush is
+    /// logged once when the failures start and once when they end.
+    pub async fn run<C: ConnectionTrait>(
+        self,
+        db: C,
+        interval: Duration,
+        mut stopped: watch::Receiver<bool>,
+    ) {
+        let mut failing = false;
+        loop {
+            let stopping = tokio::select! {
+                () = tokio::time::sleep(interval) => false,
+                _ = stopped.wait_for(|stop| *stop) => true,
+            };
+            let result = self.flush(&db).await;
+            match (&result, failing) {
+                (Err(error), false) => {
+                    tracing::warn!(%error, "view counts could not be written; kept for the next flush");
+                    failing = true;
+                }
+                (Ok(_), true) => {
+                    tracing::info!("view counts are being written again");
+                    failing = false;
+                }
+                _ => {}
+            }
+            if stopping {
+                if let Ok(flushed) = result {
+                    tracing::info!(views = flushed.views, "view counts flushed at shutdown");
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// `WITH v(post_id, views) AS (VALUES (1, 3), (7, 1), …) UPDATE posts SET view_count =
+/// view_count + v.views FROM v WHERE posts.id = v.post_id` — PostgreSQL's
+/// `UPDATE … FROM`, which SQLite (3.33+) also speaks. The values are integers this
+/// process produced, written into the text; a post deleted meanwhile matches nothing.
+async fn write(db: &impl ConnectionTrait, views: &[(i32, i64)]) -> Result<(), DbErr> {
+    let mut values = String::with_capacity(views.len() * 12);
+    for (i, (post_id, n)) in views.iter().enumerate() {
+        let separator = if i == 0 { "" } else { ", " };
+        let _ = write!(values, "{separator}({post_id}, {n})");
+    }
+    db.execute_unprepared(&format!(
+        "WITH v(post_id, views) AS (VALUES {values}) \
+         UPDATE posts SET view_count = view_count + v.views \
+         FROM v WHERE posts.id = v.post_id"
+    ))
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,268 @@
+//! The write-behind counter: a view of the optimized post page is shown at once and
+//! stored at the next flush; N concurrent views are N once flushed; one flush is one
+//! statement however many posts it writes; a graceful shutdown flushes; a crash loses
+//! at most the views since the last flush (none, when the tally is in Redis); a
+//! database or Redis outage loses none.
+
+use std::time::Duration;
+
+use perfblog::cache::{FragmentCache, ViewTally};
+use perfblog::config::CacheSettings;
+use perfblog::entities::post;
+use perfblog::views::post_detail::write_behind;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use tokio::sync::watch;
+
+use crate::helpers::{SMALL, TestApp, TestOptions, default_cache, spawn_app, spawn_app_with};
+
+const CONCURRENT_VIEWS: usize = 200;
+
+async fn views_of(app: &TestApp, id: i32) -> i32 {
+    post::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .expect("query runs")
+        .expect("the post")
+        .view_count
+}
+
+async fn set_views(app: &TestApp, id: i32, views: i32) {
+    post::Entity::update(post::ActiveModel {
+        id: Set(id),
+        view_count: Set(views),
+        ..Default::default()
+    })
+    .exec(&app.db)
+    .await
+    .expect("views are set");
+}
+
+async fn published_ids(app: &TestApp) -> Vec<i32> {
+    post::Entity::find()
+        .select_only()
+        .column(post::Column::Id)
+        .filter(post::Column::Status.eq(post::Status::Published))
+        .into_tuple()
+        .all(&app.db)
+        .await
+        .expect("ids load")
+}
+
+#[tokio::test]
+async fn a_view_is_shown_at_once_and_stored_at_the_next_flush() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    set_views(&app, post.id, 41).await;
+    let path = format!("/posts/{}", post.slug);
+
+    let first = app.get_page(&path).await;
+    assert!(first.body.contains("42 views"), "stored 41 + pending 1");
+    assert_eq!(views_of(&app, post.id).await, 41, "not written yet");
+    let second = app.get_page(&path).await;
+    assert!(second.body.contains("43 views"));
+
+    app.flush_views().await;
+    assert_eq!(views_of(&app, post.id).await, 43);
+    let third = app.get_page(&path).await;
+    assert!(third.body.contains("44 views"), "stored 43 + pending 1");
+}
+
+#[tokio::test]
+async fn a_cached_post_page_counts_its_view_with_one_read_and_no_write() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    let path = format!("/posts/{}", post.slug);
+    app.get_page(&path).await;
+
+    let hit = app.get_page(&path).await;
+
+    assert_eq!(hit.query_count, Some(1), "the stored count, read");
+    assert!(hit.body.contains("view counter 1"));
+    assert_eq!(views_of(&app, post.id).await, post.view_count);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_concurrent_views_are_two_hundred_after_a_flush() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    set_views(&app, post.id, 0).await;
+
+    let requests = (0..CONCURRENT_VIEWS).map(|_| {
+        let request = app
+            .client
+            .get(format!("{}/posts/{}", app.address, post.slug))
+            .send();
+        tokio::spawn(request)
+    });
+    for request in requests.collect::<Vec<_>>() {
+        let response = request.await.expect("task runs").expect("answered");
+        assert_eq!(response.status(), 200);
+    }
+    app.flush_views().await;
+
+    assert_eq!(views_of(&app, post.id).await, CONCURRENT_VIEWS as i32);
+}
+
+#[tokio::test]
+async fn one_flush_is_one_statement_for_every_post_viewed() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let ids = published_ids(&app).await;
+    let before: Vec<i32> = stored_views(&app, &ids).await;
+    for (i, id) in ids.iter().enumerate() {
+        for _ in 0..=i {
+            app.views.add(*id).await;
+        }
+    }
+
+    let flushed = app.views.flush(&app.db).await.expect("written");
+
+    assert_eq!(flushed.statements, 1);
+    assert_eq!(flushed.posts, ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        let expected = before[i] + i32::try_from(i + 1).expect("small");
+        assert_eq!(views_of(&app, *id).await, expected, "post {id}");
+    }
+    let again = app.views.flush(&app.db).await.expect("nothing to write");
+    assert_eq!(again.statements, 0, "an empty tally writes nothing");
+}
+
+async fn stored_views(app: &TestApp, ids: &[i32]) -> Vec<i32> {
+    let mut views = Vec::new();
+    for id in ids {
+        views.push(views_of(app, *id).await);
+    }
+    views
+}
+
+#[tokio::test]
+async fn the_app_writes_pending_views_by_itself_about_once_an_interval() {
+    let app = spawn_app_with(TestOptions {
+        view_flush: Duration::from_millis(100),
+        ..TestOptions::default()
+    })
+    .await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+
+    app.get_page(&format!("/posts/{}", post.slug)).await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while views_of(&app, post.id).await != post.view_count + 1 {
+        assert!(tokio::time::Instant::now() < deadline, "never flushed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_graceful_shutdown_writes_the_views_counted_before_it() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    let tally = ViewTally::in_process();
+    let (stop, stopped) = watch::channel(false);
+    let flusher = tokio::spawn(tally.clone().run(
+        app.db.clone(),
+        Duration::from_secs(3600),
+        stopped,
+    ));
+    for _ in 0..3 {
+        write_behind::count_view(&app.db, &tally, post.id)
+            .await
+            .expect("counted");
+    }
+
+    stop.send(true).expect("the flusher listens");
+    flusher.await.expect("the flusher ends");
+
+    assert_eq!(views_of(&app, post.id).await, post.view_count + 3);
+}
+
+#[tokio::test]
+async fn a_crash_loses_at_most_the_views_tallied_in_process_since_the_last_flush() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    let tally = ViewTally::in_process();
+    for _ in 0..5 {
+        tally.add(post.id).await;
+    }
+    tally.flush(&app.db).await.expect("written");
+    for _ in 0..3 {
+        tally.add(post.id).await;
+    }
+
+    drop(tally); // the process dies before its next flush
+
+    assert_eq!(views_of(&app, post.id).await, post.view_count + 5);
+}
+
+#[tokio::test]
+async fn with_redis_the_tally_outlives_the_process_that_counted_it() {
+    let CacheSettings::Redis { .. } = default_cache() else {
+        eprintln!("skipped: needs Redis (set TEST_REDIS_URL)");
+        return;
+    };
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    let counting = ViewTally::new(&FragmentCache::new(&app.cache_settings).expect("cache"));
+    for _ in 0..3 {
+        counting.add(post.id).await;
+    }
+    drop(counting); // a replica dies before flushing
+
+    let replica = app.spawn_replica().await;
+    replica.flush_views().await;
+
+    assert_eq!(views_of(&app, post.id).await, post.view_count + 3);
+}
+
+#[tokio::test]
+async fn views_counted_while_redis_is_down_are_kept_in_process_and_written() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    // Nothing listens on port 1: every Redis call fails at once.
+    let unreachable = CacheSettings::Redis {
+        url: "redis://127.0.0.1:1".to_owned(),
+        namespace: "perfblog-test-down".to_owned(),
+    };
+    let tally = ViewTally::new(&FragmentCache::new(&unreachable).expect("a lazy client"));
+
+    for view in 1..=4 {
+        assert_eq!(
+            tally.add(post.id).await,
+            view,
+            "pending, counted in process"
+        );
+    }
+    tally.flush(&app.db).await.expect("written");
+
+    assert_eq!(views_of(&app, post.id).await, post.view_count + 4);
+}
+
+#[tokio::test]
+async fn a_flush_that_fails_keeps_its_views_for_the_next_one() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    let tally = ViewTally::in_process();
+    for _ in 0..2 {
+        tally.add(post.id).await;
+    }
+    let closed = perfblog::db::connect_one(
+        &perfblog::config::DatabaseUrl::parse(&app.database_url).expect("a URL"),
+    )
+    .await
+    .expect("connects");
+    closed.clone().close().await.expect("closes");
+
+    assert!(tally.flush(&closed).await.is_err(), "the database is gone");
+    tally.flush(&app.db).await.expect("written");
+
+    assert_eq!(views_of(&app, post.id).await, post.view_count + 2);
+}
