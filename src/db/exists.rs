@@ -34,8 +34,8 @@ where
 /// `LIMIT 1` is written out because it matters twice: it tells PostgreSQL's planner
 /// to pick the plan that finds one row soonest, and it keeps a plain `SELECT 1 FROM …`
 /// from producing every match. (SeaORM's own `exists()` sends `SELECT 1 FROM …`
-/// without a limit, and sqlx reads a statement's every row even when asked for one:
-/// the `exists` bench measures that too.)
+/// without a limit, and sqlx's PostgreSQL driver reads a statement's every row even
+/// when asked for one: as slow as counting, the `exists` bench shows.)
 pub async fn by_finding_one<E: EntityTrait>(
     db: &impl ConnectionTrait,
     query: Select<E>,
