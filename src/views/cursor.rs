@@ -36,7 +36,7 @@ impl Cursor {
         let invalid = || {
             format!(
                 "`after` must be a cursor from an \"Older posts\" link; `{}` is not one. Start again from the first page.",
-                super::pagination::shorten(raw)
+                super::echo::shorten(raw)
             )
         };
         let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| invalid())?;

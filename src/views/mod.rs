@@ -10,6 +10,7 @@ pub mod batch;
 pub mod cached_page;
 pub mod comments;
 pub mod cursor;
+pub mod echo;
 pub mod export;
 pub mod form;
 pub mod import;

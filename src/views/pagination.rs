@@ -9,6 +9,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::cursor::Cursor;
+use super::echo::shorten;
 use crate::error::AppError;
 
 /// Posts per list page.
@@ -175,17 +176,6 @@ impl PageWindow {
         let has_next = rows.len() > size;
         rows.truncate(size);
         (rows, has_next)
-    }
-}
-
-/// Echoing input back helps; echoing 2,000 characters of it does not.
-pub fn shorten(raw: &str) -> String {
-    const MAX_ECHO: usize = 40;
-    if raw.chars().count() <= MAX_ECHO {
-        raw.to_owned()
-    } else {
-        let head: String = raw.chars().take(MAX_ECHO).collect();
-        format!("{head}…")
     }
 }
 

@@ -21,6 +21,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::Deserialize;
 
+use super::echo::shorten;
 use super::form::FormInput;
 use super::slug::Slug;
 use super::{Footer, Site, Variant, twins};
@@ -101,10 +102,6 @@ impl TitleSearch {
         Expr::expr(Func::lower(Expr::col((post::Entity, post::Column::Title))))
             .like(LikeExpr::new(pattern).escape('\\'))
     }
-}
-
-fn shorten(raw: &str) -> String {
-    raw.chars().take(40).collect()
 }
 
 /// The tag an admin named: it must exist (tags are not created by tagging).
