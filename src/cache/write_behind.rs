@@ -15,7 +15,7 @@
 //! - A flush that fails (the database is down) keeps its views for the next one; Redis
 //!   down tallies in process meanwhile. No view is lost to an outage.
 //! - The count a page shows is the stored count plus the pending tally. While a flush
-//!   is between taking the tally and committing it (a few milliseconds), a page can
+//!   is between taking the tally and committing it (while its statement runs), a page can
 //!   show up to that flush's views too few.
 
 use std::collections::HashMap;

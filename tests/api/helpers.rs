@@ -225,6 +225,39 @@ impl TestApp {
         self.views.flush(&self.db).await.expect("views are written");
     }
 
+    /// The post's stored `view_count`.
+    pub async fn views_of(&self, post_id: i32) -> i32 {
+        post::Entity::find_by_id(post_id)
+            .one(&self.db)
+            .await
+            .expect("query runs")
+            .expect("the post")
+            .view_count
+    }
+
+    pub async fn set_views(&self, post_id: i32, views: i32) {
+        post::Entity::update(post::ActiveModel {
+            id: sea_orm::ActiveValue::Set(post_id),
+            view_count: sea_orm::ActiveValue::Set(views),
+            ..Default::default()
+        })
+        .exec(&self.db)
+        .await
+        .expect("views are set");
+    }
+
+    /// `n` requests for the same page, all in flight at once; each must answer 200.
+    pub async fn get_concurrently(&self, path: &str, n: usize) {
+        let requests = (0..n).map(|_| {
+            let request = self.client.get(format!("{}{path}", self.address)).send();
+            tokio::spawn(request)
+        });
+        for request in requests.collect::<Vec<_>>() {
+            let response = request.await.expect("task runs").expect("answered");
+            assert_eq!(response.status(), 200);
+        }
+    }
+
     /// The published post with the lowest id: a post every seeded dataset has.
     pub async fn first_published(&self) -> post::Model {
         post::Entity::find()

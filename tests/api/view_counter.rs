@@ -3,46 +3,12 @@
 //! into the write-behind tally: `write_behind.rs`.)
 
 use perfblog::config::Backend;
-use perfblog::entities::post;
 use perfblog::instrument::count_queries;
 use perfblog::views::post_detail::{naive, optimized};
-use sea_orm::{ActiveValue::Set, EntityTrait};
 
-use crate::helpers::{SMALL, TestApp, spawn_app};
+use crate::helpers::{SMALL, spawn_app};
 
 const CONCURRENT_VIEWS: usize = 200;
-
-async fn views_of(app: &TestApp, id: i32) -> i32 {
-    post::Entity::find_by_id(id)
-        .one(&app.db)
-        .await
-        .expect("query runs")
-        .expect("the post")
-        .view_count
-}
-
-async fn set_views(app: &TestApp, id: i32, views: i32) {
-    post::Entity::update(post::ActiveModel {
-        id: Set(id),
-        view_count: Set(views),
-        ..Default::default()
-    })
-    .exec(&app.db)
-    .await
-    .expect("views are set");
-}
-
-/// `CONCURRENT_VIEWS` requests for the same page, all in flight at once.
-async fn view_concurrently(app: &TestApp, path: &str) {
-    let requests = (0..CONCURRENT_VIEWS).map(|_| {
-        let request = app.client.get(format!("{}{path}", app.address)).send();
-        tokio::spawn(request)
-    });
-    for request in requests.collect::<Vec<_>>() {
-        let response = request.await.expect("task runs").expect("answered");
-        assert_eq!(response.status(), 200);
-    }
-}
 
 fn backend() -> Backend {
     match std::env::var("TEST_DATABASE_URL") {
@@ -56,14 +22,14 @@ async fn each_view_of_a_post_page_counts_once_and_the_page_shows_it() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
     let post = app.first_published().await;
-    set_views(&app, post.id, 41).await;
+    app.set_views(post.id, 41).await;
 
     let optimized_page = app.get_page(&format!("/posts/{}", post.slug)).await;
     assert!(optimized_page.body.contains("42 views"));
     app.flush_views().await;
     let naive_page = app.get_page(&format!("/naive/posts/{}", post.slug)).await;
     assert!(naive_page.body.contains("43 views"));
-    assert_eq!(views_of(&app, post.id).await, 43);
+    assert_eq!(app.views_of(post.id).await, 43);
 }
 
 #[tokio::test]
@@ -83,7 +49,7 @@ async fn two_hundred_concurrent_views_count_two_hundred_with_the_atomic_counter(
     let app = spawn_app().await;
     app.seed(SMALL).await;
     let post = app.first_published().await;
-    set_views(&app, post.id, 0).await;
+    app.set_views(post.id, 0).await;
 
     let views = (0..CONCURRENT_VIEWS).map(|_| {
         let db = app.db.clone();
@@ -93,7 +59,7 @@ async fn two_hundred_concurrent_views_count_two_hundred_with_the_atomic_counter(
         view.await.expect("task runs").expect("view counted");
     }
 
-    assert_eq!(views_of(&app, post.id).await, CONCURRENT_VIEWS as i32);
+    assert_eq!(app.views_of(post.id).await, CONCURRENT_VIEWS as i32);
 }
 
 /// The lesson is that the naive counter is wrong, not only slow: views read the same
@@ -106,11 +72,12 @@ async fn two_hundred_concurrent_views_lose_updates_with_the_naive_counter() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
     let post = app.first_published().await;
-    set_views(&app, post.id, 0).await;
+    app.set_views(post.id, 0).await;
 
-    view_concurrently(&app, &format!("/naive/posts/{}", post.slug)).await;
+    app.get_concurrently(&format!("/naive/posts/{}", post.slug), CONCURRENT_VIEWS)
+        .await;
 
-    let counted = views_of(&app, post.id).await;
+    let counted = app.views_of(post.id).await;
     println!(
         "{:?}: the naive counter kept {counted} of {CONCURRENT_VIEWS} views",
         backend()

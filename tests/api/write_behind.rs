@@ -10,32 +10,12 @@ use perfblog::cache::{FragmentCache, ViewTally};
 use perfblog::config::CacheSettings;
 use perfblog::entities::post;
 use perfblog::views::post_detail::write_behind;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use tokio::sync::watch;
 
 use crate::helpers::{SMALL, TestApp, TestOptions, default_cache, spawn_app, spawn_app_with};
 
 const CONCURRENT_VIEWS: usize = 200;
-
-async fn views_of(app: &TestApp, id: i32) -> i32 {
-    post::Entity::find_by_id(id)
-        .one(&app.db)
-        .await
-        .expect("query runs")
-        .expect("the post")
-        .view_count
-}
-
-async fn set_views(app: &TestApp, id: i32, views: i32) {
-    post::Entity::update(post::ActiveModel {
-        id: Set(id),
-        view_count: Set(views),
-        ..Default::default()
-    })
-    .exec(&app.db)
-    .await
-    .expect("views are set");
-}
 
 async fn published_ids(app: &TestApp) -> Vec<i32> {
     post::Entity::find()
@@ -53,17 +33,17 @@ async fn a_view_is_shown_at_once_and_stored_at_the_next_flush() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
     let post = app.first_published().await;
-    set_views(&app, post.id, 41).await;
+    app.set_views(post.id, 41).await;
     let path = format!("/posts/{}", post.slug);
 
     let first = app.get_page(&path).await;
     assert!(first.body.contains("42 views"), "stored 41 + pending 1");
-    assert_eq!(views_of(&app, post.id).await, 41, "not written yet");
+    assert_eq!(app.views_of(post.id).await, 41, "not written yet");
     let second = app.get_page(&path).await;
     assert!(second.body.contains("43 views"));
 
     app.flush_views().await;
-    assert_eq!(views_of(&app, post.id).await, 43);
+    assert_eq!(app.views_of(post.id).await, 43);
     let third = app.get_page(&path).await;
     assert!(third.body.contains("44 views"), "stored 43 + pending 1");
 }
@@ -80,7 +60,7 @@ async fn a_cached_post_page_counts_its_view_with_one_read_and_no_write() {
 
     assert_eq!(hit.query_count, Some(1), "the stored count, read");
     assert!(hit.body.contains("view counter 1"));
-    assert_eq!(views_of(&app, post.id).await, post.view_count);
+    assert_eq!(app.views_of(post.id).await, post.view_count);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -88,22 +68,13 @@ async fn two_hundred_concurrent_views_are_two_hundred_after_a_flush() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
     let post = app.first_published().await;
-    set_views(&app, post.id, 0).await;
+    app.set_views(post.id, 0).await;
 
-    let requests = (0..CONCURRENT_VIEWS).map(|_| {
-        let request = app
-            .client
-            .get(format!("{}/posts/{}", app.address, post.slug))
-            .send();
-        tokio::spawn(request)
-    });
-    for request in requests.collect::<Vec<_>>() {
-        let response = request.await.expect("task runs").expect("answered");
-        assert_eq!(response.status(), 200);
-    }
+    app.get_concurrently(&format!("/posts/{}", post.slug), CONCURRENT_VIEWS)
+        .await;
     app.flush_views().await;
 
-    assert_eq!(views_of(&app, post.id).await, CONCURRENT_VIEWS as i32);
+    assert_eq!(app.views_of(post.id).await, CONCURRENT_VIEWS as i32);
 }
 
 #[tokio::test]
@@ -124,7 +95,7 @@ async fn one_flush_is_one_statement_for_every_post_viewed() {
     assert_eq!(flushed.posts, ids.len());
     for (i, id) in ids.iter().enumerate() {
         let expected = before[i] + i32::try_from(i + 1).expect("small");
-        assert_eq!(views_of(&app, *id).await, expected, "post {id}");
+        assert_eq!(app.views_of(*id).await, expected, "post {id}");
     }
     let again = app.views.flush(&app.db).await.expect("nothing to write");
     assert_eq!(again.statements, 0, "an empty tally writes nothing");
@@ -133,7 +104,7 @@ async fn one_flush_is_one_statement_for_every_post_viewed() {
 async fn stored_views(app: &TestApp, ids: &[i32]) -> Vec<i32> {
     let mut views = Vec::new();
     for id in ids {
-        views.push(views_of(app, *id).await);
+        views.push(app.views_of(*id).await);
     }
     views
 }
@@ -151,7 +122,7 @@ async fn the_app_writes_pending_views_by_itself_about_once_an_interval() {
     app.get_page(&format!("/posts/{}", post.slug)).await;
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while views_of(&app, post.id).await != post.view_count + 1 {
+    while app.views_of(post.id).await != post.view_count + 1 {
         assert!(tokio::time::Instant::now() < deadline, "never flushed");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -178,7 +149,7 @@ async fn a_graceful_shutdown_writes_the_views_counted_before_it() {
     stop.send(true).expect("the flusher listens");
     flusher.await.expect("the flusher ends");
 
-    assert_eq!(views_of(&app, post.id).await, post.view_count + 3);
+    assert_eq!(app.views_of(post.id).await, post.view_count + 3);
 }
 
 #[tokio::test]
@@ -197,7 +168,7 @@ async fn a_crash_loses_at_most_the_views_tallied_in_process_since_the_last_flush
 
     drop(tally); // the process dies before its next flush
 
-    assert_eq!(views_of(&app, post.id).await, post.view_count + 5);
+    assert_eq!(app.views_of(post.id).await, post.view_count + 5);
 }
 
 #[tokio::test]
@@ -218,7 +189,7 @@ async fn with_redis_the_tally_outlives_the_process_that_counted_it() {
     let replica = app.spawn_replica().await;
     replica.flush_views().await;
 
-    assert_eq!(views_of(&app, post.id).await, post.view_count + 3);
+    assert_eq!(app.views_of(post.id).await, post.view_count + 3);
 }
 
 #[tokio::test]
@@ -242,7 +213,7 @@ async fn views_counted_while_redis_is_down_are_kept_in_process_and_written() {
     }
     tally.flush(&app.db).await.expect("written");
 
-    assert_eq!(views_of(&app, post.id).await, post.view_count + 4);
+    assert_eq!(app.views_of(post.id).await, post.view_count + 4);
 }
 
 #[tokio::test]
@@ -264,5 +235,25 @@ async fn a_flush_that_fails_keeps_its_views_for_the_next_one() {
     assert!(tally.flush(&closed).await.is_err(), "the database is gone");
     tally.flush(&app.db).await.expect("written");
 
-    assert_eq!(views_of(&app, post.id).await, post.view_count + 2);
+    assert_eq!(app.views_of(post.id).await, post.view_count + 2);
+}
+
+#[tokio::test]
+async fn views_of_a_post_gone_before_the_flush_are_dropped_and_the_rest_written() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    let tally = ViewTally::in_process();
+    tally.add(i32::MAX).await; // a post deleted since its view was counted
+    tally.add(post.id).await;
+
+    let flushed = tally.flush(&app.db).await.expect("the flush succeeds");
+
+    assert_eq!(flushed.statements, 1);
+    assert_eq!(app.views_of(post.id).await, post.view_count + 1);
+    let again = tally.flush(&app.db).await.expect("nothing left");
+    assert_eq!(
+        again.posts, 0,
+        "the gone post's view is not retried forever"
+    );
 }
