@@ -10,8 +10,12 @@
 //! | `PUBLIC_URL`   | the address the app listens on      |
 //! | `REDIS_URL`    | unset: an in-process cache          |
 //! | `PAGE_CACHE`   | `on`: whole optimized pages are cached (`off`: rendered each time) |
-//! | `TRUST_FORWARDED_FOR` | unset: rate-limit by peer address |
+//! | `TRUSTED_PROXIES` | `0`: rate-limit by peer address (`1` behind one reverse proxy) |
 //! | `DATABASE_MAX_CONNECTIONS` | PostgreSQL: 2 per core (≥ 4); SQLite: 8 |
+//! | `DATABASE_ACQUIRE_TIMEOUT` | `1.5` seconds: the longest a request waits for a connection (opening one included) |
+//! | `HEADER_READ_TIMEOUT` | `10` seconds: for a request head to arrive, idle keep-alive included |
+//! | `NAIVE_ROUTES` | `on`: the naive twins are served (`off`: 404 with a message) |
+//! | `NAIVE_CONCURRENCY` | `2`: naive requests in flight at once; more wait, then 503 |
 //!
 //! A malformed value stops start-up with a message naming the variable and the
 //! problem, never a panic.
@@ -55,6 +59,10 @@ pub struct Config {
     /// How often the optimized post page's pending views are written to the database
     /// (not from the environment; tests lengthen it and flush by hand).
     pub view_flush: Duration,
+    /// How long a connection may take to send a request head.
+    pub connections: ConnectionTimeouts,
+    /// Whether the naive twins are served, and how many at once.
+    pub naive: NaiveRoutes,
 }
 
 /// The embedded defaults: SQLite, `.eml` files, an in-process cache, a worker in the
@@ -66,6 +74,7 @@ impl Default for Config {
                 url: DEFAULT_DATABASE_URL.to_owned(),
                 backend: Backend::Sqlite,
                 max_connections: None,
+                acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
             },
             admin_token: None,
             mail: MailSettings::Folder(DEFAULT_MAIL_DIR.into()),
@@ -76,29 +85,15 @@ impl Default for Config {
             comment_rate: CommentRate::default(),
             lab_wait: DEFAULT_LAB_WAIT,
             view_flush: DEFAULT_VIEW_FLUSH,
+            connections: ConnectionTimeouts::default(),
+            naive: NaiveRoutes::default(),
         }
     }
 }
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let mut database = DatabaseUrl::parse(
-            &env_var("DATABASE_URL")?.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
-        )
-        .map_err(|problem| ConfigError::new("DATABASE_URL", problem))?;
-        if let Some(raw) = env_var("DATABASE_MAX_CONNECTIONS")? {
-            let size = raw
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=1000).contains(n));
-            database.max_connections = Some(size.ok_or_else(|| {
-                ConfigError::new(
-                    "DATABASE_MAX_CONNECTIONS",
-                    format!("`{raw}` is not a number from 1 to 1000"),
-                )
-            })?);
-        }
+        let database = database_from_env()?;
         let admin_token = env_var("ADMIN_TOKEN")?
             .map(|raw| AdminToken::parse(&raw))
             .transpose()
@@ -118,11 +113,7 @@ impl Config {
             .transpose()
             .map_err(|problem| ConfigError::new("PUBLIC_URL", problem))?;
         let cache = cache_settings(env_var("REDIS_URL")?)?;
-        let comment_rate = CommentRate {
-            trust_forwarded_for: env_var("TRUST_FORWARDED_FOR")?
-                .is_some_and(|value| matches!(value.trim(), "1" | "true" | "yes")),
-            ..CommentRate::default()
-        };
+        let comment_rate = comment_rate_from_env()?;
         Ok(Self {
             database,
             admin_token,
@@ -134,9 +125,111 @@ impl Config {
                 ..PageCacheSettings::default()
             },
             comment_rate,
+            connections: ConnectionTimeouts {
+                header_read: match env_var("HEADER_READ_TIMEOUT")? {
+                    Some(raw) => parse_seconds(&raw, 0.1, 600.0)
+                        .map_err(|problem| ConfigError::new("HEADER_READ_TIMEOUT", problem))?,
+                    None => ConnectionTimeouts::default().header_read,
+                },
+            },
+            naive: naive_routes(env_var("NAIVE_ROUTES")?, env_var("NAIVE_CONCURRENCY")?)?,
             ..Self::default()
         })
     }
+}
+
+/// `DATABASE_URL`, with its pool size and acquire timeout.
+fn database_from_env() -> Result<DatabaseUrl, ConfigError> {
+    let mut database = DatabaseUrl::parse(
+        &env_var("DATABASE_URL")?.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+    )
+    .map_err(|problem| ConfigError::new("DATABASE_URL", problem))?;
+    if let Some(raw) = env_var("DATABASE_MAX_CONNECTIONS")? {
+        let size = raw
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n));
+        database.max_connections = Some(size.ok_or_else(|| {
+            ConfigError::new(
+                "DATABASE_MAX_CONNECTIONS",
+                format!("`{raw}` is not a number from 1 to 1000"),
+            )
+        })?);
+    }
+    if let Some(raw) = env_var("DATABASE_ACQUIRE_TIMEOUT")? {
+        database.acquire_timeout = parse_seconds(&raw, 0.1, 60.0)
+            .map_err(|problem| ConfigError::new("DATABASE_ACQUIRE_TIMEOUT", problem))?;
+    }
+    Ok(database)
+}
+
+/// `TRUSTED_PROXIES` (and a clear refusal of the variable it replaced).
+fn comment_rate_from_env() -> Result<CommentRate, ConfigError> {
+    if env_var("TRUST_FORWARDED_FOR")?.is_some() {
+        return Err(ConfigError::new(
+            "TRUST_FORWARDED_FOR",
+            "it was replaced by TRUSTED_PROXIES: the number of reverse proxies in front \
+             of the app (1 behind one nginx); the client is read that many places from \
+             the right of X-Forwarded-For"
+                .to_owned(),
+        ));
+    }
+    Ok(CommentRate {
+        trusted_proxies: match env_var("TRUSTED_PROXIES")? {
+            Some(raw) => parse_trusted_proxies(&raw)
+                .map_err(|problem| ConfigError::new("TRUSTED_PROXIES", problem))?,
+            None => 0,
+        },
+        ..CommentRate::default()
+    })
+}
+
+/// `NAIVE_ROUTES` (on unless `off`) and `NAIVE_CONCURRENCY` (1 to 64).
+fn naive_routes(
+    enabled: Option<String>,
+    concurrency: Option<String>,
+) -> Result<NaiveRoutes, ConfigError> {
+    let defaults = NaiveRoutes::default();
+    let enabled = match enabled.as_deref().map(str::trim) {
+        None | Some("on" | "1" | "true") => true,
+        Some("off" | "0" | "false") => false,
+        Some(other) => {
+            return Err(ConfigError::new(
+                "NAIVE_ROUTES",
+                format!("`{other}` is neither `on` nor `off`"),
+            ));
+        }
+    };
+    let in_flight = match concurrency {
+        Some(raw) => raw
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=64).contains(n))
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "NAIVE_CONCURRENCY",
+                    format!("`{raw}` is not a number from 1 to 64"),
+                )
+            })?,
+        None => defaults.in_flight,
+    };
+    Ok(NaiveRoutes {
+        enabled,
+        in_flight,
+        ..defaults
+    })
+}
+
+/// A number of seconds (fractions allowed) between `min` and `max`.
+fn parse_seconds(raw: &str, min: f64, max: f64) -> Result<Duration, String> {
+    raw.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|seconds| (min..=max).contains(seconds))
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("`{raw}` is not a number of seconds from {min} to {max}"))
 }
 
 /// `REDIS_URL`: Redis if set, in process otherwise.
@@ -213,14 +306,59 @@ impl Default for PageCacheSettings {
     }
 }
 
+/// How long a client has to send a request head, from the moment its connection waits
+/// for one (opened, or idle after a response: hyper starts the same clock for both, so
+/// this is also the keep-alive idle limit). Past it, the connection is closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionTimeouts {
+    pub header_read: Duration,
+}
+
+impl Default for ConnectionTimeouts {
+    fn default() -> Self {
+        Self {
+            header_read: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The naive twins exist to be slow and each one holds far more memory than its
+/// optimized page (the naive sidebar loads every published post and comment): a
+/// public instance serves a few at a time, or none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NaiveRoutes {
+    /// `NAIVE_ROUTES=off`: every `/naive/…` address answers 404 with a message.
+    pub enabled: bool,
+    /// How many naive requests run at once.
+    pub in_flight: usize,
+    /// How long a naive request waits for its turn before a 503 with `Retry-After`
+    /// (not from the environment; tests shorten it).
+    pub wait: Duration,
+}
+
+impl Default for NaiveRoutes {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            in_flight: 2,
+            wait: Duration::from_secs(2),
+        }
+    }
+}
+
 /// How many comments one address may post.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CommentRate {
     pub per_minute: NonZeroU32,
     pub burst: NonZeroU32,
-    /// Behind a reverse proxy every request comes from the proxy: take the client from
-    /// the first `X-Forwarded-For` address instead. Only trust it behind a proxy.
-    pub trust_forwarded_for: bool,
+    /// How many reverse proxies stand in front of the app. Behind them every request
+    /// comes from a proxy, so the client is the `X-Forwarded-For` entry this many
+    /// places from the right (the address the outermost trusted proxy saw); `0` keys
+    /// on the peer. Safe only if the app cannot be reached except through them and
+    /// each appends to the header (nginx's `$proxy_add_x_forwarded_for` does).
+    pub trusted_proxies: usize,
+    /// The most addresses tracked at once (see `http::rate_limit`).
+    pub max_addresses: usize,
 }
 
 impl Default for CommentRate {
@@ -228,7 +366,8 @@ impl Default for CommentRate {
         Self {
             per_minute: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
             burst: NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN),
-            trust_forwarded_for: false,
+            trusted_proxies: 0,
+            max_addresses: 100_000,
         }
     }
 }
@@ -288,6 +427,14 @@ fn env_var(name: &'static str) -> Result<Option<String>, ConfigError> {
             Err(ConfigError::new(name, "it is not valid UTF-8".to_owned()))
         }
     }
+}
+
+fn parse_trusted_proxies(raw: &str) -> Result<usize, String> {
+    raw.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n <= 10)
+        .ok_or_else(|| format!("`{raw}` is not a number of proxies from 0 to 10"))
 }
 
 fn parse_smtp_url(raw: &str) -> Result<String, String> {
@@ -396,12 +543,20 @@ impl fmt::Display for Backend {
     }
 }
 
-/// A database URL whose scheme perfblog supports, and how many connections to open.
+/// How long a request waits for a database connection before it is answered 503, by
+/// default. Long enough for a busy pool to free one, short enough that a database that
+/// is down fails a request well before a load balancer gives up on it. sqlx opens a
+/// new connection inside the same wait, so this is the connect timeout too.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// A database URL whose scheme perfblog supports, how many connections to open, and
+/// how long to wait for one.
 #[derive(Clone)]
 pub struct DatabaseUrl {
     url: String,
     backend: Backend,
     max_connections: Option<u32>,
+    acquire_timeout: Duration,
 }
 
 impl DatabaseUrl {
@@ -413,6 +568,7 @@ impl DatabaseUrl {
                 url: raw.to_owned(),
                 backend: Backend::Sqlite,
                 max_connections: None,
+                acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
             });
         }
         let parsed = Url::parse(raw).map_err(|error| format!("it is not a URL ({error})"))?;
@@ -422,6 +578,7 @@ impl DatabaseUrl {
                     url: raw.to_owned(),
                     backend: Backend::Postgres,
                     max_connections: None,
+                    acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
                 })
             }
             "postgres" | "postgresql" => {
@@ -444,6 +601,11 @@ impl DatabaseUrl {
     /// The pool size; `None`: the backend's default (see `db::connect`).
     pub fn max_connections(&self) -> Option<u32> {
         self.max_connections
+    }
+
+    /// The longest a request waits for a connection (`DATABASE_ACQUIRE_TIMEOUT`).
+    pub fn acquire_timeout(&self) -> Duration {
+        self.acquire_timeout
     }
 
     /// The file behind a `sqlite://` URL, if it is one (not `sqlite::memory:`).
@@ -544,6 +706,21 @@ mod tests {
         assert!(parse_public_url("ftp://x").is_err());
         assert!(parse_redis_url("redis://127.0.0.1:6379").is_ok());
         assert!(parse_redis_url("127.0.0.1:6379").is_err());
+        assert_eq!(parse_trusted_proxies(" 1 "), Ok(1));
+        assert_eq!(
+            parse_seconds("1.5", 0.1, 60.0),
+            Ok(Duration::from_millis(1500))
+        );
+        assert!(
+            parse_seconds("0", 0.1, 60.0)
+                .unwrap_err()
+                .contains("0.1 to 60")
+        );
+        assert!(
+            parse_trusted_proxies("true")
+                .unwrap_err()
+                .contains("0 to 10")
+        );
     }
 
     #[test]

@@ -53,6 +53,11 @@ pub enum AppError {
     /// at a time). Carries `Retry-After`.
     #[error("{0}")]
     Busy(String),
+    /// 503 Service Unavailable: the database did not answer in time (down, restarting,
+    /// or no connection free within `DATABASE_ACQUIRE_TIMEOUT`). Not a bug: the same
+    /// request works once it is back. Carries `Retry-After`; the cause is logged.
+    #[error(transparent)]
+    DatabaseUnavailable(anyhow::Error),
     /// 502 Bad Gateway: a service the request waited for (the SMTP server, in the naive
     /// comment handler) failed. The cause is logged like a 500's.
     #[error(transparent)]
@@ -69,9 +74,43 @@ impl From<sea_orm::DbErr> for AppError {
     }
 }
 
-/// Carries an internal error's cause from the response to the logging middleware.
+/// Whether `error` says the database could not be reached — rather than that a
+/// statement was wrong: no connection within the acquire timeout, a connection that
+/// broke, or a server shutting down or starting (SQLSTATE classes 08 and 57P).
+pub fn is_database_unavailable(error: &anyhow::Error) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    let sqlx_unavailable = |error: &Sqlx| match error {
+        Sqlx::Io(_) | Sqlx::Tls(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed => true,
+        Sqlx::WorkerCrashed => true,
+        Sqlx::Database(database) => database
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    };
+    error.chain().any(|cause| {
+        if let Some(db) = cause.downcast_ref::<DbErr>() {
+            return match db {
+                DbErr::ConnectionAcquire(_) => true,
+                DbErr::Conn(RuntimeErr::SqlxError(sqlx))
+                | DbErr::Exec(RuntimeErr::SqlxError(sqlx))
+                | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => sqlx_unavailable(sqlx),
+                DbErr::Conn(_) => true,
+                _ => false,
+            };
+        }
+        cause.downcast_ref::<Sqlx>().is_some_and(sqlx_unavailable)
+    })
+}
+
+/// Carries an internal error's cause from the response to the logging middleware;
+/// `unavailable` marks a database outage (logged as a warning: the operator needs to
+/// know, but it is not a bug in this code).
 #[derive(Clone)]
-struct ServerErrorCause(Arc<anyhow::Error>);
+struct ServerErrorCause {
+    cause: Arc<anyhow::Error>,
+    unavailable: bool,
+}
 
 #[derive(Template)]
 #[template(path = "error.html")]
@@ -93,7 +132,7 @@ impl AppError {
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::MailUnavailable(_) => StatusCode::BAD_GATEWAY,
-            AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Busy(_) | AppError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -117,6 +156,10 @@ impl AppError {
                 "You are posting comments faster than this blog accepts them; \
                  the Retry-After header says when to try again."
             }
+            AppError::DatabaseUnavailable(_) => {
+                "The database is not answering right now. Nothing is wrong with your \
+                 request: please try again in a few seconds."
+            }
             AppError::MailUnavailable(_) => {
                 "Your comment was saved, but the email to the post's author could not be \
                  sent: the mail server did not answer."
@@ -132,9 +175,19 @@ impl AppError {
     pub fn decorate(self, response: &mut Response) {
         match self {
             AppError::Internal(cause) | AppError::MailUnavailable(cause) => {
+                response.extensions_mut().insert(ServerErrorCause {
+                    cause: Arc::new(cause),
+                    unavailable: false,
+                });
+            }
+            AppError::DatabaseUnavailable(cause) => {
                 response
-                    .extensions_mut()
-                    .insert(ServerErrorCause(Arc::new(cause)));
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+                response.extensions_mut().insert(ServerErrorCause {
+                    cause: Arc::new(cause),
+                    unavailable: true,
+                });
             }
             AppError::Unauthorized => {
                 response.headers_mut().insert(
@@ -160,6 +213,20 @@ impl AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        // Wherever a database error surfaced (`?` on a query, or wrapped in context),
+        // an unreachable database is a 503, not "our bug".
+        let this = match self {
+            AppError::Internal(cause) if is_database_unavailable(&cause) => {
+                AppError::DatabaseUnavailable(cause)
+            }
+            other => other,
+        };
+        this.respond()
+    }
+}
+
+impl AppError {
+    fn respond(self) -> Response {
         let status = self.status();
         let message = self.public_message();
         let page = ErrorPage { status, message };
@@ -177,13 +244,21 @@ impl IntoResponse for AppError {
     }
 }
 
-/// Middleware: logs the cause of every 500 with the request it answered.
+/// Middleware: logs the cause of every 500 (and of every 503 for a database outage)
+/// with the request it answered.
 pub async fn log_server_errors(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let uri = request.uri().clone();
     let response = next.run(request).await;
-    if let Some(ServerErrorCause(cause)) = response.extensions().get::<ServerErrorCause>() {
-        tracing::error!(%method, %uri, error = ?cause, "request failed");
+    match response.extensions().get::<ServerErrorCause>() {
+        Some(ServerErrorCause {
+            cause,
+            unavailable: true,
+        }) => tracing::warn!(%method, %uri, error = %cause, "database unavailable"),
+        Some(ServerErrorCause { cause, .. }) => {
+            tracing::error!(%method, %uri, error = ?cause, "request failed");
+        }
+        None => {}
     }
     response
 }

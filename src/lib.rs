@@ -28,6 +28,8 @@ pub mod db;
 pub mod entities;
 /// The one error type and the status each variant maps to.
 pub mod error;
+/// A limit on how many expensive requests run at once (the lab, the naive twins).
+pub mod gate;
 /// Counting SQL statements per request and per part of a page: `X-Query-Count`,
 /// `Server-Timing`, the footer, test helpers.
 pub mod instrument;

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tower_http::trace::TraceLayer;
 
-use crate::config::{AdminToken, Config, WorkerSettings};
+use crate::config::{AdminToken, Config, ConnectionTimeouts, WorkerSettings};
 use crate::http::{assets, rate_limit};
 use crate::mail::Mailer;
 use crate::mail::worker::Worker;
@@ -27,6 +27,7 @@ pub struct Application {
     admin_token_generated: bool,
     worker: Option<WorkerSettings>,
     view_flush: Duration,
+    connections: ConnectionTimeouts,
 }
 
 impl Application {
@@ -58,6 +59,7 @@ impl Application {
             )?,
             worker: config.worker,
             view_flush: config.view_flush,
+            connections: config.connections,
         })
     }
 
@@ -107,21 +109,23 @@ impl Application {
         let flusher = tokio::spawn(site.views.clone().run(
             site.db.clone(),
             self.view_flush,
-            stopped,
+            stopped.clone(),
         ));
-        let served = axum::serve(
+        let trims = tokio::spawn(self.state.comment_limiter.clone().run_trims(stopped));
+        http::serve::serve(
             self.listener,
-            router(&self.state).into_make_service_with_connect_info::<SocketAddr>(),
+            router(&self.state),
+            self.connections,
+            shutdown_signal(),
         )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("the server stopped with an error");
+        .await;
         let _ = stop.send(true);
         if let Some(worker) = worker {
             let _ = worker.await;
         }
         let _ = flusher.await;
-        served
+        let _ = trims.await;
+        Ok(())
     }
 }
 
@@ -173,7 +177,11 @@ pub fn router(state: &AppState) -> Router {
         .merge(comments)
         .merge(lab::routes(state.lab.clone()))
         .fallback(error::not_found)
-        .layer(middleware::from_fn(instrument::count_request_queries));
+        .layer(middleware::from_fn(instrument::count_request_queries))
+        .layer(middleware::from_fn_with_state(
+            state.naive.clone(),
+            views::naive_gate::ration,
+        ));
     let app = pages
         .merge(ops::routes(state.ops()))
         .merge(assets::routes())

@@ -12,11 +12,12 @@ use crate::cache::{FragmentCache, PageCache, ViewTally};
 use crate::catalog::measure::Workbench;
 use crate::config::{AdminToken, Config};
 use crate::http::rate_limit::CommentLimiter;
-use crate::lab::{Lab, LabGate};
+use crate::lab::{self, Lab};
 use crate::mail::Mailer;
 use crate::ops::Ops;
 use crate::ops::metrics::Metrics;
 use crate::views::Site;
+use crate::views::naive_gate::NaiveGate;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -26,6 +27,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Comments per client address.
     pub comment_limiter: Arc<CommentLimiter>,
+    /// How many naive twins run at once (or none).
+    pub naive: NaiveGate,
 }
 
 impl AppState {
@@ -53,10 +56,11 @@ impl AppState {
             site,
             lab: Lab {
                 workbench: Arc::new(Workbench::new(db, config.database.clone())),
-                gate: LabGate::new(config.lab_wait),
+                gate: lab::lab_gate(config.lab_wait),
             },
             metrics: Metrics::new(cache, pages),
             comment_limiter: CommentLimiter::new(config.comment_rate),
+            naive: NaiveGate::new(config.naive),
         })
     }
 

@@ -82,7 +82,7 @@ async fn open(url: &DatabaseUrl, shape: Shape) -> anyhow::Result<DatabaseConnect
     options
         // sqlx would log every statement at INFO; the query counter reports them instead.
         .sqlx_logging(false)
-        .acquire_timeout(Duration::from_secs(10));
+        .acquire_timeout(url.acquire_timeout());
     match url.backend() {
         Backend::Sqlite => {
             options

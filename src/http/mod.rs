@@ -5,6 +5,7 @@
 pub mod assets;
 pub mod conditional;
 pub mod rate_limit;
+pub mod serve;
 
 use std::time::Duration;
 

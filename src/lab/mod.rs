@@ -14,10 +14,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::catalog::measure::Workbench;
-use crate::error::AppError;
+use crate::gate::Gate;
 
 /// What the lab's routes need: a workbench to run experiments on, and the gate that
 /// lets one run at a time.
@@ -36,31 +35,13 @@ pub fn routes(lab: Lab) -> Router {
 
 /// One experiment at a time: the naive sides are deliberately expensive, and two
 /// running at once would also distort each other's timings.
-#[derive(Clone, Debug)]
-pub struct LabGate {
-    turns: Arc<Semaphore>,
-    wait: Duration,
-}
+pub type LabGate = Gate;
 
-impl LabGate {
-    /// A visitor waits up to `wait` for the experiment ahead of theirs.
-    pub fn new(wait: Duration) -> Self {
-        Self {
-            turns: Arc::new(Semaphore::new(1)),
-            wait,
-        }
-    }
-
-    /// The lab to oneself, until the permit is dropped — or a 503 after the wait.
-    pub async fn take_turn(&self) -> Result<OwnedSemaphorePermit, AppError> {
-        tokio::time::timeout(self.wait, self.turns.clone().acquire_owned())
-            .await
-            .map_err(|_| {
-                AppError::Busy(
-                    "The lab is running someone else's experiment; try again in a moment."
-                        .to_owned(),
-                )
-            })?
-            .map_err(|_| AppError::Busy("The lab is closed.".to_owned()))
-    }
+/// The lab's gate: a visitor waits up to `wait` for the experiment ahead of theirs.
+pub fn lab_gate(wait: Duration) -> LabGate {
+    Gate::new(
+        1,
+        wait,
+        "The lab is running someone else's experiment; try again in a moment.",
+    )
 }

@@ -63,19 +63,12 @@ impl Worker {
     /// nothing is left claimed by a worker that stopped on purpose.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         tracing::info!(worker = %self.id, "outbox worker started");
-        let mut failing = false;
+        // When the current database outage began; `None` while the database answers.
+        let mut outage: Option<std::time::Instant> = None;
         while !*stop.borrow() {
-            let idle = match self.deliver_due().await {
-                Ok(0) => true,
-                Ok(_) => false,
-                Err(error) => {
-                    if !failing {
-                        tracing::warn!(worker = %self.id, %error, "outbox worker cannot reach the database; retrying");
-                    }
-                    failing = true;
-                    true
-                }
-            };
+            let delivered = self.deliver_due().await;
+            outage = self.note_outage(outage, delivered.as_ref().err());
+            let idle = !matches!(delivered, Ok(claimed) if claimed > 0);
             if idle {
                 tokio::select! {
                     _ = self.wake.notified() => {}
@@ -85,6 +78,26 @@ impl Worker {
             }
         }
         tracing::info!(worker = %self.id, "outbox worker stopped");
+    }
+
+    /// One warning when the database stops answering, one line when it answers again,
+    /// for every outage (not a line per failed poll). Returns the outage in progress.
+    fn note_outage(
+        &self,
+        outage: Option<std::time::Instant>,
+        error: Option<&DbErr>,
+    ) -> Option<std::time::Instant> {
+        match (outage, error) {
+            (None, Some(error)) => {
+                tracing::warn!(worker = %self.id, %error, "outbox worker cannot reach the database; retrying");
+                Some(std::time::Instant::now())
+            }
+            (Some(began), None) => {
+                tracing::info!(worker = %self.id, after = ?began.elapsed(), "outbox worker reaches the database again");
+                None
+            }
+            (outage, _) => outage,
+        }
     }
 
     /// Claims one batch and settles every message in it. Returns how many it claimed.

@@ -14,6 +14,7 @@ pub mod echo;
 pub mod export;
 pub mod form;
 pub mod import;
+pub mod naive_gate;
 pub mod pagination;
 pub mod post_detail;
 pub mod post_list;

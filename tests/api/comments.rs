@@ -12,7 +12,9 @@ use perfblog::mail::outbox;
 use perfblog::mail::worker::Worker;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
-use crate::helpers::{Page, SMALL, TestApp, TestOptions, fast_worker, spawn_app, spawn_app_with};
+use crate::helpers::{
+    CapturedLogs, Page, SMALL, TestApp, TestOptions, fast_worker, spawn_app, spawn_app_with,
+};
 use crate::smtp_sink::{self, Behaviour, free_port, header};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -609,4 +611,42 @@ async fn no_field_can_inject_a_header_into_the_email() {
         assert_eq!(header(&email, "Bcc"), None, "{email}");
         assert_eq!(header(&email, "X-Injected"), None, "{email}");
     }
+}
+
+#[tokio::test]
+async fn the_worker_logs_each_database_outage_once_when_it_starts_and_once_when_it_ends() {
+    let app = spawn_app_with(TestOptions {
+        worker: None,
+        ..TestOptions::default()
+    })
+    .await;
+    let logs = CapturedLogs::default();
+    let _capturing = logs.install();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mailer = Mailer::new(&MailSettings::Folder(app.mail_dir.clone())).expect("mailer");
+    let worker = Worker::new(app.db.clone(), mailer, fast_worker(), Arc::default());
+    let running = tokio::spawn(worker.run(stopped));
+
+    for _ in 0..2 {
+        // The outbox table gone is, to the worker, a database that does not answer.
+        app.db
+            .execute_unprepared("ALTER TABLE email_outbox RENAME TO email_outbox_away")
+            .await
+            .expect("renamed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        app.db
+            .execute_unprepared("ALTER TABLE email_outbox_away RENAME TO email_outbox")
+            .await
+            .expect("renamed back");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = stop.send(true);
+    running.await.expect("the worker stops");
+
+    assert_eq!(logs.count("cannot reach the database"), 2, "one per outage");
+    assert_eq!(
+        logs.count("reaches the database again"),
+        2,
+        "one per recovery"
+    );
 }

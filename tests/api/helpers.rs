@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use indicatif::ProgressBar;
 use perfblog::cache::{FragmentCache, PageCache};
 use perfblog::config::{
-    AdminToken, CacheSettings, CommentRate, Config, DatabaseUrl, MailSettings, PageCacheSettings,
-    RetryPolicy, WorkerSettings,
+    AdminToken, CacheSettings, CommentRate, Config, ConnectionTimeouts, DatabaseUrl, MailSettings,
+    NaiveRoutes, PageCacheSettings, RetryPolicy, WorkerSettings,
 };
 use perfblog::entities::post;
 use perfblog::seed::{self, DatasetSize, Existing, SeedReport};
@@ -32,6 +32,8 @@ pub struct TestApp {
     pub lab_gate: perfblog::lab::LabGate,
     /// The optimized post page's pending views.
     pub views: perfblog::cache::ViewTally,
+    /// The naive twins' gate, which a test can fill as a crowd would.
+    pub naive_gate: perfblog::views::naive_gate::NaiveGate,
     /// Dropped (a PostgreSQL test database removed) with the app that created it.
     _database: Option<TestDatabase>,
     _mail_dir: tempfile::TempDir,
@@ -50,6 +52,9 @@ pub struct TestOptions {
     /// How often the app writes pending views itself: by default never within a
     /// test, which flushes by hand (`TestApp::flush_views`) to be deterministic.
     pub view_flush: std::time::Duration,
+    /// By default as many naive requests at once as any test sends.
+    pub naive: NaiveRoutes,
+    pub connections: ConnectionTimeouts,
 }
 
 impl Default for TestOptions {
@@ -62,10 +67,16 @@ impl Default for TestOptions {
             comment_rate: CommentRate {
                 per_minute: plenty,
                 burst: plenty,
-                trust_forwarded_for: false,
+                ..CommentRate::default()
             },
             page_cache: PageCacheSettings::default(),
             view_flush: std::time::Duration::from_secs(3600),
+            naive: NaiveRoutes {
+                in_flight: 64,
+                wait: std::time::Duration::from_secs(30),
+                ..NaiveRoutes::default()
+            },
+            connections: ConnectionTimeouts::default(),
         }
     }
 }
@@ -131,6 +142,11 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     launch(&url, Some(database), options).await
 }
 
+/// The app on a database the test brings (its own PostgreSQL server, say).
+pub async fn spawn_app_on(database_url: &str, options: TestOptions) -> TestApp {
+    launch(database_url, None, options).await
+}
+
 impl TestApp {
     /// A second instance of the app on this one's database and cache (a replica
     /// behind the same load balancer), with no worker of its own.
@@ -165,6 +181,8 @@ async fn launch(
         comment_rate: options.comment_rate,
         lab_wait: LAB_WAIT,
         view_flush: options.view_flush,
+        connections: options.connections,
+        naive: options.naive,
     };
     let app = Application::build(&config, "127.0.0.1:0".parse().expect("address parses"))
         .await
@@ -175,6 +193,7 @@ async fn launch(
     let pages = app.state().site.pages.clone();
     let lab_gate = app.state().lab.gate.clone();
     let views = app.state().site.views.clone();
+    let naive_gate = app.state().naive.clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -190,6 +209,7 @@ async fn launch(
         database_url: database_url.to_owned(),
         lab_gate,
         views,
+        naive_gate,
         _database: database,
         _mail_dir: mail_dir,
     }
@@ -551,5 +571,46 @@ impl Drop for TestDatabase {
             });
         });
         let _ = dropped.join();
+    }
+}
+
+/// What this test's own code logs (INFO and up), for tests whose promise is a log
+/// line. Installed for the current thread: use it from a current-thread runtime (the
+/// `#[tokio::test]` default), where every task the test spawns runs on that thread.
+#[derive(Clone, Default)]
+pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    /// Starts capturing; capture stops when the guard is dropped.
+    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
+        let sink = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    /// How many captured lines contain `needle`.
+    pub fn count(&self, needle: &str) -> usize {
+        let bytes = self.0.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .filter(|line| line.contains(needle))
+            .count()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut bytes) = self.0.lock() {
+            bytes.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }

@@ -148,7 +148,7 @@ async fn too_many_comments_from_one_address_are_429s_with_retry_after() {
     let two_then_one_a_minute = CommentRate {
         per_minute: std::num::NonZeroU32::new(1).expect("non-zero"),
         burst: std::num::NonZeroU32::new(2).expect("non-zero"),
-        trust_forwarded_for: false,
+        ..CommentRate::default()
     };
     let app = spawn_app_with(TestOptions {
         comment_rate: two_then_one_a_minute,
@@ -192,6 +192,45 @@ async fn too_many_comments_from_one_address_are_429s_with_retry_after() {
 }
 
 #[tokio::test]
+async fn behind_a_trusted_proxy_a_client_written_forwarded_for_does_not_escape_the_limit() {
+    let behind_nginx = CommentRate {
+        per_minute: std::num::NonZeroU32::new(1).expect("non-zero"),
+        burst: std::num::NonZeroU32::new(5).expect("non-zero"),
+        trusted_proxies: 1,
+        ..CommentRate::default()
+    };
+    let app = spawn_app_with(TestOptions {
+        comment_rate: behind_nginx,
+        ..TestOptions::default()
+    })
+    .await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        // What nginx's `$proxy_add_x_forwarded_for` sends: the client's own header,
+        // then the address nginx saw (always the same client here).
+        let response = app
+            .client
+            .post(format!("{}/posts/{}/comments", app.address, post.slug))
+            .header("x-forwarded-for", format!("198.51.100.{i}, 203.0.113.7"))
+            .form(&[
+                ("name", "Mallory"),
+                ("email", "mallory@example.com"),
+                ("body", "A new address every time"),
+            ])
+            .send()
+            .await
+            .expect("answered");
+        statuses.push(response.status().as_u16());
+    }
+
+    assert_eq!(statuses[..5], [303; 5], "the burst is allowed");
+    assert_eq!(statuses[5..], [429; 7], "then the one client is limited");
+}
+
+#[tokio::test]
 async fn every_response_carries_the_security_headers() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
@@ -211,4 +250,76 @@ async fn every_response_carries_the_security_headers() {
         );
         assert_eq!(headers["x-frame-options"], "DENY", "{path}");
     }
+}
+
+/// Reads from `stream` until the server closes it; `None` if it is still open after
+/// `patience`.
+async fn read_until_closed(
+    stream: &mut tokio::net::TcpStream,
+    patience: std::time::Duration,
+) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    let reading = async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received.extend_from_slice(&buffer[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(patience, reading).await.ok()?;
+    Some(received)
+}
+
+fn short_header_timeout() -> TestOptions {
+    TestOptions {
+        connections: perfblog::config::ConnectionTimeouts {
+            header_read: std::time::Duration::from_millis(300),
+        },
+        ..TestOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn a_connection_that_stops_mid_header_is_closed_after_the_header_read_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app_with(short_header_timeout()).await;
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connects");
+
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: blog.test\r\nAccept: text/ht")
+        .await
+        .expect("half a header is sent");
+
+    let closed = read_until_closed(&mut stream, std::time::Duration::from_secs(5)).await;
+    assert!(
+        closed.is_some(),
+        "still open 5 s after a 0.3 s header timeout"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_same_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app_with(short_header_timeout()).await;
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connects");
+
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: blog.test\r\n\r\n")
+        .await
+        .expect("a whole request is sent");
+
+    let received = read_until_closed(&mut stream, std::time::Duration::from_secs(5))
+        .await
+        .expect("closed once idle past the timeout");
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 200"), "answered first: {text}");
 }

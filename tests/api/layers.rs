@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: [&[&str]; 9] = [
     &["config", "stylesheet", "entities"],
     &["error", "instrument"],
-    &["db", "bulk_insert", "cache", "mail", "counters"],
+    &["db", "bulk_insert", "cache", "mail", "counters", "gate"],
     &["views"],
     &["seed", "catalog"],
     &["lab", "ops", "http"],

@@ -1,0 +1,147 @@
+//! A PostgreSQL of the test's own — `initdb` into a temporary folder, `pg_ctl` on a
+//! free port — which the test can stop and start again under a running app.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::smtp_sink::free_port;
+
+pub struct OwnPostgres {
+    port: u16,
+    bin: PathBuf,
+    data: PathBuf,
+    /// Removed (with the cluster in it) when the server is dropped.
+    _folder: tempfile::TempDir,
+}
+
+impl OwnPostgres {
+    /// `None` where PostgreSQL's server binaries are not installed, unless
+    /// `PERFBLOG_REQUIRE_OWN_POSTGRES` is set (CI sets it): then it fails the test.
+    pub fn start() -> Option<Self> {
+        let required = std::env::var_os("PERFBLOG_REQUIRE_OWN_POSTGRES").is_some();
+        let Some(bin) = server_binaries() else {
+            assert!(
+                !required,
+                "initdb and pg_ctl are needed (PERFBLOG_REQUIRE_OWN_POSTGRES is set)"
+            );
+            eprintln!("skipped: PostgreSQL's initdb and pg_ctl are not installed");
+            return None;
+        };
+        let folder = tempfile::tempdir().expect("a folder for the cluster");
+        let data = folder.path().join("data");
+        let server = OwnPostgres {
+            port: free_port(),
+            bin,
+            data,
+            _folder: folder,
+        };
+        // PostgreSQL refuses to run as root: run it as `postgres`, who must own the folder.
+        if running_as_root() {
+            run(Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(server._folder.path()));
+        }
+        run(server
+            .command("initdb")
+            .args([
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "-D",
+            ])
+            .arg(&server.data));
+        server.resume();
+        Some(server)
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Stops the server at once, as a crash or a pulled cable would.
+    pub fn stop(&self) {
+        run(self
+            .command("pg_ctl")
+            .args(["-m", "immediate", "-w", "stop", "-D"])
+            .arg(&self.data));
+    }
+
+    /// Starts it again on the same port and waits until it accepts connections.
+    pub fn resume(&self) {
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
+            self.port,
+            self.data.display()
+        );
+        run(self
+            .command("pg_ctl")
+            .args(["-w", "-t", "30", "-o", &options, "-l"])
+            .arg(self.data.join("server.log"))
+            .arg("-D")
+            .arg(&self.data)
+            .arg("start"));
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let path = self.bin.join(program);
+        let mut command = if running_as_root() {
+            let mut as_postgres = Command::new("runuser");
+            as_postgres.args(["-u", "postgres", "--"]).arg(path);
+            as_postgres
+        } else {
+            Command::new(path)
+        };
+        command.stdout(Stdio::null()).stderr(Stdio::piped());
+        command
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let _ = self
+            .command("pg_ctl")
+            .args(["-m", "immediate", "-w", "stop", "-D"])
+            .arg(&self.data)
+            .status();
+    }
+}
+
+/// The folder holding `initdb` and `pg_ctl`: on the `PATH`, or Debian's versioned one.
+fn server_binaries() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let mut debian: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|versions| versions.flatten().map(|v| v.path().join("bin")).collect())
+        .unwrap_or_default();
+    debian.sort();
+    debian.reverse();
+    on_path
+        .into_iter()
+        .chain(debian)
+        .find(|dir| has(dir, "initdb") && has(dir, "pg_ctl"))
+}
+
+fn has(dir: &Path, program: &str) -> bool {
+    dir.join(program).is_file()
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
+fn run(command: &mut Command) {
+    let output = command.output().expect("the command runs");
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
