@@ -1,16 +1,22 @@
 //! How an experiment measures a side: run it a few times inside a counting scope,
-//! keep the statements and the SQL of the first run and the median time. Writes run
+//! keep the statements and the SQL of the first run and every run's time. Writes run
 //! in a transaction that is always rolled back ([`rolled_back`]), so an experiment
 //! changes no data.
+//!
+//! How many times depends on what a run costs: up to [`MOST_RUNS`], but no more once
+//! the side has spent [`SIDE_BUDGET`] — a 1 ms side runs five times, a 1.5 s side
+//! once — so every lab page answers within a couple of seconds on the standard dataset
+//! whatever its naive side costs.
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
 use tokio::sync::OnceCell;
+use tokio::time::Instant;
 
 use crate::config::{DatabaseUrl, MailSettings};
 use crate::entities::post;
@@ -19,8 +25,11 @@ use crate::instrument;
 use crate::mail::Mailer;
 use crate::mail::sink::{Behaviour, SmtpSink};
 
-/// Runs of each side; the page shows the median time.
-pub const REPETITIONS: usize = 5;
+/// The most runs of a side; the page shows their median, fastest and slowest.
+pub const MOST_RUNS: usize = 5;
+
+/// No further run once a side has spent this long (the first run always happens).
+pub const SIDE_BUDGET: Duration = Duration::from_millis(300);
 
 /// How long the lab's SMTP server takes to accept a message (the email page says so).
 pub const SMTP_DELAY: Duration = Duration::from_millis(50);
@@ -112,7 +121,8 @@ impl Fetched {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Measured {
     pub statements: u32,
-    pub median: Duration,
+    /// Every run's time, fastest first (at least one).
+    pub times: Vec<Duration>,
     /// Distinct SQL statements with how often each ran, in first-run order.
     pub sql: Vec<(usize, String)>,
     pub fetched: Fetched,
@@ -121,20 +131,37 @@ pub struct Measured {
 }
 
 impl Measured {
-    pub fn median_ms(&self) -> String {
-        format!("{:.2}", self.median.as_secs_f64() * 1000.0)
+    pub fn median(&self) -> Duration {
+        self.times
+            .get(self.times.len() / 2)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    pub fn fastest(&self) -> Duration {
+        self.times.first().copied().unwrap_or_default()
+    }
+
+    pub fn slowest(&self) -> Duration {
+        self.times.last().copied().unwrap_or_default()
+    }
+
+    pub fn runs(&self) -> usize {
+        self.times.len()
     }
 }
 
-/// Runs `side` [`REPETITIONS`] times; keeps the SQL of the first run.
+/// Runs `side` until [`MOST_RUNS`] runs or [`SIDE_BUDGET`] spent; keeps the SQL of
+/// the first run.
 pub async fn measure<F, Fut>(side: F) -> Result<Measured, AppError>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<Fetched, AppError>>,
 {
-    let mut times = Vec::with_capacity(REPETITIONS);
+    let began = Instant::now();
+    let mut times = Vec::with_capacity(MOST_RUNS);
     let mut first = None;
-    for _ in 0..REPETITIONS {
+    while times.len() < MOST_RUNS && (times.is_empty() || began.elapsed() < SIDE_BUDGET) {
         let started = Instant::now();
         let (fetched, stats, sql) = instrument::record_queries(side()).await;
         times.push(started.elapsed());
@@ -145,7 +172,7 @@ where
     let (fetched, stats, sql) = first.unwrap_or_default();
     Ok(Measured {
         statements: stats.statements,
-        median: times[times.len() / 2],
+        times,
         sql: grouped(sql),
         fetched,
         plan: None,
@@ -180,6 +207,35 @@ fn grouped(statements: Vec<String>) -> Vec<(usize, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn a_side_taking(cost: Duration) -> Measured {
+        measure(|| async move {
+            tokio::time::sleep(cost).await;
+            Ok(Fetched::default())
+        })
+        .await
+        .unwrap_or_else(|_| unreachable!("the side cannot fail"))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cheap_side_runs_five_times_and_an_expensive_one_once() {
+        assert_eq!(a_side_taking(Duration::from_millis(1)).await.runs(), 5);
+        assert_eq!(a_side_taking(Duration::from_millis(100)).await.runs(), 3);
+        assert_eq!(a_side_taking(Duration::from_millis(1500)).await.runs(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_side_spends_much_more_than_its_budget_past_its_first_run() {
+        for cost in [1, 10, 50, 100, 150, 299, 300, 301, 1000, 9000] {
+            let cost = Duration::from_millis(cost);
+            let runs = a_side_taking(cost).await.runs();
+            let spent = cost * u32::try_from(runs).unwrap_or(u32::MAX);
+            assert!(
+                spent <= cost.max(SIDE_BUDGET) + cost,
+                "{cost:?} a run: {runs} runs"
+            );
+        }
+    }
 
     #[test]
     fn identical_statements_are_grouped_in_first_seen_order() {

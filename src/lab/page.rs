@@ -29,12 +29,106 @@ pub async fn index(uri: Uri) -> LabIndexTemplate {
     }
 }
 
+/// The page's first line: what changed between the sides, naive → optimized, with
+/// the ratio — `61 → 3 statements · 9.20 ms → 560.0 µs (16×) · 238,409 → 101 rows`.
+pub struct Verdict {
+    pub parts: Vec<VerdictPart>,
+}
+
+pub struct VerdictPart {
+    pub naive: String,
+    pub optimized: String,
+    pub unit: &'static str,
+    /// `16×`, `same`, or `0.8× (slower)`: how many times less the optimized side
+    /// needed; `None` where a ratio says nothing (zero on the optimized side).
+    pub ratio: Option<String>,
+}
+
+impl Verdict {
+    pub fn of(naive: &Measured, optimized: &Measured) -> Self {
+        let mut parts = vec![
+            counted(
+                "statements",
+                u64::from(naive.statements),
+                u64::from(optimized.statements),
+            ),
+            VerdictPart {
+                naive: figures::duration(nanos(naive.median())),
+                optimized: figures::duration(nanos(optimized.median())),
+                unit: "",
+                ratio: ratio(nanos(naive.median()), nanos(optimized.median())),
+            },
+        ];
+        let fetched = [
+            ("rows", naive.fetched.rows, optimized.fetched.rows),
+            (
+                "bytes fetched",
+                naive.fetched.bytes,
+                optimized.fetched.bytes,
+            ),
+            (
+                "bytes held at once",
+                naive.fetched.held,
+                optimized.fetched.held,
+            ),
+        ];
+        for (unit, naive, optimized) in fetched {
+            if let (Some(naive), Some(optimized)) = (naive, optimized) {
+                parts.push(counted(unit, naive, optimized));
+            }
+        }
+        Self { parts }
+    }
+}
+
+fn counted(unit: &'static str, naive: u64, optimized: u64) -> VerdictPart {
+    VerdictPart {
+        naive: figures::thousands(naive),
+        optimized: figures::thousands(optimized),
+        unit,
+        ratio: ratio(naive as f64, optimized as f64),
+    }
+}
+
+fn nanos(duration: std::time::Duration) -> f64 {
+    duration.as_secs_f64() * 1e9
+}
+
+fn ratio(naive: f64, optimized: f64) -> Option<String> {
+    if optimized <= 0.0 {
+        return None;
+    }
+    let times = naive / optimized;
+    Some(if (0.95..=1.05).contains(&times) {
+        "same".to_owned()
+    } else if times < 1.0 {
+        format!("{} (more)", figures::speedup(times))
+    } else {
+        figures::speedup(times)
+    })
+}
+
+/// `9.20 ms (6.10 ms – 16.00 ms, 5 runs)`: the median, and the spread behind it.
+pub fn timing(measured: &Measured) -> String {
+    let median = figures::duration(nanos(measured.median()));
+    match measured.runs() {
+        1 => format!("{median} (1 run: it is slow, so it ran once)"),
+        runs => format!(
+            "{median} ({} – {}, {runs} runs)",
+            figures::duration(nanos(measured.fastest())),
+            figures::duration(nanos(measured.slowest()))
+        ),
+    }
+}
+
 /// One side as the page shows it.
 pub struct Column {
     pub label: &'static str,
     /// The catalog's summary, markdown's `code` spans split out: `(is_code, text)`.
     pub summary: Vec<(bool, &'static str)>,
     pub measured: Measured,
+    /// The median and the spread of the runs.
+    pub timing: String,
     pub code: Vec<Shown>,
 }
 
@@ -80,6 +174,7 @@ impl From<&'static Figure> for BenchRow {
 pub struct LabPatternTemplate {
     pub root: &'static str,
     pub pattern: &'static Pattern,
+    pub verdict: Verdict,
     pub columns: [Column; 2],
     pub benched: Vec<Benched>,
     /// When and where the report's figures were measured.
@@ -101,6 +196,7 @@ pub async fn pattern(
     Ok(LabPatternTemplate {
         root: "../",
         pattern,
+        verdict: Verdict::of(&outcome.naive, &outcome.optimized),
         columns: [
             column("naive", &pattern.naive, outcome.naive),
             column("optimized", &pattern.optimized, outcome.optimized),
@@ -122,6 +218,7 @@ fn column(label: &'static str, side: &'static catalog::Side, measured: Measured)
     Column {
         label,
         summary: code_spans(side.summary),
+        timing: timing(&measured),
         measured,
         code: side.code.iter().map(shown).collect(),
     }
@@ -146,6 +243,65 @@ fn shown(code: &'static Code) -> Shown {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn side(statements: u32, millis: &[u64], rows: u64) -> Measured {
+        Measured {
+            statements,
+            times: millis
+                .iter()
+                .map(|ms| std::time::Duration::from_micros(ms * 1000))
+                .collect(),
+            sql: Vec::new(),
+            fetched: crate::catalog::measure::Fetched::rows(rows as usize),
+            plan: None,
+        }
+    }
+
+    #[test]
+    fn the_verdict_reads_naive_to_optimized_with_the_ratio_and_scaled_units() {
+        let verdict = Verdict::of(&side(61, &[9, 9, 9], 238_409), &side(3, &[1], 101));
+        let line: Vec<String> = verdict
+            .parts
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} → {} {} ({})",
+                    p.naive,
+                    p.optimized,
+                    p.unit,
+                    p.ratio.as_deref().unwrap_or("-")
+                )
+            })
+            .collect();
+        assert_eq!(
+            line,
+            [
+                "61 → 3 statements (20.3×)",
+                "9.00 ms → 1.00 ms  (9.0×)",
+                "238,409 → 101 rows (2,360×)"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cache_hit_shows_in_nanoseconds_and_zero_statements_has_no_ratio() {
+        let hit = Measured {
+            times: vec![std::time::Duration::from_nanos(200)],
+            ..side(0, &[], 0)
+        };
+        let verdict = Verdict::of(&side(4, &[2], 0), &hit);
+        assert_eq!(verdict.parts[0].ratio, None);
+        assert_eq!(verdict.parts[1].optimized, "200 ns");
+    }
+
+    #[test]
+    fn the_timing_shows_the_spread_or_says_why_there_is_none() {
+        assert_eq!(
+            timing(&side(1, &[6, 9, 16], 0)),
+            "9.00 ms (6.00 ms – 16.00 ms, 3 runs)"
+        );
+        assert!(timing(&side(1, &[1500], 0)).contains("ran once"));
+    }
 
     #[test]
     fn summaries_keep_their_code_spans() {
