@@ -12,6 +12,7 @@ mod browser;
 mod cli;
 mod comments;
 mod counters;
+mod dead_emails;
 mod errors;
 mod exists;
 mod export;
