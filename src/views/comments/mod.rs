@@ -93,7 +93,9 @@ impl NewComment {
         }
         Ok(Self {
             name: name.to_owned(),
-            email: email.to_lowercase(),
+            // ASCII only: Unicode lowercasing can turn a valid address into one that is
+            // not (`İ` becomes `i` and a combining dot), which no email could reach.
+            email: email.to_ascii_lowercase(),
             body: body.to_owned(),
         })
     }
@@ -231,6 +233,13 @@ mod tests {
         assert_eq!(comment.name, "Ada");
         assert_eq!(comment.email, "ada@example.com");
         assert_eq!(comment.body, "Hi!");
+    }
+
+    #[test]
+    fn the_stored_address_is_still_an_address() {
+        let comment = NewComment::parse(form("Ada", "İLKAY@Example.com", "Hi")).unwrap();
+        assert_eq!(comment.email, "İlkay@example.com");
+        assert!(mail::is_address(&comment.email));
     }
 
     #[test]
