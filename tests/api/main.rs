@@ -17,6 +17,7 @@ mod errors;
 mod exists;
 mod export;
 mod fragment_cache;
+mod fuzz;
 mod helpers;
 mod http_layer;
 mod import;
