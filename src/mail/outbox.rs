@@ -1,5 +1,6 @@
 //! The outbox table's operations: enqueue (inside the caller's transaction), claim a
-//! batch, settle each message as sent, retried later, or dead.
+//! batch, settle each message as sent, retried later, or dead — and, for the admin
+//! page, list the dead and put them back in the queue.
 //!
 //! No job-queue crate is used: the maintained ones (apalis, underway, graphile_worker)
 //! keep their own connection pools — most of them PostgreSQL-only and on sqlx 0.8 — so
@@ -13,7 +14,7 @@ use rand::Rng;
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::CommentNotification;
@@ -187,12 +188,118 @@ pub async fn mark_failed(
     Ok(())
 }
 
-/// Messages still to be delivered.
+/// Messages still to be delivered: pending ones, due now or waiting out a retry's
+/// delay. Dead messages are not in it ([`dead_count`]): nothing will send them until
+/// an admin requeues them, so counting them as "waiting" would hide that.
 pub async fn depth(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     Entity::find()
         .filter(Column::Status.eq(Status::Pending))
         .count(db)
         .await
+}
+
+/// A message that used up its attempts, as the admin page lists it (no body: a list
+/// does not need it).
+#[derive(Clone, Debug, PartialEq, Eq, FromQueryResult)]
+pub struct DeadMessage {
+    pub id: i32,
+    pub recipient: String,
+    pub subject: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Up to `limit` dead messages, the most recently queued first.
+pub async fn dead(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<DeadMessage>, DbErr> {
+    Entity::find()
+        .select_only()
+        .columns([
+            Column::Id,
+            Column::Recipient,
+            Column::Subject,
+            Column::Attempts,
+            Column::LastError,
+            Column::CreatedAt,
+        ])
+        .filter(Column::Status.eq(Status::Dead))
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::Id)
+        .limit(limit)
+        .into_model::<DeadMessage>()
+        .all(db)
+        .await
+}
+
+/// How many messages are dead.
+pub async fn dead_count(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    Entity::find()
+        .filter(Column::Status.eq(Status::Dead))
+        .count(db)
+        .await
+}
+
+/// What [`requeue`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Requeue {
+    /// It was dead; it is pending again.
+    Requeued,
+    /// It exists but is not dead (pending or sent): nothing was changed.
+    NotDead(Status),
+    /// No message has this id.
+    Unknown,
+}
+
+/// Puts dead message `id` back in the queue, due `now`, with a full set of attempts
+/// (see [`requeue_all_dead`] for what is reset and what is kept). One `UPDATE … WHERE
+/// id = $id AND status = 'dead'`; only when it changes nothing does a second query ask
+/// why, so a message that is being sent or was sent meanwhile is never touched.
+pub async fn requeue(
+    db: &impl ConnectionTrait,
+    id: i32,
+    now: DateTime<Utc>,
+) -> Result<Requeue, DbErr> {
+    let changed = requeue_dead(now)
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?
+        .rows_affected;
+    if changed > 0 {
+        return Ok(Requeue::Requeued);
+    }
+    let status = Entity::find_by_id(id)
+        .select_only()
+        .column(Column::Status)
+        .into_tuple::<Status>()
+        .one(db)
+        .await?;
+    Ok(status.map_or(Requeue::Unknown, Requeue::NotDead))
+}
+
+/// Puts every dead message back in the queue, in one statement however many there
+/// are. Returns how many.
+///
+/// `attempts` goes back to 0, so the worker's retry policy applies afresh: a message
+/// requeued with its old count would be dead again after one more failure. `last_error`
+/// is kept: until the next attempt settles it (`mark_sent` clears it, `mark_failed`
+/// replaces it), it is the only record of why the message died, and it tells a
+/// requeued message (attempts 0, an error) from a fresh one.
+pub async fn requeue_all_dead(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    Ok(requeue_dead(now).exec(db).await?.rows_affected)
+}
+
+/// `UPDATE email_outbox SET status = 'pending', attempts = 0, next_attempt_at = $now,
+///  locked_until = NULL WHERE status = 'dead'`.
+fn requeue_dead(now: DateTime<Utc>) -> sea_orm::UpdateMany<Entity> {
+    Entity::update_many()
+        .col_expr(Column::Status, Expr::value(Status::Pending))
+        .col_expr(Column::Attempts, Expr::value(0))
+        .col_expr(Column::NextAttemptAt, Expr::value(now))
+        .col_expr(
+            Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(Column::Status.eq(Status::Dead))
 }
 
 #[cfg(test)]

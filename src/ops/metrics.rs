@@ -1,6 +1,6 @@
 //! `GET /metrics` in Prometheus' text format: request latency and SQL statements per
 //! request, by route and variant; requests by status; fragment cache hits and misses;
-//! outbox depth and send failures. prometheus-client keeps a registry per app (no
+//! outbox depth, dead emails and send failures. prometheus-client keeps a registry per app (no
 //! global state), so every test app counts only its own requests.
 
 use std::sync::Arc;
@@ -44,6 +44,7 @@ pub struct Metrics {
     statements: Family<RouteLabels, Histogram>,
     requests: Family<RequestLabels, Counter>,
     outbox_depth: Gauge,
+    outbox_dead: Gauge,
     send_failures: Counter,
 }
 
@@ -60,6 +61,7 @@ impl Metrics {
         });
         let requests = Family::<RequestLabels, Counter>::default();
         let outbox_depth = Gauge::default();
+        let outbox_dead = Gauge::default();
         let send_failures = Counter::default();
         let mut registry = Registry::with_prefix("perfblog");
         registry.register(
@@ -79,8 +81,13 @@ impl Metrics {
         );
         registry.register(
             "outbox_depth",
-            "Emails waiting in the outbox",
+            "Emails waiting in the outbox to be sent (due or waiting to retry)",
             outbox_depth.clone(),
+        );
+        registry.register(
+            "outbox_dead",
+            "Emails that used up their attempts; they wait for an admin to requeue them (/admin)",
+            outbox_dead.clone(),
         );
         registry.register(
             "outbox_send_failures",
@@ -94,6 +101,7 @@ impl Metrics {
             statements,
             requests,
             outbox_depth,
+            outbox_dead,
             send_failures,
         })
     }
@@ -203,13 +211,20 @@ pub async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next:
     response
 }
 
-/// `GET /metrics`.
+/// `GET /metrics`. The outbox gauges are read from the database at each scrape (a
+/// failed read keeps the last value): every worker and replica shares one outbox.
 pub async fn metrics(State(state): State<Ops>) -> Response {
     if let Ok(depth) = outbox::depth(&state.db).await {
         state
             .metrics
             .outbox_depth
             .set(i64::try_from(depth).unwrap_or(i64::MAX));
+    }
+    if let Ok(dead) = outbox::dead_count(&state.db).await {
+        state
+            .metrics
+            .outbox_dead
+            .set(i64::try_from(dead).unwrap_or(i64::MAX));
     }
     let mut text = String::new();
     match prometheus_client::encoding::text::encode(&mut text, &state.metrics.registry) {

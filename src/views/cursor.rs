@@ -32,6 +32,17 @@ impl Cursor {
         published_at.map(|published_at| Cursor { published_at, id })
     }
 
+    /// Whether a cursor can name a post published at `at`: the cursor holds
+    /// nanoseconds since the epoch in an `i64`, 1677-09-21 to 2262-04-11. A post
+    /// outside that range could not be paged past (its cursor would name another
+    /// instant), so the import refuses such dates ([`Cursor::RANGE`] says them).
+    pub fn can_name(at: DateTime<Utc>) -> bool {
+        at.timestamp_nanos_opt().is_some()
+    }
+
+    /// The whole days [`Cursor::can_name`] accepts, as messages say them.
+    pub const RANGE: &str = "between 1677-09-22 and 2262-04-10";
+
     pub fn parse(raw: &str) -> Result<Cursor, String> {
         let invalid = || {
             format!(
@@ -93,6 +104,21 @@ mod tests {
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         );
         assert_eq!(Cursor::parse(&text), Ok(cursor()));
+    }
+
+    #[test]
+    fn the_range_a_cursor_can_name_is_the_one_messages_say() {
+        for day in ["1677-09-22", "2262-04-10"] {
+            let at = format!("{day}T00:00:00Z").parse().unwrap();
+            assert!(Cursor::can_name(at), "{day}");
+            assert!(Cursor::RANGE.contains(day));
+        }
+        for day in ["1677-09-20", "2262-04-12", "9999-12-31", "0001-01-01"] {
+            assert!(
+                !Cursor::can_name(format!("{day}T00:00:00Z").parse().unwrap()),
+                "{day}"
+            );
+        }
     }
 
     #[test]

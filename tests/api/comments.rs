@@ -469,6 +469,15 @@ async fn bad_comments_are_422s_that_store_and_queue_nothing_in_both_variants() {
                 "longer than 5000",
             ),
             (
+                // PostgreSQL cannot store a NUL: this was a 500 there (found by fuzz.rs).
+                vec![
+                    ("name", "Grace"),
+                    ("email", "grace@example.com"),
+                    ("body", "Hi\0"),
+                ],
+                "control characters",
+            ),
+            (
                 vec![
                     ("name", "Grace"),
                     ("email", "grace@example.com\r\nBcc: x@evil.test"),

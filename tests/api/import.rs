@@ -274,3 +274,55 @@ async fn a_10_mb_import_is_a_413_and_a_non_json_body_a_415() {
     assert!(form.body.contains("application/json"));
     assert_eq!(snapshot(&app.db).await, before);
 }
+
+#[tokio::test]
+async fn text_with_a_nul_and_dates_no_page_link_can_reach_are_422s_on_every_backend() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let before = snapshot(&app.db).await;
+
+    for (field, value, says) in [
+        (
+            "title",
+            json!("Nul \u{0} title"),
+            "row 1, field `title`: contains a NUL",
+        ),
+        (
+            "body",
+            json!("Nul \u{0} body"),
+            "row 1, field `body`: contains a NUL",
+        ),
+        (
+            "excerpt",
+            json!("\u{0}"),
+            "row 1, field `excerpt`: contains a NUL",
+        ),
+        (
+            "author_email",
+            json!("user2@example.com\u{0}"),
+            "row 1, field `author_email`: contains a NUL",
+        ),
+        (
+            "tags",
+            json!(["rust\u{0}"]),
+            "row 1, field `tags`: contains a NUL",
+        ),
+        (
+            "published_at",
+            json!("1500-01-01T00:00:00Z"),
+            "row 1, field `published_at`: must be between 1677",
+        ),
+        (
+            "published_at",
+            json!("9999-12-31T00:00:00Z"),
+            "row 1, field `published_at`: must be between 1677",
+        ),
+    ] {
+        let mut rows = posts_json(1);
+        rows[0][field] = value;
+        let page = app.admin_post_json("/admin/import", rows.to_string()).await;
+        assert_eq!(page.status, 422, "{field}: {}", page.body);
+        assert!(page.body.contains(says), "{says} in {}", page.body);
+    }
+    assert_eq!(snapshot(&app.db).await, before);
+}

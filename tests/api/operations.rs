@@ -47,7 +47,8 @@ async fn healthz_with_the_cache_down_says_degraded_and_still_serves() {
     assert_eq!(health["database"], "ok");
 }
 
-fn sample(metrics: &str, name_and_labels: &str) -> Option<f64> {
+/// The value of the first sample whose line starts with `name_and_labels`.
+pub fn sample(metrics: &str, name_and_labels: &str) -> Option<f64> {
     metrics
         .lines()
         .find(|line| line.starts_with(name_and_labels))

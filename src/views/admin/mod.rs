@@ -4,10 +4,13 @@
 //!
 //! Both variants change exactly the same rows; they differ in how many statements
 //! they send to do it (see `naive.rs` and `optimized.rs`).
+//!
+//! The page also lists the emails the outbox gave up on, to requeue (`outbox.rs`).
 
 pub mod auth;
 pub mod naive;
 pub mod optimized;
+pub mod outbox;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -38,6 +41,7 @@ pub fn routes(site: &Site) -> Router<Site> {
         .merge(twins("/admin/tag-posts", post(tag_posts)))
         .merge(import::routes())
         .merge(export::routes())
+        .merge(outbox::routes())
         .route_layer(middleware::from_fn_with_state(
             site.admin_token.clone(),
             auth::require_admin,
@@ -209,7 +213,8 @@ async fn report(
     })
 }
 
-/// `GET /admin`: how many posts are in each state, and the actions as forms.
+/// `GET /admin`: how many posts are in each state, the actions as forms, and the
+/// emails the outbox gave up on.
 #[derive(Template, WebTemplate)]
 #[template(path = "admin.html")]
 pub struct AdminTemplate {
@@ -217,6 +222,7 @@ pub struct AdminTemplate {
     pub counts: Vec<(String, i64)>,
     pub tags: Vec<(String, String)>,
     pub today: String,
+    pub dead: outbox::DeadEmails,
     pub footer: Footer,
 }
 
@@ -235,6 +241,7 @@ async fn page(State(site): State<Site>, uri: Uri) -> Result<AdminTemplate, AppEr
         .into_tuple()
         .all(&site.db)
         .await?;
+    let dead = outbox::DeadEmails::load(&site.db).await?;
     Ok(AdminTemplate {
         root: "./",
         counts: counts
@@ -243,6 +250,7 @@ async fn page(State(site): State<Site>, uri: Uri) -> Result<AdminTemplate, AppEr
             .collect(),
         tags,
         today: Utc::now().format("%Y-%m-%d").to_string(),
+        dead,
         footer: Footer::capture(Variant::Optimized, &uri).without_twin(),
     })
 }

@@ -80,9 +80,22 @@ impl NewComment {
                 "The comment is longer than {MAX_COMMENT_CHARS} characters."
             ));
         }
+        // PostgreSQL's text cannot hold NUL (the insert would fail: a 500), and no other
+        // control character belongs in a comment either.
+        if body
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        {
+            return Err(
+                "The comment contains control characters; write text, tabs and line breaks only."
+                    .to_owned(),
+            );
+        }
         Ok(Self {
             name: name.to_owned(),
-            email: email.to_lowercase(),
+            // ASCII only: Unicode lowercasing can turn a valid address into one that is
+            // not (`İ` becomes `i` and a combining dot), which no email could reach.
+            email: email.to_ascii_lowercase(),
             body: body.to_owned(),
         })
     }
@@ -223,7 +236,20 @@ mod tests {
     }
 
     #[test]
-    fn refuses_empty_long_and_multi_line_input() {
+    fn the_stored_address_is_still_an_address() {
+        let comment = NewComment::parse(form("Ada", "İLKAY@Example.com", "Hi")).unwrap();
+        assert_eq!(comment.email, "İlkay@example.com");
+        assert!(mail::is_address(&comment.email));
+    }
+
+    #[test]
+    fn keeps_tabs_and_line_breaks_in_the_body() {
+        let comment = NewComment::parse(form("Ada", "ada@example.com", "a\tb\r\n\nc")).unwrap();
+        assert_eq!(comment.body, "a\tb\r\n\nc");
+    }
+
+    #[test]
+    fn refuses_empty_long_multi_line_and_control_character_input() {
         let long = "x".repeat(MAX_COMMENT_CHARS + 1);
         for (bad, says) in [
             (form("Ada", "ada@example.com", "   \n\t "), "empty"),
@@ -235,6 +261,14 @@ mod tests {
             ),
             (form("Ada", "ada@example.com\r\nBcc: x@y.z", "Hi"), "email"),
             (form("Ada", "not-an-address", "Hi"), "email"),
+            (
+                form("Ada", "ada@example.com", "Hi\0there"),
+                "control characters",
+            ),
+            (
+                form("Ada", "ada@example.com", "\u{1b}[31mred"),
+                "control characters",
+            ),
         ] {
             let message = NewComment::parse(bad).unwrap_err();
             assert!(message.contains(says), "{message}");

@@ -12,6 +12,7 @@ use super::IMPORT_MAX_ROWS;
 use super::rows::{ImportRow, ImportStatus, NewPost, row_error};
 use crate::entities::{post, tag, user};
 use crate::error::AppError;
+use crate::views::cursor::Cursor;
 use crate::views::slug::{Slug, slugify};
 
 const MAX_TAGS_PER_POST: usize = 10;
@@ -73,6 +74,16 @@ fn check_row(index: usize, row: &ImportRow) -> Result<String, AppError> {
         let rule = format!("at most {MAX_TAGS_PER_POST} tags a post");
         return Err(row_error(index, "tags", rule));
     }
+    check_storable(index, row)?;
+    if let Some(at) = row.published_at
+        && !Cursor::can_name(at)
+    {
+        let rule = format!(
+            "must be {}: the lists' page links cannot point past a post published outside those days",
+            Cursor::RANGE
+        );
+        return Err(row_error(index, "published_at", rule));
+    }
     let slug = match &row.slug {
         Some(raw) => Slug::parse(raw).map_err(|rule| row_error(index, "slug", rule))?,
         None => Slug::parse(&slugify(title)).map_err(|_| {
@@ -84,6 +95,29 @@ fn check_row(index: usize, row: &ImportRow) -> Result<String, AppError> {
         })?,
     };
     Ok(slug.to_string())
+}
+
+/// PostgreSQL's text cannot hold NUL: a row with one would fail at the INSERT (or at
+/// the lookup of its author or tags) with a 500. SQLite would store it. Either way it
+/// is not text anyone meant to send.
+fn check_storable(index: usize, row: &ImportRow) -> Result<(), AppError> {
+    let texts = [
+        ("title", Some(&row.title)),
+        ("excerpt", row.excerpt.as_ref()),
+        ("body", Some(&row.body)),
+        ("author_email", Some(&row.author_email)),
+    ];
+    let tags = row.tags.iter().map(|tag| ("tags", Some(tag)));
+    for (field, text) in texts.into_iter().chain(tags) {
+        if text.is_some_and(|text| text.contains('\0')) {
+            return Err(row_error(
+                index,
+                field,
+                "contains a NUL character (\\u0000), which is not text",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Everything the rows refer to, fetched once: authors by email, tags by slug, and
