@@ -74,6 +74,26 @@ impl From<sea_orm::DbErr> for AppError {
     }
 }
 
+impl AppError {
+    /// A copy of an error that several requests share (the waiters of one
+    /// single-flight render all get its error): the same status and message; the
+    /// cause, for a server error, as text.
+    pub fn duplicate(&self) -> AppError {
+        match self {
+            AppError::NotFound(message) => AppError::NotFound(message.clone()),
+            AppError::BadRequest(message) => AppError::BadRequest(message.clone()),
+            AppError::Busy(message) => AppError::Busy(message.clone()),
+            AppError::DatabaseUnavailable(cause) => {
+                AppError::DatabaseUnavailable(anyhow::anyhow!("{cause:#}"))
+            }
+            AppError::Internal(cause) if is_database_unavailable(cause) => {
+                AppError::DatabaseUnavailable(anyhow::anyhow!("{cause:#}"))
+            }
+            other => AppError::Internal(anyhow::anyhow!("{other:#}")),
+        }
+    }
+}
+
 /// Whether `error` says the database could not be reached — rather than that a
 /// statement was wrong: no connection within the acquire timeout, a connection that
 /// broke, or a server shutting down or starting (SQLSTATE classes 08 and 57P).

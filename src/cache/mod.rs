@@ -171,7 +171,7 @@ impl FragmentCache {
                 Ok::<_, AppError>(value)
             })
             .await
-            .map_err(|error| AppError::Internal(anyhow::anyhow!("{error}")))
+            .map_err(|shared| shared.duplicate())
     }
 
     /// Whether `key` was remembered as missing (and still is, in this generation).

@@ -82,3 +82,23 @@ async fn with_postgres_down_health_and_pages_answer_503_fast_and_recover_when_it
         }
     }
 }
+
+#[tokio::test]
+async fn with_postgres_down_a_cached_page_is_served_stale_and_an_uncached_one_is_a_503() {
+    let Some(postgres) = OwnPostgres::start() else {
+        return;
+    };
+    let app = spawn_app_on(&postgres.url(), TestOptions::default()).await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    assert_eq!(app.get("/").await.status(), 200, "the list is now cached");
+
+    postgres.stop();
+
+    let stale = app.get("/").await;
+    assert_eq!(stale.status(), 200, "served from the page cache");
+    let (status, retry_after, body, took) = timed_get(&app, &format!("/posts/{}", post.slug)).await;
+    assert_eq!(status, 503, "never rendered, nothing to serve: {body}");
+    assert!(retry_after.is_some());
+    assert!(took < Duration::from_millis(2500), "took {took:?} to fail");
+}

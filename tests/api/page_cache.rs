@@ -337,7 +337,12 @@ async fn when_the_database_is_unreachable_a_page_it_cannot_render_is_served_stal
         "{cache_status}"
     );
     let never_cached = app.get("/tags/rust").await;
-    assert_eq!(never_cached.status(), 500, "nothing to fall back on");
+    assert_eq!(
+        never_cached.status(),
+        503,
+        "nothing to fall back on: the database is unavailable, try again"
+    );
+    assert!(never_cached.headers().contains_key("retry-after"));
     assert_eq!(app.pages.stats().stale, 1);
 }
 

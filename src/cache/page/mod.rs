@@ -372,7 +372,7 @@ impl PageCache {
                 Ok::<_, AppError>(page)
             })
             .await
-            .map_err(|shared| unshare(&shared))
+            .map_err(|shared| shared.duplicate())
     }
 }
 
@@ -411,17 +411,10 @@ fn newest(a: Option<Arc<CachedPage>>, b: Option<Arc<CachedPage>>) -> Option<Arc<
 /// Whether an error is the server's trouble (worth serving a stale page over), not
 /// an answer about the request (a 404 must stay a 404).
 fn is_server_side(error: &AppError) -> bool {
-    matches!(error, AppError::Internal(_) | AppError::Busy(_))
-}
-
-/// The error a shared render failed with, for each request that waited on it.
-fn unshare(error: &AppError) -> AppError {
-    match error {
-        AppError::NotFound(message) => AppError::NotFound(message.clone()),
-        AppError::BadRequest(message) => AppError::BadRequest(message.clone()),
-        AppError::Busy(message) => AppError::Busy(message.clone()),
-        other => AppError::Internal(anyhow::anyhow!("{other:#}")),
-    }
+    matches!(
+        error,
+        AppError::Internal(_) | AppError::Busy(_) | AppError::DatabaseUnavailable(_)
+    )
 }
 
 fn now_ms() -> u64 {
