@@ -14,6 +14,7 @@
 //! | `DATABASE_MAX_CONNECTIONS` | PostgreSQL: 2 per core (≥ 4); SQLite: 8 |
 //! | `DATABASE_ACQUIRE_TIMEOUT` | `1.5` seconds: the longest a request waits for a connection (opening one included) |
 //! | `HEADER_READ_TIMEOUT` | `10` seconds: for a request head to arrive, idle keep-alive included |
+//! | `REPOSITORY_URL` | unset: the lab links source files to its own `/lab/source/…` view |
 //! | `NAIVE_ROUTES` | `on`: the naive twins are served (`off`: 404 with a message) |
 //! | `NAIVE_CONCURRENCY` | `2`: naive requests in flight at once; more wait, then 503 |
 //!
@@ -53,6 +54,9 @@ pub struct Config {
     pub page_cache: PageCacheSettings,
     /// How fast one address may post comments.
     pub comment_rate: CommentRate,
+    /// Where the lab links a source file: `{repository_url}/{path}` (e.g. a GitHub
+    /// `…/blob/main`); `None`: the lab's own `/lab/source/{path}`.
+    pub repository_url: Option<String>,
     /// How long a lab visitor waits for the experiment ahead of theirs (not from the
     /// environment; tests shorten it).
     pub lab_wait: Duration,
@@ -83,6 +87,7 @@ impl Default for Config {
             cache: CacheSettings::Memory,
             page_cache: PageCacheSettings::default(),
             comment_rate: CommentRate::default(),
+            repository_url: None,
             lab_wait: DEFAULT_LAB_WAIT,
             view_flush: DEFAULT_VIEW_FLUSH,
             connections: ConnectionTimeouts::default(),
@@ -133,6 +138,10 @@ impl Config {
                 },
             },
             naive: naive_routes(env_var("NAIVE_ROUTES")?, env_var("NAIVE_CONCURRENCY")?)?,
+            repository_url: env_var("REPOSITORY_URL")?
+                .map(|raw| parse_public_url(&raw))
+                .transpose()
+                .map_err(|problem| ConfigError::new("REPOSITORY_URL", problem))?,
             ..Self::default()
         })
     }

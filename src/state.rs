@@ -57,6 +57,7 @@ impl AppState {
             lab: Lab {
                 workbench: Arc::new(Workbench::new(db, config.database.clone())),
                 gate: lab::lab_gate(config.lab_wait),
+                repository_url: config.repository_url.as_deref().map(Into::into),
             },
             metrics: Metrics::new(cache, pages),
             comment_limiter: CommentLimiter::new(config.comment_rate),

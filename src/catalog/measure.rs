@@ -19,7 +19,7 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use crate::config::{DatabaseUrl, MailSettings};
-use crate::entities::post;
+use crate::entities::{post, tag};
 use crate::error::AppError;
 use crate::instrument;
 use crate::mail::Mailer;
@@ -65,6 +65,18 @@ impl Workbench {
             })
             .await?;
         Ok(mailer)
+    }
+
+    /// The slug of the tag with the most published posts: the tag page the lab links.
+    pub async fn busiest_tag_slug(&self) -> Result<String, AppError> {
+        tag::Entity::find()
+            .select_only()
+            .column(tag::Column::Slug)
+            .order_by_desc(tag::Column::PublishedPostCount)
+            .into_tuple()
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| AppError::NotFound("The lab needs a tag; seed the database.".to_owned()))
     }
 
     /// The id and slug of the newest published post: the post experiments that act on

@@ -26,6 +26,13 @@ pub fn function(file: &str, name: &str) -> Option<String> {
     Some(cut.join("\n"))
 }
 
+/// The line (from 1) where the function `name` is declared in `file`, for links.
+pub fn line_of(file: &str, name: &str) -> Option<usize> {
+    file.lines()
+        .position(|line| declares(line, name))
+        .map(|i| i + 1)
+}
+
 /// Whether `line` starts the declaration of the function `name`.
 fn declares(line: &str, name: &str) -> bool {
     let Some((head, rest)) = line.split_once("fn ") else {

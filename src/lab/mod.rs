@@ -8,6 +8,7 @@
 //! sides are deliberately expensive).
 
 mod page;
+mod source_view;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,12 +25,15 @@ use crate::gate::Gate;
 pub struct Lab {
     pub workbench: Arc<Workbench>,
     pub gate: LabGate,
+    /// Where source files are linked: `REPOSITORY_URL`, or `None` for `/lab/source/…`.
+    pub repository_url: Option<Arc<str>>,
 }
 
 pub fn routes(lab: Lab) -> Router {
     Router::new()
         .route("/lab", get(page::index))
         .route("/lab/{pattern}", get(page::pattern))
+        .route("/lab/source/{*path}", get(source_view::file))
         .with_state(lab)
 }
 

@@ -135,7 +135,16 @@ pub struct Column {
 /// A function of a side, cut out of its file.
 pub struct Shown {
     pub file: &'static str,
+    /// Where the whole file is read: the repository, or the lab's own view.
+    pub href: String,
     pub source: String,
+}
+
+/// A page of the site the pattern runs on, both twins.
+pub struct Twins {
+    pub view: &'static str,
+    pub optimized: String,
+    pub naive: String,
 }
 
 /// A criterion comparison with the report's figures for it.
@@ -174,6 +183,10 @@ impl From<&'static Figure> for BenchRow {
 pub struct LabPatternTemplate {
     pub root: &'static str,
     pub pattern: &'static Pattern,
+    /// The patterns before and after this one in the catalog.
+    pub previous: Option<&'static Pattern>,
+    pub next: Option<&'static Pattern>,
+    pub twins: Vec<Twins>,
     pub verdict: Verdict,
     pub columns: [Column; 2],
     pub benched: Vec<Benched>,
@@ -193,13 +206,21 @@ pub async fn pattern(
     let _turn = lab.gate.take_turn().await?;
     let outcome = (pattern.experiment)(&lab.workbench).await?;
     let report = figures::published();
+    let at = PATTERNS
+        .iter()
+        .position(|p| p.slug == pattern.slug)
+        .unwrap_or(0);
+    let source = |code: &'static Code| shown(code, lab.repository_url.as_deref());
     Ok(LabPatternTemplate {
         root: "../",
         pattern,
+        previous: at.checked_sub(1).and_then(|i| PATTERNS.get(i)).copied(),
+        next: PATTERNS.get(at + 1).copied(),
+        twins: twins(&lab, pattern).await?,
         verdict: Verdict::of(&outcome.naive, &outcome.optimized),
         columns: [
-            column("naive", &pattern.naive, outcome.naive),
-            column("optimized", &pattern.optimized, outcome.optimized),
+            column("naive", &pattern.naive, outcome.naive, source),
+            column("optimized", &pattern.optimized, outcome.optimized, source),
         ],
         benched: pattern
             .benches
@@ -214,7 +235,12 @@ pub async fn pattern(
     })
 }
 
-fn column(label: &'static str, side: &'static catalog::Side, measured: Measured) -> Column {
+fn column(
+    label: &'static str,
+    side: &'static catalog::Side,
+    measured: Measured,
+    shown: impl Fn(&'static Code) -> Shown,
+) -> Column {
     Column {
         label,
         summary: code_spans(side.summary),
@@ -222,6 +248,32 @@ fn column(label: &'static str, side: &'static catalog::Side, measured: Measured)
         measured,
         code: side.code.iter().map(shown).collect(),
     }
+}
+
+/// The pages the pattern shows on, with a real post or tag where the path needs one.
+async fn twins(lab: &Lab, pattern: &Pattern) -> Result<Vec<Twins>, AppError> {
+    let mut twins = Vec::new();
+    for place in pattern.shows_on {
+        let path = if place.path.contains("{slug}") {
+            let slug = if place.path.starts_with("/tags/") {
+                lab.workbench.busiest_tag_slug().await?
+            } else {
+                lab.workbench.newest_post().await?.1
+            };
+            place.path.replace("{slug}", &slug)
+        } else {
+            place.path.to_owned()
+        };
+        if twins.iter().any(|t: &Twins| t.optimized == path) {
+            continue;
+        }
+        twins.push(Twins {
+            view: place.view,
+            naive: format!("/naive{path}"),
+            optimized: path,
+        });
+    }
+    Ok(twins)
 }
 
 /// "one `IN (…)` query" → plain "one ", code "IN (…)", plain " query".
@@ -233,9 +285,15 @@ fn code_spans(text: &'static str) -> Vec<(bool, &'static str)> {
         .collect()
 }
 
-fn shown(code: &'static Code) -> Shown {
+fn shown(code: &'static Code, repository_url: Option<&str>) -> Shown {
+    let line = source::line_of(code.source, code.function).unwrap_or(1);
+    let href = match repository_url {
+        Some(url) => format!("{url}/{}#L{line}", code.file),
+        None => format!("/lab/source/{}#L{line}", code.file),
+    };
     Shown {
         file: code.file,
+        href,
         source: source::function(code.source, code.function).unwrap_or_default(),
     }
 }

@@ -179,6 +179,7 @@ async fn launch(
         cache: cache_settings.clone(),
         page_cache: options.page_cache,
         comment_rate: options.comment_rate,
+        repository_url: None,
         lab_wait: LAB_WAIT,
         view_flush: options.view_flush,
         connections: options.connections,
@@ -406,10 +407,10 @@ impl Page {
     /// cursor).
     pub fn content(&self) -> String {
         let html = self.without_footer();
-        match (html.find("<nav class=\"pager\">"), html.find("</nav>")) {
-            (Some(start), Some(end)) if start < end => {
-                format!("{}{}", &html[..start], &html[end..])
-            }
+        let pager = html.find("<nav class=\"pager\">");
+        let end = pager.and_then(|start| html[start..].find("</nav>").map(|end| start + end));
+        match (pager, end) {
+            (Some(start), Some(end)) => format!("{}{}", &html[..start], &html[end..]),
             _ => html.to_owned(),
         }
     }

@@ -19,6 +19,23 @@ fn statement_counts(body: &str) -> Vec<u32> {
         .collect()
 }
 
+/// How many runs each column reports ("…, 5 runs)" or "1 run"), naive first.
+fn runs_per_side(body: &str) -> Vec<u32> {
+    body.match_indices("<dt>time, median</dt><dd>")
+        .map(|(at, tag)| {
+            let rest = &body[at + tag.len()..];
+            let dd = &rest[..rest.find("</dd>").expect("closing tag")];
+            if dd.contains("1 run") {
+                return 1;
+            }
+            let before = &dd[..dd.rfind(" runs").expect("a number of runs")];
+            before[before.rfind(' ').map_or(0, |i| i + 1)..]
+                .parse()
+                .expect("a number")
+        })
+        .collect()
+}
+
 async fn everything(app: &TestApp) -> impl PartialEq + std::fmt::Debug {
     (
         snapshot(&app.db).await,
@@ -152,14 +169,16 @@ async fn a_lab_page_counts_every_statement_its_experiments_ran() {
 
     let page = app.get_page("/lab/eager-loading").await;
 
-    // The page of posts both sides complete, loaded once, then five runs of each
-    // side: 1 + 5 × (60 + 3). The columns show one run each; the page's own
+    // The page of posts both sides complete, loaded once; each side's runs (as many
+    // as its budget allows, up to five: the page says how many); then the post and
+    // the tag the page links to. The columns show one run each; the page's own
     // X-Query-Count (and footer) shows what the request as a whole cost.
+    let runs = runs_per_side(&page.body);
     let count = page.query_count.expect("X-Query-Count");
     assert_eq!(
         count,
-        1 + 5 * (60 + 3),
-        "the lab page reported {count} statements"
+        1 + runs[0] * 60 + runs[1] * 3 + 2,
+        "the lab page reported {count} statements for {runs:?} runs"
     );
 }
 
@@ -220,5 +239,81 @@ async fn an_unknown_pattern_is_a_404_and_runs_nothing() {
         let page = app.get_page(path).await;
         assert_eq!(page.status, 404, "{path}");
         assert_eq!(page.query_count, Some(0), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn every_lab_page_opens_with_a_verdict_and_links_its_neighbours_its_twins_and_its_files() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+
+    for (at, pattern) in PATTERNS.iter().enumerate() {
+        let page = app.get_page(&format!("/lab/{}", pattern.slug)).await;
+        let body = &page.body;
+        let verdict = body.find("class=\"verdict\"").expect("a verdict line");
+        let first_side = body.find("lab-column").expect("the sides");
+        assert!(
+            verdict < first_side,
+            "{}: the verdict comes first",
+            pattern.slug
+        );
+        assert!(
+            body[verdict..first_side].contains(" statements"),
+            "{}",
+            pattern.slug
+        );
+        if let Some(previous) = at.checked_sub(1).map(|i| PATTERNS[i]) {
+            assert!(body.contains(&format!("rel=\"prev\" href=\"{}\"", previous.slug)));
+        }
+        if let Some(next) = PATTERNS.get(at + 1) {
+            assert!(body.contains(&format!("rel=\"next\" href=\"{}\"", next.slug)));
+        }
+        for place in pattern.shows_on {
+            let prefix = place.path.split("{slug}").next().unwrap_or(place.path);
+            assert!(
+                body.contains(&format!("href=\"/naive{prefix}")),
+                "{}: a link to the naive {}",
+                pattern.slug,
+                place.view
+            );
+        }
+        for code in pattern.naive.code.iter().chain(pattern.optimized.code) {
+            assert!(
+                body.contains(&format!("href=\"/lab/source/{}#L", code.file)),
+                "{}: {} is a link",
+                pattern.slug,
+                code.file
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_lab_shows_a_whole_source_file_it_uses_and_nothing_else() {
+    let app = spawn_app().await;
+    let file = PATTERNS[0].naive.code[0].file;
+
+    let page = app.get_page(&format!("/lab/source/{file}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"L1\""));
+
+    for path in [
+        "Cargo.toml",
+        "src/../Cargo.toml",
+        "../etc/passwd",
+        "src/config.rs",
+    ] {
+        let response = app.get(&format!("/lab/source/{path}")).await;
+        assert_eq!(response.status(), 404, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn every_page_of_the_site_links_the_lab() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    for path in ["/", "/naive/", "/lab"] {
+        let page = app.get_page(path).await;
+        assert!(page.body.contains("href=\"/lab\""), "{path}");
     }
 }

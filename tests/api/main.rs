@@ -36,6 +36,7 @@ mod post_list;
 mod seed;
 mod sitemap;
 mod smtp_sink;
+mod stylesheet;
 mod tag_page;
 mod view_counter;
 mod write_behind;
