@@ -142,7 +142,7 @@ impl FragmentCache {
             Ok(found) => {
                 if let Some(value) = found.value {
                     inner.stats.hits.fetch_add(1, Ordering::Relaxed);
-                    instrument::record_cache(CacheOutcome::Hit);
+                    instrument::record_cache(key, CacheOutcome::Hit);
                     return Ok(value);
                 }
                 Some(found.generation)
@@ -151,7 +151,7 @@ impl FragmentCache {
             Err(store::Unavailable) => None,
         };
         inner.stats.misses.fetch_add(1, Ordering::Relaxed);
-        instrument::record_cache(CacheOutcome::Miss);
+        instrument::record_cache(key, CacheOutcome::Miss);
         let flight = format!(
             "{}:{}:{key}",
             generation.map_or_else(|| "down".to_owned(), |g| g.to_string()),
@@ -183,7 +183,7 @@ impl FragmentCache {
         } else {
             CacheOutcome::Miss
         };
-        instrument::record_cache(outcome);
+        instrument::record_cache(key, outcome);
         found
     }
 

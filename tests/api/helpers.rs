@@ -390,6 +390,15 @@ pub struct Page {
 }
 
 impl Page {
+    /// What the fragment cache answered for `kind` (`"sidebar"`), from its own
+    /// `Server-Timing` entry `cache.sidebar;desc="hit"`; `None` if it was not asked.
+    pub fn cache_lookup(&self, kind: &str) -> Option<&str> {
+        let prefix = format!("cache.{kind};desc=\"");
+        self.timings
+            .iter()
+            .find_map(|timing| timing.strip_prefix(&prefix)?.strip_suffix('"'))
+    }
+
     /// The HTML above the footer: what the naive and optimized variants must agree on
     /// byte for byte (the footer names the variant and its query count), lists aside:
     /// see [`Page::content`].

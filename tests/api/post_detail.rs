@@ -211,3 +211,30 @@ async fn malformed_post_slugs_are_400s_with_a_message() {
         );
     }
 }
+
+#[tokio::test]
+async fn server_timing_names_each_cache_lookup_so_a_slug_miss_never_hides_a_sidebar_hit() {
+    let app = crate::helpers::spawn_app_rendering_every_page().await;
+    app.seed(SMALL).await;
+    let path = format!("/posts/{}", app.first_published().await.slug);
+    app.get_page(&path).await;
+
+    let page = app.get_page(&path).await;
+
+    assert_eq!(
+        page.cache_lookup("sidebar"),
+        Some("hit"),
+        "{:?}",
+        page.timings
+    );
+    assert_eq!(
+        page.cache_lookup("missing-post"),
+        Some("miss"),
+        "the post exists: the cache of unknown slugs has no entry for it"
+    );
+    assert!(
+        page.timings.iter().all(|t| !t.starts_with("cache;")),
+        "no anonymous cache entry: {:?}",
+        page.timings
+    );
+}
