@@ -175,6 +175,9 @@ pub struct LabPatternTemplate {
     pub root: &'static str,
     pub pattern: &'static Pattern,
     pub verdict: Verdict,
+    /// The pattern's Django and Rails names, code spans split out.
+    pub django: Vec<(bool, &'static str)>,
+    pub rails: Option<Vec<(bool, &'static str)>>,
     pub columns: [Column; 2],
     pub benched: Vec<Benched>,
     /// When and where the report's figures were measured.
@@ -197,6 +200,8 @@ pub async fn pattern(
         root: "../",
         pattern,
         verdict: Verdict::of(&outcome.naive, &outcome.optimized),
+        django: code_spans(pattern.django),
+        rails: pattern.rails.map(code_spans),
         columns: [
             column("naive", &pattern.naive, outcome.naive),
             column("optimized", &pattern.optimized, outcome.optimized),
