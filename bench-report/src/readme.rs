@@ -44,27 +44,39 @@ fn replace(text: &str, start: &str, end: &str, body: &str) -> anyhow::Result<Str
     Ok(format!("{}\n{body}{}", &text[..from], &text[to..]))
 }
 
-/// One row per pattern: where it shows, both sides' files and functions, its tests,
-/// its benches and its headline gain.
+/// One row per pattern: its name, its Django (and Rails) equivalent and its headline
+/// gain first — what a reader scans for — then where it shows, both sides' files and
+/// functions, its tests and its benches.
 pub fn pattern_table(report: &Report) -> String {
     let mut table = String::from(
-        "| pattern | shows on | naive | optimized | tests | bench | measured gain (PostgreSQL · SQLite) |\n\
-         |---|---|---|---|---|---|---|\n",
+        "| pattern | in Django (Rails) | measured gain (PostgreSQL · SQLite) | shows on | naive | optimized | tests | bench |\n\
+         |---|---|---|---|---|---|---|---|\n",
     );
     for pattern in PATTERNS {
         let _ = writeln!(
             table,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             title(pattern),
+            elsewhere(pattern),
+            gains(pattern, report),
             shows_on(pattern),
             side(&pattern.naive),
             side(&pattern.optimized),
             tests(pattern),
             benches(pattern),
-            gains(pattern, report),
         );
     }
     table
+}
+
+/// `select_related('author')` … (Rails: `includes(:author, :tags)`), a `|` escaped so
+/// it cannot end the cell.
+fn elsewhere(pattern: &Pattern) -> String {
+    let text = match pattern.rails {
+        Some(rails) => format!("{} (Rails: {rails})", pattern.django),
+        None => pattern.django.to_owned(),
+    };
+    text.replace('|', "\\|")
 }
 
 fn title(pattern: &Pattern) -> String {
@@ -219,6 +231,11 @@ mod tests {
                 );
             }
             assert!(row.contains("not measured yet"), "{row}");
+            assert!(
+                row.contains(pattern.django),
+                "{}: its Django name",
+                pattern.slug
+            );
         }
     }
 
