@@ -6,6 +6,8 @@
 //! README's generated pattern table.
 
 mod chart;
+#[cfg(test)]
+mod links;
 mod readme;
 mod report;
 mod results;
