@@ -2,7 +2,7 @@
 //! standard dataset), to its last byte — built whole before it is sent (`buffered`, the
 //! naive export), or written one 100-post batch at a time (`streamed`). Time is the
 //! smaller half of this pattern's gain; memory, the larger, is measured in a load run
-//! (the README's "Streaming" figures), since criterion cannot see it.
+//! (docs/patterns.md, "Streaming"), since criterion cannot see it.
 
 mod support;
 

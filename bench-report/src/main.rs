@@ -1,10 +1,13 @@
 //! `cargo run -p bench-report -- --readme README.md`: criterion's results (after
 //! `cargo bench`) as perfblog's bench report. The comparisons it looks for come from
 //! perfblog's catalog; it writes `docs/benchmarks.json` (the figures, which the lab
-//! compiles in), `docs/benchmarks.md` and `docs/speedups.svg`, and with `--readme`
-//! rewrites the README's two generated tables: the patterns and the figures.
+//! compiles in), the figure table of `docs/benchmarks.md` (between its markers, the
+//! page's prose kept) and `docs/speedups.svg`, and with `--readme` rewrites the
+//! README's generated pattern table.
 
 mod chart;
+#[cfg(test)]
+mod links;
 mod readme;
 mod report;
 mod results;
@@ -24,14 +27,15 @@ struct Args {
     /// Where criterion wrote its results.
     #[arg(long, default_value = "target/criterion", value_name = "DIR")]
     criterion: PathBuf,
-    /// Where to write benchmarks.json, benchmarks.md and speedups.svg.
+    /// Where to write benchmarks.json, benchmarks.md (its figure table) and speedups.svg.
     #[arg(long, default_value = "docs", value_name = "DIR")]
     out: PathBuf,
-    /// Also rewrite the generated tables of this README.
+    /// Also rewrite the generated pattern table of this README.
     #[arg(long, value_name = "FILE")]
     readme: Option<PathBuf>,
-    /// Keep the figures of `OUT/benchmarks.json` and only rewrite the README's
-    /// tables (after a change to the catalog; needs no criterion results).
+    /// Keep the figures of `OUT/benchmarks.json` and only rewrite the tables: the
+    /// README's patterns and `OUT/benchmarks.md`'s figures (after a change to the
+    /// catalog; needs no criterion results).
     #[arg(long, requires = "readme")]
     tables_only: bool,
     /// Keep the figures of `OUT/benchmarks.json` that these criterion results do not
@@ -44,7 +48,9 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let json = args.out.join("benchmarks.json");
     let report = if args.tables_only {
-        previous(&json)?
+        let report = previous(&json)?;
+        write_figures_page(&report, &args.out)?;
+        report
     } else {
         let mut report = report::from_criterion(&args.criterion)?;
         if args.merge {
@@ -56,10 +62,7 @@ fn main() -> anyhow::Result<()> {
     };
     if let Some(path) = &args.readme {
         readme::update(path, &report)?;
-        println!(
-            "Rewrote the pattern and figure tables in {}.",
-            path.display()
-        );
+        println!("Rewrote the pattern table in {}.", path.display());
     }
     Ok(())
 }
@@ -77,12 +80,19 @@ fn write(report: &Report, out: &Path) -> anyhow::Result<()> {
     let json = serde_json::to_string_pretty(report)? + "\n";
     for (name, text) in [
         ("benchmarks.json", json),
-        ("benchmarks.md", report::markdown(report)),
         ("speedups.svg", chart::svg(report)),
     ] {
         let path = out.join(name);
         std::fs::write(&path, text)
             .with_context(|| format!("could not write {}", path.display()))?;
     }
-    Ok(())
+    write_figures_page(report, out)
+}
+
+/// Rewrites the figure table of `out/benchmarks.md`, keeping the prose around it.
+fn write_figures_page(report: &Report, out: &Path) -> anyhow::Result<()> {
+    let path = out.join("benchmarks.md");
+    let previous = std::fs::read_to_string(&path).ok();
+    let text = readme::figures_page(previous.as_deref(), report);
+    std::fs::write(&path, text).with_context(|| format!("could not write {}", path.display()))
 }

@@ -1,7 +1,8 @@
-//! The README's two generated tables — the patterns (from the catalog, with each
-//! pattern's headline gain from the report) and every figure of the report — each
-//! between its markers. A test holds the README to them, so the README cannot drift
-//! from the catalog or from the figures.
+//! The generated tables, each between its markers in a hand-written page: the
+//! patterns (from the catalog, with each pattern's headline gain from the report) in
+//! the README, and every figure of the report in `docs/benchmarks.md`, whose prose
+//! around them is kept. Tests hold both pages to them, so neither can drift from the
+//! catalog or from the figures.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -17,15 +18,26 @@ const PATTERNS_END: &str = "<!-- patterns:end -->";
 const FIGURES_START: &str = "<!-- bench-report:start -->";
 const FIGURES_END: &str = "<!-- bench-report:end -->";
 
-/// Rewrites both tables of the README at `path`.
+/// Rewrites the pattern table of the README at `path`.
 pub fn update(path: &Path, report: &Report) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("could not read {}", path.display()))?;
     let text = replace(&text, PATTERNS_START, PATTERNS_END, &pattern_table(report))
         .with_context(|| path.display().to_string())?;
-    let text = replace(&text, FIGURES_START, FIGURES_END, &markdown(report))
-        .with_context(|| path.display().to_string())?;
     std::fs::write(path, text).with_context(|| format!("could not write {}", path.display()))
+}
+
+/// The figures page (`benchmarks.md`) as it should be: `previous` with the table
+/// between its markers replaced, or — with no page or one without the markers — the
+/// table alone.
+pub fn figures_page(previous: Option<&str>, report: &Report) -> String {
+    let table = markdown(report);
+    match previous {
+        Some(text) if region(text, FIGURES_START, FIGURES_END).is_some() => {
+            replace(text, FIGURES_START, FIGURES_END, &table).unwrap_or(table)
+        }
+        _ => table,
+    }
 }
 
 /// Where the text between `start` and `end` begins and ends, both present and in
@@ -44,27 +56,39 @@ fn replace(text: &str, start: &str, end: &str, body: &str) -> anyhow::Result<Str
     Ok(format!("{}\n{body}{}", &text[..from], &text[to..]))
 }
 
-/// One row per pattern: where it shows, both sides' files and functions, its tests,
-/// its benches and its headline gain.
+/// One row per pattern: its name, its Django (and Rails) equivalent and its headline
+/// gain first — what a reader scans for — then where it shows, both sides' files and
+/// functions, its tests and its benches.
 pub fn pattern_table(report: &Report) -> String {
     let mut table = String::from(
-        "| pattern | shows on | naive | optimized | tests | bench | measured gain (PostgreSQL · SQLite) |\n\
-         |---|---|---|---|---|---|---|\n",
+        "| pattern | in Django (Rails) | measured gain (PostgreSQL · SQLite) | shows on | naive | optimized | tests | bench |\n\
+         |---|---|---|---|---|---|---|---|\n",
     );
     for pattern in PATTERNS {
         let _ = writeln!(
             table,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             title(pattern),
+            elsewhere(pattern),
+            gains(pattern, report),
             shows_on(pattern),
             side(&pattern.naive),
             side(&pattern.optimized),
             tests(pattern),
             benches(pattern),
-            gains(pattern, report),
         );
     }
     table
+}
+
+/// `select_related('author')` … (Rails: `includes(:author, :tags)`), a `|` escaped so
+/// it cannot end the cell.
+fn elsewhere(pattern: &Pattern) -> String {
+    let text = match pattern.rails {
+        Some(rails) => format!("{} (Rails: {rails})", pattern.django),
+        None => pattern.django.to_owned(),
+    };
+    text.replace('|', "\\|")
 }
 
 fn title(pattern: &Pattern) -> String {
@@ -172,9 +196,13 @@ mod tests {
     const REGENERATE: &str = "run `cargo run -p bench-report -- --readme README.md --tables-only` \
                               (or without --tables-only after `cargo bench`)";
 
+    fn read(page: &str) -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(page);
+        std::fs::read_to_string(path).expect(page)
+    }
+
     fn readme() -> String {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
-        std::fs::read_to_string(path).expect("the README")
+        read("README.md")
     }
 
     #[test]
@@ -191,15 +219,41 @@ mod tests {
         );
     }
 
+    /// The figures live in `docs/benchmarks.md`, amid the prose that reads them.
     #[test]
-    fn the_readme_figures_are_the_published_reports() {
-        let text = readme();
-        let (from, to) = region(&text, FIGURES_START, FIGURES_END).expect("the README's figures");
+    fn the_benchmarks_page_figures_are_the_published_reports() {
+        let text = read("docs/benchmarks.md");
+        let (from, to) = region(&text, FIGURES_START, FIGURES_END)
+            .expect("docs/benchmarks.md's figures, between their markers");
         let expected = markdown(figures::published());
         assert!(
             text[from..to] == format!("\n{expected}"),
-            "The README's figures are not docs/benchmarks.json's: {REGENERATE}."
+            "docs/benchmarks.md's figures are not docs/benchmarks.json's: {REGENERATE}."
         );
+    }
+
+    /// A learner's README: the pattern table, not the eighty rows of figures.
+    #[test]
+    fn the_readme_has_the_pattern_table_and_not_the_figures() {
+        let text = readme();
+        assert!(region(&text, PATTERNS_START, PATTERNS_END).is_some());
+        assert!(
+            !text.contains(FIGURES_START),
+            "the figures belong in docs/benchmarks.md"
+        );
+    }
+
+    #[test]
+    fn the_figures_page_keeps_its_prose_and_a_bare_page_is_the_table() {
+        let report = Report::default();
+        let table = markdown(&report);
+        let page = format!("# Benchmarks\nhow\n{FIGURES_START}\nold\n{FIGURES_END}\nwhy\n");
+        assert_eq!(
+            figures_page(Some(&page), &report),
+            format!("# Benchmarks\nhow\n{FIGURES_START}\n{table}{FIGURES_END}\nwhy\n")
+        );
+        assert_eq!(figures_page(Some("an old table\n"), &report), table);
+        assert_eq!(figures_page(None, &report), table);
     }
 
     #[test]
@@ -219,6 +273,11 @@ mod tests {
                 );
             }
             assert!(row.contains("not measured yet"), "{row}");
+            assert!(
+                row.contains(pattern.django),
+                "{}: its Django name",
+                pattern.slug
+            );
         }
     }
 

@@ -11,6 +11,8 @@ use crate::views::sidebar::{aggregated, naive};
 pub static PATTERN: Pattern = Pattern {
     slug: "aggregation",
     title: "Aggregation in the database",
+    django: "`annotate(Count('posts'))` / `aggregate(Count(…))`: a `GROUP BY` in the database instead of `len()` in Python",
+    rails: Some("`group(:tag_id).count`"),
     problem: "Counting posts per tag and comments per post in Rust means loading every post and every comment first.",
     setup: "Both sides compute the sidebar's figures — the tag cloud and the five most-discussed posts — from the current data, uncached; rendering is left out of both.",
     why: "COUNT … GROUP BY runs where the rows are, reads indexes, and sends back fifty counts and five titles instead of the whole dataset.",

@@ -9,6 +9,8 @@ use crate::views::post_detail::{naive, optimized};
 pub static PATTERN: Pattern = Pattern {
     slug: "atomic-counters",
     title: "Atomic counters",
+    django: "`filter(pk=post.pk).update(view_count=F('view_count') + 1)` instead of `post.view_count += 1; post.save()`",
+    rails: Some("`increment_counter` / `update_counters`"),
     problem: "Reading a counter, adding one in Rust and writing it back loses updates when views arrive together.",
     setup: "Both sides count one view of the newest post inside a transaction the lab rolls back. The lost updates need concurrent views: the tests run 200 at once against each side.",
     why: "SET view_count = view_count + 1 does the addition under the row's lock, so concurrent views queue instead of overwriting each other: 200 concurrent views count 200, where the naive counter keeps a handful. It is also one statement instead of two.",

@@ -15,6 +15,8 @@ const POSTS: usize = 100;
 pub static PATTERN: Pattern = Pattern {
     slug: "bulk-inserts",
     title: "Bulk inserts",
+    django: "`bulk_create(posts, batch_size=1000)` instead of `create()` per row",
+    rails: Some("`insert_all`"),
     problem: "Importing posts with one INSERT per post and one per tag sends a statement — a round trip — per row.",
     setup: "Both sides insert the same 100 validated posts (two tags each) inside a transaction the lab rolls back; each side's own transaction becomes a savepoint in it.",
     why: "A multi-row INSERT … VALUES (…), (…), … carries a thousand rows per statement: the round trips go, and nothing comes back but the ids.",

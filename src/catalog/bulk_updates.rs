@@ -10,9 +10,11 @@ use crate::views::admin::{naive, optimized};
 pub static PATTERN: Pattern = Pattern {
     slug: "bulk-updates",
     title: "Bulk updates",
+    django: "`QuerySet.update()` — `Post.objects.filter(status='draft').update(status='published')` — instead of `save()` in a loop",
+    rails: Some("`update_all`"),
     problem: "Publishing every draft by loading and saving each one sends 1 + 2N statements (each post, then its tags' counters), a commit per post.",
     setup: "Both sides publish the same drafts inside a transaction the lab rolls back, which hides the naive side's commit per row; the bench measures it with its commits.",
-    why: "One `UPDATE … WHERE … RETURNING id` lets the database find and change the rows itself — no row travels to Rust and back, only ids — and one more statement adjusts every affected tag's counter: two round trips and one commit, whatever N. Django: `QuerySet.update()`.",
+    why: "One `UPDATE … WHERE … RETURNING id` lets the database find and change the rows itself — no row travels to Rust and back, only ids — and one more statement adjusts every affected tag's counter: two round trips and one commit, whatever N.",
     when_not: "When each row needs logic the database cannot express (calling a service per row), or when the application must run per-row hooks (ActiveModelBehavior) that a bulk statement skips.",
     shows_on: &[Place {
         view: "admin actions",

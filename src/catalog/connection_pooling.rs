@@ -18,9 +18,11 @@ pub const EVERY_PAGE: Place = Place {
 pub static PATTERN: Pattern = Pattern {
     slug: "connection-pooling",
     title: "Connection pooling",
+    django: "`CONN_MAX_AGE` (persistent connections), or from Django 5.1 a real pool: `OPTIONS={'pool': True}` (psycopg's pool)",
+    rails: Some("built in: Active Record's pool, `pool:` in `database.yml`"),
     problem: "Opening a database connection for each request — on PostgreSQL a TCP handshake, authentication and a new backend process; on SQLite opening the file and setting its pragmas — can cost more than the queries the request came for.",
     setup: "Both sides load the same post page (the optimized post loader's four statements). The naive side first opens a connection of its own, with the same options as the app's pool, and closes it after; the optimized side takes one from the lab's pool, already open and warm.",
-    why: "A pool keeps connections open and lends one to each request for as long as it needs it: connecting is paid once per connection, not per request. And a connection that lives keeps its prepared statements (sqlx caches 100 per connection), so a query it has run before is not parsed and planned again — the bench measures that too, with the cache off. Django: `CONN_MAX_AGE` (persistent connections) and, from 5.1, `OPTIONS={'pool': True}`.",
+    why: "A pool keeps connections open and lends one to each request for as long as it needs it: connecting is paid once per connection, not per request. And a connection that lives keeps its prepared statements (sqlx caches 100 per connection), so a query it has run before is not parsed and planned again — the bench measures that too, with the cache off.",
     when_not: "A command that runs one query and exits gains nothing. Behind an external pooler (PgBouncer) the app's own pool mostly bounds concurrency. And a bigger pool is not faster: on PostgreSQL each connection is a process, and more busy connections than cores only add context switches — on this 2-core machine 4 connections served the list faster than 20.",
     shows_on: &[EVERY_PAGE],
     naive: Side {

@@ -11,7 +11,9 @@ use crate::views::post_list::{naive, optimized};
 pub static PATTERN: Pattern = Pattern {
     slug: "eager-loading",
     title: "Eager loading",
-    problem: "A list that asks for each entry's author, tags and comment count runs three more queries per entry: 1 + 3N.",
+    django: "the N+1 fix: `select_related('author')` (one JOIN, as the post page does) and `prefetch_related('tags')` (one `IN (…)` query per relation, as the list does), the comment counts by `annotate(Count('comments'))`",
+    rails: Some("`includes(:author, :tags)`"),
+    problem: "The N+1 query problem: a list that asks for each entry's author, tags and comment count runs three more queries per entry — 1 + 3N.",
     setup: "Both sides complete the same page of 20 posts, loaded once beforehand with whole rows; only how each side fetches the authors, tags and comment counts differs.",
     why: "Every statement costs a round trip and the database's per-statement work. The optimized side asks once per kind of thing — the authors, the tags and the comment counts of the whole page, one IN (…) query each — so a page costs 3 statements whatever its size, where the naive side's cost grows with every post.",
     when_not: "For one post, or when the related rows are already in memory, batching saves little; and a JOIN that multiplies rows (many tags × many comments) can fetch more than separate queries would.",

@@ -20,9 +20,11 @@ pub const START_UP: Place = Place {
 pub static PATTERN: Pattern = Pattern {
     slug: "exists",
     title: "Exists vs count",
+    django: "`.exists()` instead of `.count() > 0` or `if queryset:`",
+    rails: Some("`exists?` instead of `count > 0`"),
     problem: "`COUNT(*) > 0` answers a yes-or-no question by counting every match: the busier the table or the tag, the longer the answer takes, though the first match settled it.",
     setup: "Both sides ask whether the busiest tag (the one on the most published posts) has any published post — the same join and filters. The naive side counts them and compares with zero in Rust; the optimized side asks `SELECT EXISTS (SELECT 1 … LIMIT 1)`.",
-    why: "`EXISTS` with `LIMIT 1` lets the database stop at the first match, and tells PostgreSQL's planner to choose the plan that finds one row soonest: one index entry and one post visited instead of every one of the tag's posts. The answer does not grow with the data. Django: `.exists()` instead of `.count() > 0`.",
+    why: "`EXISTS` with `LIMIT 1` lets the database stop at the first match, and tells PostgreSQL's planner to choose the plan that finds one row soonest: one index entry and one post visited instead of every one of the tag's posts. The answer does not grow with the data.",
     when_not: "When you need the number anyway (the pager's total, the outbox depth on `/metrics`), count once and use it. And mind what \"exists\" sends: SeaORM 2.0's `exists()` runs `SELECT 1 FROM …` without a limit, and sqlx's PostgreSQL driver reads all the rows a statement produces even when asked for one — on the busiest tag it is no faster than counting there (the bench's `busiest-tag-seaorm-exists`).",
     shows_on: &[START_UP],
     naive: Side {

@@ -10,6 +10,8 @@ use crate::views::sidebar::{cached, denormalized};
 pub static PATTERN: Pattern = Pattern {
     slug: "fragment-caching",
     title: "Fragment caching",
+    django: "`{% cache %}` template fragment caching (`cache.get_or_set()` in Python)",
+    rails: Some("`<% cache … do %>` fragment caching"),
     problem: "The sidebar is read and rendered on every page view, though it changes only when someone writes.",
     setup: "Both sides produce the same rendered sidebar; the optimized side reads it from a cache of the lab's own (in process), filled before the runs. The site's cache is not touched.",
     why: "The rendered HTML is cached and reused until a write bumps the cache's generation: a hit is one Redis round trip (or a hash lookup) and no SQL. Misses share one computation.",

@@ -14,6 +14,8 @@ use crate::views::post_list::optimized;
 pub static PATTERN: Pattern = Pattern {
     slug: "keyset-pagination",
     title: "Keyset pagination",
+    django: "cursor pagination — DRF's `CursorPagination`, or `filter(published_at__lt=…)` — instead of `Paginator` and its `OFFSET`",
+    rails: None,
     problem: "`?page=445` makes the database walk past 8,880 posts in order and throw them away before the 20 it shows; every page deeper costs more.",
     setup: "Both sides load the same 20 posts, six columns each, from the deepest full page of the list (page 447 on the standard dataset, at most 450): one by page number (`OFFSET`), one just after the cursor that the page before links to. The cursor is found before the runs.",
     why: "`WHERE (published_at, id) < (cursor)` lets the index on `(status, published_at DESC, id DESC)` seek straight to the position and read the next 21 entries, so a deep page costs what the first does. The cursor names a position, not a row: it still works after its post is archived.",

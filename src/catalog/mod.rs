@@ -26,6 +26,11 @@ pub struct Pattern {
     /// Its address in the lab: `/lab/{slug}`.
     pub slug: &'static str,
     pub title: &'static str,
+    /// What a Django developer calls it and writes, in markdown (`code` in backticks):
+    /// the lab shows it under the title, the README's pattern table in a column.
+    pub django: &'static str,
+    /// Rails's name for it, where Rails has one of its own.
+    pub rails: Option<&'static str>,
     /// The problem, in a line.
     pub problem: &'static str,
     /// How the lab runs the two sides, and what it holds equal between them.
@@ -212,6 +217,25 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A Django developer looks for their own words: every pattern has them, and each
+    /// code span is closed (the lab turns the spans into `<code>`).
+    #[test]
+    fn every_pattern_names_its_django_equivalent_with_closed_code_spans() {
+        for pattern in PATTERNS {
+            assert!(!pattern.django.trim().is_empty(), "{}", pattern.slug);
+            for text in std::iter::once(pattern.django).chain(pattern.rails) {
+                assert!(!text.trim().is_empty(), "{}", pattern.slug);
+                assert!(
+                    text.matches('`').count() % 2 == 0 && text.contains('`'),
+                    "{}: an unclosed or missing code span in {text}",
+                    pattern.slug
+                );
+            }
+        }
+        let eager = find("eager-loading").unwrap();
+        assert!(eager.problem.contains("N+1") && eager.django.contains("N+1"));
     }
 
     /// The README links each pattern's entry, its views' folders and its tests.

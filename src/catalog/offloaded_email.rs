@@ -11,6 +11,8 @@ use chrono::Utc;
 pub static PATTERN: Pattern = Pattern {
     slug: "offloaded-email",
     title: "Offloaded email",
+    django: "a Celery task queued with `transaction.on_commit(lambda: notify.delay(comment.pk))` instead of `send_mail()` in the view (the outbox here also survives a crash between the commit and the queueing)",
+    rails: Some("`deliver_later` (Active Job)"),
     problem: "Sending the notification inside the request makes every comment wait for the mail server — and fail with it.",
     setup: "Both sides add the same comment to the newest post inside a transaction the lab rolls back. The naive side's email goes to the lab's own SMTP server, in this process, which accepts each message after 50 ms and sends nothing on.",
     why: "The comment and its email are written in one transaction (an outbox row) and the request answers at once; a worker delivers, retries and never loses a message. The request's time no longer depends on the mail server's.",

@@ -22,6 +22,8 @@ use crate::views::{Site, Variant, post_list};
 pub static PATTERN: Pattern = Pattern {
     slug: "per-view-caching",
     title: "Per-view caching",
+    django: "`@cache_page` / `cache_page(300)(view)`, the per-view cache",
+    rails: Some("`caches_action` (the actionpack-action_caching gem)"),
     problem: "Every request for a page runs its queries, renders its template and compresses the result again, though the page changes only when someone writes.",
     setup: "Both sides serve the first page of the optimized list, as a browser asks for it (`Accept-Encoding: gzip, deflate, br, zstd`), with the sidebar from a warm fragment cache. The uncached side renders and compresses (brotli at quality 4, as the compression layer does); the cached side serves from a page cache of the lab's own (in process), filled before the runs.",
     why: "The whole page is rendered once per write, its fixed parts compressed once (brotli and gzip), and kept until a write bumps the generation. A hit runs no SQL and compresses nothing: it fills the holes — the view count, the footer's figures — and joins the precompressed parts.",

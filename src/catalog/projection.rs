@@ -12,6 +12,8 @@ use crate::views::post_list::{naive, optimized};
 pub static PATTERN: Pattern = Pattern {
     slug: "projection",
     title: "Column projection",
+    django: "`only('title', 'slug', …)` / `defer('body')`, or `values()` / `values_list()`",
+    rails: Some("`select(:id, :title, …)`, or `pluck`"),
     problem: "A list page that loads whole rows carries every post's 2–8 KB body, which it never shows.",
     setup: "Both sides run the list's page query for the same 100 posts; only the columns they select differ. Bytes are the decoded column values that came back.",
     why: "Selecting the six columns the page shows leaves the bodies in the database: far fewer bytes cross the connection, and far less text is decoded into Rust strings.",

@@ -21,9 +21,11 @@ pub const EXPORT: Place = Place {
 pub static PATTERN: Pattern = Pattern {
     slug: "streaming",
     title: "Streaming a large result",
+    django: "`StreamingHttpResponse` over `QuerySet.iterator(chunk_size=100)` instead of building the whole response",
+    rails: Some("`find_each` with a streamed body (`ActionController::Live`)"),
     problem: "An export of every post built in memory before it is sent holds every row and the whole ~55 MB file at once — per request, so eight exports hold eight copies — and the client waits for the last post before it sees the first.",
     setup: "Both sides export the first 1,000 posts by id, every column, with each post's author email and tag slugs, to the same bytes. The naive side is the export as it is first written: it also asks for each post's author and tags one at a time (the N + 1 the eager-loading pattern removes), so its statement count and time carry both costs; its memory is this pattern's.",
-    why: "Batches of 100 posts found by keyset (`WHERE id > last ORDER BY id LIMIT 100`), each written to the response as soon as it is read: the server holds one batch, not the result, so memory is flat in the export's size, the first bytes leave after one batch, and the next batch is read only when the client has taken the last one — a slow client slows the export instead of filling memory; one that leaves stops it. Django's `QuerySet.iterator(chunk_size=…)` with a `StreamingHttpResponse`.",
+    why: "Batches of 100 posts found by keyset (`WHERE id > last ORDER BY id LIMIT 100`), each written to the response as soon as it is read: the server holds one batch, not the result, so memory is flat in the export's size, the first bytes leave after one batch, and the next batch is read only when the client has taken the last one — a slow client slows the export instead of filling memory; one that leaves stops it.",
     when_not: "When the result is small (a page of 20 gains nothing), or when the whole result must be checked before the first byte goes out: once a streamed response has started, an error midway can only cut it short (the client sees a truncated transfer, not a status code).",
     shows_on: &[EXPORT],
     naive: Side {

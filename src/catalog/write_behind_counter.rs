@@ -10,9 +10,11 @@ use crate::views::post_detail::{optimized, write_behind};
 pub static PATTERN: Pattern = Pattern {
     slug: "write-behind-counter",
     title: "Write-behind counter",
+    django: "a Redis `INCR` per view, written back by a periodic task (Celery beat) with `F('view_count') + n`",
+    rails: None,
     problem: "The atomic `UPDATE … SET view_count = view_count + 1` is exact, but every view is still a write: a row lock, and a commit — a WAL flush on PostgreSQL — per page view. Views of one popular post queue for its row.",
     setup: "Both sides count one view of the newest post and return the count to show. The naive side is the atomic increment (inside a transaction the lab rolls back); the optimized side adds the view to a tally of the lab's own, which is never flushed, and reads the stored count by primary key. The bench counts 1 and 16 views in flight at once, all three rungs of the counter.",
-    why: "Adding to a tally in memory (or `HINCRBY` in Redis, which replicas share) takes no lock in the database and commits nothing; a flusher writes a second's worth of views for every post in one `UPDATE posts SET view_count = view_count + v.views FROM (VALUES …) v`, so a thousand views of a post cost one row update, not a thousand. The page shows the stored count plus the pending tally. Django: a Redis `INCR` per view and a periodic Celery task that writes the counts back.",
+    why: "Adding to a tally in memory (or `HINCRBY` in Redis, which replicas share) takes no lock in the database and commits nothing; a flusher writes a second's worth of views for every post in one `UPDATE posts SET view_count = view_count + v.views FROM (VALUES …) v`, so a thousand views of a post cost one row update, not a thousand. The page shows the stored count plus the pending tally.",
     when_not: "When every count must survive a crash the moment it is shown (money, stock): a crash loses the views tallied in process since the last flush — at most one interval (a tally in Redis survives the app). Graceful shutdown flushes. While a flush's statement runs, the shown count can miss the views that flush took.",
     shows_on: &[POST_PAGE],
     naive: Side {

@@ -188,6 +188,9 @@ pub struct LabPatternTemplate {
     pub next: Option<&'static Pattern>,
     pub twins: Vec<Twins>,
     pub verdict: Verdict,
+    /// The pattern's Django and Rails names, code spans split out.
+    pub django: Vec<(bool, &'static str)>,
+    pub rails: Option<Vec<(bool, &'static str)>>,
     pub columns: [Column; 2],
     pub benched: Vec<Benched>,
     /// When and where the report's figures were measured.
@@ -218,6 +221,8 @@ pub async fn pattern(
         next: PATTERNS.get(at + 1).copied(),
         twins: twins(&lab, pattern).await?,
         verdict: Verdict::of(&outcome.naive, &outcome.optimized),
+        django: code_spans(pattern.django),
+        rails: pattern.rails.map(code_spans),
         columns: [
             column("naive", &pattern.naive, outcome.naive, source),
             column("optimized", &pattern.optimized, outcome.optimized, source),

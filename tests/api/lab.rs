@@ -109,7 +109,30 @@ async fn every_lab_page_shows_both_sides_with_their_statements_sql_and_source() 
             "{}: how it runs",
             pattern.slug
         );
+        assert_django_line_under_the_verdict(pattern, &page.body);
     }
+}
+
+/// Right under the verdict: "In Django: …", its code spans as `<code>`.
+fn assert_django_line_under_the_verdict(pattern: &perfblog::catalog::Pattern, body: &str) {
+    let at = |needle: &str| {
+        body.find(needle)
+            .unwrap_or_else(|| panic!("{}: no {needle}", pattern.slug))
+    };
+    let line = at("<p class=\"elsewhere\">In Django: ");
+    assert!(at("<p class=\"verdict\">") < line && line < at("<p class=\"problem\">"));
+    let first_span = pattern.django.split('`').nth(1).expect("a code span");
+    assert!(
+        body[line..].contains(&format!("<code>{}</code>", escaped(first_span))),
+        "{}: {first_span}",
+        pattern.slug
+    );
+    assert_eq!(
+        body[line..at("<p class=\"problem\">")].contains("in Rails: "),
+        pattern.rails.is_some(),
+        "{}",
+        pattern.slug
+    );
 }
 
 #[tokio::test]
