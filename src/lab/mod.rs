@@ -9,6 +9,7 @@
 
 mod page;
 mod source_view;
+mod sql;
 
 use std::sync::Arc;
 use std::time::Duration;

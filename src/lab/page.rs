@@ -124,6 +124,8 @@ pub fn timing(measured: &Measured) -> String {
 /// One side as the page shows it.
 pub struct Column {
     pub label: &'static str,
+    /// The side's statements, one clause a line, with how often each ran.
+    pub sql: Vec<(usize, String)>,
     /// The catalog's summary, markdown's `code` spans split out: `(is_code, text)`.
     pub summary: Vec<(bool, &'static str)>,
     pub measured: Measured,
@@ -248,6 +250,11 @@ fn column(
 ) -> Column {
     Column {
         label,
+        sql: measured
+            .sql
+            .iter()
+            .map(|(count, sql)| (*count, super::sql::readable(sql)))
+            .collect(),
         summary: code_spans(side.summary),
         timing: timing(&measured),
         measured,
