@@ -181,3 +181,69 @@ async fn a_post_page_and_its_naive_twin_show_the_same_text_in_a_browser() {
     )
     .await;
 }
+
+/// Saves a screenshot of `url` at `size` ("width,height") as `name`; asserts it exists.
+async fn screenshot(chromium: &Path, url: &str, name: &str, size: &str) {
+    let path = screenshot_path(name);
+    let _ = std::fs::remove_file(&path);
+    headless(
+        chromium,
+        url.to_owned(),
+        vec![
+            format!("--screenshot={}", path.display()),
+            format!("--window-size={size}"),
+        ],
+    )
+    .await;
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    assert!(bytes > 10_000, "{name} was saved ({bytes} bytes)");
+}
+
+#[tokio::test]
+async fn a_lab_page_and_a_twin_page_open_with_the_verdict_badges_and_the_way_on_desktop_and_phone()
+{
+    let Some(chromium) = chromium() else { return };
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let lab = format!("{}/lab/projection", app.address);
+    let twin = format!("{}/naive/", app.address);
+
+    let dom = headless(&chromium, lab.clone(), vec!["--dump-dom".into()]).await;
+    let text = visible_text(&dom);
+    assert!(
+        text.contains("naive → optimized"),
+        "the verdict line: {text}"
+    );
+    assert!(
+        dom.contains("class=\"verdict-part\""),
+        "the verdict's parts"
+    );
+    assert!(dom.contains("class=\"elsewhere\""), "the Django name");
+    assert!(dom.contains("<span class=\"variant variant-naive\">naive</span>"));
+    assert!(dom.contains("<span class=\"variant variant-optimized\">optimized</span>"));
+    assert!(
+        dom.contains("rel=\"prev\" href=\"eager-loading\""),
+        "previous pattern"
+    );
+    assert!(
+        dom.contains("rel=\"next\" href=\"bulk-updates\""),
+        "next pattern"
+    );
+    assert!(dom.contains("href=\"/naive/\""), "the twin pages");
+    assert!(dom.contains("href=\"/lab/source/"), "file paths are links");
+
+    let twin_dom = headless(&chromium, twin.clone(), vec!["--dump-dom".into()]).await;
+    assert!(
+        twin_dom.contains("href=\"/lab\""),
+        "the site header links the lab"
+    );
+    assert!(
+        twin_dom.contains("variant variant-naive"),
+        "the footer's badge"
+    );
+
+    for (url, name) in [(&lab, "lab-projection"), (&twin, "twin-naive-list")] {
+        screenshot(&chromium, url, &format!("{name}.png"), "1280,1800").await;
+        screenshot(&chromium, url, &format!("{name}-phone.png"), "390,2400").await;
+    }
+}
