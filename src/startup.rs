@@ -36,6 +36,9 @@ impl Application {
     pub async fn build(config: &Config, bind: SocketAddr) -> anyhow::Result<Self> {
         let db = db::connect(&config.database).await?;
         db::migrate(&db).await?;
+        crate::catalog::atomic_counters::sweep_scratch_posts(&db)
+            .await
+            .context("could not delete the lab's leftover scratch posts")?;
         let listener = TcpListener::bind(bind)
             .await
             .with_context(|| format!("could not listen on {bind}"))?;

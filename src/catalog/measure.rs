@@ -117,14 +117,22 @@ pub struct Fetched {
     pub bytes: Option<u64>,
     /// The most bytes of output held in memory at once, where the experiment tracks it.
     pub held: Option<u64>,
+    /// Of concurrent writes, how many the data kept, where the experiment races them.
+    pub kept: Option<Kept>,
+}
+
+/// `kept` of `of` concurrent writes survived.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Kept {
+    pub kept: u64,
+    pub of: u64,
 }
 
 impl Fetched {
     pub fn rows(n: usize) -> Self {
         Self {
             rows: Some(n as u64),
-            bytes: None,
-            held: None,
+            ..Self::default()
         }
     }
 }

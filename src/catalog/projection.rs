@@ -51,6 +51,7 @@ async fn run(bench: &Workbench) -> Result<Outcome, AppError> {
                 rows: Some(posts.len() as u64),
                 bytes: Some(posts.iter().map(whole_row_bytes).sum()),
                 held: None,
+                ..Fetched::default()
             })
         })
         .await?,
@@ -60,6 +61,7 @@ async fn run(bench: &Workbench) -> Result<Outcome, AppError> {
                 rows: Some(posts.len() as u64),
                 bytes: Some(posts.iter().map(projected_bytes).sum()),
                 held: None,
+                ..Fetched::default()
             })
         })
         .await?,

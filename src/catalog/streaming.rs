@@ -60,6 +60,7 @@ async fn run(bench: &Workbench) -> Result<Outcome, AppError> {
                 rows: Some(lines_in(&file)),
                 bytes: None,
                 held: Some(held),
+                ..Fetched::default()
             })
         })
         .await?,
@@ -75,6 +76,7 @@ async fn run(bench: &Workbench) -> Result<Outcome, AppError> {
                 rows: Some(lines),
                 bytes: None,
                 held: Some(held),
+                ..Fetched::default()
             })
         })
         .await?,

@@ -77,6 +77,14 @@ impl Verdict {
                 parts.push(counted(unit, naive, optimized));
             }
         }
+        if let (Some(naive), Some(optimized)) = (naive.fetched.kept, optimized.fetched.kept) {
+            parts.push(VerdictPart {
+                naive: format!("{} of {}", naive.kept, naive.of),
+                optimized: format!("{} of {}", optimized.kept, optimized.of),
+                unit: "concurrent views kept",
+                ratio: None,
+            });
+        }
         Self { parts }
     }
 }

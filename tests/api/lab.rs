@@ -340,3 +340,56 @@ async fn every_page_of_the_site_links_the_lab() {
         assert!(page.body.contains("href=\"/lab\""), "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_atomic_counter_page_races_twenty_views_a_side_and_shows_what_each_kept() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let before = everything(&app).await;
+
+    let page = app.get_page("/lab/atomic-counters").await;
+
+    let kept: Vec<&str> = page
+        .body
+        .match_indices("<dd class=\"kept\">")
+        .map(|(at, tag)| {
+            let rest = &page.body[at + tag.len()..];
+            &rest[..rest.find('<').expect("closing tag")]
+        })
+        .collect();
+    assert_eq!(kept.len(), 2, "{}", page.body);
+    assert_eq!(kept[1], "20 of 20", "the atomic side keeps every view");
+    let naive_kept: u64 = kept[0]
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a number");
+    assert!(naive_kept <= 20, "{}", kept[0]);
+    assert!(page.body.contains("concurrent views kept"));
+    assert_eq!(everything(&app).await, before, "the scratch post is gone");
+}
+
+#[tokio::test]
+async fn a_race_dropped_midway_still_deletes_its_scratch_post() {
+    use perfblog::catalog::atomic_counters::{SCRATCH_SLUG_PREFIX, ScratchPost};
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let scratch_posts = || {
+        post::Entity::find()
+            .filter(post::Column::Slug.starts_with(SCRATCH_SLUG_PREFIX))
+            .count(&app.db)
+    };
+
+    let scratch = ScratchPost::create(&app.db).await.expect("created");
+    assert_eq!(scratch_posts().await.expect("count"), 1);
+    drop(scratch); // as a request dropped mid-race drops it
+
+    for _ in 0..50 {
+        if scratch_posts().await.expect("count") == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the scratch post was not deleted");
+}
