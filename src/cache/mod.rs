@@ -206,6 +206,12 @@ impl FragmentCache {
         self.inner.store.bump().await;
     }
 
+    /// The generation entries are read under now (each write bumps it); `None` when
+    /// the store cannot be reached.
+    pub async fn generation(&self) -> Option<u64> {
+        self.inner.store.generation().await.ok()
+    }
+
     /// Whether the cache can be reached right now (asks Redis; in process: always).
     pub async fn health(&self) -> CacheHealth {
         self.inner.store.ping().await

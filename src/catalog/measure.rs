@@ -148,6 +148,31 @@ pub struct Measured {
     pub fetched: Fetched,
     /// How the database ran the side's statements, where the experiment asks.
     pub plan: Option<String>,
+    /// A short sequence the experiment plays out live, step by step (the fragment
+    /// cache's miss → hit → write → miss), where it has one.
+    pub steps: Vec<Step>,
+}
+
+/// One step of a sequence played out live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub action: &'static str,
+    /// What the step found: `hit`, `miss`, or what it did.
+    pub outcome: &'static str,
+    /// The cache generation the step read under.
+    pub generation: Option<u64>,
+    pub statements: u32,
+}
+
+impl Step {
+    /// `hit`, `miss` or `write`: how the page colours the step.
+    pub fn kind(&self) -> &'static str {
+        match self.outcome {
+            "hit" => "hit",
+            "miss" => "miss",
+            _ => "write",
+        }
+    }
 }
 
 impl Measured {
@@ -196,6 +221,7 @@ where
         sql: grouped(sql),
         fetched,
         plan: None,
+        steps: Vec::new(),
     })
 }
 

@@ -332,6 +332,7 @@ mod tests {
             sql: Vec::new(),
             fetched: crate::catalog::measure::Fetched::rows(rows as usize),
             plan: None,
+            steps: Vec::new(),
         }
     }
 

@@ -393,3 +393,41 @@ async fn a_race_dropped_midway_still_deletes_its_scratch_post() {
     }
     panic!("the scratch post was not deleted");
 }
+
+#[tokio::test]
+async fn the_fragment_caching_page_plays_miss_hit_write_miss_with_the_generation_each_read() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+
+    let page = app.get_page("/lab/fragment-caching").await;
+
+    let rows: Vec<Vec<String>> = page
+        .body
+        .split("<tr class=\"step-")
+        .skip(1)
+        .map(|row| {
+            let row = &row[..row.find("</tr>").expect("row end")];
+            row.split("<td>")
+                .skip(1)
+                .map(|cell| cell[..cell.find("</td>").expect("cell end")].to_owned())
+                .collect()
+        })
+        .collect();
+    let found: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(found, ["miss", "hit", "generation bumped", "miss"]);
+    let generation: Vec<u64> = rows
+        .iter()
+        .map(|r| r[2].parse().expect("a generation"))
+        .collect();
+    assert_eq!(
+        generation[0], generation[1],
+        "the hit reads the generation the miss stored under"
+    );
+    assert_eq!(generation[2], generation[1] + 1, "a write bumps it");
+    assert_eq!(generation[3], generation[2], "so the next read misses");
+    let statements: Vec<u32> = rows
+        .iter()
+        .map(|r| r[3].parse().expect("a count"))
+        .collect();
+    assert!(statements[0] > 0 && statements[1] == 0 && statements[3] == statements[0]);
+}
