@@ -15,7 +15,7 @@ pub static PATTERN: Pattern = Pattern {
     django: "`only('title', 'slug', …)` / `defer('body')`, or `values()` / `values_list()`",
     rails: Some("`select(:id, :title, …)`, or `pluck`"),
     problem: "A list page that loads whole rows carries every post's 2–8 KB body, which it never shows.",
-    setup: "Both sides run the list's page query for the same 100 posts; only the columns they select differ. Bytes are the decoded column values that came back.",
+    setup: "Both sides run the list's page query for the same 100 posts; only the columns they select differ. The rows are one more than the posts shown (101 for 100): the list fetches one extra row to know whether an older page exists. Bytes are the decoded column values that came back.",
     why: "Selecting the six columns the page shows leaves the bodies in the database: far fewer bytes cross the connection, and far less text is decoded into Rust strings.",
     when_not: "When the page does show the large column, or the rows are small anyway; and a projection must change whenever the page shows one more field.",
     shows_on: &[POST_LIST, TAG_PAGE],

@@ -7,6 +7,7 @@
 //! transactions that are rolled back; and one experiment runs at a time (the naive
 //! sides are deliberately expensive).
 
+mod highlight;
 mod page;
 mod source_view;
 mod sql;

@@ -147,7 +147,8 @@ pub struct Shown {
     pub file: &'static str,
     /// Where the whole file is read: the repository, or the lab's own view.
     pub href: String,
-    pub source: String,
+    /// The function's source, highlighted: escaped HTML.
+    pub highlighted: String,
 }
 
 /// A page of the site the pattern runs on, both twins.
@@ -311,10 +312,11 @@ fn shown(code: &'static Code, repository_url: Option<&str>) -> Shown {
         Some(url) => format!("{url}/{}#L{line}", code.file),
         None => format!("/lab/source/{}#L{line}", code.file),
     };
+    let source = source::function(code.source, code.function).unwrap_or_default();
     Shown {
         file: code.file,
         href,
-        source: source::function(code.source, code.function).unwrap_or_default(),
+        highlighted: super::highlight::rust(&source),
     }
 }
 

@@ -36,6 +36,21 @@ fn runs_per_side(body: &str) -> Vec<u32> {
         .collect()
 }
 
+/// The page's text with its tags removed: what a reader sees of highlighted code.
+fn text_of(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
 async fn everything(app: &TestApp) -> impl PartialEq + std::fmt::Debug {
     (
         snapshot(&app.db).await,
@@ -95,7 +110,7 @@ async fn every_lab_page_shows_both_sides_with_their_statements_sql_and_source() 
                     code.file
                 );
                 assert!(
-                    page.body.contains(&format!("fn {}", code.function)),
+                    text_of(&page.body).contains(&format!("fn {}", code.function)),
                     "{}: the source of {}",
                     pattern.slug,
                     code.function
