@@ -3,10 +3,10 @@
 //! in a transaction that is always rolled back ([`rolled_back`]), so an experiment
 //! changes no data.
 //!
-//! How many times depends on what a run costs: up to [`MOST_RUNS`], but no more once
-//! the side has spent [`SIDE_BUDGET`] — a 1 ms side runs five times, a 1.5 s side
-//! once — so every lab page answers within a couple of seconds on the standard dataset
-//! whatever its naive side costs.
+//! How many times depends on what a run costs: up to [`MOST_RUNS`], but none that
+//! would take the side past [`SIDE_BUDGET`] — a 1 ms side runs five times, a 100 ms
+//! side three, a 265 ms or a 1.5 s side once — so every lab page answers within a
+//! couple of seconds on the standard dataset whatever its sides cost.
 
 use std::future::Future;
 use std::time::Duration;
@@ -28,7 +28,8 @@ use crate::mail::sink::{Behaviour, SmtpSink};
 /// The most runs of a side; the page shows their median, fastest and slowest.
 pub const MOST_RUNS: usize = 5;
 
-/// No further run once a side has spent this long (the first run always happens).
+/// No further run that would take a side past this (judged by its last run; the
+/// first run always happens): a side costs at most its first run or this budget.
 pub const SIDE_BUDGET: Duration = Duration::from_millis(300);
 
 /// How long the lab's SMTP server takes to accept a message (the email page says so).
@@ -206,7 +207,13 @@ where
     let began = Instant::now();
     let mut times = Vec::with_capacity(MOST_RUNS);
     let mut first = None;
-    while times.len() < MOST_RUNS && (times.is_empty() || began.elapsed() < SIDE_BUDGET) {
+    // Another run only if it fits: what was spent, plus what the last run took.
+    let fits = |times: &[Duration]| {
+        times
+            .last()
+            .is_none_or(|last| began.elapsed() + *last <= SIDE_BUDGET)
+    };
+    while times.len() < MOST_RUNS && fits(&times) {
         let started = Instant::now();
         let (fetched, stats, sql) = instrument::record_queries(side()).await;
         times.push(started.elapsed());
@@ -267,17 +274,18 @@ mod tests {
     async fn a_cheap_side_runs_five_times_and_an_expensive_one_once() {
         assert_eq!(a_side_taking(Duration::from_millis(1)).await.runs(), 5);
         assert_eq!(a_side_taking(Duration::from_millis(100)).await.runs(), 3);
+        assert_eq!(a_side_taking(Duration::from_millis(265)).await.runs(), 1);
         assert_eq!(a_side_taking(Duration::from_millis(1500)).await.runs(), 1);
     }
 
     #[tokio::test(start_paused = true)]
-    async fn no_side_spends_much_more_than_its_budget_past_its_first_run() {
+    async fn no_side_spends_more_than_its_first_run_or_its_budget() {
         for cost in [1, 10, 50, 100, 150, 299, 300, 301, 1000, 9000] {
             let cost = Duration::from_millis(cost);
             let runs = a_side_taking(cost).await.runs();
             let spent = cost * u32::try_from(runs).unwrap_or(u32::MAX);
             assert!(
-                spent <= cost.max(SIDE_BUDGET) + cost,
+                spent <= cost.max(SIDE_BUDGET),
                 "{cost:?} a run: {runs} runs"
             );
         }
