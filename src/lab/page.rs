@@ -139,6 +139,8 @@ pub struct Column {
     pub measured: Measured,
     /// The median and the spread of the runs.
     pub timing: String,
+    /// What came back, as the page shows it: `(label, class, value)`.
+    pub fetched: Vec<(&'static str, &'static str, String)>,
     pub code: Vec<Shown>,
 }
 
@@ -266,9 +268,34 @@ fn column(
             .collect(),
         summary: code_spans(side.summary),
         timing: timing(&measured),
+        fetched: fetched(&measured.fetched),
         measured,
         code: side.code.iter().map(shown).collect(),
     }
+}
+
+/// Rows, bytes, views kept and bytes held, with thousands separators, where the
+/// experiment measured them.
+fn fetched(
+    fetched: &crate::catalog::measure::Fetched,
+) -> Vec<(&'static str, &'static str, String)> {
+    let counts = [
+        ("rows", "rows", fetched.rows),
+        ("bytes fetched", "bytes", fetched.bytes),
+        ("most bytes held at once", "held", fetched.held),
+    ];
+    let mut shown: Vec<_> = counts
+        .into_iter()
+        .filter_map(|(label, class, n)| Some((label, class, figures::thousands(n?))))
+        .collect();
+    if let Some(kept) = fetched.kept {
+        shown.push((
+            "concurrent views kept",
+            "kept",
+            format!("{} of {}", kept.kept, kept.of),
+        ));
+    }
+    shown
 }
 
 /// The pages the pattern shows on, with a real post or tag where the path needs one.
