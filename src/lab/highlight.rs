@@ -8,7 +8,7 @@ use syntect::html::{ClassStyle, ClassedHTMLGenerator};
 use syntect::parsing::SyntaxSet;
 use syntect::util::LinesWithEndings;
 
-/// syntect's bundled grammars, loaded once (a few milliseconds) on first use.
+/// syntect's bundled grammars, loaded once, on first use.
 static SYNTAXES: LazyLock<SyntaxSet> = LazyLock::new(SyntaxSet::load_defaults_newlines);
 
 /// `source` as HTML: escaped, with its tokens in classed spans. Falls back to the

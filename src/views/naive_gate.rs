@@ -1,6 +1,7 @@
 //! The naive twins, rationed. They are slow and memory-hungry on purpose — the naive
 //! sidebar alone loads every published post and comment — and they are public: 64 at
-//! once drove a PostgreSQL-backed server to 3.8 GB. So a few run at a time
+//! once took a PostgreSQL-backed server on the standard dataset to 1.33 GB (316 MB
+//! behind this gate; docs/operations.md has the run). So a few run at a time
 //! (`NAIVE_CONCURRENCY`); the next waits briefly, then gets a 503 with `Retry-After`.
 //! `NAIVE_ROUTES=off` takes them off a public deployment altogether. The optimized
 //! pages never pass through this gate.

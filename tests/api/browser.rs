@@ -105,24 +105,8 @@ async fn the_eager_loading_lab_shows_both_columns_and_their_query_counts_in_a_br
         "optimized count shown"
     );
 
-    for (name, size) in [
-        ("lab-eager-loading.png", "1280,2200"),
-        ("lab-eager-loading-phone.png", "390,3200"),
-    ] {
-        let path = screenshot_path(name);
-        let _ = std::fs::remove_file(&path);
-        headless(
-            &chromium,
-            url.clone(),
-            vec![
-                format!("--screenshot={}", path.display()),
-                format!("--window-size={size}"),
-            ],
-        )
-        .await;
-        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        assert!(bytes > 10_000, "{name} was saved ({bytes} bytes)");
-    }
+    screenshot(&chromium, &url, "lab-eager-loading.png", "1280,2200").await;
+    screenshot(&chromium, &url, "lab-eager-loading-phone.png", "390,3200").await;
 }
 
 async fn reset_views(app: &TestApp, slug: &str) {

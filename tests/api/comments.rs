@@ -26,7 +26,7 @@ async fn comment_count(app: &TestApp) -> u64 {
         .expect("count runs")
 }
 
-async fn outbox_rows(app: &TestApp) -> Vec<outbox_message::Model> {
+pub async fn outbox_rows(app: &TestApp) -> Vec<outbox_message::Model> {
     outbox_message::Entity::find()
         .order_by_asc(outbox_message::Column::Id)
         .all(&app.db)
@@ -34,7 +34,7 @@ async fn outbox_rows(app: &TestApp) -> Vec<outbox_message::Model> {
         .expect("outbox loads")
 }
 
-async fn post_comment(app: &TestApp, path: &str, body: &str) -> Page {
+pub async fn post_comment(app: &TestApp, path: &str, body: &str) -> Page {
     let response = app
         .client
         .post(format!("{}{path}", app.address))
@@ -390,44 +390,6 @@ async fn several_workers_deliver_every_email_once_between_them() {
     let ids = message_ids(&sink.messages());
     assert_eq!(ids.len(), 30, "no duplicates");
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 30);
-}
-
-#[tokio::test]
-async fn a_message_the_server_keeps_refusing_ends_dead_with_its_last_error() {
-    let sink = smtp_sink::start(Behaviour::Refuse);
-    let app = spawn_app_with(TestOptions {
-        smtp_url: Some(sink.url()),
-        worker: None,
-        ..TestOptions::default()
-    })
-    .await;
-    app.seed(SMALL).await;
-    let post = app.first_published().await;
-    post_comment(&app, &format!("/posts/{}/comments", post.slug), "Bounce.").await;
-
-    let mut settings = fast_worker();
-    settings.retry.max_attempts = 3;
-    settings.retry.base_delay = Duration::from_millis(1);
-    settings.retry.max_delay = Duration::from_millis(1);
-    let mailer = Mailer::new(&MailSettings::Smtp(sink.url())).expect("mailer");
-    let worker = Worker::new(app.db.clone(), mailer, settings, Arc::default());
-    for _ in 0..10 {
-        worker.deliver_due().await.expect("runs");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-
-    let rows = outbox_rows(&app).await;
-    assert_eq!(rows[0].status, outbox_message::Status::Dead);
-    assert_eq!(rows[0].attempts, 3);
-    assert!(
-        rows[0]
-            .last_error
-            .as_deref()
-            .unwrap_or_default()
-            .contains("550"),
-        "{:?}",
-        rows[0].last_error
-    );
 }
 
 #[tokio::test]

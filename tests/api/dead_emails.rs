@@ -12,8 +12,9 @@ use perfblog::instrument::count_queries;
 use perfblog::mail::Mailer;
 use perfblog::mail::outbox;
 use perfblog::mail::worker::Worker;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 
+use crate::comments::{self, outbox_rows};
 use crate::helpers::{
     ADMIN_TOKEN, Page, SMALL, TestApp, TestOptions, escaped, fast_worker, spawn_app_with,
 };
@@ -63,14 +64,6 @@ async fn dead_message(app: &TestApp, last_error: &str) -> outbox_message::Model 
     message(app, Status::Dead, Some(last_error), Utc::now()).await
 }
 
-async fn outbox_rows(app: &TestApp) -> Vec<outbox_message::Model> {
-    outbox_message::Entity::find()
-        .order_by_asc(outbox_message::Column::Id)
-        .all(&app.db)
-        .await
-        .expect("outbox loads")
-}
-
 async fn admin_get(app: &TestApp, path: &str) -> Page {
     let response = app
         .client
@@ -97,19 +90,10 @@ async fn metric(app: &TestApp, name: &str) -> Option<f64> {
     sample(&metrics, name)
 }
 
+/// A comment on `slug`, accepted: its email is queued.
 async fn post_comment(app: &TestApp, slug: &str) {
-    let response = app
-        .client
-        .post(format!("{}/posts/{slug}/comments", app.address))
-        .form(&[
-            ("name", "Grace Hopper"),
-            ("email", "grace@example.com"),
-            ("body", "Bounce."),
-        ])
-        .send()
-        .await
-        .expect("answered");
-    assert_eq!(response.status(), 303);
+    let page = comments::post_comment(app, &format!("/posts/{slug}/comments"), "Bounce.").await;
+    assert_eq!(page.status, 303);
 }
 
 #[tokio::test]

@@ -273,6 +273,13 @@ async fn read_until_closed(
     Some(received)
 }
 
+/// A raw connection to `app`, to send it exactly the bytes a test wants.
+async fn connect(app: &crate::helpers::TestApp) -> tokio::net::TcpStream {
+    tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .expect("connects")
+}
+
 fn short_header_timeout() -> TestOptions {
     TestOptions {
         connections: perfblog::config::ConnectionTimeouts {
@@ -286,10 +293,7 @@ fn short_header_timeout() -> TestOptions {
 async fn a_connection_that_stops_mid_header_is_closed_after_the_header_read_timeout() {
     use tokio::io::AsyncWriteExt;
     let app = spawn_app_with(short_header_timeout()).await;
-    let address = app.address.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(address)
-        .await
-        .expect("connects");
+    let mut stream = connect(&app).await;
 
     stream
         .write_all(b"GET / HTTP/1.1\r\nHost: blog.test\r\nAccept: text/ht")
@@ -307,10 +311,7 @@ async fn a_connection_that_stops_mid_header_is_closed_after_the_header_read_time
 async fn an_idle_keep_alive_connection_is_closed_after_the_same_timeout() {
     use tokio::io::AsyncWriteExt;
     let app = spawn_app_with(short_header_timeout()).await;
-    let address = app.address.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(address)
-        .await
-        .expect("connects");
+    let mut stream = connect(&app).await;
 
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: blog.test\r\n\r\n")
