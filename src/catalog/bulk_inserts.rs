@@ -28,13 +28,17 @@ pub static PATTERN: Pattern = Pattern {
     }],
     naive: Side {
         summary: "one `INSERT … RETURNING` per post and per tag",
-        code: &[code!("src/views/import/naive.rs", "insert")],
+        code: &[
+            code!("src/views/import/naive.rs", "insert"),
+            code!("src/counters.rs", "add_to_tags"),
+        ],
     },
     optimized: Side {
         summary: "multi-row `INSERT`s of 1,000 rows (also how `perfblog seed` writes)",
         code: &[
             code!("src/views/import/optimized.rs", "insert"),
             code!("src/bulk_insert.rs", "insert_batched"),
+            code!("src/counters.rs", "add_to_tags"),
         ],
     },
     tests: &["tests/api/import.rs"],

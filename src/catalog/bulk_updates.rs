@@ -23,12 +23,16 @@ pub static PATTERN: Pattern = Pattern {
     }],
     naive: Side {
         summary: "load the rows, save each and adjust its tags' counters: 1 + 2N statements, a commit each",
-        code: &[code!("src/views/admin/naive.rs", "publish_drafts")],
+        code: &[
+            code!("src/views/admin/naive.rs", "publish_drafts"),
+            code!("src/counters.rs", "published_changed"),
+        ],
     },
     optimized: Side {
         summary: "one `UPDATE … WHERE … RETURNING id`, then one `UPDATE` of the tags' counters (archive and tag likewise, tag as `INSERT … SELECT`)",
         code: &[
             code!("src/views/admin/optimized.rs", "publish_drafts"),
+            code!("src/views/admin/optimized.rs", "changed_ids"),
             code!("src/counters.rs", "published_changed"),
         ],
     },

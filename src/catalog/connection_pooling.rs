@@ -27,12 +27,16 @@ pub static PATTERN: Pattern = Pattern {
     shows_on: &[EVERY_PAGE],
     naive: Side {
         summary: "a connection opened for the request and closed after it",
-        code: &[code!("src/db/mod.rs", "connect_one")],
+        code: &[
+            code!("src/db/mod.rs", "connect_one"),
+            code!("src/db/mod.rs", "open"),
+        ],
     },
     optimized: Side {
         summary: "a connection from the pool, open and holding its prepared statements",
         code: &[
             code!("src/db/mod.rs", "connect"),
+            code!("src/db/mod.rs", "open"),
             code!("src/db/mod.rs", "default_postgres_pool"),
         ],
     },

@@ -26,6 +26,8 @@ pub static PATTERN: Pattern = Pattern {
             code!("src/views/sidebar/denormalized.rs", "load"),
             code!("src/counters.rs", "comment_added"),
             code!("src/counters.rs", "published_changed"),
+            code!("src/counters.rs", "tag_links_added"),
+            code!("src/counters.rs", "add_to_tags"),
             code!("src/counters.rs", "recount"),
         ],
     },

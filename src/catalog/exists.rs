@@ -29,12 +29,16 @@ pub static PATTERN: Pattern = Pattern {
     shows_on: &[START_UP],
     naive: Side {
         summary: "`SELECT COUNT(*) FROM (…)`, then `> 0` in Rust",
-        code: &[code!("src/db/exists.rs", "by_counting")],
+        code: &[
+            code!("src/db/exists.rs", "by_counting"),
+            code!("src/db/exists.rs", "published_tagged"),
+        ],
     },
     optimized: Side {
         summary: "`SELECT EXISTS (SELECT 1 FROM … LIMIT 1)`",
         code: &[
             code!("src/db/exists.rs", "by_finding_one"),
+            code!("src/db/exists.rs", "published_tagged"),
             code!("src/seed/mod.rs", "has_data"),
         ],
     },

@@ -19,11 +19,19 @@ pub static PATTERN: Pattern = Pattern {
     shows_on: &[SIDEBAR],
     naive: Side {
         summary: "read from the counters and rendered, on every request",
-        code: &[code!("src/views/sidebar/denormalized.rs", "fragment")],
+        code: &[
+            code!("src/views/sidebar/denormalized.rs", "fragment"),
+            code!("src/views/sidebar/denormalized.rs", "load"),
+        ],
     },
     optimized: Side {
         summary: "rendered HTML in Redis or in process, invalidated on write (`src/cache/`)",
-        code: &[code!("src/views/sidebar/cached.rs", "load")],
+        code: &[
+            code!("src/views/sidebar/cached.rs", "load"),
+            code!("src/cache/mod.rs", "FragmentCache::get_or_render"),
+            code!("src/cache/store.rs", "MemoryStore::lookup"),
+            code!("src/cache/mod.rs", "FragmentCache::invalidate"),
+        ],
     },
     tests: &["tests/api/fragment_cache.rs"],
     benches: &[

@@ -50,7 +50,11 @@ pub static PATTERN: Pattern = Pattern {
     shows_on: &[POST_PAGE, TAG_PAGE, POST_LIST],
     naive: Side {
         summary: "the four indexes dropped: whole tables read, then sorted",
-        code: &[code!("src/catalog/indexes.rs", "drop_indexes")],
+        code: &[
+            code!("src/catalog/indexes.rs", "drop_indexes"),
+            code!("src/catalog/indexes.rs", "side"),
+            code!("src/db/explain.rs", "explain"),
+        ],
     },
     optimized: Side {
         summary: "the schema's indexes: seeks, and rows read in the order the page wants",

@@ -31,8 +31,9 @@ pub static PATTERN: Pattern = Pattern {
     optimized: Side {
         summary: "`?after=CURSOR`: seek to `(published_at, id)` on the index",
         code: &[
+            code!("src/views/post_list/optimized.rs", "page_rows"),
             code!("src/views/post_list/optimized.rs", "keyset"),
-            code!("src/views/cursor.rs", "parse"),
+            code!("src/views/cursor.rs", "after"),
         ],
     },
     tests: &["tests/api/keyset_pagination.rs"],

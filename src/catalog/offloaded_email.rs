@@ -24,12 +24,17 @@ pub static PATTERN: Pattern = Pattern {
     }],
     naive: Side {
         summary: "insert, then the SMTP conversation, then answer",
-        code: &[code!("src/views/comments/naive.rs", "add")],
+        code: &[
+            code!("src/views/comments/naive.rs", "add"),
+            code!("src/views/comments/mod.rs", "insert_comment"),
+            code!("src/mail/mod.rs", "SmtpServer::send"),
+        ],
     },
     optimized: Side {
         summary: "comment + outbox row in one transaction, answer; a worker delivers (`src/mail/`)",
         code: &[
             code!("src/views/comments/optimized.rs", "add"),
+            code!("src/views/comments/mod.rs", "insert_comment"),
             code!("src/mail/outbox.rs", "enqueue"),
         ],
     },

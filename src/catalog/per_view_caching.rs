@@ -31,13 +31,19 @@ pub static PATTERN: Pattern = Pattern {
     shows_on: &[POST_LIST, TAG_PAGE, POST_PAGE],
     naive: Side {
         summary: "rendered and compressed on every request (`PAGE_CACHE=off`)",
-        code: &[code!("src/views/post_list/mod.rs", "render")],
+        code: &[
+            code!("src/views/post_list/mod.rs", "render"),
+            code!("src/views/post_list/optimized.rs", "load_page"),
+            code!("src/cache/precompressed.rs", "brotli_on_the_fly"),
+        ],
     },
     optimized: Side {
         summary: "the page from the cache, holes filled per request, compressed once per render (`src/cache/page/mod.rs`)",
         code: &[
             code!("src/views/cached_page.rs", "serve"),
             code!("src/cache/page/mod.rs", "get_or_render"),
+            code!("src/cache/page/mod.rs", "CachedPage::build"),
+            code!("src/cache/precompressed.rs", "compress"),
             code!("src/views/cached_page.rs", "respond"),
             code!("src/cache/precompressed.rs", "join_brotli"),
         ],

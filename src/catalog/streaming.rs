@@ -37,6 +37,8 @@ pub static PATTERN: Pattern = Pattern {
         code: &[
             code!("src/views/export/optimized.rs", "export"),
             code!("src/views/export/optimized.rs", "batch"),
+            code!("src/views/batch.rs", "author_emails_of"),
+            code!("src/views/batch.rs", "tags_of"),
         ],
     },
     tests: &["tests/api/export.rs", "tests/api/sitemap.rs"],

@@ -25,6 +25,9 @@ pub static PATTERN: Pattern = Pattern {
         summary: "add to a tally (in process or Redis), read the stored count; a flusher writes the tally once a second, one statement per 1,000 posts",
         code: &[
             code!("src/views/post_detail/write_behind.rs", "count_view"),
+            code!("src/cache/write_behind.rs", "ViewTally::add"),
+            code!("src/cache/store.rs", "RedisStore::add_view"),
+            code!("src/cache/write_behind.rs", "ViewTally::run"),
             code!("src/cache/write_behind.rs", "flush"),
             code!("src/cache/write_behind.rs", "write"),
         ],

@@ -110,13 +110,17 @@ async fn every_lab_page_shows_both_sides_with_their_statements_sql_and_source() 
                     code.file
                 );
                 assert!(
-                    text_of(&page.body).contains(&format!("fn {}", code.function)),
+                    text_of(&page.body).contains(&format!(
+                        "fn {}",
+                        code.function.rsplit("::").next().unwrap_or(code.function)
+                    )),
                     "{}: the source of {}",
                     pattern.slug,
                     code.function
                 );
             }
         }
+        assert_the_sides_line_up(pattern.slug, &page.body);
         assert!(page.body.contains("Why the optimized side wins"));
         assert!(page.body.contains("When it would not"));
         assert!(
@@ -129,6 +133,26 @@ async fn every_lab_page_shows_both_sides_with_their_statements_sql_and_source() 
 }
 
 /// Right under the verdict: "In Django: …", its code spans as `<code>`.
+/// Side by side, the stylesheet lines the columns up slot by slot (a CSS subgrid), so
+/// the two sides' code starts on the same line only if both carry the same slots.
+fn assert_the_sides_line_up(slug: &str, body: &str) {
+    let slots_of = |label: &str| -> Vec<String> {
+        let start = body
+            .find(&format!("lab-column lab-{label}"))
+            .unwrap_or_else(|| panic!("{slug}: no {label} column"));
+        let column = &body[start..];
+        let column = &column[..column.find("</section>").unwrap_or(column.len())];
+        column
+            .split("class=\"slot")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let naive = slots_of("naive");
+    assert_eq!(naive.len(), 7, "{slug}: {naive:?}");
+    assert_eq!(naive, slots_of("optimized"), "{slug}");
+}
+
 fn assert_django_line_under_the_verdict(pattern: &perfblog::catalog::Pattern, body: &str) {
     let at = |needle: &str| {
         body.find(needle)
