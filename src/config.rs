@@ -17,6 +17,9 @@
 //! | `REPOSITORY_URL` | unset: the lab links source files to its own `/lab/source/…` view |
 //! | `NAIVE_ROUTES` | `on`: the naive twins are served (`off`: 404 with a message) |
 //! | `NAIVE_CONCURRENCY` | `2`: naive requests in flight at once; more wait, then 503 |
+//! | `N_PLUS_ONE` | `log`: a request that repeats one statement shape is reported (`raise`: answered 500 with the report; `off`) |
+//! | `N_PLUS_ONE_THRESHOLD` | `5`: how many runs of one shape in one request make a suspect (2 to 1000) |
+//! | `PERFBLOG_INSPECT` | `0`: every page's footer lists its SQL and cache lookups when `1` (shows SQL: never in production) |
 //!
 //! A malformed value stops start-up with a message naming the variable and the
 //! problem, never a panic.
@@ -67,6 +70,8 @@ pub struct Config {
     pub connections: ConnectionTimeouts,
     /// Whether the naive twins are served, and how many at once.
     pub naive: NaiveRoutes,
+    /// What each request's statements are checked for, and whether pages show them.
+    pub inspection: Inspection,
 }
 
 /// The embedded defaults: SQLite, `.eml` files, an in-process cache, a worker in the
@@ -92,6 +97,7 @@ impl Default for Config {
             view_flush: DEFAULT_VIEW_FLUSH,
             connections: ConnectionTimeouts::default(),
             naive: NaiveRoutes::default(),
+            inspection: Inspection::default(),
         }
     }
 }
@@ -138,6 +144,11 @@ impl Config {
                 },
             },
             naive: naive_routes(env_var("NAIVE_ROUTES")?, env_var("NAIVE_CONCURRENCY")?)?,
+            inspection: inspection(
+                env_var("N_PLUS_ONE")?,
+                env_var("N_PLUS_ONE_THRESHOLD")?,
+                env_var("PERFBLOG_INSPECT")?,
+            )?,
             repository_url: env_var("REPOSITORY_URL")?
                 .map(|raw| parse_public_url(&raw))
                 .transpose()
@@ -228,6 +239,56 @@ fn naive_routes(
         enabled,
         in_flight,
         ..defaults
+    })
+}
+
+/// `N_PLUS_ONE` (`log`, `raise` or `off`), `N_PLUS_ONE_THRESHOLD` (2 to 1000) and
+/// `PERFBLOG_INSPECT` (`0` or `1`).
+fn inspection(
+    mode: Option<String>,
+    threshold: Option<String>,
+    panel: Option<String>,
+) -> Result<Inspection, ConfigError> {
+    let defaults = Inspection::default();
+    let n_plus_one = match mode.as_deref().map(str::trim) {
+        None | Some("log") => NPlusOne::Log,
+        Some("raise") => NPlusOne::Raise,
+        Some("off") => NPlusOne::Off,
+        Some(other) => {
+            return Err(ConfigError::new(
+                "N_PLUS_ONE",
+                format!("`{other}` is none of `log`, `raise` and `off`"),
+            ));
+        }
+    };
+    let threshold = match threshold {
+        Some(raw) => raw
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (2..=1000).contains(n))
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "N_PLUS_ONE_THRESHOLD",
+                    format!("`{raw}` is not a number from 2 to 1000"),
+                )
+            })?,
+        None => defaults.threshold,
+    };
+    let panel = match panel.as_deref().map(str::trim) {
+        None | Some("0" | "off" | "false") => false,
+        Some("1" | "on" | "true") => true,
+        Some(other) => {
+            return Err(ConfigError::new(
+                "PERFBLOG_INSPECT",
+                format!("`{other}` is neither `1` nor `0`"),
+            ));
+        }
+    };
+    Ok(Inspection {
+        n_plus_one,
+        threshold,
+        panel,
     })
 }
 
@@ -351,6 +412,41 @@ impl Default for NaiveRoutes {
             enabled: true,
             in_flight: 2,
             wait: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What the N+1 detector does with a suspect: a request that ran one statement shape
+/// [`Inspection::threshold`] times or more.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NPlusOne {
+    /// Headers, a footer line, a metric and one warning per route.
+    #[default]
+    Log,
+    /// All of that, and the response becomes a 500 carrying the report (development,
+    /// the test suite).
+    Raise,
+    /// No shapes are kept.
+    Off,
+}
+
+/// The N+1 detector's settings, and the SQL panel's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Inspection {
+    pub n_plus_one: NPlusOne,
+    /// Runs of one shape in one request that make it a suspect.
+    pub threshold: u32,
+    /// `PERFBLOG_INSPECT=1`: every page's footer opens on its statements and cache
+    /// lookups. It shows SQL to anyone: development only.
+    pub panel: bool,
+}
+
+impl Default for Inspection {
+    fn default() -> Self {
+        Self {
+            n_plus_one: NPlusOne::Log,
+            threshold: 5,
+            panel: false,
         }
     }
 }

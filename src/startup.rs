@@ -180,7 +180,10 @@ pub fn router(state: &AppState) -> Router {
         .merge(comments)
         .merge(lab::routes(state.lab.clone()))
         .fallback(error::not_found)
-        .layer(middleware::from_fn(instrument::count_request_queries))
+        .layer(middleware::from_fn_with_state(
+            state.detector.clone(),
+            instrument::count_request_queries,
+        ))
         .layer(middleware::from_fn_with_state(
             state.naive.clone(),
             views::naive_gate::ration,

@@ -12,6 +12,7 @@ use crate::cache::{FragmentCache, PageCache, ViewTally};
 use crate::catalog::measure::Workbench;
 use crate::config::{AdminToken, Config};
 use crate::http::rate_limit::CommentLimiter;
+use crate::instrument::Detector;
 use crate::lab::{self, Lab};
 use crate::mail::Mailer;
 use crate::ops::Ops;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub comment_limiter: Arc<CommentLimiter>,
     /// How many naive twins run at once (or none).
     pub naive: NaiveGate,
+    /// What each request's statements are checked for (N+1) and whether pages list them.
+    pub detector: Detector,
 }
 
 impl AppState {
@@ -62,6 +65,7 @@ impl AppState {
             metrics: Metrics::new(cache, pages),
             comment_limiter: CommentLimiter::new(config.comment_rate),
             naive: NaiveGate::new(config.naive),
+            detector: Detector::new(config.inspection),
         })
     }
 

@@ -171,8 +171,24 @@ pub fn app(
     cache: perfblog::config::CacheSettings,
     page_cache: bool,
 ) -> axum::Router {
+    inspecting_app(
+        db,
+        cache,
+        page_cache,
+        perfblog::config::Inspection::default(),
+    )
+}
+
+/// [`app`] with the N+1 detector and the SQL panel set as `inspection` says.
+pub fn inspecting_app(
+    db: &DatabaseConnection,
+    cache: perfblog::config::CacheSettings,
+    page_cache: bool,
+    inspection: perfblog::config::Inspection,
+) -> axum::Router {
     use perfblog::config::{AdminToken, Config, MailSettings, PageCacheSettings};
     let config = Config {
+        inspection,
         mail: MailSettings::Folder(std::env::temp_dir().join("perfblog-bench-mail")),
         cache,
         page_cache: PageCacheSettings {

@@ -12,17 +12,26 @@
 //! A page names its parts with [`component`] ("post list", "sidebar", "view
 //! counter"): each part is a nested scope whose figures are kept under its name, so
 //! the footer and `Server-Timing` can say which part of a page cost what.
+//!
+//! A request's scope also keeps each statement's shape ([`shape`]) with how often it
+//! ran: the N+1 detector ([`detector`]) reports a shape that repeats, and the SQL panel
+//! (`PERFBLOG_INSPECT=1`) lists them all.
+
+pub mod detector;
+mod middleware;
+pub mod shape;
+
+pub use middleware::count_request_queries;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::Request;
-use axum::http::HeaderValue;
-use axum::middleware::Next;
-use axum::response::Response;
 use sea_orm::{DatabaseConnection, Statement};
+
+use detector::Inspection;
+pub use detector::{Detector, Fix, ShapeCount};
 
 tokio::task_local! {
     static CURRENT: Arc<QueryLog>;
@@ -37,42 +46,139 @@ pub struct QueryLog {
     /// 0: not consulted; 1: hit; 2: miss (a miss anywhere makes the scope a miss):
     /// a part's summary in the footer.
     cache: AtomicU8,
-    /// Every cache lookup in this scope, named, in order: one `Server-Timing` entry
-    /// each (`cache.sidebar;desc="hit"`), so a miss of one never hides a hit of another.
-    lookups: Mutex<Vec<(String, CacheOutcome)>>,
+    /// Every cache lookup in this scope, in order: one `Server-Timing` entry each
+    /// (`cache.sidebar;desc="hit"`), so a miss of one never hides a hit of another.
+    lookups: Mutex<Vec<CacheLookup>>,
     /// Each statement with its values, kept only where asked for (the lab).
     statements_run: Option<Mutex<Vec<Statement>>>,
+    /// Each statement shape with its count and time, in the order first run: kept
+    /// where asked for (a request with the detector or the panel on, the test helpers).
+    shapes: Option<Mutex<Vec<ShapeCount>>>,
+    /// Where a repeated shape is a suspect: at how many runs, and whether to note the
+    /// call site when a shape first gets there.
+    watch: Option<Watch>,
+    /// The statements run in here repeat on purpose (the lab's naive sides): their
+    /// shapes are not passed on to the scopes around it.
+    deliberate: bool,
     /// The named parts run inside this scope, in the order they finished.
     components: Mutex<Vec<Component>>,
     /// The enclosing scope's log, which counts this scope's statements too.
     parent: Option<Arc<QueryLog>>,
 }
 
+/// How a scope watches for repeated shapes.
+#[derive(Clone, Copy, Debug)]
+struct Watch {
+    threshold: u32,
+    /// Take a backtrace when a shape reaches the threshold (it costs milliseconds).
+    call_site: bool,
+}
+
+/// What a scope keeps besides its counts.
+#[derive(Clone, Copy, Debug, Default)]
+struct Keep {
+    statements: bool,
+    shapes: bool,
+    watch: Option<Watch>,
+    deliberate: bool,
+}
+
 impl QueryLog {
+    /// Adds a statement to this scope and every scope around it; its shape, worked out
+    /// once, to those that keep shapes — up to a deliberate scope.
     fn record(&self, elapsed: Duration, statement: &Statement) {
-        if let Some(log) = &self.statements_run
-            && let Ok(mut log) = log.lock()
-        {
-            log.push(statement.clone());
-        }
-        self.statements.fetch_add(1, Ordering::Relaxed);
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        self.db_nanos.fetch_add(nanos, Ordering::Relaxed);
-        if let Some(parent) = &self.parent {
-            parent.record(elapsed, statement);
+        let mut shape: Option<String> = None;
+        let mut shapes_wanted = true;
+        let mut scope = Some(self);
+        while let Some(log) = scope {
+            if let Some(run) = &log.statements_run
+                && let Ok(mut run) = run.lock()
+            {
+                run.push(statement.clone());
+            }
+            log.statements.fetch_add(1, Ordering::Relaxed);
+            log.db_nanos.fetch_add(nanos, Ordering::Relaxed);
+            if shapes_wanted && let Some(shapes) = &log.shapes {
+                let shape = shape.get_or_insert_with(|| shape::of(&statement.sql));
+                log.tally(shapes, shape, elapsed);
+            }
+            shapes_wanted &= !log.deliberate;
+            scope = log.parent.as_deref();
+        }
+    }
+
+    /// Counts one run of `shape`; notes where it was issued when it reaches the
+    /// threshold of a scope that asks.
+    fn tally(&self, shapes: &Mutex<Vec<ShapeCount>>, shape: &str, elapsed: Duration) {
+        let Ok(mut shapes) = shapes.lock() else {
+            return;
+        };
+        let index = match shapes.iter().position(|tally| tally.shape == shape) {
+            Some(index) => index,
+            None => {
+                shapes.push(ShapeCount {
+                    shape: shape.to_owned(),
+                    count: 0,
+                    db_time: Duration::ZERO,
+                    call_site: None,
+                });
+                shapes.len() - 1
+            }
+        };
+        let tally = &mut shapes[index];
+        tally.count += 1;
+        tally.db_time += elapsed;
+        if let Some(watch) = self.watch
+            && watch.call_site
+            && tally.count == watch.threshold
+        {
+            tally.call_site = detector::call_site();
         }
     }
 
     /// Runs `future` with a fresh log nested in whatever scope is current, and returns
     /// its output with that log.
-    async fn scope<F: Future>(keep_statements: bool, future: F) -> (F::Output, Arc<QueryLog>) {
+    async fn scope<F: Future>(keep: Keep, future: F) -> (F::Output, Arc<QueryLog>) {
         let log = Arc::new(QueryLog {
-            statements_run: keep_statements.then(|| Mutex::new(Vec::new())),
+            statements_run: keep.statements.then(|| Mutex::new(Vec::new())),
+            shapes: keep.shapes.then(|| Mutex::new(Vec::new())),
+            watch: keep.watch,
+            deliberate: keep.deliberate,
             parent: CURRENT.try_with(Arc::clone).ok(),
             ..QueryLog::default()
         });
         let output = CURRENT.scope(log.clone(), future).await;
         (output, log)
+    }
+
+    /// Every shape this scope kept, in the order first run.
+    fn shapes(&self) -> Vec<ShapeCount> {
+        self.shapes
+            .as_ref()
+            .and_then(|shapes| shapes.lock().ok().map(|shapes| shapes.clone()))
+            .unwrap_or_default()
+    }
+
+    /// The shapes that ran at least the threshold of times: N+1 suspects.
+    fn suspects(&self) -> Vec<ShapeCount> {
+        let Some(watch) = self.watch else {
+            return Vec::new();
+        };
+        let mut suspects: Vec<ShapeCount> = self
+            .shapes()
+            .into_iter()
+            .filter(|tally| tally.count >= watch.threshold)
+            .collect();
+        suspects.sort_by_key(|suspect| std::cmp::Reverse(suspect.count));
+        suspects
+    }
+
+    fn lookups(&self) -> Vec<CacheLookup> {
+        self.lookups
+            .lock()
+            .map(|lookups| lookups.clone())
+            .unwrap_or_default()
     }
 
     /// The statements kept, if this scope keeps them.
@@ -120,6 +226,16 @@ impl CacheOutcome {
     }
 }
 
+/// One lookup of a cache entry, and what it found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheLookup {
+    /// The key's kind, what comes before its first `:`, made header-safe: `sidebar`.
+    pub name: String,
+    /// The whole key: `sidebar:./`.
+    pub key: String,
+    pub outcome: CacheOutcome,
+}
+
 /// Notes a lookup of the cache entry `key` in the current scope's log and every
 /// scope around it. `Server-Timing` names it by the key's kind, what comes before its
 /// first `:` (`sidebar:./` → `cache.sidebar`).
@@ -146,7 +262,11 @@ pub fn record_cache(key: &str, outcome: CacheOutcome) {
         while let Some(log) = scope {
             log.cache.fetch_max(code, Ordering::Relaxed);
             if let Ok(mut lookups) = log.lookups.lock() {
-                lookups.push((name.clone(), outcome));
+                lookups.push(CacheLookup {
+                    name: name.clone(),
+                    key: key.to_owned(),
+                    outcome,
+                });
             }
             scope = log.parent.as_deref();
         }
@@ -192,7 +312,7 @@ impl Component {
 /// Runs `future` as the part of the request called `name`: its statements count
 /// toward the request as always, and are also kept under that name.
 pub async fn component<F: Future>(name: &'static str, future: F) -> F::Output {
-    let (output, log) = QueryLog::scope(false, future).await;
+    let (output, log) = QueryLog::scope(Keep::default(), future).await;
     if let Some(parent) = &log.parent
         && let Ok(mut components) = parent.components.lock()
     {
@@ -255,18 +375,139 @@ pub fn current() -> QueryStats {
     CURRENT.try_with(|log| log.stats()).unwrap_or_default()
 }
 
-/// Runs `future` with a fresh log and returns its output with the statements it ran.
-/// This is how tests and benches assert query counts without going through HTTP.
-pub async fn count_queries<F: Future>(future: F) -> (F::Output, QueryStats) {
-    let (output, log) = QueryLog::scope(false, future).await;
-    (output, log.stats())
+/// The N+1 suspects of the current request so far: what its footer reports.
+pub fn suspects() -> Vec<ShapeCount> {
+    CURRENT.try_with(|log| log.suspects()).unwrap_or_default()
+}
+
+/// A request's statements and cache lookups, as the SQL panel shows them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Inspected {
+    /// Every shape run, in the order first run.
+    pub shapes: Vec<ShapeCount>,
+    /// From how many runs a shape is flagged (none when the detector is off).
+    pub threshold: Option<u32>,
+    pub lookups: Vec<CacheLookup>,
+}
+
+impl Inspected {
+    /// Whether `shape` is flagged as an N+1 suspect.
+    pub fn is_suspect(&self, shape: &ShapeCount) -> bool {
+        self.threshold
+            .is_some_and(|threshold| shape.count >= threshold)
+    }
+}
+
+/// The current request's statements and cache lookups so far, when the SQL panel
+/// (`PERFBLOG_INSPECT=1`) is on for it.
+pub fn inspected() -> Option<Inspected> {
+    CURRENT
+        .try_with(|log| {
+            PANEL.try_with(|_| Inspected {
+                shapes: log.shapes(),
+                threshold: log.watch.map(|watch| watch.threshold),
+                lookups: log.lookups(),
+            })
+        })
+        .ok()
+        .and_then(Result::ok)
+}
+
+tokio::task_local! {
+    /// Set for a request whose footer shows the SQL panel.
+    static PANEL: ();
+}
+
+/// What a [`count_queries`] scope ran: its totals, and each statement shape with how
+/// often it ran.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueryReport {
+    pub statements: u32,
+    pub db_time: Duration,
+    pub cache: Option<CacheOutcome>,
+    /// Every shape, in the order first run.
+    pub shapes: Vec<ShapeCount>,
+}
+
+impl QueryReport {
+    fn of(log: &QueryLog) -> Self {
+        let stats = log.stats();
+        Self {
+            statements: stats.statements,
+            db_time: stats.db_time,
+            cache: stats.cache,
+            shapes: log.shapes(),
+        }
+    }
+
+    /// How many times the shape that ran most ran (0 when nothing ran).
+    pub fn most_repeated(&self) -> u32 {
+        self.shapes.iter().map(|s| s.count).max().unwrap_or(0)
+    }
+
+    /// The shapes that ran at least `threshold` times.
+    pub fn repeated(&self, threshold: u32) -> Vec<&ShapeCount> {
+        self.shapes
+            .iter()
+            .filter(|shape| shape.count >= threshold)
+            .collect()
+    }
+}
+
+/// Runs `future` with a fresh log and returns its output with what it ran: the
+/// statement count and each shape with its count. This is how tests and benches
+/// assert query counts without going through HTTP.
+pub async fn count_queries<F: Future>(future: F) -> (F::Output, QueryReport) {
+    let keep = Keep {
+        shapes: true,
+        ..Keep::default()
+    };
+    let (output, log) = QueryLog::scope(keep, future).await;
+    (output, QueryReport::of(&log))
+}
+
+/// Runs `future` and panics with the detector's report — each repeated shape, the
+/// function that issued it and the fix — if one statement shape ran
+/// [`Inspection::default`]'s threshold of times or more. Returns its output and report.
+pub async fn assert_no_n_plus_one<F: Future>(future: F) -> (F::Output, QueryReport) {
+    let threshold = Inspection::default().threshold;
+    let keep = Keep {
+        shapes: true,
+        watch: Some(Watch {
+            threshold,
+            call_site: true,
+        }),
+        ..Keep::default()
+    };
+    let (output, log) = QueryLog::scope(keep, future).await;
+    let suspects = log.suspects();
+    assert!(
+        suspects.is_empty(),
+        "{}",
+        detector::report("this future", threshold, &suspects)
+    );
+    (output, QueryReport::of(&log))
+}
+
+/// Runs `future` as code that repeats statements on purpose (the lab runs naive sides
+/// to show them): its statements count as always, but the detector does not see them.
+pub async fn deliberately<F: Future>(future: F) -> F::Output {
+    let keep = Keep {
+        deliberate: true,
+        ..Keep::default()
+    };
+    QueryLog::scope(keep, future).await.0
 }
 
 /// Like [`count_queries`], and also returns the SQL of every statement, in order.
 pub async fn record_queries<F: Future>(future: F) -> (F::Output, QueryStats, Vec<String>) {
     // Not through `record_statements`: one async frame fewer on a deep poll stack
     // (the lab's experiments run inside a request, inside this).
-    let (output, log) = QueryLog::scope(true, future).await;
+    let keep = Keep {
+        statements: true,
+        ..Keep::default()
+    };
+    let (output, log) = QueryLog::scope(keep, future).await;
     let sql = log
         .statements()
         .into_iter()
@@ -278,31 +519,12 @@ pub async fn record_queries<F: Future>(future: F) -> (F::Output, QueryStats, Vec
 /// Like [`count_queries`], and also returns every statement with its values, in order:
 /// what it takes to run one again, or `EXPLAIN` it.
 pub async fn record_statements<F: Future>(future: F) -> (F::Output, QueryStats, Vec<Statement>) {
-    let (output, log) = QueryLog::scope(true, future).await;
+    let keep = Keep {
+        statements: true,
+        ..Keep::default()
+    };
+    let (output, log) = QueryLog::scope(keep, future).await;
     (output, log.stats(), log.statements())
-}
-
-/// Middleware: counts the request's statements and reports them in `X-Query-Count`
-/// and `Server-Timing`, so a browser's developer tools show them.
-pub async fn count_request_queries(request: Request, next: Next) -> Response {
-    let (mut response, log) = QueryLog::scope(false, next.run(request)).await;
-    let stats = log.stats();
-    let headers = response.headers_mut();
-    headers.insert("x-query-count", HeaderValue::from(stats.statements));
-    let lookups = log.lookups.lock().map(|l| l.clone()).unwrap_or_default();
-    let timings = std::iter::once(stats.server_timing())
-        .chain(
-            lookups
-                .into_iter()
-                .map(|(name, outcome)| format!("cache.{name};desc=\"{}\"", outcome.as_str())),
-        )
-        .chain(log.parts().into_iter().map(|part| part.server_timing()));
-    for timing in timings {
-        if let Ok(timing) = HeaderValue::from_str(&timing) {
-            headers.append("server-timing", timing);
-        }
-    }
-    response
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::catalog::figures::{self, Figure};
 use crate::catalog::measure::Measured;
 use crate::catalog::{self, Code, Comparison, PATTERNS, Pattern, source};
 use crate::error::AppError;
+use crate::instrument;
 use crate::views::{Footer, Variant};
 
 #[derive(Template, WebTemplate)]
@@ -220,7 +221,9 @@ pub async fn pattern(
     let pattern = catalog::find(&slug)
         .ok_or_else(|| AppError::NotFound("There is no such pattern in the lab.".to_owned()))?;
     let _turn = lab.gate.take_turn().await?;
-    let outcome = (pattern.experiment)(&lab.workbench).await?;
+    // The naive sides repeat statements on purpose: that is the lesson, not an N+1
+    // in the lab.
+    let outcome = instrument::deliberately((pattern.experiment)(&lab.workbench)).await?;
     let report = figures::published();
     let at = PATTERNS
         .iter()

@@ -1,7 +1,8 @@
 //! `GET /metrics` in Prometheus' text format: request latency and SQL statements per
-//! request, by route and variant; requests by status; fragment cache hits and misses;
-//! outbox depth, dead emails and send failures. prometheus-client keeps a registry per app (no
-//! global state), so every test app counts only its own requests.
+//! request, by route and variant; requests by status; N+1 suspects by route; fragment
+//! cache hits and misses; outbox depth, dead emails and send failures.
+//! prometheus-client keeps a registry per app (no global state), so every test app
+//! counts only its own requests.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -43,6 +44,7 @@ pub struct Metrics {
     latency: Family<RouteLabels, Histogram>,
     statements: Family<RouteLabels, Histogram>,
     requests: Family<RequestLabels, Counter>,
+    n_plus_one: Family<RouteLabels, Counter>,
     outbox_depth: Gauge,
     outbox_dead: Gauge,
     send_failures: Counter,
@@ -60,6 +62,7 @@ impl Metrics {
             ])
         });
         let requests = Family::<RequestLabels, Counter>::default();
+        let n_plus_one = Family::<RouteLabels, Counter>::default();
         let outbox_depth = Gauge::default();
         let outbox_dead = Gauge::default();
         let send_failures = Counter::default();
@@ -78,6 +81,11 @@ impl Metrics {
             "http_requests",
             "Requests answered, by route, variant and status",
             requests.clone(),
+        );
+        registry.register(
+            "n_plus_one_suspects",
+            "Statement shapes a request repeated at least N_PLUS_ONE_THRESHOLD times (X-N-Plus-One), by route and variant",
+            n_plus_one.clone(),
         );
         registry.register(
             "outbox_depth",
@@ -100,6 +108,7 @@ impl Metrics {
             latency,
             statements,
             requests,
+            n_plus_one,
             outbox_depth,
             outbox_dead,
             send_failures,
@@ -199,6 +208,13 @@ pub async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next:
             .statements
             .get_or_create(&labels)
             .observe(statements);
+    }
+    let suspects = response.headers().get_all("x-n-plus-one").iter().count();
+    if suspects > 0 {
+        metrics
+            .n_plus_one
+            .get_or_create(&labels)
+            .inc_by(u64::try_from(suspects).unwrap_or(u64::MAX));
     }
     metrics
         .requests

@@ -41,7 +41,7 @@ use crate::cache::page::{RenderCost, Served};
 use crate::cache::{FragmentCache, PageCache, ViewTally};
 use crate::config::AdminToken;
 use crate::entities::tag;
-use crate::instrument::{self, Component, QueryStats};
+use crate::instrument::{self, Component, Inspected, QueryStats, ShapeCount};
 use crate::mail::Mailer;
 
 /// What the pages share. Cloned per request, so everything in it is a handle.
@@ -149,6 +149,10 @@ pub struct Footer {
     pub is_hole: bool,
     /// How the page cache served the page, when it did.
     pub page: Option<PageNote>,
+    /// Statement shapes this request repeated: N+1 suspects (none with the detector off).
+    pub n_plus_one: Vec<ShapeCount>,
+    /// Every statement and cache lookup, when the SQL panel is on (`PERFBLOG_INSPECT=1`).
+    pub inspected: Option<Inspected>,
 }
 
 /// The footer's account of a page the per-view cache served.
@@ -202,6 +206,8 @@ impl Footer {
             twin_href: Some(twin_href),
             is_hole: false,
             page: None,
+            n_plus_one: instrument::suspects(),
+            inspected: instrument::inspected(),
         }
     }
 
@@ -224,6 +230,8 @@ impl Footer {
             twin_href: None,
             is_hole: true,
             page: None,
+            n_plus_one: Vec::new(),
+            inspected: None,
         }
     }
 

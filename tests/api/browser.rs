@@ -9,7 +9,9 @@ use perfblog::entities::post;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::helpers::{SMALL, TestApp, spawn_app};
+use perfblog::config::Inspection;
+
+use crate::helpers::{SMALL, TestApp, TestOptions, spawn_app, spawn_app_with};
 
 fn chromium() -> Option<PathBuf> {
     let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
@@ -230,4 +232,29 @@ async fn a_lab_page_and_a_twin_page_open_with_the_verdict_badges_and_the_way_on_
         screenshot(&chromium, url, &format!("{name}.png"), "1280,1800").await;
         screenshot(&chromium, url, &format!("{name}-phone.png"), "390,2400").await;
     }
+}
+
+#[tokio::test]
+async fn with_the_sql_panel_on_the_naive_list_opens_on_its_statements_in_a_browser() {
+    let Some(chromium) = chromium() else { return };
+    let app = spawn_app_with(TestOptions {
+        inspection: Inspection {
+            panel: true,
+            ..Inspection::default()
+        },
+        ..TestOptions::default()
+    })
+    .await;
+    app.seed(SMALL).await;
+    let url = format!("{}/naive/", app.address);
+
+    // The footer, which `visible_text` leaves out: the panel is in it.
+    let dom = headless(&chromium, url.clone(), vec!["--dump-dom".into()]).await;
+    assert!(dom.contains("N+1 suspected: 20 ×"), "{dom}");
+    assert!(
+        dom.contains("<details class=\"inspect\" open=\"\">"),
+        "open: {dom}"
+    );
+    assert!(dom.contains("never in production"));
+    screenshot(&chromium, &url, "sql-panel-naive-list.png", "1280,4200").await;
 }

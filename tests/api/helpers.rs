@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use indicatif::ProgressBar;
 use perfblog::cache::{FragmentCache, PageCache};
 use perfblog::config::{
-    AdminToken, CacheSettings, CommentRate, Config, ConnectionTimeouts, DatabaseUrl, MailSettings,
-    NaiveRoutes, PageCacheSettings, RetryPolicy, WorkerSettings,
+    AdminToken, CacheSettings, CommentRate, Config, ConnectionTimeouts, DatabaseUrl, Inspection,
+    MailSettings, NaiveRoutes, PageCacheSettings, RetryPolicy, WorkerSettings,
 };
 use perfblog::entities::post;
 use perfblog::seed::{self, DatasetSize, Existing, SeedReport};
@@ -55,6 +55,8 @@ pub struct TestOptions {
     /// By default as many naive requests at once as any test sends.
     pub naive: NaiveRoutes,
     pub connections: ConnectionTimeouts,
+    /// The N+1 detector logging, as in production, and the SQL panel off.
+    pub inspection: Inspection,
 }
 
 impl Default for TestOptions {
@@ -77,6 +79,7 @@ impl Default for TestOptions {
                 ..NaiveRoutes::default()
             },
             connections: ConnectionTimeouts::default(),
+            inspection: Inspection::default(),
         }
     }
 }
@@ -184,6 +187,7 @@ async fn launch(
         view_flush: options.view_flush,
         connections: options.connections,
         naive: options.naive,
+        inspection: options.inspection,
     };
     let app = Application::build(&config, "127.0.0.1:0".parse().expect("address parses"))
         .await
@@ -356,10 +360,18 @@ impl Page {
             .filter_map(|value| value.to_str().ok())
             .map(str::to_owned)
             .collect();
+        let n_plus_one = response
+            .headers()
+            .get_all("x-n-plus-one")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .map(str::to_owned)
+            .collect();
         let body = response.text().await.expect("body is text");
         Page {
             status,
             query_count,
+            n_plus_one,
             server_timing: timings.first().cloned(),
             timings,
             body,
@@ -386,6 +398,8 @@ pub struct Page {
     pub server_timing: Option<String>,
     /// Every `Server-Timing` value: the request's, then one per part of the page.
     pub timings: Vec<String>,
+    /// Every `X-N-Plus-One` value: one per statement shape the request repeated.
+    pub n_plus_one: Vec<String>,
     pub body: String,
 }
 

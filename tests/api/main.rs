@@ -26,6 +26,7 @@ mod indexes;
 mod keyset_pagination;
 mod lab;
 mod layers;
+mod n_plus_one;
 mod naive_gate;
 mod operations;
 mod own_postgres;

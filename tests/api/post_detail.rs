@@ -1,7 +1,7 @@
 //! `GET /posts/{slug}`: a post, its tags and its latest 50 comments with authors.
 
 use perfblog::entities::post;
-use perfblog::instrument::count_queries;
+use perfblog::instrument::{assert_no_n_plus_one, count_queries};
 use perfblog::views::post_detail::{naive, optimized};
 use perfblog::views::slug::Slug;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -105,7 +105,7 @@ async fn the_optimized_post_page_runs_four_queries_and_the_naive_one_five_plus_o
         if added > 0 {
             app.add_comments(post.id, added).await;
         }
-        let (fast, fast_stats) = count_queries(optimized::load(&app.db, &slug)).await;
+        let (fast, fast_stats) = assert_no_n_plus_one(optimized::load(&app.db, &slug)).await;
         let (slow, slow_stats) = count_queries(naive::load(&app.db, &slug)).await;
         let fast = fast.expect("loads").expect("found");
         assert_eq!(Some(&fast), slow.expect("loads").as_ref());
@@ -114,6 +114,12 @@ async fn the_optimized_post_page_runs_four_queries_and_the_naive_one_five_plus_o
         assert_eq!(
             slow_stats.statements as usize,
             5 + fast.comments.len(),
+            "naive after adding {added}"
+        );
+        // The comment authors, one lookup per comment shown.
+        assert_eq!(
+            slow_stats.most_repeated() as usize,
+            fast.comments.len().max(1),
             "naive after adding {added}"
         );
         assert_ne!(shown_before, Some(fast.comments.len()));

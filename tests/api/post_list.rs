@@ -1,7 +1,7 @@
 //! `GET /`: the newest published posts, 20 a page.
 
 use perfblog::entities::post;
-use perfblog::instrument::count_queries;
+use perfblog::instrument::{assert_no_n_plus_one, count_queries};
 use perfblog::views::pagination::{PageNumber, PageWindow};
 use perfblog::views::post_list::optimized;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -362,7 +362,7 @@ async fn at_any_page_size_the_optimized_list_runs_four_queries_and_the_naive_one
 
     for size in [5, 20, 50] {
         let window = PageWindow::new(PageNumber::FIRST).with_size(size);
-        let (fast, fast_stats) = count_queries(optimized::load_page(&app.db, window)).await;
+        let (fast, fast_stats) = assert_no_n_plus_one(optimized::load_page(&app.db, window)).await;
         let (slow, slow_stats) = count_queries(perfblog::views::post_list::naive::load_page(
             &app.db, window,
         ))
@@ -375,5 +375,8 @@ async fn at_any_page_size_the_optimized_list_runs_four_queries_and_the_naive_one
             1 + 3 * size,
             "naive, page of {size}"
         );
+        // Three shapes (author, tags, comment count), each run once per post.
+        let repeated: Vec<u32> = slow_stats.repeated(2).iter().map(|s| s.count).collect();
+        assert_eq!(repeated, [size as u32; 3], "naive, page of {size}");
     }
 }

@@ -1,7 +1,7 @@
 //! `GET /tags/{slug}`: published posts with one tag.
 
 use perfblog::entities::{post, post_tag, tag};
-use perfblog::instrument::count_queries;
+use perfblog::instrument::{assert_no_n_plus_one, count_queries};
 use perfblog::seed::DatasetSize;
 use perfblog::views::pagination::{PageNumber, PageWindow};
 use perfblog::views::slug::Slug;
@@ -84,7 +84,7 @@ async fn the_optimized_tag_page_runs_five_queries_and_the_naive_one_two_plus_thr
         let slug = Slug::parse("rust").expect("valid slug");
         let shown = tagged_slugs(&app.db, "rust").await.len().min(20);
 
-        let (fast, fast_stats) = count_queries(optimized::load_page(
+        let (fast, fast_stats) = assert_no_n_plus_one(optimized::load_page(
             &app.db,
             &slug,
             PageWindow::new(PageNumber::FIRST),
@@ -103,6 +103,11 @@ async fn the_optimized_tag_page_runs_five_queries_and_the_naive_one_two_plus_thr
             slow_stats.statements as usize,
             2 + 3 * shown,
             "naive, {posts} posts"
+        );
+        assert_eq!(
+            slow_stats.most_repeated() as usize,
+            shown,
+            "naive: one per post"
         );
         app.get_page("/tags/rust").await;
         assert_eq!(

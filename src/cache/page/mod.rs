@@ -31,6 +31,7 @@ use stored::{decode, encode};
 mod stored;
 use crate::config::PageCacheSettings;
 use crate::error::AppError;
+use crate::instrument::{self, CacheOutcome};
 
 /// A place in a cached page that is filled per request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -292,18 +293,21 @@ impl PageCache {
         if let Some(generation) = generation {
             if let Some(page) = older.as_ref().filter(|page| page.is_fresh_in(generation)) {
                 inner.stats.hits.fetch_add(1, Ordering::Relaxed);
+                record_lookup(key, CacheOutcome::Hit);
                 return Ok((page.clone(), Served::Hit));
             }
             if let Some(shared) = self.shared_page(key).await {
                 if shared.is_fresh_in(generation) {
                     inner.local.insert(key.to_owned(), shared.clone()).await;
                     inner.stats.hits.fetch_add(1, Ordering::Relaxed);
+                    record_lookup(key, CacheOutcome::Hit);
                     return Ok((shared, Served::Hit));
                 }
                 older = newest(older, Some(shared));
             }
         }
         inner.stats.misses.fetch_add(1, Ordering::Relaxed);
+        record_lookup(key, CacheOutcome::Miss);
         match self.render_once(inner, key, generation, render).await {
             Ok(page) => Ok((page, Served::Miss)),
             Err(error) => match older.filter(|page| {
@@ -423,6 +427,11 @@ fn now_ms() -> u64 {
         .map_or(0, |since| {
             u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
         })
+}
+
+/// Notes a page lookup for `Server-Timing` (`cache.page;desc="hit"`) and the SQL panel.
+fn record_lookup(key: &str, outcome: CacheOutcome) {
+    instrument::record_cache(&format!("page:{key}"), outcome);
 }
 
 #[cfg(test)]

@@ -1,0 +1,281 @@
+//! A statement's shape: its SQL with the values it was run with left out, so the 20
+//! statements of an N+1 loop — one per post, each with its own id — are one shape.
+//!
+//! SeaORM binds values as placeholders (`$1` on PostgreSQL, `?` on SQLite), so the SQL
+//! already leaves them out; what still differs between two runs of one query is the
+//! length of its lists: `IN ($1, $2, $3)` for a page of three, `IN ($1, …, $20)` for
+//! twenty, and multi-row `VALUES (…), (…)`. A shape folds every parenthesised list of
+//! placeholders to `(…)` and every run of such lists to one, then numbers what
+//! placeholders remain from `$1` again — whatever the backend wrote.
+
+/// The shape of `sql`: placeholder lists folded, placeholders renumbered `$1`, `$2`, …
+pub fn of(sql: &str) -> String {
+    let mut shape = String::with_capacity(sql.len());
+    let mut placeholders = 0u32;
+    let bytes = sql.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        match byte {
+            // Quoted identifiers and string literals are copied whole: a `$1` or `(`
+            // inside them is text, not syntax.
+            b'"' | b'\'' | b'`' => {
+                let end = closing_quote(bytes, i);
+                shape.push_str(&sql[i..end]);
+                i = end;
+            }
+            b'(' => {
+                if let Some(mut end) = placeholder_list_end(bytes, i) {
+                    // `VALUES (…), (…), (…)`: one list stands for all of them.
+                    while let Some(next) = next_list_after_comma(bytes, end) {
+                        end = next;
+                    }
+                    shape.push_str("(…)");
+                    i = end;
+                } else {
+                    shape.push('(');
+                    i += 1;
+                }
+            }
+            _ => {
+                if let Some(end) = placeholder_end(bytes, i) {
+                    placeholders += 1;
+                    shape.push('$');
+                    shape.push_str(&placeholders.to_string());
+                    i = end;
+                } else {
+                    let len = utf8_len(byte);
+                    let end = (i + len).min(bytes.len());
+                    shape.push_str(&sql[i..end]);
+                    i = end;
+                }
+            }
+        }
+    }
+    shape
+}
+
+/// The index just past the quote that closes the one at `start` (a doubled quote is
+/// an escaped one), or the end of the text.
+fn closing_quote(bytes: &[u8], start: usize) -> usize {
+    let quote = bytes[start];
+    let mut i = start + 1;
+    while i < bytes.len() {
+        if bytes[i] == quote {
+            if bytes.get(i + 1) == Some(&quote) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+/// If a placeholder (`$12` or `?`) starts at `i`, the index just past it.
+fn placeholder_end(bytes: &[u8], i: usize) -> Option<usize> {
+    match bytes[i] {
+        b'?' => Some(i + 1),
+        b'$' => {
+            let digits = bytes[i + 1..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            (digits > 0).then_some(i + 1 + digits)
+        }
+        _ => None,
+    }
+}
+
+/// If `(placeholder, placeholder, …)` starts at `open`, the index just past its `)`.
+fn placeholder_list_end(bytes: &[u8], open: usize) -> Option<usize> {
+    let mut i = open + 1;
+    loop {
+        i = skip_spaces(bytes, i);
+        if i >= bytes.len() {
+            return None;
+        }
+        i = placeholder_end(bytes, i)?;
+        i = skip_spaces(bytes, i);
+        match bytes.get(i)? {
+            b',' => i += 1,
+            b')' => return Some(i + 1),
+            _ => return None,
+        }
+    }
+}
+
+/// If `, (placeholder, …)` follows `end`, the index just past that list.
+fn next_list_after_comma(bytes: &[u8], end: usize) -> Option<usize> {
+    let i = skip_spaces(bytes, end);
+    if bytes.get(i) != Some(&b',') {
+        return None;
+    }
+    let i = skip_spaces(bytes, i + 1);
+    if bytes.get(i) != Some(&b'(') {
+        return None;
+    }
+    placeholder_list_end(bytes, i)
+}
+
+fn skip_spaces(bytes: &[u8], mut i: usize) -> usize {
+    while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+        i += 1;
+    }
+    i
+}
+
+/// How many bytes the UTF-8 character starting with `first` takes.
+fn utf8_len(first: u8) -> usize {
+    match first {
+        0xF0.. => 4,
+        0xE0.. => 3,
+        0xC0.. => 2,
+        _ => 1,
+    }
+}
+
+/// A shape as a header or a footer shows it: each `SELECT`'s column list elided
+/// (`SELECT … FROM "users" …`) unless it counts, then cut to `max_chars`.
+pub fn brief(shape: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(shape.len());
+    let mut rest = shape;
+    while let Some(at) = rest.find("SELECT ") {
+        let list_start = at + "SELECT ".len();
+        out.push_str(&rest[..list_start]);
+        let after = &rest[list_start..];
+        match top_level_from(after) {
+            Some(from) if !after[..from].contains("COUNT(") => {
+                out.push('…');
+                rest = &after[from..];
+            }
+            _ => rest = after,
+        }
+    }
+    out.push_str(rest);
+    shortened(&out, max_chars)
+}
+
+/// Where ` FROM ` starts in `text` outside any parentheses.
+fn top_level_from(text: &str) -> Option<usize> {
+    let mut depth = 0i32;
+    let bytes = text.as_bytes();
+    for (i, byte) in bytes.iter().enumerate() {
+        match byte {
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            b' ' if depth == 0 && text[i..].starts_with(" FROM ") => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A shape cut to `max_chars` for a header or a log line: the start (what it selects)
+/// and the end (what it filters on) kept, the middle elided.
+pub fn shortened(shape: &str, max_chars: usize) -> String {
+    let count = shape.chars().count();
+    if count <= max_chars {
+        return shape.to_owned();
+    }
+    let head = max_chars * 2 / 5;
+    let tail = max_chars.saturating_sub(head + 3);
+    let start: String = shape.chars().take(head).collect();
+    let end: String = shape.chars().skip(count - tail).collect();
+    format!("{} … {}", start.trim_end(), end.trim_start())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lookup_by_id_keeps_its_one_placeholder() {
+        assert_eq!(
+            of(r#"SELECT "users"."id" FROM "users" WHERE "users"."id" = $1 LIMIT $2"#),
+            r#"SELECT "users"."id" FROM "users" WHERE "users"."id" = $1 LIMIT $2"#
+        );
+    }
+
+    #[test]
+    fn in_lists_of_any_length_fold_to_one_shape_on_both_backends() {
+        let postgres = of(r#"SELECT * FROM "tags" WHERE "post_id" IN ($1, $2, $3) AND "x" = $4"#);
+        let sqlite = of(r#"SELECT * FROM "tags" WHERE "post_id" IN (?, ?, ?, ?, ?) AND "x" = ?"#);
+        assert_eq!(
+            postgres,
+            r#"SELECT * FROM "tags" WHERE "post_id" IN (…) AND "x" = $1"#
+        );
+        assert_eq!(postgres, sqlite);
+    }
+
+    #[test]
+    fn multi_row_values_fold_to_one_row() {
+        assert_eq!(
+            of(r#"INSERT INTO "post_tags" ("a", "b") VALUES ($1, $2), ($3, $4), ($5, $6)"#),
+            r#"INSERT INTO "post_tags" ("a", "b") VALUES (…)"#
+        );
+    }
+
+    #[test]
+    fn placeholders_inside_quotes_are_text() {
+        assert_eq!(
+            of(r#"SELECT '$1 (?)' AS "a?" "#),
+            r#"SELECT '$1 (?)' AS "a?" "#
+        );
+        assert_eq!(of("SELECT 'it''s', ?"), "SELECT 'it''s', $1");
+    }
+
+    #[test]
+    fn lists_with_anything_but_placeholders_are_left_alone() {
+        let sql = r#"SELECT COUNT(*) FROM "comments" WHERE ("post_id" = ?) AND "a" IN (1, 2)"#;
+        assert_eq!(
+            of(sql),
+            r#"SELECT COUNT(*) FROM "comments" WHERE ("post_id" = $1) AND "a" IN (1, 2)"#
+        );
+    }
+
+    #[test]
+    fn non_ascii_text_survives() {
+        assert_eq!(
+            of("SELECT 'café' WHERE a = ?"),
+            "SELECT 'café' WHERE a = $1"
+        );
+        assert_eq!(of("SELECT é, ?"), "SELECT é, $1");
+    }
+
+    #[test]
+    fn a_brief_shape_elides_column_lists_but_not_counts() {
+        assert_eq!(
+            brief(
+                r#"SELECT "users"."id", "users"."name" FROM "users" WHERE "id" = $1"#,
+                200
+            ),
+            r#"SELECT … FROM "users" WHERE "id" = $1"#
+        );
+        assert_eq!(
+            brief(
+                r#"SELECT COUNT(*) AS n FROM (SELECT "a", "b" FROM "comments" WHERE "post_id" = $1) AS "q""#,
+                200
+            ),
+            r#"SELECT COUNT(*) AS n FROM (SELECT … FROM "comments" WHERE "post_id" = $1) AS "q""#
+        );
+        assert_eq!(
+            brief("UPDATE \"posts\" SET a = $1", 200),
+            "UPDATE \"posts\" SET a = $1"
+        );
+    }
+
+    #[test]
+    fn a_long_shape_keeps_its_head_and_its_filter() {
+        let shape = format!(
+            "SELECT {} FROM \"users\" WHERE \"id\" = $1",
+            "x, ".repeat(60)
+        );
+        let short = shortened(&shape, 80);
+        assert!(short.chars().count() <= 82, "{short}");
+        assert!(short.starts_with("SELECT x, x"));
+        assert!(short.ends_with("WHERE \"id\" = $1"));
+        assert_eq!(shortened("SELECT 1", 80), "SELECT 1");
+    }
+}
