@@ -3,6 +3,7 @@
 //! without a network, with the detector off, on (`N_PLUS_ONE=log`, the default) and
 //! with the panel on too (`PERFBLOG_INSPECT=1`). The detector works out each
 //! statement's shape and tallies it; the panel renders the tallies into the footer.
+//! `shapes-of-the-list` times the detector's own work for that page alone.
 
 mod support;
 
@@ -11,6 +12,10 @@ use axum::body::Body;
 use axum::http::Request;
 use criterion::{Criterion, criterion_group, criterion_main};
 use perfblog::config::{CacheSettings, Inspection, NPlusOne};
+use perfblog::instrument::{record_queries, shape};
+use perfblog::views::pagination::{PageNumber, PageWindow};
+use perfblog::views::post_list::optimized;
+use std::time::{Duration, Instant};
 use tower::ServiceExt;
 
 async fn get(app: &Router, path: &str) {
@@ -42,14 +47,109 @@ fn n_plus_one(c: &mut Criterion) {
             },
         ),
     ];
-    for (id, inspection) in settings {
-        let app = support::inspecting_app(&bench.db, CacheSettings::Memory, false, inspection);
-        runtime.block_on(get(&app, "/"));
-        group.bench_function(id, |b| {
-            b.to_async(&runtime).iter(|| get(&app, "/"));
+    let apps: Vec<Router> = settings
+        .iter()
+        .map(|(_, inspection)| {
+            let app = support::inspecting_app(&bench.db, CacheSettings::Memory, false, *inspection);
+            runtime.block_on(get(&app, "/"));
+            app
+        })
+        .collect();
+    // The differences are a few microseconds on a page of about half a millisecond,
+    // and this machine drifts by more than that between runs: each timed request of
+    // one setting runs in a round with an untimed one of each other setting, in turn
+    // first, second and third, so drift and position reach the three alike.
+    for (timed, (id, _)) in settings.iter().enumerate() {
+        let apps = &apps;
+        group.bench_function(*id, |b| {
+            b.to_async(&runtime).iter_custom(|iters| async move {
+                let mut spent = Duration::ZERO;
+                for round in 0..iters {
+                    // The timed request takes each place in the round in turn.
+                    for step in 0..apps.len() {
+                        let index = (step + round as usize) % apps.len();
+                        let started = Instant::now();
+                        get(&apps[index], "/").await;
+                        if index == timed {
+                            spent += started.elapsed();
+                        }
+                    }
+                }
+                spent
+            });
         });
     }
+
+    // What each setting adds to the same page, from requests paired with the page
+    // with the detector off in the same rounds (the order alternating): criterion's
+    // phases above drift apart by more than the difference, and a difference near
+    // zero is not a time criterion can take. Printed, with its spread.
+    for (setting, name) in [(1, "the detector"), (2, "the detector and the panel")] {
+        let added = runtime.block_on(paired_difference(&apps[0], &apps[setting]));
+        eprintln!(
+            "{}, cost of {name}: {added}",
+            bench.group_name("n_plus_one")
+        );
+    }
+
+    // The detector's own work on that page, without the page: the shape of each
+    // statement the optimized list runs.
+    let (_, _, statements) = runtime.block_on(record_queries(async {
+        let window = PageWindow::new(PageNumber::FIRST);
+        optimized::load_page(&bench.db, window)
+            .await
+            .expect("loads")
+    }));
+    group.bench_function("shapes-of-the-list", |b| {
+        b.iter(|| {
+            statements
+                .iter()
+                .map(|sql| shape::of(std::hint::black_box(sql)).len())
+                .sum::<usize>()
+        });
+    });
     group.finish();
+}
+
+/// How much longer `on` answers `/` than `off`: 20 batches of 500 rounds, each round
+/// one request to each (alternating which goes first); the mean of the batches'
+/// differences per request, ± twice their standard error, and as a share of `off`.
+async fn paired_difference(off: &Router, on: &Router) -> String {
+    const BATCHES: u32 = 20;
+    const ROUNDS: u32 = 500;
+    let mut differences = Vec::new();
+    let mut base = Duration::ZERO;
+    for _ in 0..BATCHES {
+        let (mut off_time, mut on_time) = (Duration::ZERO, Duration::ZERO);
+        for round in 0..ROUNDS {
+            let pair = if round % 2 == 0 { [off, on] } else { [on, off] };
+            for app in pair {
+                let started = Instant::now();
+                get(app, "/").await;
+                let elapsed = started.elapsed();
+                if std::ptr::eq(app, off) {
+                    off_time += elapsed;
+                } else {
+                    on_time += elapsed;
+                }
+            }
+        }
+        base += off_time;
+        differences.push((on_time.as_secs_f64() - off_time.as_secs_f64()) / f64::from(ROUNDS));
+    }
+    let n = f64::from(BATCHES);
+    let mean = differences.iter().sum::<f64>() / n;
+    let variance = differences.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let error = 2.0 * (variance / n).sqrt();
+    let page = base.as_secs_f64() / f64::from(BATCHES * ROUNDS);
+    format!(
+        "{:+.1} µs ± {:.1} µs per request to a {:.0} µs page ({:+.2} % ± {:.2} %)",
+        mean * 1e6,
+        error * 1e6,
+        page * 1e6,
+        100.0 * mean / page,
+        100.0 * error / page
+    )
 }
 
 criterion_group!(benches, n_plus_one);

@@ -44,7 +44,7 @@ impl ShapeCount {
         ascii(&format!(
             "{} x {}; fix: {}, /lab/{}",
             self.count,
-            shape::brief(&self.shape, 160),
+            shape::brief(&self.shape, 240),
             fix.name,
             fix.lab
         ))
@@ -63,14 +63,19 @@ impl ShapeCount {
     /// The verb and the table: "SELECT users", "UPDATE posts".
     pub fn gist(&self) -> String {
         let words: Vec<&str> = self.shape.split_whitespace().collect();
-        let verb = words.first().copied().unwrap_or("?").to_ascii_uppercase();
+        let verb = if self.shape.contains("COUNT(") {
+            "COUNT".to_owned()
+        } else {
+            words.first().copied().unwrap_or("?").to_ascii_uppercase()
+        };
+        // The first table named, past any subquery's parenthesis.
         let table = words
             .windows(2)
             .find(|pair| {
                 matches!(
                     pair[0].to_ascii_uppercase().as_str(),
                     "FROM" | "INTO" | "UPDATE"
-                )
+                ) && !pair[1].starts_with('(')
             })
             .map(|pair| pair[1].trim_matches(|c: char| c == '"' || c == '`'))
             .unwrap_or("?");
@@ -82,7 +87,7 @@ impl ShapeCount {
 
     /// The footer's line: "20 × SELECT … WHERE "users"."id" = $1".
     pub fn describe(&self) -> String {
-        format!("{} × {}", self.count, shape::brief(&self.shape, 160))
+        format!("{} × {}", self.count, shape::brief(&self.shape, 240))
     }
 }
 
@@ -212,46 +217,41 @@ pub(super) fn call_site() -> Option<String> {
     call_site_in(&trace)
 }
 
-/// The first `perfblog::` frame outside `perfblog::instrument` in a printed backtrace,
-/// as `function (file:line)`: async bodies' `{{closure}}` and symbol hashes dropped,
-/// the file from the repository's root.
+/// The first frame of this crate's `src/` outside `src/instrument/` in a printed
+/// backtrace, as `function (file:line)`, the file from the repository's root.
+/// Frames are told by their file, not their symbol: with release builds' line
+/// tables only, an inlined async body is named `{async_fn#0}<…>`, without its path.
+/// Where the symbol is a full path (debug builds), it comes first, its `{{closure}}`
+/// and hash dropped.
 fn call_site_in(trace: &str) -> Option<String> {
-    let mut lines = trace.lines().map(str::trim).peekable();
-    while let Some(line) = lines.next() {
-        let Some((number, symbol)) = line.split_once(": ") else {
-            continue;
-        };
-        if !number.chars().all(|c| c.is_ascii_digit())
-            || !symbol.starts_with("perfblog::")
-            || symbol.starts_with("perfblog::instrument::")
-        {
-            continue;
+    let lines: Vec<&str> = trace.lines().map(str::trim).collect();
+    lines.windows(2).find_map(|pair| {
+        let (number, symbol) = pair[0].split_once(": ")?;
+        if number.is_empty() || !number.chars().all(|c| c.is_ascii_digit()) {
+            return None;
         }
-        let function = symbol
-            .split("::")
-            .filter(|part| !part.starts_with("{{") && !is_hash(part))
-            .collect::<Vec<_>>()
-            .join("::");
-        let location = lines
-            .peek()
-            .and_then(|next| next.strip_prefix("at "))
-            .map(|at| {
-                let at = at.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(at);
-                let at = at.trim_start_matches(['.', '/']);
-                // `file:line:column` → `file:line`.
-                match at.rsplit_once(':') {
-                    Some((file_line, column)) if column.chars().all(|c| c.is_ascii_digit()) => {
-                        file_line.to_owned()
-                    }
-                    _ => at.to_owned(),
-                }
-            });
-        return Some(match location {
-            Some(location) => format!("{function} ({location})"),
-            None => function,
-        });
-    }
-    None
+        let at = pair[1].strip_prefix("at ")?;
+        let at = at.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(at);
+        let at = at.trim_start_matches(['.', '/']);
+        if !at.starts_with("src/") || at.starts_with("src/instrument/") {
+            return None;
+        }
+        // `file:line:column` → `file:line`.
+        let location = match at.rsplit_once(':') {
+            Some((file_line, column)) if column.chars().all(|c| c.is_ascii_digit()) => file_line,
+            _ => at,
+        };
+        Some(if symbol.starts_with("perfblog::") {
+            let function = symbol
+                .split("::")
+                .filter(|part| !part.starts_with("{{") && !is_hash(part))
+                .collect::<Vec<_>>()
+                .join("::");
+            format!("{function} ({location})")
+        } else {
+            location.to_owned()
+        })
+    })
 }
 
 /// `h0123456789abcdef`: the hash rustc appends to legacy-mangled symbols.
@@ -320,6 +320,10 @@ mod tests {
 
     #[test]
     fn server_timing_names_the_verb_and_the_table_without_quotes() {
+        let count = suspect(
+            r#"SELECT COUNT(*) AS n FROM (SELECT "a" FROM "comments" WHERE "post_id" = $1) AS "q""#,
+        );
+        assert_eq!(count.gist(), "COUNT comments");
         let timing =
             suspect(r#"SELECT "tags"."id" FROM "tags" INNER JOIN "post_tags" ON x WHERE y = $1"#)
                 .server_timing();
@@ -337,6 +341,16 @@ mod tests {
             Some("perfblog::views::post_list::naive::summarize (src/views/post_list/naive.rs:48)")
         );
         assert_eq!(call_site_in("   0: main\n"), None);
+
+        let release = format!(
+            "  10: {{closure#0}}\n             at {0}/src/instrument/mod.rs:368:25\n  19: {{async_fn#0}}<sea_orm::DatabaseConnection>\n             at {0}/src/views/post_list/naive.rs:53:14\n",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        assert_eq!(
+            call_site_in(&release).as_deref(),
+            Some("src/views/post_list/naive.rs:53"),
+            "release builds name the file and line"
+        );
     }
 
     #[test]
