@@ -24,13 +24,9 @@ async fn get(app: &Router, path: &str) {
     assert_eq!(response.status(), 200, "{path}");
 }
 
-fn n_plus_one(c: &mut Criterion) {
-    let runtime = support::runtime();
-    let _entered = runtime.enter();
-    let bench = support::standard_database(&runtime);
-    let mut group = c.benchmark_group(bench.group_name("n_plus_one"));
-
-    let settings = [
+/// The three settings compared, as (criterion id, settings).
+fn settings() -> [(&'static str, Inspection); 3] {
+    [
         (
             "list-detector-off",
             Inspection {
@@ -46,7 +42,16 @@ fn n_plus_one(c: &mut Criterion) {
                 ..Inspection::default()
             },
         ),
-    ];
+    ]
+}
+
+fn n_plus_one(c: &mut Criterion) {
+    let runtime = support::runtime();
+    let _entered = runtime.enter();
+    let bench = support::standard_database(&runtime);
+    let mut group = c.benchmark_group(bench.group_name("n_plus_one"));
+
+    let settings = settings();
     let apps: Vec<Router> = settings
         .iter()
         .map(|(_, inspection)| {
@@ -92,8 +97,17 @@ fn n_plus_one(c: &mut Criterion) {
         );
     }
 
-    // The detector's own work on that page, without the page: the shape of each
-    // statement the optimized list runs.
+    shapes_of_the_list(&mut group, &runtime, &bench);
+    group.finish();
+}
+
+/// The detector's own work on that page, without the page: the shape of each
+/// statement the optimized list runs.
+fn shapes_of_the_list(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    runtime: &tokio::runtime::Runtime,
+    bench: &support::BenchDatabase,
+) {
     let (_, _, statements) = runtime.block_on(record_queries(async {
         let window = PageWindow::new(PageNumber::FIRST);
         optimized::load_page(&bench.db, window)
@@ -108,7 +122,6 @@ fn n_plus_one(c: &mut Criterion) {
                 .sum::<usize>()
         });
     });
-    group.finish();
 }
 
 /// How much longer `on` answers `/` than `off`: 20 batches of 500 rounds, each round
