@@ -95,7 +95,42 @@ pub fn readable(sql: &str) -> String {
         max_inline_block: 60,
         ..FormatOptions::default()
     };
-    sqlformat::format(&unquoted(sql), &QueryParams::None, &options)
+    joined_placeholder_lists(&sqlformat::format(
+        &unquoted(sql),
+        &QueryParams::None,
+        &options,
+    ))
+}
+
+/// The formatter gives each item of a long list a line; a list of placeholders
+/// (`IN ($1, …, $20)`) reads better on one: the lines that hold nothing but a
+/// placeholder are joined, at the first one's indentation.
+fn joined_placeholder_lists(formatted: &str) -> String {
+    let is_placeholder = |line: &str| {
+        let item = line.trim().trim_end_matches(',');
+        item == "?"
+            || item
+                .strip_prefix('$')
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut joining = false;
+    for line in formatted.lines() {
+        if is_placeholder(line) {
+            match out.last_mut() {
+                Some(last) if joining => {
+                    last.push(' ');
+                    last.push_str(line.trim());
+                }
+                _ => out.push(line.to_owned()),
+            }
+            joining = true;
+        } else {
+            out.push(line.to_owned());
+            joining = false;
+        }
+    }
+    out.join("\n")
 }
 
 /// Drops the double quotes around identifiers that are plain lowercase words and not
@@ -146,6 +181,17 @@ mod tests {
             ),
             r#"SELECT posts.id, "user"."Name" FROM posts WHERE title = 'a "b"' AND "order" = $1"#
         );
+    }
+
+    #[test]
+    fn a_list_of_placeholders_stays_on_one_line() {
+        let list: Vec<String> = (1..=20).map(|n| format!("${n}")).collect();
+        let sql = readable(&format!(
+            r#"SELECT "id" FROM "tags" WHERE "post_id" IN ({}) ORDER BY "name""#,
+            list.join(", ")
+        ));
+        assert!(sql.contains(&list.join(", ")), "{sql}");
+        assert!(sql.lines().count() < 12, "{sql}");
     }
 
     #[test]
