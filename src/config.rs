@@ -426,7 +426,7 @@ pub enum NPlusOne {
     /// All of that, and the response becomes a 500 carrying the report (development,
     /// the test suite).
     Raise,
-    /// No shapes are kept.
+    /// Nothing is flagged (shapes are kept only for the SQL panel, when it is on).
     Off,
 }
 

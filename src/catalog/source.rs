@@ -17,7 +17,16 @@ pub fn function(file: &str, name: &str) -> Option<String> {
             .rev()
             .find(|line| implements(line, owner))?;
         let body = cut(&lines, start)?;
-        let indented: Vec<String> = body.lines().map(|line| format!("    {line}")).collect();
+        let indented: Vec<String> = body
+            .lines()
+            .map(|line| {
+                if line.is_empty() {
+                    String::new()
+                } else {
+                    format!("    {line}")
+                }
+            })
+            .collect();
         return Some(format!("{impl_line}\n{}\n}}", indented.join("\n")));
     }
     let start = declaration(&lines, name)?;

@@ -58,22 +58,41 @@ pub async fn count_request_queries(
     response
 }
 
-/// `X-Query-Count`, one `X-N-Plus-One` per suspect, and `Server-Timing`: the whole
+/// Suspects reported in headers; the log and the panel have them all.
+const MOST_REPORTED: usize = 5;
+
+/// `X-Query-Count`, one `X-N-Plus-One` per suspect (the first few), and `Server-Timing`: the whole
 /// request, each suspect, each cache lookup, each named part.
 fn write_headers(headers: &mut HeaderMap, log: &QueryLog, suspects: &[ShapeCount]) {
     let stats = log.stats();
     headers.insert("x-query-count", HeaderValue::from(stats.statements));
-    for suspect in suspects {
+    // A few lines at most: proxies buffer response heads in a few kilobytes.
+    for suspect in suspects.iter().take(MOST_REPORTED) {
         if let Ok(value) = HeaderValue::from_str(&suspect.header()) {
+            headers.append("x-n-plus-one", value);
+        }
+    }
+    if suspects.len() > MOST_REPORTED {
+        let more = format!(
+            "{} more repeated shapes: see the log",
+            suspects.len() - MOST_REPORTED
+        );
+        if let Ok(value) = HeaderValue::from_str(&more) {
             headers.append("x-n-plus-one", value);
         }
     }
     let lookups = log
         .lookups()
         .into_iter()
+        .filter(|lookup| lookup.in_server_timing)
         .map(|lookup| format!("cache.{};desc=\"{}\"", lookup.name, lookup.outcome.as_str()));
     let timings = std::iter::once(stats.server_timing())
-        .chain(suspects.iter().map(ShapeCount::server_timing))
+        .chain(
+            suspects
+                .iter()
+                .take(MOST_REPORTED)
+                .map(ShapeCount::server_timing),
+        )
         .chain(lookups)
         .chain(log.parts().into_iter().map(|part| part.server_timing()));
     for timing in timings {

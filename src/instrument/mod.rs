@@ -6,8 +6,9 @@
 //! benches). A scope opened inside another (the lab measures each side of a pattern
 //! inside its own request) reports to both, so a request's count is every statement
 //! it ran. The task-local follows the request's future wherever it is polled, but
-//! not into a `tokio::spawn`ed task: code in a request path must not spawn queries,
-//! or they go uncounted.
+//! not into a `tokio::spawn`ed task, nor into a response body streamed after the
+//! handler returned (the export, the sitemap): code in a request path must not spawn
+//! queries, and a streamed body's queries go uncounted and unchecked.
 //!
 //! A page names its parts with [`component`] ("post list", "sidebar", "view
 //! counter"): each part is a nested scope whose figures are kept under its name, so
@@ -23,6 +24,7 @@ pub mod shape;
 
 pub use middleware::count_request_queries;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -53,7 +55,7 @@ pub struct QueryLog {
     statements_run: Option<Mutex<Vec<Statement>>>,
     /// Each statement shape with its count and time, in the order first run: kept
     /// where asked for (a request with the detector or the panel on, the test helpers).
-    shapes: Option<Mutex<Vec<ShapeCount>>>,
+    shapes: Option<Mutex<Shapes>>,
     /// Where a repeated shape is a suspect: at how many runs, and whether to note the
     /// call site when a shape first gets there.
     watch: Option<Watch>,
@@ -64,6 +66,44 @@ pub struct QueryLog {
     components: Mutex<Vec<Component>>,
     /// The enclosing scope's log, which counts this scope's statements too.
     parent: Option<Arc<QueryLog>>,
+}
+
+/// A scope's shapes in the order first run, found by their text.
+#[derive(Debug, Default)]
+struct Shapes {
+    in_order: Vec<ShapeCount>,
+    index: HashMap<String, usize>,
+}
+
+impl Shapes {
+    /// Distinct shapes kept per scope; past that, every new one is tallied under
+    /// [`Shapes::OTHERS`], so a request that builds a new statement per row costs
+    /// bounded memory.
+    const MOST: usize = 1000;
+    const OTHERS: &str = "(statement shapes past the first 1,000 of this request)";
+
+    /// The tally of `shape`, added at zero if new.
+    fn entry(&mut self, shape: &str) -> &mut ShapeCount {
+        let key = if self.index.contains_key(shape) || self.index.len() < Self::MOST {
+            shape
+        } else {
+            Self::OTHERS
+        };
+        let at = match self.index.get(key) {
+            Some(&at) => at,
+            None => {
+                self.in_order.push(ShapeCount {
+                    shape: key.to_owned(),
+                    count: 0,
+                    db_time: Duration::ZERO,
+                    call_site: None,
+                });
+                self.index.insert(key.to_owned(), self.in_order.len() - 1);
+                self.in_order.len() - 1
+            }
+        };
+        &mut self.in_order[at]
+    }
 }
 
 /// How a scope watches for repeated shapes.
@@ -110,23 +150,11 @@ impl QueryLog {
 
     /// Counts one run of `shape`; notes where it was issued when it reaches the
     /// threshold of a scope that asks.
-    fn tally(&self, shapes: &Mutex<Vec<ShapeCount>>, shape: &str, elapsed: Duration) {
+    fn tally(&self, shapes: &Mutex<Shapes>, shape: &str, elapsed: Duration) {
         let Ok(mut shapes) = shapes.lock() else {
             return;
         };
-        let index = match shapes.iter().position(|tally| tally.shape == shape) {
-            Some(index) => index,
-            None => {
-                shapes.push(ShapeCount {
-                    shape: shape.to_owned(),
-                    count: 0,
-                    db_time: Duration::ZERO,
-                    call_site: None,
-                });
-                shapes.len() - 1
-            }
-        };
-        let tally = &mut shapes[index];
+        let tally = shapes.entry(shape);
         tally.count += 1;
         tally.db_time += elapsed;
         if let Some(watch) = self.watch
@@ -142,7 +170,7 @@ impl QueryLog {
     async fn scope<F: Future>(keep: Keep, future: F) -> (F::Output, Arc<QueryLog>) {
         let log = Arc::new(QueryLog {
             statements_run: keep.statements.then(|| Mutex::new(Vec::new())),
-            shapes: keep.shapes.then(|| Mutex::new(Vec::new())),
+            shapes: keep.shapes.then(|| Mutex::new(Shapes::default())),
             watch: keep.watch,
             deliberate: keep.deliberate,
             parent: CURRENT.try_with(Arc::clone).ok(),
@@ -156,7 +184,7 @@ impl QueryLog {
     fn shapes(&self) -> Vec<ShapeCount> {
         self.shapes
             .as_ref()
-            .and_then(|shapes| shapes.lock().ok().map(|shapes| shapes.clone()))
+            .and_then(|shapes| shapes.lock().ok().map(|shapes| shapes.in_order.clone()))
             .unwrap_or_default()
     }
 
@@ -234,12 +262,24 @@ pub struct CacheLookup {
     /// The whole key: `sidebar:./`.
     pub key: String,
     pub outcome: CacheOutcome,
+    /// Whether `Server-Timing` names it (`cache.sidebar;desc="hit"`).
+    pub in_server_timing: bool,
 }
 
 /// Notes a lookup of the cache entry `key` in the current scope's log and every
 /// scope around it. `Server-Timing` names it by the key's kind, what comes before its
 /// first `:` (`sidebar:./` → `cache.sidebar`).
 pub fn record_cache(key: &str, outcome: CacheOutcome) {
+    note_lookup(key, outcome, true);
+}
+
+/// Notes a lookup for the SQL panel only: for a cache whose answer has a
+/// `Server-Timing` entry of its own (the page cache's `page;desc="hit|miss|stale"`).
+pub fn record_cache_for_panel(key: &str, outcome: CacheOutcome) {
+    note_lookup(key, outcome, false);
+}
+
+fn note_lookup(key: &str, outcome: CacheOutcome, in_server_timing: bool) {
     let code = match outcome {
         CacheOutcome::Hit => 1,
         CacheOutcome::Miss => 2,
@@ -266,6 +306,7 @@ pub fn record_cache(key: &str, outcome: CacheOutcome) {
                     name: name.clone(),
                     key: key.to_owned(),
                     outcome,
+                    in_server_timing,
                 });
             }
             scope = log.parent.as_deref();
@@ -542,6 +583,19 @@ mod tests {
         assert_eq!(one.server_timing(), "db;dur=1.500;desc=\"1 query\"");
 
         assert_eq!(QueryStats::default().describe(), "0 queries");
+    }
+
+    #[test]
+    fn a_scope_keeps_a_bounded_number_of_shapes() {
+        let mut shapes = Shapes::default();
+        for n in 0..Shapes::MOST + 50 {
+            shapes.entry(&format!("SELECT {n}x")).count += 1;
+        }
+        shapes.entry("SELECT 0x").count += 1;
+        assert_eq!(shapes.in_order.len(), Shapes::MOST + 1);
+        assert_eq!(shapes.in_order[0].count, 2);
+        let others = shapes.in_order.last().unwrap();
+        assert_eq!((others.shape.as_str(), others.count), (Shapes::OTHERS, 50));
     }
 
     #[tokio::test]

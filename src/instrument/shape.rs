@@ -6,7 +6,9 @@
 //! length of its lists: `IN ($1, $2, $3)` for a page of three, `IN ($1, …, $20)` for
 //! twenty, and multi-row `VALUES (…), (…)`. A shape folds every parenthesised list of
 //! placeholders to `(…)` and every run of such lists to one, then numbers what
-//! placeholders remain from `$1` again — whatever the backend wrote.
+//! placeholders remain from `$1` again — whatever the backend wrote. Numbers written
+//! into the SQL (the counters' hand-built `WHERE id = 42`) count as values too, or each
+//! run of one loop would be a shape of its own.
 
 /// The shape of `sql`: placeholder lists folded, placeholders renumbered `$1`, `$2`, …
 pub fn of(sql: &str) -> String {
@@ -73,16 +75,34 @@ fn closing_quote(bytes: &[u8], start: usize) -> usize {
     bytes.len()
 }
 
-/// If a placeholder (`$12` or `?`) starts at `i`, the index just past it.
+/// If a value starts at `i` — a placeholder (`$12`, `?`) or a number written into the
+/// SQL (`42`, `1.5`, which some statements build by hand: `WHERE id IN (3, 8)`) — the
+/// index just past it. A digit inside a name (`t1`, `$1`'s own) starts nothing.
 fn placeholder_end(bytes: &[u8], i: usize) -> Option<usize> {
+    let digits_from = |from: usize| {
+        bytes[from..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
     match bytes[i] {
         b'?' => Some(i + 1),
         b'$' => {
-            let digits = bytes[i + 1..]
-                .iter()
-                .take_while(|b| b.is_ascii_digit())
-                .count();
+            let digits = digits_from(i + 1);
             (digits > 0).then_some(i + 1 + digits)
+        }
+        b'0'..=b'9' => {
+            let in_a_name = i > 0
+                && (bytes[i - 1].is_ascii_alphanumeric()
+                    || matches!(bytes[i - 1], b'_' | b'$' | b'.'));
+            if in_a_name {
+                return None;
+            }
+            let mut end = i + digits_from(i);
+            if bytes.get(end) == Some(&b'.') && bytes.get(end + 1).is_some_and(u8::is_ascii_digit) {
+                end += 1 + digits_from(end + 1);
+            }
+            Some(end)
         }
         _ => None,
     }
@@ -227,11 +247,28 @@ mod tests {
     }
 
     #[test]
-    fn lists_with_anything_but_placeholders_are_left_alone() {
-        let sql = r#"SELECT COUNT(*) FROM "comments" WHERE ("post_id" = ?) AND "a" IN (1, 2)"#;
+    fn lists_with_anything_but_values_are_left_alone() {
+        let sql =
+            r#"SELECT COUNT(*) FROM "comments" WHERE ("post_id" = ?) AND COALESCE("a", 0) > 1"#;
         assert_eq!(
             of(sql),
-            r#"SELECT COUNT(*) FROM "comments" WHERE ("post_id" = $1) AND "a" IN (1, 2)"#
+            r#"SELECT COUNT(*) FROM "comments" WHERE ("post_id" = $1) AND COALESCE("a", $2) > $3"#
+        );
+    }
+
+    #[test]
+    fn numbers_written_into_the_sql_are_values_and_names_keep_their_digits() {
+        assert_eq!(
+            of("UPDATE posts SET n = n + 1 WHERE id = 42"),
+            of("UPDATE posts SET n = n + 1 WHERE id = 7")
+        );
+        assert_eq!(
+            of("UPDATE t1 SET a = 1.5 WHERE id IN (3, 8, 12)"),
+            "UPDATE t1 SET a = $1 WHERE id IN (…)"
+        );
+        assert_eq!(
+            of("SELECT x FROM t WHERE id IN (5)"),
+            of("SELECT x FROM t WHERE id IN (5, 6)")
         );
     }
 
@@ -273,6 +310,7 @@ mod tests {
             "x, ".repeat(60)
         );
         let short = shortened(&shape, 80);
+        // 80, give or take the spaces trimmed on either side of the " … ".
         assert!(short.chars().count() <= 82, "{short}");
         assert!(short.starts_with("SELECT x, x"));
         assert!(short.ends_with("WHERE \"id\" = $1"));

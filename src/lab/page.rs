@@ -221,8 +221,9 @@ pub async fn pattern(
     let pattern = catalog::find(&slug)
         .ok_or_else(|| AppError::NotFound("There is no such pattern in the lab.".to_owned()))?;
     let _turn = lab.gate.take_turn().await?;
-    // The naive sides repeat statements on purpose: that is the lesson, not an N+1
-    // in the lab.
+    // The whole experiment, not only its naive side: the naive sides repeat statements
+    // on purpose (the lesson, not an N+1 in the lab), and `measure` runs each side up
+    // to five times, so even an optimized side's statements repeat.
     let outcome = instrument::deliberately((pattern.experiment)(&lab.workbench)).await?;
     let report = figures::published();
     let at = PATTERNS

@@ -429,9 +429,10 @@ fn now_ms() -> u64 {
         })
 }
 
-/// Notes a page lookup for `Server-Timing` (`cache.page;desc="hit"`) and the SQL panel.
+/// Notes a page lookup for the SQL panel (`Server-Timing` has the page's own entry,
+/// `page;desc="hit|miss|stale"`, written where the page is served).
 fn record_lookup(key: &str, outcome: CacheOutcome) {
-    instrument::record_cache(&format!("page:{key}"), outcome);
+    instrument::record_cache_for_panel(&format!("page:{key}"), outcome);
 }
 
 #[cfg(test)]
