@@ -193,11 +193,22 @@ impl QueryLog {
         let Some(watch) = self.watch else {
             return Vec::new();
         };
+        // Filtered under the lock: only the suspects are copied, usually none.
         let mut suspects: Vec<ShapeCount> = self
-            .shapes()
-            .into_iter()
-            .filter(|tally| tally.count >= watch.threshold)
-            .collect();
+            .shapes
+            .as_ref()
+            .and_then(|shapes| {
+                let shapes = shapes.lock().ok()?;
+                Some(
+                    shapes
+                        .in_order
+                        .iter()
+                        .filter(|tally| tally.count >= watch.threshold)
+                        .cloned()
+                        .collect(),
+                )
+            })
+            .unwrap_or_default();
         suspects.sort_by_key(|suspect| std::cmp::Reverse(suspect.count));
         suspects
     }

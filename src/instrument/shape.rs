@@ -10,6 +10,8 @@
 //! into the SQL (the counters' hand-built `WHERE id = 42`) count as values too, or each
 //! run of one loop would be a shape of its own.
 
+use std::fmt::Write as _;
+
 /// The shape of `sql`: placeholder lists folded, placeholders renumbered `$1`, `$2`, …
 pub fn of(sql: &str) -> String {
     let mut shape = String::with_capacity(sql.len());
@@ -42,8 +44,8 @@ pub fn of(sql: &str) -> String {
             _ => {
                 if let Some(end) = placeholder_end(bytes, i) {
                     placeholders += 1;
-                    shape.push('$');
-                    shape.push_str(&placeholders.to_string());
+                    // Into the string itself: no allocation per placeholder.
+                    let _ = write!(shape, "${placeholders}");
                     i = end;
                 } else {
                     let len = utf8_len(byte);
