@@ -165,17 +165,7 @@ fn database_from_env() -> Result<DatabaseUrl, ConfigError> {
     )
     .map_err(|problem| ConfigError::new("DATABASE_URL", problem))?;
     if let Some(raw) = env_var("DATABASE_MAX_CONNECTIONS")? {
-        let size = raw
-            .trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=1000).contains(n));
-        database.max_connections = Some(size.ok_or_else(|| {
-            ConfigError::new(
-                "DATABASE_MAX_CONNECTIONS",
-                format!("`{raw}` is not a number from 1 to 1000"),
-            )
-        })?);
+        database.max_connections = Some(number_from("DATABASE_MAX_CONNECTIONS", &raw, 1, 1000)?);
     }
     if let Some(raw) = env_var("DATABASE_ACQUIRE_TIMEOUT")? {
         database.acquire_timeout = parse_seconds(&raw, 0.1, 60.0)
@@ -211,28 +201,9 @@ fn naive_routes(
     concurrency: Option<String>,
 ) -> Result<NaiveRoutes, ConfigError> {
     let defaults = NaiveRoutes::default();
-    let enabled = match enabled.as_deref().map(str::trim) {
-        None | Some("on" | "1" | "true") => true,
-        Some("off" | "0" | "false") => false,
-        Some(other) => {
-            return Err(ConfigError::new(
-                "NAIVE_ROUTES",
-                format!("`{other}` is neither `on` nor `off`"),
-            ));
-        }
-    };
+    let enabled = switch("NAIVE_ROUTES", enabled, true)?;
     let in_flight = match concurrency {
-        Some(raw) => raw
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=64).contains(n))
-            .ok_or_else(|| {
-                ConfigError::new(
-                    "NAIVE_CONCURRENCY",
-                    format!("`{raw}` is not a number from 1 to 64"),
-                )
-            })?,
+        Some(raw) => number_from("NAIVE_CONCURRENCY", &raw, 1, 64)?,
         None => defaults.in_flight,
     };
     Ok(NaiveRoutes {
@@ -262,29 +233,10 @@ fn inspection(
         }
     };
     let threshold = match threshold {
-        Some(raw) => raw
-            .trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (2..=1000).contains(n))
-            .ok_or_else(|| {
-                ConfigError::new(
-                    "N_PLUS_ONE_THRESHOLD",
-                    format!("`{raw}` is not a number from 2 to 1000"),
-                )
-            })?,
+        Some(raw) => number_from("N_PLUS_ONE_THRESHOLD", &raw, 2, 1000)?,
         None => defaults.threshold,
     };
-    let panel = match panel.as_deref().map(str::trim) {
-        None | Some("0" | "off" | "false") => false,
-        Some("1" | "on" | "true") => true,
-        Some(other) => {
-            return Err(ConfigError::new(
-                "PERFBLOG_INSPECT",
-                format!("`{other}` is neither `1` nor `0`"),
-            ));
-        }
-    };
+    let panel = switch("PERFBLOG_INSPECT", panel, false)?;
     Ok(Inspection {
         n_plus_one,
         threshold,
@@ -315,14 +267,37 @@ fn cache_settings(redis_url: Option<String>) -> Result<CacheSettings, ConfigErro
 
 /// `PAGE_CACHE`: on unless it says `off`.
 fn page_cache_enabled(raw: Option<String>) -> Result<bool, ConfigError> {
+    switch("PAGE_CACHE", raw, true)
+}
+
+/// A switch: `on`, `1` or `true`; `off`, `0` or `false`; unset, `default`.
+fn switch(variable: &'static str, raw: Option<String>, default: bool) -> Result<bool, ConfigError> {
     match raw.as_deref().map(str::trim) {
-        None | Some("on" | "1" | "true") => Ok(true),
+        None => Ok(default),
+        Some("on" | "1" | "true") => Ok(true),
         Some("off" | "0" | "false") => Ok(false),
         Some(other) => Err(ConfigError::new(
-            "PAGE_CACHE",
+            variable,
             format!("`{other}` is neither `on` nor `off`"),
         )),
     }
+}
+
+/// A whole number from `min` to `max`.
+fn number_from<T>(variable: &'static str, raw: &str, min: T, max: T) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + Copy + fmt::Display,
+{
+    raw.trim()
+        .parse::<T>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| {
+            ConfigError::new(
+                variable,
+                format!("`{raw}` is not a number from {min} to {max}"),
+            )
+        })
 }
 
 /// Where `.eml` files go when no `SMTP_URL` is set.
@@ -744,6 +719,30 @@ impl DatabaseUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_detector_settings_default_to_log_at_five_and_refuse_what_they_cannot_use() {
+        assert_eq!(inspection(None, None, None).unwrap(), Inspection::default());
+        let set = inspection(Some("raise".into()), Some(" 8 ".into()), Some("1".into())).unwrap();
+        assert_eq!(
+            (set.n_plus_one, set.threshold, set.panel),
+            (NPlusOne::Raise, 8, true)
+        );
+        for (mode, threshold, panel, variable) in [
+            (Some("loud"), None, None, "N_PLUS_ONE"),
+            (None, Some("1"), None, "N_PLUS_ONE_THRESHOLD"),
+            (None, Some("five"), None, "N_PLUS_ONE_THRESHOLD"),
+            (None, None, Some("yes"), "PERFBLOG_INSPECT"),
+        ] {
+            let error = inspection(
+                mode.map(Into::into),
+                threshold.map(Into::into),
+                panel.map(Into::into),
+            )
+            .unwrap_err();
+            assert_eq!(error.variable, variable);
+        }
+    }
 
     #[test]
     fn accepts_sqlite_and_postgres() {

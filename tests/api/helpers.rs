@@ -353,20 +353,17 @@ impl Page {
             .get("x-query-count")
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.parse().ok());
-        let timings: Vec<String> = response
-            .headers()
-            .get_all("server-timing")
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .map(str::to_owned)
-            .collect();
-        let n_plus_one = response
-            .headers()
-            .get_all("x-n-plus-one")
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .map(str::to_owned)
-            .collect();
+        let every = |name: &str| -> Vec<String> {
+            response
+                .headers()
+                .get_all(name)
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .map(str::to_owned)
+                .collect()
+        };
+        let timings = every("server-timing");
+        let n_plus_one = every("x-n-plus-one");
         let body = response.text().await.expect("body is text");
         Page {
             status,
