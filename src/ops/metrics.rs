@@ -52,67 +52,74 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new(cache: FragmentCache, pages: PageCache) -> Arc<Self> {
-        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
-            // 0.25 ms to about 4 s.
-            Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
-        });
-        let statements = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new([
-                1.0, 2.0, 3.0, 4.0, 5.0, 8.0, 13.0, 21.0, 34.0, 55.0, 89.0, 144.0, 233.0, 377.0,
-            ])
-        });
-        let requests = Family::<RequestLabels, Counter>::default();
-        let n_plus_one = Family::<RouteLabels, Counter>::default();
-        let outbox_depth = Gauge::default();
-        let outbox_dead = Gauge::default();
-        let send_failures = Counter::default();
+        let metrics = Self {
+            registry: Registry::default(),
+            latency: Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+                // 0.25 ms to about 4 s.
+                Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
+            }),
+            statements: Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+                Histogram::new([
+                    1.0, 2.0, 3.0, 4.0, 5.0, 8.0, 13.0, 21.0, 34.0, 55.0, 89.0, 144.0, 233.0, 377.0,
+                ])
+            }),
+            requests: Family::default(),
+            n_plus_one: Family::default(),
+            outbox_depth: Gauge::default(),
+            outbox_dead: Gauge::default(),
+            send_failures: Counter::default(),
+        };
         let mut registry = Registry::with_prefix("perfblog");
+        metrics.register_request_metrics(&mut registry);
+        metrics.register_outbox_metrics(&mut registry);
+        registry.register_collector(Box::new(CacheCollector(cache, pages)));
+        Arc::new(Self {
+            registry,
+            ..metrics
+        })
+    }
+
+    /// What the request middleware records: latency, statements, status, N+1 suspects.
+    fn register_request_metrics(&self, registry: &mut Registry) {
         registry.register(
             "http_request_duration_seconds",
             "Time to answer a request, by route and variant",
-            latency.clone(),
+            self.latency.clone(),
         );
         registry.register(
             "sql_statements_per_request",
             "SQL statements a request ran, by route and variant",
-            statements.clone(),
+            self.statements.clone(),
         );
         registry.register(
             "http_requests",
             "Requests answered, by route, variant and status",
-            requests.clone(),
+            self.requests.clone(),
         );
         registry.register(
             "n_plus_one_suspects",
             "Statement shapes a request repeated at least N_PLUS_ONE_THRESHOLD times (X-N-Plus-One), by route and variant",
-            n_plus_one.clone(),
+            self.n_plus_one.clone(),
         );
+    }
+
+    /// The outbox's depth and dead emails (read at each scrape) and the worker's failures.
+    fn register_outbox_metrics(&self, registry: &mut Registry) {
         registry.register(
             "outbox_depth",
             "Emails waiting in the outbox to be sent (due or waiting to retry)",
-            outbox_depth.clone(),
+            self.outbox_depth.clone(),
         );
         registry.register(
             "outbox_dead",
             "Emails that used up their attempts; they wait for an admin to requeue them (/admin)",
-            outbox_dead.clone(),
+            self.outbox_dead.clone(),
         );
         registry.register(
             "outbox_send_failures",
             "Failed delivery attempts by this process's outbox worker",
-            send_failures.clone(),
+            self.send_failures.clone(),
         );
-        registry.register_collector(Box::new(CacheCollector(cache, pages)));
-        Arc::new(Self {
-            registry,
-            latency,
-            statements,
-            requests,
-            n_plus_one,
-            outbox_depth,
-            outbox_dead,
-            send_failures,
-        })
     }
 
     /// The counter the in-process outbox worker adds its failures to.

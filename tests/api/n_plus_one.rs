@@ -84,27 +84,27 @@ async fn every_naive_page_is_flagged_n_plus_one_and_no_optimized_page_is() {
     }
 }
 
+/// The page's one `X-N-Plus-One` report whose shape contains `needle`.
+fn report_naming<'a>(page: &'a Page, needle: &str) -> &'a str {
+    page.n_plus_one
+        .iter()
+        .find(|report| report.contains(needle))
+        .unwrap_or_else(|| panic!("no report names {needle}: {:?}", page.n_plus_one))
+}
+
 #[tokio::test]
 async fn the_report_names_the_count_the_shape_and_the_fix_with_its_lab_page() {
     let app = spawn_app_with(with_detector(NPlusOne::Log)).await;
     app.seed(SMALL).await;
 
     let naive = app.get_page("/naive/").await;
-    let authors = naive
-        .n_plus_one
-        .iter()
-        .find(|report| report.contains("FROM \"users\""))
-        .unwrap_or_else(|| panic!("the authors, one per post: {:?}", naive.n_plus_one));
+    let authors = report_naming(&naive, "FROM \"users\"");
     assert!(authors.starts_with("20 x SELECT"), "{authors}");
     assert!(
         authors.ends_with("fix: eager loading, /lab/eager-loading"),
         "{authors}"
     );
-    let counts = naive
-        .n_plus_one
-        .iter()
-        .find(|report| report.contains("COUNT("))
-        .unwrap_or_else(|| panic!("the comment counts, one per post: {:?}", naive.n_plus_one));
+    let counts = report_naming(&naive, "COUNT(");
     assert!(counts.ends_with("/lab/aggregation"), "{counts}");
     assert!(naive.body.contains("href=\"/lab/eager-loading\""));
 }
