@@ -60,7 +60,7 @@ fn n_plus_one(c: &mut Criterion) {
             app
         })
         .collect();
-    // The differences are a few microseconds on a page of about half a millisecond,
+    // The differences are a few microseconds on a page of 0.6-0.8 ms (as measured),
     // and this machine drifts by more than that between runs: each timed request of
     // one setting runs in a round with an untimed one of each other setting, in turn
     // first, second and third, so drift and position reach the three alike.

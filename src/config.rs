@@ -721,6 +721,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn switches_and_bounded_numbers_take_their_words_and_name_their_variable() {
+        assert!(switch("X", None, true).unwrap());
+        assert!(!switch("X", Some(" off ".into()), true).unwrap());
+        assert!(switch("X", Some("1".into()), false).unwrap());
+        let error = switch("PAGE_CACHE", Some("maybe".into()), true).unwrap_err();
+        assert_eq!(error.variable, "PAGE_CACHE");
+        assert!(error.problem.contains("`maybe`"), "{}", error.problem);
+
+        assert_eq!(number_from("X", " 64 ", 1, 64).unwrap(), 64);
+        for raw in ["0", "65", "-1", "2.5", ""] {
+            let error = number_from::<usize>("NAIVE_CONCURRENCY", raw, 1, 64).unwrap_err();
+            assert_eq!(
+                error.problem,
+                format!("`{raw}` is not a number from 1 to 64")
+            );
+        }
+    }
+
+    #[test]
     fn the_detector_settings_default_to_log_at_five_and_refuse_what_they_cannot_use() {
         assert_eq!(inspection(None, None, None).unwrap(), Inspection::default());
         let set = inspection(Some("raise".into()), Some(" 8 ".into()), Some("1".into())).unwrap();

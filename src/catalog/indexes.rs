@@ -64,6 +64,8 @@ pub static PATTERN: Pattern = Pattern {
                 "migrations/src/m20261126_000003_title_trigram_index.rs",
                 "up"
             ),
+            code!("src/catalog/indexes.rs", "side"),
+            code!("src/db/explain.rs", "explain"),
         ],
     },
     tests: &["tests/api/indexes.rs"],

@@ -208,13 +208,24 @@ mod tests {
     fn every_function_a_side_shows_is_in_its_file() {
         for pattern in PATTERNS {
             for code in pattern.naive.code.iter().chain(pattern.optimized.code) {
+                let cut = source::function(code.source, code.function);
                 assert!(
-                    source::function(code.source, code.function).is_some(),
+                    cut.is_some(),
                     "{}: no `fn {}` in {}",
                     pattern.slug,
                     code.function,
                     code.file
                 );
+                // `Type::method` comes with its impl's line: whose method it is.
+                if let (Some((owner, method)), Some(cut)) = (code.function.split_once("::"), cut) {
+                    let first = cut.lines().next().unwrap_or_default();
+                    assert!(
+                        first.starts_with("impl") && first.contains(owner),
+                        "{}: {first}",
+                        code.function
+                    );
+                    assert!(cut.contains(&format!("fn {method}")), "{}", code.function);
+                }
             }
         }
     }
@@ -236,6 +247,14 @@ mod tests {
         }
         let eager = find("eager-loading").unwrap();
         assert!(eager.problem.contains("N+1") && eager.django.contains("N+1"));
+    }
+
+    /// The N+1 detector's reports link the lab page of each fix it suggests.
+    #[test]
+    fn every_fix_the_n_plus_one_detector_suggests_has_its_lab_page() {
+        for fix in crate::instrument::Fix::ALL {
+            assert!(find(fix.lab).is_some(), "/lab/{}", fix.lab);
+        }
     }
 
     /// The README links each pattern's entry, its views' folders and its tests.

@@ -56,7 +56,15 @@ pub async fn count_request_queries(
     }
     write_headers(response.headers_mut(), &log, &suspects);
     response
+        .extensions_mut()
+        .insert(Suspects(u32::try_from(suspects.len()).unwrap_or(u32::MAX)));
+    response
 }
+
+/// How many N+1 suspects a response's request had — all of them, where the headers
+/// carry the first few — for `/metrics`.
+#[derive(Clone, Copy, Debug)]
+pub struct Suspects(pub u32);
 
 /// Suspects reported in headers; the log and the panel have them all.
 const MOST_REPORTED: usize = 5;
@@ -66,7 +74,9 @@ const MOST_REPORTED: usize = 5;
 fn write_headers(headers: &mut HeaderMap, log: &QueryLog, suspects: &[ShapeCount]) {
     let stats = log.stats();
     headers.insert("x-query-count", HeaderValue::from(stats.statements));
-    // A few lines at most: proxies buffer response heads in a few kilobytes.
+    // Five lines of at most about 310 bytes (a shape is cut at 240 characters), and
+    // one saying how many more: under 2 KB, inside nginx's default 4 KB buffer for a
+    // proxied response's head (`deploy/nginx.conf` leaves it at the default).
     for suspect in suspects.iter().take(MOST_REPORTED) {
         if let Ok(value) = HeaderValue::from_str(&suspect.header()) {
             headers.append("x-n-plus-one", value);
@@ -130,5 +140,78 @@ fn warn_once(detector: &Detector, route: &str, threshold: u32, suspects: &[Shape
             "N+1 suspected: one statement shape ran {} times in one request",
             suspect.count
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::instrument::{CacheLookup, CacheOutcome};
+
+    fn suspect(table: usize) -> ShapeCount {
+        ShapeCount {
+            shape: format!("SELECT \"a\" FROM \"t{table}\" WHERE \"id\" = $1"),
+            count: 20,
+            db_time: Duration::from_millis(1),
+            call_site: None,
+        }
+    }
+
+    fn values(headers: &HeaderMap, name: &str) -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .map(|value| value.to_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn at_most_five_suspects_go_into_the_headers_and_a_line_says_how_many_more() {
+        let suspects: Vec<ShapeCount> = (0..7).map(suspect).collect();
+        let mut headers = HeaderMap::new();
+        write_headers(&mut headers, &QueryLog::default(), &suspects);
+
+        let reports = values(&headers, "x-n-plus-one");
+        assert_eq!(reports.len(), 6, "{reports:?}");
+        assert!(reports[4].contains("\"t4\""));
+        assert_eq!(reports[5], "2 more repeated shapes: see the log");
+        let timings = values(&headers, "server-timing");
+        assert_eq!(
+            timings
+                .iter()
+                .filter(|t| t.starts_with("n-plus-one;"))
+                .count(),
+            5
+        );
+    }
+
+    #[test]
+    fn a_lookup_noted_for_the_panel_only_is_not_in_server_timing() {
+        let log = QueryLog::default();
+        if let Ok(mut lookups) = log.lookups.lock() {
+            for (name, in_server_timing) in [("sidebar", true), ("page", false)] {
+                lookups.push(CacheLookup {
+                    name: name.to_owned(),
+                    key: format!("{name}:/"),
+                    outcome: CacheOutcome::Hit,
+                    in_server_timing,
+                });
+            }
+        }
+        let mut headers = HeaderMap::new();
+        write_headers(&mut headers, &log, &[]);
+
+        let timings = values(&headers, "server-timing");
+        assert!(
+            timings.contains(&"cache.sidebar;desc=\"hit\"".to_owned()),
+            "{timings:?}"
+        );
+        assert!(
+            !timings.iter().any(|t| t.starts_with("cache.page")),
+            "{timings:?}"
+        );
+        assert!(values(&headers, "x-n-plus-one").is_empty());
     }
 }

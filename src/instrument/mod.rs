@@ -22,7 +22,7 @@ pub mod detector;
 mod middleware;
 pub mod shape;
 
-pub use middleware::count_request_queries;
+pub use middleware::{Suspects, count_request_queries};
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -77,8 +77,8 @@ struct Shapes {
 
 impl Shapes {
     /// Distinct shapes kept per scope; past that, every new one is tallied under
-    /// [`Shapes::OTHERS`], so a request that builds a new statement per row costs
-    /// bounded memory.
+    /// [`Shapes::OTHERS`], so a request that builds a new statement per row keeps at
+    /// most 1,001 shapes, each text twice (the list and the index).
     const MOST: usize = 1000;
     const OTHERS: &str = "(statement shapes past the first 1,000 of this request)";
 
@@ -110,7 +110,8 @@ impl Shapes {
 #[derive(Clone, Copy, Debug)]
 struct Watch {
     threshold: u32,
-    /// Take a backtrace when a shape reaches the threshold (it costs milliseconds).
+    /// Take a backtrace when a shape reaches the threshold: the whole stack walked and
+    /// resolved to files and lines, so once per route, not per statement.
     call_site: bool,
 }
 

@@ -23,6 +23,7 @@ use prometheus_client::registry::Registry;
 
 use super::Ops;
 use crate::cache::{FragmentCache, PageCache};
+use crate::instrument::Suspects;
 use crate::mail::outbox;
 use crate::views::Variant;
 
@@ -216,12 +217,13 @@ pub async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next:
             .get_or_create(&labels)
             .observe(statements);
     }
-    let suspects = response.headers().get_all("x-n-plus-one").iter().count();
-    if suspects > 0 {
+    if let Some(Suspects(suspects)) = response.extensions().get::<Suspects>().copied()
+        && suspects > 0
+    {
         metrics
             .n_plus_one
             .get_or_create(&labels)
-            .inc_by(u64::try_from(suspects).unwrap_or(u64::MAX));
+            .inc_by(u64::from(suspects));
     }
     metrics
         .requests

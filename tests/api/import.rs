@@ -14,7 +14,8 @@ fn fixed_now() -> DateTime<Utc> {
 }
 
 /// `count` valid posts, each with two tags (the seeded `rust` and `sql`).
-fn posts_json(count: usize) -> serde_json::Value {
+/// `count` posts as the import takes them, every other one a draft.
+pub fn posts_json(count: usize) -> serde_json::Value {
     json!(
         (0..count)
             .map(|i| json!({

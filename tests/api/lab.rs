@@ -398,12 +398,17 @@ async fn the_atomic_counter_page_races_twenty_views_a_side_and_shows_what_each_k
         .collect();
     assert_eq!(kept.len(), 2, "{}", page.body);
     assert_eq!(kept[1], "20 of 20", "the atomic side keeps every view");
-    let naive_kept: u64 = kept[0]
-        .split(' ')
-        .next()
-        .and_then(|n| n.parse().ok())
-        .expect("a number");
-    assert!(naive_kept <= 20, "{}", kept[0]);
+    // How many the naive side keeps is up to timing (lost updates are likely, not
+    // certain: 1-3 of 20 when measured): the page must say a number, nothing more.
+    assert!(
+        kept[0].ends_with(" of 20")
+            && kept[0]
+                .split(' ')
+                .next()
+                .is_some_and(|n| n.parse::<u32>().is_ok()),
+        "{}",
+        kept[0]
+    );
     assert!(page.body.contains("concurrent views kept"));
     assert_eq!(everything(&app).await, before, "the scratch post is gone");
 }
