@@ -4,10 +4,9 @@
 //! them, then what they stand on, then what serves them. `docs/architecture.md` draws
 //! the layers.
 
-/// The patterns perfblog teaches, in one registry: each one's sides, tests, benches
-/// and live experiment. The lab, the bench report and the README come from it.
-pub mod catalog;
-/// The lab: each pattern's two sides run live, with their SQL and their source.
+/// The lab: each pattern's comparisons (naive and optimized sides, defined once and
+/// run live, by the benches and by the tests), and the pages that show them. What each
+/// pattern is and says lives in `docs/patterns/`, read by the `catalog` crate.
 pub mod lab;
 /// The pages. Per view a page model and template, one handler, and the naive and
 /// optimized loaders that fill the same model.

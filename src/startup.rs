@@ -36,7 +36,7 @@ impl Application {
     pub async fn build(config: &Config, bind: SocketAddr) -> anyhow::Result<Self> {
         let db = db::connect(&config.database).await?;
         db::migrate(&db).await?;
-        crate::catalog::atomic_counters::sweep_scratch_posts(&db)
+        db::scratch::sweep_scratch_posts(&db)
             .await
             .context("could not delete the lab's leftover scratch posts")?;
         let listener = TcpListener::bind(bind)

@@ -6,15 +6,12 @@
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
-use tokio::sync::Notify;
 
-use crate::cache::{FragmentCache, PageCache, ViewTally};
-use crate::catalog::measure::Workbench;
 use crate::config::{AdminToken, Config};
 use crate::http::rate_limit::CommentLimiter;
 use crate::instrument::Detector;
+use crate::lab::workbench::Workbench;
 use crate::lab::{self, Lab};
-use crate::mail::Mailer;
 use crate::ops::Ops;
 use crate::ops::metrics::Metrics;
 use crate::views::Site;
@@ -43,18 +40,8 @@ impl AppState {
         admin_token: AdminToken,
         public_url: String,
     ) -> anyhow::Result<Self> {
-        let cache = FragmentCache::new(&config.cache)?;
-        let pages = PageCache::new(&cache, &config.page_cache);
-        let site = Site {
-            db: db.clone(),
-            cache: cache.clone(),
-            pages: pages.clone(),
-            admin_token,
-            mailer: Mailer::new(&config.mail)?,
-            outbox_wake: Arc::new(Notify::new()),
-            views: ViewTally::new(&cache),
-            public_url,
-        };
+        let site = Site::new(db.clone(), config, admin_token, public_url)?;
+        let (cache, pages) = (site.cache.clone(), site.pages.clone());
         Ok(Self {
             site,
             lab: Lab {

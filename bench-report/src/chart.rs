@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use perfblog::catalog::figures::{self, Figure, Report};
+use catalog::report::{self as figures, Figure, Report};
 
 use crate::report::label;
 
@@ -110,9 +110,8 @@ mod tests {
     fn each_figure_is_a_labelled_bar() {
         let report = Report {
             figures: vec![Figure {
-                bench: "aggregation".to_owned(),
-                naive: "sidebar-naive".to_owned(),
-                optimized: "sidebar-aggregated".to_owned(),
+                pattern: "aggregation".to_owned(),
+                measure: "sidebar".to_owned(),
                 size: String::new(),
                 backend: "PostgreSQL".to_owned(),
                 naive_ns: 116.0,
@@ -121,7 +120,10 @@ mod tests {
             ..Report::default()
         };
         let chart = svg(&report);
-        assert!(chart.starts_with("<svg") && chart.contains(">aggregation: sidebar · PostgreSQL<"));
+        assert!(
+            chart.starts_with("<svg")
+                && chart.contains(">Aggregation in the database: sidebar · PostgreSQL<")
+        );
         assert!(
             chart.contains(">11.6×<") && chart.contains(">10×</text>") && !chart.contains("××")
         );

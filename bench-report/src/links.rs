@@ -3,7 +3,7 @@
 //! The README was split into pages that link across; this keeps the links from rotting.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The text outside fenced code blocks, and outside inline code if `inline`.
 fn prose(text: &str, inline: bool) -> String {
@@ -70,13 +70,7 @@ fn targets(page: &str) -> Vec<String> {
 #[test]
 fn every_relative_link_and_anchor_of_the_readme_and_docs_resolves() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut pages: Vec<PathBuf> = vec![root.join("README.md")];
-    for entry in std::fs::read_dir(root.join("docs")).expect("docs/") {
-        let path = entry.expect("an entry").path();
-        if path.extension().is_some_and(|e| e == "md") {
-            pages.push(path);
-        }
-    }
+    let pages = crate::pages::markdown_files(&root).expect("the docs");
     let mut broken = Vec::new();
     for page in &pages {
         let text = std::fs::read_to_string(page).expect("a page");

@@ -1,44 +1,39 @@
-//! `cargo run -p bench-report -- --readme README.md`: criterion's results (after
-//! `cargo bench`) as perfblog's bench report. The comparisons it looks for come from
-//! perfblog's catalog; it writes `docs/benchmarks.json` (the figures, which the lab
-//! compiles in), the figure table of `docs/benchmarks.md` (between its markers, the
-//! page's prose kept) and `docs/speedups.svg`, and with `--readme` rewrites the
-//! README's generated pattern table.
+//! `cargo run -p bench-report`: criterion's results (after `cargo bench`) as perfblog's
+//! bench report. The measures it looks for come from the catalog (`docs/patterns/`);
+//! it writes `docs/benchmarks.json` and `docs/speedups.svg`, then every generated part
+//! of the README and the docs ([`pages`]): the tables between their markers, and each
+//! `<!-- fig … -->` placeholder's figure. Nothing here knows the server.
 
 mod chart;
 #[cfg(test)]
 mod links;
-mod readme;
+mod pages;
 mod report;
 mod results;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use catalog::report::Report;
 use clap::Parser;
-use perfblog::catalog::figures::Report;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "bench-report",
-    about = "Summarise criterion's results as perfblog's bench report."
+    about = "Summarise criterion's results as perfblog's bench report, and write its figures into the README and the docs."
 )]
 struct Args {
     /// Where criterion wrote its results.
     #[arg(long, default_value = "target/criterion", value_name = "DIR")]
     criterion: PathBuf,
-    /// Where to write benchmarks.json, benchmarks.md (its figure table) and speedups.svg.
-    #[arg(long, default_value = "docs", value_name = "DIR")]
-    out: PathBuf,
-    /// Also rewrite the generated pattern table of this README.
-    #[arg(long, value_name = "FILE")]
-    readme: Option<PathBuf>,
-    /// Keep the figures of `OUT/benchmarks.json` and only rewrite the tables: the
-    /// README's patterns and `OUT/benchmarks.md`'s figures (after a change to the
-    /// catalog; needs no criterion results).
-    #[arg(long, requires = "readme")]
+    /// The repository: its README.md and docs/ are rewritten.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    root: PathBuf,
+    /// Keep the figures of docs/benchmarks.json and only rewrite the tables and
+    /// placeholders (after a change to docs/patterns/; needs no criterion results).
+    #[arg(long)]
     tables_only: bool,
-    /// Keep the figures of `OUT/benchmarks.json` that these criterion results do not
+    /// Keep the figures of docs/benchmarks.json that these criterion results do not
     /// hold (after running one bench rather than all).
     #[arg(long, conflicts_with = "tables_only")]
     merge: bool,
@@ -46,24 +41,20 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let json = args.out.join("benchmarks.json");
+    let json = args.root.join("docs/benchmarks.json");
     let report = if args.tables_only {
-        let report = previous(&json)?;
-        write_figures_page(&report, &args.out)?;
-        report
+        previous(&json)?
     } else {
         let mut report = report::from_criterion(&args.criterion)?;
         if args.merge {
             report = report::merged(previous(&json)?, report);
         }
-        write(&report, &args.out)?;
-        println!("Wrote {}, benchmarks.md and speedups.svg.", json.display());
+        write_report(&report, &args.root.join("docs"))?;
+        println!("Wrote {} and speedups.svg.", json.display());
         report
     };
-    if let Some(path) = &args.readme {
-        readme::update(path, &report)?;
-        println!("Rewrote the pattern table in {}.", path.display());
-    }
+    let rewritten = pages::write_all(&args.root, &report)?;
+    println!("Rewrote the generated parts of {rewritten} pages.");
     Ok(())
 }
 
@@ -74,8 +65,8 @@ fn previous(json: &Path) -> anyhow::Result<Report> {
     serde_json::from_str(&text).with_context(|| format!("{} is not a report", json.display()))
 }
 
-/// Writes `benchmarks.json`, `benchmarks.md` and `speedups.svg` into `out`.
-fn write(report: &Report, out: &Path) -> anyhow::Result<()> {
+/// Writes `benchmarks.json` and `speedups.svg` into `out`.
+fn write_report(report: &Report, out: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("could not create {}", out.display()))?;
     let json = serde_json::to_string_pretty(report)? + "\n";
     for (name, text) in [
@@ -86,13 +77,5 @@ fn write(report: &Report, out: &Path) -> anyhow::Result<()> {
         std::fs::write(&path, text)
             .with_context(|| format!("could not write {}", path.display()))?;
     }
-    write_figures_page(report, out)
-}
-
-/// Rewrites the figure table of `out/benchmarks.md`, keeping the prose around it.
-fn write_figures_page(report: &Report, out: &Path) -> anyhow::Result<()> {
-    let path = out.join("benchmarks.md");
-    let previous = std::fs::read_to_string(&path).ok();
-    let text = readme::figures_page(previous.as_deref(), report);
-    std::fs::write(&path, text).with_context(|| format!("could not write {}", path.display()))
+    Ok(())
 }

@@ -1,19 +1,16 @@
-//! The report: criterion's results paired by the catalog's comparisons, and the three
-//! files made from it.
+//! The report: criterion's results paired by the catalog's measures, and the table of
+//! every figure.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::bail;
+use catalog::Measure;
+use catalog::report::{self, BACKENDS, Figure, Report};
 use chrono::{DateTime, Utc};
-use perfblog::catalog::figures::{self, Figure, Report};
-use perfblog::catalog::{self, Comparison};
 
 use crate::results::{self, Key, Measurement};
-
-/// The backends criterion groups are named after, as the report names them.
-const BACKENDS: [(&str, &str); 2] = [("postgres", "PostgreSQL"), ("sqlite", "SQLite")];
 
 /// The report of the results under `criterion`.
 pub fn from_criterion(criterion: &Path) -> anyhow::Result<Report> {
@@ -33,8 +30,8 @@ pub fn from_criterion(criterion: &Path) -> anyhow::Result<Report> {
     Ok(Report {
         measured: measured.format("%Y-%m-%d").to_string(),
         machine: machine(),
-        figures: catalog::comparisons()
-            .flat_map(|comparison| pair(&results, comparison))
+        figures: catalog::measures()
+            .flat_map(|(slug, measure)| pair(&results, slug, measure))
             .collect(),
     })
 }
@@ -43,8 +40,8 @@ pub fn from_criterion(criterion: &Path) -> anyhow::Result<Report> {
 /// bench keeps the others' figures), in the catalog's order.
 pub fn merged(previous: Report, fresh: Report) -> Report {
     let same = |a: &Figure, b: &Figure| {
-        (&a.bench, &a.naive, &a.optimized, &a.size, &a.backend)
-            == (&b.bench, &b.naive, &b.optimized, &b.size, &b.backend)
+        (&a.pattern, &a.measure, &a.size, &a.backend)
+            == (&b.pattern, &b.measure, &b.size, &b.backend)
     };
     let mut figures = fresh.figures;
     for old in previous.figures {
@@ -52,10 +49,14 @@ pub fn merged(previous: Report, fresh: Report) -> Report {
             figures.push(old);
         }
     }
-    let comparisons: Vec<&Comparison> = catalog::comparisons().collect();
+    let order: Vec<(&str, &str)> = catalog::measures()
+        .map(|(slug, m)| (slug, m.id.as_str()))
+        .collect();
     figures.sort_by_key(|figure| {
         (
-            comparisons.iter().position(|c| figure.measures(c)),
+            order
+                .iter()
+                .position(|&(slug, id)| figure.pattern == slug && figure.measure == id),
             BACKENDS
                 .iter()
                 .position(|(_, name)| *name == figure.backend),
@@ -70,30 +71,32 @@ pub fn merged(previous: Report, fresh: Report) -> Report {
     }
 }
 
-/// `comparison`'s figures: per backend, each size both sides were measured at.
-fn pair(results: &BTreeMap<Key, Measurement>, comparison: &Comparison) -> Vec<Figure> {
+/// A measure's figures: per backend, each size both sides were measured at, as
+/// `benches/lessons.rs` files them (`{slug}-{backend}` / `{id}-naive` / size).
+fn pair(results: &BTreeMap<Key, Measurement>, slug: &str, measure: &Measure) -> Vec<Figure> {
+    let (naive, optimized) = (
+        format!("{}-naive", measure.id),
+        format!("{}-optimized", measure.id),
+    );
     let mut figures = Vec::new();
     for (group_suffix, backend) in BACKENDS {
-        let group = format!("{}-{group_suffix}", comparison.bench);
+        let group = format!("{slug}-{group_suffix}");
         let mut sizes: Vec<&String> = results
             .keys()
-            .filter(|(g, f, _)| *g == group && f == comparison.naive)
+            .filter(|(g, f, _)| *g == group && *f == naive)
             .map(|(_, _, size)| size)
             .collect();
         sizes.sort_by_key(|size| (size.parse::<u64>().unwrap_or(0), size.to_string()));
         for size in sizes {
             let key = |function: &str| (group.clone(), function.to_owned(), size.clone());
-            let naive = results.get(&key(comparison.naive));
-            let optimized = results.get(&key(comparison.optimized));
-            if let (Some(naive), Some(optimized)) = (naive, optimized) {
+            if let (Some(n), Some(o)) = (results.get(&key(&naive)), results.get(&key(&optimized))) {
                 figures.push(Figure {
-                    bench: comparison.bench.to_owned(),
-                    naive: comparison.naive.to_owned(),
-                    optimized: comparison.optimized.to_owned(),
+                    pattern: slug.to_owned(),
+                    measure: measure.id.clone(),
                     size: size.clone(),
                     backend: backend.to_owned(),
-                    naive_ns: naive.median_ns,
-                    optimized_ns: optimized.median_ns,
+                    naive_ns: n.median_ns,
+                    optimized_ns: o.median_ns,
                 });
             }
         }
@@ -101,11 +104,13 @@ fn pair(results: &BTreeMap<Key, Measurement>, comparison: &Comparison) -> Vec<Fi
     figures
 }
 
-/// What a figure compares, as the catalog labels it.
-pub fn label(figure: &Figure) -> &'static str {
-    catalog::comparisons()
-        .find(|comparison| figure.measures(comparison))
-        .map_or("(not in the catalog)", |comparison| comparison.what)
+/// What a figure compares: `Eager loading: list entries (posts)`.
+pub fn label(figure: &Figure) -> String {
+    let title = catalog::find(&figure.pattern).map_or("Twin pages", |p| p.title.as_str());
+    let what = catalog::measures()
+        .find(|(slug, m)| *slug == figure.pattern && m.id == figure.measure)
+        .map_or("(not in the catalog)", |(_, m)| m.what.as_str());
+    format!("{title}: {what}")
 }
 
 /// The table of every figure, with the line that says where it was measured.
@@ -123,22 +128,25 @@ pub fn markdown(report: &Report) -> String {
     );
     let _ = writeln!(text, "|---|---|---|---|---|---|");
     for figure in &report.figures {
-        let _ = writeln!(
-            text,
-            "| {} | {} | {} | {} | {} | {} |",
-            label(figure),
-            if figure.size.is_empty() {
-                "—"
-            } else {
-                &figure.size
-            },
-            figure.backend,
-            figures::duration(figure.naive_ns),
-            figures::duration(figure.optimized_ns),
-            figures::speedup(figure.speedup())
-        );
+        let _ = writeln!(text, "{}", row(&label(figure), figure));
     }
     text
+}
+
+/// A figure as a table row: `| what | size | backend | naive | optimized | speed-up |`.
+pub fn row(what: &str, figure: &Figure) -> String {
+    format!(
+        "| {what} | {} | {} | {} | {} | {} |",
+        if figure.size.is_empty() {
+            "—"
+        } else {
+            &figure.size
+        },
+        figure.backend,
+        report::duration(figure.naive_ns),
+        report::duration(figure.optimized_ns),
+        report::speedup(figure.speedup())
+    )
 }
 
 /// "2 cores, AMD EPYC": what the figures were measured on.
@@ -181,22 +189,22 @@ mod tests {
     }
 
     #[test]
-    fn pairs_the_catalogs_comparisons_by_backend_and_size() {
+    fn pairs_the_catalogs_measures_by_backend_and_size() {
         let criterion = tempfile::tempdir().unwrap();
         let root = criterion.path();
-        let pg = "eager_loading-postgres";
+        let pg = "eager-loading-postgres";
         write_result(root, pg, "entries-naive", Some("20"), 6_960_000.0);
         write_result(root, pg, "entries-optimized", Some("20"), 600_000.0);
         write_result(
             root,
-            "eager_loading-sqlite",
+            "eager-loading-sqlite",
             "entries-naive",
             Some("100"),
             21_500_000.0,
         );
         write_result(
             root,
-            "eager_loading-sqlite",
+            "eager-loading-sqlite",
             "entries-optimized",
             Some("100"),
             1_290_000.0,
@@ -211,7 +219,7 @@ mod tests {
         write_result(
             root,
             "aggregation-postgres",
-            "sidebar-aggregated",
+            "sidebar-optimized",
             None,
             41_000_000.0,
         );
@@ -228,7 +236,7 @@ mod tests {
         assert_eq!(report.figures.len(), 3, "{:?}", report.figures);
         let table = markdown(&report);
         assert!(
-            table.contains("| eager loading: list entries (posts) | 20 | PostgreSQL | 6.96 ms | 600.0 µs | 11.6× |"),
+            table.contains("| Eager loading: list entries (posts) | 20 | PostgreSQL | 6.96 ms | 600.0 µs | 11.6× |"),
             "{table}"
         );
         assert!(
@@ -237,7 +245,7 @@ mod tests {
         );
         assert!(
             table.contains(
-                "| aggregation: sidebar | — | PostgreSQL | 334.00 ms | 41.00 ms | 8.1× |"
+                "| Aggregation in the database: sidebar | — | PostgreSQL | 334.00 ms | 41.00 ms | 8.1× |"
             ),
             "{table}"
         );
@@ -258,7 +266,7 @@ mod tests {
             figures: Vec::new(),
         };
         let out = tempfile::tempdir().unwrap();
-        crate::write(&report, out.path()).unwrap();
+        crate::write_report(&report, out.path()).unwrap();
         let json = std::fs::read_to_string(out.path().join("benchmarks.json")).unwrap();
         assert_eq!(serde_json::from_str::<Report>(&json).unwrap(), report);
     }

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use perfblog::config::{Backend, DatabaseUrl};
 use perfblog::entities::{comment, post, user};
 use perfblog::seed::{self, DatasetSize, Existing};
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait};
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use tokio::runtime::Runtime;
 
 const SQLITE_BENCH_URL: &str = "sqlite://target/bench-data/standard.sqlite?mode=rwc";
@@ -77,52 +77,15 @@ pub fn standard_database(runtime: &Runtime) -> BenchDatabase {
     })
 }
 
-/// A database of its own for a bench that writes (`name` is part of its name), created
-/// fresh on each run and seeded with `size`: the standard dataset stays untouched.
-pub fn scratch_database(runtime: &Runtime, name: &str, size: DatasetSize) -> BenchDatabase {
-    let raw = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| SQLITE_BENCH_URL.to_owned());
-    let standard = DatabaseUrl::parse(&raw)
-        .unwrap_or_else(|problem| panic!("BENCH_DATABASE_URL cannot be used: {problem}"));
-    runtime.block_on(async {
-        let url = match standard.backend() {
-            Backend::Sqlite => {
-                let file = format!("target/bench-data/{name}.sqlite");
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{file}{suffix}"));
-                }
-                format!("sqlite://{file}?mode=rwc")
-            }
-            Backend::Postgres => {
-                let server = sea_orm::Database::connect(standard.as_str())
-                    .await
-                    .expect("BENCH_DATABASE_URL accepts connections");
-                let mut url = url::Url::parse(standard.as_str()).expect("a URL");
-                let database = format!("{}_{name}", url.path().trim_start_matches('/'));
-                for statement in [
-                    format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"),
-                    format!("CREATE DATABASE \"{database}\""),
-                ] {
-                    server
-                        .execute_unprepared(&statement)
-                        .await
-                        .expect("the scratch database is created");
-                }
-                url.set_path(&database);
-                url.to_string()
-            }
-        };
-        let url = DatabaseUrl::parse(&url).expect("scratch URL parses");
-        let db = perfblog::db::connect(&url).await.expect("connects");
-        perfblog::db::migrate(&db).await.expect("migrations apply");
-        seed::seed(&db, size, Existing::Replace, &ProgressBar::hidden())
-            .await
-            .expect("the scratch dataset is seeded");
-        BenchDatabase {
-            db,
-            backend: url.backend(),
-            url: url.clone(),
-        }
-    })
+/// A workbench on the standard dataset for the comparisons of `src/lab/lessons/`:
+/// their writes kept (on databases of their own, made on first use), and Redis where
+/// `BENCH_REDIS_URL` says.
+pub fn workbench(bench: &BenchDatabase) -> perfblog::lab::workbench::Workbench {
+    perfblog::lab::workbench::Workbench::for_benches(
+        bench.db.clone(),
+        bench.url.clone(),
+        std::env::var("BENCH_REDIS_URL").ok(),
+    )
 }
 
 async fn holds_standard_dataset(db: &DatabaseConnection) -> bool {
@@ -149,19 +112,6 @@ pub fn caches() -> Vec<(&'static str, perfblog::config::CacheSettings)> {
         ));
     }
     caches
-}
-
-/// `/posts/{slug}` of the newest published post: the post page benches open.
-pub async fn newest_post_path(db: &DatabaseConnection) -> String {
-    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
-    let post = post::Entity::find()
-        .filter(post::Column::Status.eq(post::Status::Published))
-        .order_by_desc(post::Column::PublishedAt)
-        .one(db)
-        .await
-        .expect("query runs")
-        .expect("a published post");
-    format!("/posts/{}", post.slug)
 }
 
 /// The whole app's router on `db`, with `cache` and the page cache on or off, mail to

@@ -3,6 +3,8 @@
 
 pub mod exists;
 pub mod explain;
+pub mod indexes;
+pub mod scratch;
 
 use std::time::Duration;
 

@@ -103,7 +103,7 @@ pub struct Fix {
 }
 
 impl Fix {
-    /// Every cure the detector suggests (the catalog's tests check their lab pages).
+    /// Every cure the detector suggests (the lab's tests check their pages).
     pub const ALL: [Fix; 4] = [
         Fix::EAGER_LOADING,
         Fix::AGGREGATION,

@@ -1,17 +1,22 @@
-//! The lab: every pattern of the catalog run live, its naive and optimized sides side
-//! by side, with the statements they sent, their time, what they fetched, their
-//! source, and the bench report's figures. `GET /lab` lists the patterns; `GET
-//! /lab/{pattern}` runs one.
+//! The lab: every pattern's comparisons, defined once and run live, its naive and
+//! optimized sides side by side, with the statements they sent, their time, what they
+//! found, their source, and the bench report's figures. `GET /lab` lists the patterns;
+//! `GET /lab/{pattern}` runs one.
 //!
 //! It leaves the data as it was: visitors choose a pattern, nothing else; writes run
-//! in transactions that are rolled back; and one experiment runs at a time (the naive
-//! sides are deliberately expensive: at ten times the standard dataset the naive
-//! aggregation takes the process to 4.4 GB on SQLite — `docs/lab.md`).
+//! in transactions that are rolled back; and one comparison runs at a time (the naive
+//! sides are deliberately expensive — `docs/lab.md` says how much).
 
+pub mod compare;
 mod highlight;
+pub mod lessons;
+mod markdown;
 mod page;
+mod source;
 mod source_view;
+mod sources;
 mod sql;
+pub mod workbench;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,10 +24,12 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 
-use crate::catalog::measure::Workbench;
+pub use page::published;
+use workbench::Workbench;
+
 use crate::gate::Gate;
 
-/// What the lab's routes need: a workbench to run experiments on, and the gate that
+/// What the lab's routes need: a workbench to run comparisons on, and the gate that
 /// lets one run at a time.
 #[derive(Clone)]
 pub struct Lab {
@@ -40,11 +47,11 @@ pub fn routes(lab: Lab) -> Router {
         .with_state(lab)
 }
 
-/// One experiment at a time: the naive sides are deliberately expensive, and two
+/// One comparison at a time: the naive sides are deliberately expensive, and two
 /// running at once would also distort each other's timings.
 pub type LabGate = Gate;
 
-/// The lab's gate: a visitor waits up to `wait` for the experiment ahead of theirs.
+/// The lab's gate: a visitor waits up to `wait` for the comparison ahead of theirs.
 pub fn lab_gate(wait: Duration) -> LabGate {
     Gate::new(
         1,

@@ -1,31 +1,50 @@
 //! The lab's two pages: the index of patterns, and one pattern run live.
 
+use std::sync::LazyLock;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::http::Uri;
+use catalog::report::{self, Figure, Report};
+use catalog::{CodeRef, Pattern, patterns};
 
 use super::Lab;
-use crate::catalog::figures::{self, Figure};
-use crate::catalog::measure::Measured;
-use crate::catalog::{self, Code, Comparison, PATTERNS, Pattern, source};
+use super::compare::{self, Fact, Measured, Step};
+use super::markdown;
 use crate::error::AppError;
 use crate::instrument;
 use crate::views::{Footer, Variant};
+
+/// The bench report as this binary was built: `docs/benchmarks.json`.
+static PUBLISHED: LazyLock<Report> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("../../docs/benchmarks.json")).unwrap_or_default()
+});
+
+pub fn published() -> &'static Report {
+    &PUBLISHED
+}
 
 #[derive(Template, WebTemplate)]
 #[template(path = "lab_index.html")]
 pub struct LabIndexTemplate {
     pub root: &'static str,
-    pub patterns: &'static [&'static Pattern],
+    /// Each pattern's slug and title, and its problem's first paragraph as HTML.
+    pub patterns: Vec<(&'static str, &'static str, String)>,
     pub footer: Footer,
 }
 
 /// `GET /lab`.
 pub async fn index(uri: Uri) -> LabIndexTemplate {
+    let problem = |pattern: &Pattern| {
+        markdown::first_paragraph(pattern.section("The problem").unwrap_or_default())
+    };
     LabIndexTemplate {
         root: "./",
-        patterns: &PATTERNS,
+        patterns: patterns()
+            .iter()
+            .map(|p| (p.slug.as_str(), p.title.as_str(), problem(p)))
+            .collect(),
         footer: Footer::capture(Variant::Optimized, &uri).without_twin(),
     }
 }
@@ -40,60 +59,59 @@ pub struct VerdictPart {
     pub naive: String,
     pub optimized: String,
     pub unit: &'static str,
-    /// `16×`, `same`, or `0.8× (slower)`: how many times less the optimized side
+    /// `16×`, `same`, or `0.8× (more)`: how many times less the optimized side
     /// needed; `None` where a ratio says nothing (zero on the optimized side).
     pub ratio: Option<String>,
 }
 
 impl Verdict {
     pub fn of(naive: &Measured, optimized: &Measured) -> Self {
+        let (statements_n, statements_o) = (naive.statements, optimized.statements);
         let mut parts = vec![
-            counted(
-                "statements",
-                u64::from(naive.statements),
-                u64::from(optimized.statements),
-            ),
+            counted("statements", statements_n.into(), statements_o.into()),
             VerdictPart {
-                naive: figures::duration(nanos(naive.median())),
-                optimized: figures::duration(nanos(optimized.median())),
+                naive: report::duration(nanos(naive.median())),
+                optimized: report::duration(nanos(optimized.median())),
                 unit: "",
                 ratio: ratio(nanos(naive.median()), nanos(optimized.median())),
             },
         ];
-        let fetched = [
-            ("rows", naive.fetched.rows, optimized.fetched.rows),
-            (
-                "bytes fetched",
-                naive.fetched.bytes,
-                optimized.fetched.bytes,
-            ),
-            (
-                "bytes held at once",
-                naive.fetched.held,
-                optimized.fetched.held,
-            ),
-        ];
-        for (unit, naive, optimized) in fetched {
-            if let (Some(naive), Some(optimized)) = (naive, optimized) {
-                parts.push(counted(unit, naive, optimized));
+        for fact in &naive.facts.0 {
+            let Some(other) = optimized.facts.get(fact) else {
+                continue;
+            };
+            match (fact, other) {
+                (Fact::Kept { kept, of }, Fact::Kept { kept: k, of: o }) => {
+                    parts.push(VerdictPart {
+                        naive: format!("{kept} of {of}"),
+                        optimized: format!("{k} of {o}"),
+                        unit: fact.label(),
+                        ratio: None,
+                    })
+                }
+                _ => {
+                    if let (Some(n), Some(o)) = (quantity(fact), quantity(other)) {
+                        parts.push(counted(fact.label(), n, o));
+                    }
+                }
             }
-        }
-        if let (Some(naive), Some(optimized)) = (naive.fetched.kept, optimized.fetched.kept) {
-            parts.push(VerdictPart {
-                naive: format!("{} of {}", naive.kept, naive.of),
-                optimized: format!("{} of {}", optimized.kept, optimized.of),
-                unit: "concurrent views kept",
-                ratio: None,
-            });
         }
         Self { parts }
     }
 }
 
+/// The number a fact counts, where it counts one.
+fn quantity(fact: &Fact) -> Option<u64> {
+    match fact {
+        Fact::Rows(n) | Fact::BytesFetched(n) | Fact::BytesHeld(n) => Some(*n),
+        _ => None,
+    }
+}
+
 fn counted(unit: &'static str, naive: u64, optimized: u64) -> VerdictPart {
     VerdictPart {
-        naive: figures::thousands(naive),
-        optimized: figures::thousands(optimized),
+        naive: report::thousands(naive),
+        optimized: report::thousands(optimized),
         unit,
         ratio: ratio(naive as f64, optimized as f64),
     }
@@ -111,21 +129,21 @@ fn ratio(naive: f64, optimized: f64) -> Option<String> {
     Some(if (0.95..=1.05).contains(&times) {
         "same".to_owned()
     } else if times < 1.0 {
-        format!("{} (more)", figures::speedup(times))
+        format!("{} (more)", report::speedup(times))
     } else {
-        figures::speedup(times)
+        report::speedup(times)
     })
 }
 
 /// `9.20 ms (6.10 ms – 16.00 ms, 5 runs)`: the median, and the spread behind it.
 pub fn timing(measured: &Measured) -> String {
-    let median = figures::duration(nanos(measured.median()));
+    let median = report::duration(nanos(measured.median()));
     match measured.runs() {
         1 => format!("{median} (1 run: it is slow, so it ran once)"),
         runs => format!(
             "{median} ({} – {}, {runs} runs)",
-            figures::duration(nanos(measured.fastest())),
-            figures::duration(nanos(measured.slowest()))
+            report::duration(nanos(measured.fastest())),
+            report::duration(nanos(measured.slowest()))
         ),
     }
 }
@@ -135,13 +153,17 @@ pub struct Column {
     pub label: &'static str,
     /// The side's statements, one clause a line, with how often each ran.
     pub sql: Vec<(usize, String)>,
-    /// The catalog's summary, markdown's `code` spans split out: `(is_code, text)`.
-    pub summary: Vec<(bool, &'static str)>,
+    /// The side's summary from the pattern's file, as HTML.
+    pub summary: String,
     pub measured: Measured,
     /// The median and the spread of the runs.
     pub timing: String,
     /// What came back, as the page shows it: `(label, class, value)`.
-    pub fetched: Vec<(&'static str, &'static str, String)>,
+    pub figures: Vec<(&'static str, &'static str, String)>,
+    /// A sequence the side played out, where it played one.
+    pub steps: Option<Vec<Step>>,
+    /// How the database ran the side's statements, where it was asked.
+    pub plan: Option<String>,
     pub code: Vec<Shown>,
 }
 
@@ -161,9 +183,9 @@ pub struct Twins {
     pub naive: String,
 }
 
-/// A criterion comparison with the report's figures for it.
+/// A measure with the report's figures for it.
 pub struct Benched {
-    pub comparison: &'static Comparison,
+    pub what: &'static str,
     pub rows: Vec<BenchRow>,
 }
 
@@ -185,9 +207,31 @@ impl From<&'static Figure> for BenchRow {
                 &figure.size
             },
             backend: &figure.backend,
-            naive: figures::duration(figure.naive_ns),
-            optimized: figures::duration(figure.optimized_ns),
-            speedup: figures::speedup(figure.speedup()),
+            naive: report::duration(figure.naive_ns),
+            optimized: report::duration(figure.optimized_ns),
+            speedup: report::speedup(figure.speedup()),
+        }
+    }
+}
+
+/// The pattern's prose, as HTML: the sections every pattern file has.
+pub struct Prose {
+    pub problem: String,
+    pub setup: String,
+    pub why: String,
+    pub when_not: String,
+    pub elsewhere: String,
+}
+
+impl Prose {
+    fn of(pattern: &Pattern) -> Self {
+        let section = |heading| markdown::html(pattern.section(heading).unwrap_or_default());
+        Prose {
+            problem: section("The problem"),
+            setup: section("The setup"),
+            why: section("Why the optimized side wins"),
+            when_not: section("When it would not"),
+            elsewhere: section("In Django and Rails"),
         }
     }
 }
@@ -197,72 +241,99 @@ impl From<&'static Figure> for BenchRow {
 pub struct LabPatternTemplate {
     pub root: &'static str,
     pub pattern: &'static Pattern,
-    /// The patterns before and after this one in the catalog.
+    /// The patterns before and after this one.
     pub previous: Option<&'static Pattern>,
     pub next: Option<&'static Pattern>,
     pub twins: Vec<Twins>,
     pub verdict: Verdict,
-    /// The pattern's Django and Rails names, code spans split out.
-    pub django: Vec<(bool, &'static str)>,
-    pub rails: Option<Vec<(bool, &'static str)>>,
+    /// The pattern's Django and Rails names, as inline HTML.
+    pub django: String,
+    pub rails: Option<String>,
+    pub prose: Prose,
     pub columns: [Column; 2],
     pub benched: Vec<Benched>,
     /// When and where the report's figures were measured.
-    pub report: &'static figures::Report,
+    pub report: &'static Report,
     pub footer: Footer,
 }
 
-/// `GET /lab/{pattern}`: waits for its turn, runs the experiment, shows both sides.
+/// `GET /lab/{pattern}`: waits for its turn, runs the first comparison, shows both
+/// sides.
 pub async fn pattern(
     State(lab): State<Lab>,
     Path(slug): Path<String>,
     uri: Uri,
 ) -> Result<LabPatternTemplate, AppError> {
-    let pattern = catalog::find(&slug)
-        .ok_or_else(|| AppError::NotFound("There is no such pattern in the lab.".to_owned()))?;
+    let no_such = || AppError::NotFound("There is no such pattern in the lab.".to_owned());
+    let pattern = catalog::find(&slug).ok_or_else(no_such)?;
+    let live = super::lessons::find(&slug)
+        .and_then(|lesson| lesson.comparisons.first())
+        .ok_or_else(no_such)?;
     let _turn = lab.gate.take_turn().await?;
-    // The whole experiment, not only its naive side: the naive sides repeat statements
-    // on purpose (the lesson, not an N+1 in the lab), and `measure` runs each side up
-    // to five times, so even an optimized side's statements repeat.
-    let outcome = instrument::deliberately((pattern.experiment)(&lab.workbench)).await?;
-    let report = figures::published();
-    let at = PATTERNS
+    // The whole comparison, not only its naive side: the naive sides repeat statements
+    // on purpose (the lesson, not an N+1 in the lab), and each side runs up to five
+    // times, so even an optimized side's statements repeat.
+    let size = pattern.live_measure().and_then(|measure| measure.live);
+    let outcome = instrument::deliberately(compare::live(*live, &lab.workbench, size)).await?;
+    let at = patterns()
         .iter()
         .position(|p| p.slug == pattern.slug)
         .unwrap_or(0);
-    let source = |code: &'static Code| shown(code, lab.repository_url.as_deref());
+    let source = |code: &'static CodeRef| shown(code, lab.repository_url.as_deref());
     Ok(LabPatternTemplate {
         root: "../",
         pattern,
-        previous: at.checked_sub(1).and_then(|i| PATTERNS.get(i)).copied(),
-        next: PATTERNS.get(at + 1).copied(),
+        previous: at.checked_sub(1).and_then(|i| patterns().get(i)),
+        next: patterns().get(at + 1),
         twins: twins(&lab, pattern).await?,
         verdict: Verdict::of(&outcome.naive, &outcome.optimized),
-        django: code_spans(pattern.django),
-        rails: pattern.rails.map(code_spans),
+        django: markdown::inline(&pattern.django),
+        rails: pattern.rails.as_deref().map(markdown::inline),
+        prose: Prose::of(pattern),
         columns: [
             column("naive", &pattern.naive, outcome.naive, source),
             column("optimized", &pattern.optimized, outcome.optimized, source),
         ],
-        benched: pattern
-            .benches
-            .iter()
-            .map(|comparison| Benched {
-                comparison,
-                rows: report.of(comparison).map(BenchRow::from).collect(),
-            })
-            .collect(),
-        report,
+        benched: benched(pattern),
+        report: published(),
         footer: Footer::capture(Variant::Optimized, &uri).without_twin(),
     })
+}
+
+fn benched(pattern: &'static Pattern) -> Vec<Benched> {
+    pattern
+        .measures
+        .iter()
+        .map(|measure| Benched {
+            what: &measure.what,
+            rows: published()
+                .of(&pattern.slug, &measure.id)
+                .map(BenchRow::from)
+                .collect(),
+        })
+        .collect()
 }
 
 fn column(
     label: &'static str,
     side: &'static catalog::Side,
     measured: Measured,
-    shown: impl Fn(&'static Code) -> Shown,
+    shown: impl Fn(&'static CodeRef) -> Shown,
 ) -> Column {
+    let mut figures = Vec::new();
+    let (mut steps, mut plan) = (None, None);
+    for fact in &measured.facts.0 {
+        match fact {
+            Fact::Steps(played) => steps = Some(played.clone()),
+            Fact::Plan(text) => plan = Some(text.clone()),
+            Fact::Kept { kept, of } => {
+                figures.push((fact.label(), "kept", format!("{kept} of {of}")))
+            }
+            Fact::Rows(n) => figures.push((fact.label(), "rows", report::thousands(*n))),
+            Fact::BytesFetched(n) => figures.push((fact.label(), "bytes", report::thousands(*n))),
+            Fact::BytesHeld(n) => figures.push((fact.label(), "held", report::thousands(*n))),
+        }
+    }
     Column {
         label,
         sql: measured
@@ -270,57 +341,35 @@ fn column(
             .iter()
             .map(|(count, sql)| (*count, super::sql::readable(sql)))
             .collect(),
-        summary: code_spans(side.summary),
+        summary: markdown::inline(&side.summary),
         timing: timing(&measured),
-        fetched: fetched(&measured.fetched),
+        figures,
+        steps,
+        plan,
         measured,
         code: side.code.iter().map(shown).collect(),
     }
 }
 
-/// Rows, bytes, views kept and bytes held, with thousands separators, where the
-/// experiment measured them.
-fn fetched(
-    fetched: &crate::catalog::measure::Fetched,
-) -> Vec<(&'static str, &'static str, String)> {
-    let counts = [
-        ("rows", "rows", fetched.rows),
-        ("bytes fetched", "bytes", fetched.bytes),
-        ("most bytes held at once", "held", fetched.held),
-    ];
-    let mut shown: Vec<_> = counts
-        .into_iter()
-        .filter_map(|(label, class, n)| Some((label, class, figures::thousands(n?))))
-        .collect();
-    if let Some(kept) = fetched.kept {
-        shown.push((
-            "concurrent views kept",
-            "kept",
-            format!("{} of {}", kept.kept, kept.of),
-        ));
-    }
-    shown
-}
-
 /// The pages the pattern shows on, with a real post or tag where the path needs one.
-async fn twins(lab: &Lab, pattern: &Pattern) -> Result<Vec<Twins>, AppError> {
-    let mut twins = Vec::new();
-    for place in pattern.shows_on {
+async fn twins(lab: &Lab, pattern: &'static Pattern) -> Result<Vec<Twins>, AppError> {
+    let mut twins: Vec<Twins> = Vec::new();
+    for place in &pattern.shows_on {
         let path = if place.path.contains("{slug}") {
             let slug = if place.path.starts_with("/tags/") {
-                lab.workbench.busiest_tag_slug().await?
+                lab.workbench.busiest_tag().await?.1
             } else {
                 lab.workbench.newest_post().await?.1
             };
-            place.path.replace("{slug}", &slug)
+            place.path.replace("{slug}", slug.as_str())
         } else {
-            place.path.to_owned()
+            place.path.clone()
         };
-        if twins.iter().any(|t: &Twins| t.optimized == path) {
+        if twins.iter().any(|t| t.optimized == path) {
             continue;
         }
         twins.push(Twins {
-            view: place.view,
+            view: &place.view,
             naive: format!("/naive{path}"),
             optimized: path,
         });
@@ -328,24 +377,16 @@ async fn twins(lab: &Lab, pattern: &Pattern) -> Result<Vec<Twins>, AppError> {
     Ok(twins)
 }
 
-/// "one `IN (…)` query" → plain "one ", code "IN (…)", plain " query".
-fn code_spans(text: &'static str) -> Vec<(bool, &'static str)> {
-    text.split('`')
-        .enumerate()
-        .map(|(i, span)| (i % 2 == 1, span))
-        .filter(|(_, span)| !span.is_empty())
-        .collect()
-}
-
-fn shown(code: &'static Code, repository_url: Option<&str>) -> Shown {
-    let line = source::line_of(code.source, code.function).unwrap_or(1);
+fn shown(code: &'static CodeRef, repository_url: Option<&str>) -> Shown {
+    let text = super::sources::text(&code.file).unwrap_or_default();
+    let line = super::source::line_of(text, &code.function).unwrap_or(1);
     let href = match repository_url {
         Some(url) => format!("{url}/{}#L{line}", code.file),
         None => format!("/lab/source/{}#L{line}", code.file),
     };
-    let source = source::function(code.source, code.function).unwrap_or_default();
+    let source = super::source::function(text, &code.function).unwrap_or_default();
     Shown {
-        file: code.file,
+        file: &code.file,
         href,
         highlighted: super::highlight::rust(&source),
     }
@@ -354,8 +395,9 @@ fn shown(code: &'static Code, repository_url: Option<&str>) -> Shown {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lab::compare::Facts;
 
-    fn side(statements: u32, millis: &[u64], rows: u64) -> Measured {
+    fn side(statements: u32, millis: &[u64], rows: usize) -> Measured {
         Measured {
             statements,
             times: millis
@@ -363,9 +405,7 @@ mod tests {
                 .map(|ms| std::time::Duration::from_micros(ms * 1000))
                 .collect(),
             sql: Vec::new(),
-            fetched: crate::catalog::measure::Fetched::rows(rows as usize),
-            plan: None,
-            steps: Vec::new(),
+            facts: Facts::rows(rows),
         }
     }
 
@@ -413,18 +453,5 @@ mod tests {
             "9.00 ms (6.00 ms – 16.00 ms, 3 runs)"
         );
         assert!(timing(&side(1, &[1500], 0)).contains("ran once"));
-    }
-
-    #[test]
-    fn summaries_keep_their_code_spans() {
-        assert_eq!(
-            code_spans("one `IN (…)` query, `x`"),
-            [
-                (false, "one "),
-                (true, "IN (…)"),
-                (false, " query, "),
-                (true, "x")
-            ]
-        );
     }
 }

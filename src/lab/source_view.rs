@@ -1,5 +1,5 @@
 //! `GET /lab/source/{path}`: a file a pattern shows, whole, when no `REPOSITORY_URL`
-//! says where the repository lives. Only the files the catalog names are served
+//! says where the repository lives. Only the files the patterns name are served
 //! (their text is compiled in): nothing else of the disk is reachable from here.
 
 use askama::Template;
@@ -7,7 +7,6 @@ use askama_web::WebTemplate;
 use axum::extract::Path;
 use axum::http::Uri;
 
-use crate::catalog::{Code, PATTERNS};
 use crate::error::AppError;
 use crate::views::{Footer, Variant};
 
@@ -21,16 +20,17 @@ pub struct SourceTemplate {
     pub footer: Footer,
 }
 
-/// The catalog's entry for the file at `path`, if a pattern shows it.
-fn shown(path: &str) -> Option<&'static Code> {
-    PATTERNS
+/// The file at `path`, if a pattern shows a function of it.
+fn shown(path: &str) -> Option<(&'static str, &'static str)> {
+    let file = catalog::patterns()
         .iter()
-        .flat_map(|pattern| pattern.naive.code.iter().chain(pattern.optimized.code))
-        .find(|code| code.file == path)
+        .flat_map(|pattern| pattern.naive.code.iter().chain(&pattern.optimized.code))
+        .find(|code| code.file == path)?;
+    Some((&file.file, super::sources::text(&file.file)?))
 }
 
 pub async fn file(Path(path): Path<String>, uri: Uri) -> Result<SourceTemplate, AppError> {
-    let code = shown(&path).ok_or_else(|| {
+    let (file, text) = shown(&path).ok_or_else(|| {
         AppError::NotFound(
             "The lab shows only the source files its patterns use; this is not one of them."
                 .to_owned(),
@@ -38,13 +38,8 @@ pub async fn file(Path(path): Path<String>, uri: Uri) -> Result<SourceTemplate, 
     })?;
     Ok(SourceTemplate {
         root: "/",
-        file: code.file,
-        lines: code
-            .source
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l))
-            .collect(),
+        file,
+        lines: text.lines().enumerate().map(|(i, l)| (i + 1, l)).collect(),
         footer: Footer::capture(Variant::Optimized, &uri).without_twin(),
     })
 }

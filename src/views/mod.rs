@@ -39,7 +39,7 @@ use tokio::sync::Notify;
 
 use crate::cache::page::{RenderCost, Served};
 use crate::cache::{FragmentCache, PageCache, ViewTally};
-use crate::config::AdminToken;
+use crate::config::{AdminToken, Config};
 use crate::entities::tag;
 use crate::instrument::{self, Component, Inspected, QueryStats, ShapeCount};
 use crate::mail::Mailer;
@@ -64,6 +64,30 @@ pub struct Site {
     pub views: ViewTally,
     /// Where links in emails point, without a trailing slash.
     pub public_url: String,
+}
+
+impl Site {
+    /// The pages' share of what the app holds, on `db`, with caches of its own as
+    /// `config` says: the app's (`AppState::new`), and the lab's, which must neither
+    /// fill nor read the app's.
+    pub fn new(
+        db: DatabaseConnection,
+        config: &Config,
+        admin_token: AdminToken,
+        public_url: String,
+    ) -> anyhow::Result<Self> {
+        let cache = FragmentCache::new(&config.cache)?;
+        Ok(Site {
+            pages: PageCache::new(&cache, &config.page_cache),
+            views: ViewTally::new(&cache),
+            cache,
+            db,
+            admin_token,
+            mailer: Mailer::new(&config.mail)?,
+            outbox_wake: Arc::new(Notify::new()),
+            public_url,
+        })
+    }
 }
 
 /// Every page and admin action. The optimized variant owns the plain path (it is what

@@ -1,11 +1,11 @@
 //! Exists vs count: both give the same answer; `EXISTS … LIMIT 1` asks for one row
 //! where counting visits every match — and the start-up check asks the cheap way.
 
-use perfblog::catalog::exists::busiest_tag;
 use perfblog::db::exists::{by_counting, by_finding_one, published_tagged};
 use perfblog::db::explain::explain;
 use perfblog::entities::{post, post_tag, tag};
 use perfblog::instrument::{record_queries, record_statements};
+use perfblog::lab::workbench::busiest_tag;
 use perfblog::seed::{self, DatasetSize};
 use sea_orm::{ActiveValue::Set, DbBackend, EntityTrait};
 
@@ -27,7 +27,7 @@ async fn new_tag(app: &TestApp, slug: &str) -> i32 {
 async fn exists_and_counting_agree_on_a_busy_tag_a_tag_of_drafts_and_an_unused_tag() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
-    let busy = busiest_tag(&app.db).await.expect("a tag");
+    let (busy, _) = busiest_tag(&app.db).await.expect("a tag");
     let draft = app.first_published().await.id;
     post::Entity::update(post::ActiveModel {
         id: Set(draft),
@@ -98,7 +98,7 @@ async fn on_postgresql_exists_stops_at_the_first_post_where_counting_visits_them
         comments_per_post: 0,
     })
     .await;
-    let tag_id = busiest_tag(&app.db).await.expect("a tag");
+    let (tag_id, _) = busiest_tag(&app.db).await.expect("a tag");
 
     let (_, _, counting) = record_statements(by_counting(&app.db, published_tagged(tag_id))).await;
     let (_, _, finding) =

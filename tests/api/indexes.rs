@@ -2,8 +2,9 @@
 //! whole tables, and the lab that shows it drops indexes only inside a transaction it
 //! rolls back.
 
-use perfblog::catalog::indexes::{INDEXES, page_statements};
 use perfblog::db::explain::explain;
+use perfblog::db::indexes::PAGE_INDEXES;
+use perfblog::lab::workbench::Workbench;
 use perfblog::seed::DatasetSize;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
@@ -46,7 +47,9 @@ async fn no_statement_of_the_optimized_post_tag_and_list_pages_reads_all_of_post
         .expect("ANALYZE runs");
     let on_postgres = app.db.get_database_backend() == DbBackend::Postgres;
 
-    let statements = page_statements(&app.db).await.expect("the pages load");
+    let url = perfblog::config::DatabaseUrl::parse(&app.database_url).expect("a URL");
+    let workbench = Workbench::new(app.db.clone(), url);
+    let statements = workbench.page_statements().await.expect("the pages load");
     assert!(
         statements.len() >= 10,
         "every page's statements: {}",
@@ -82,7 +85,7 @@ async fn the_indexes_lab_shows_both_plans_and_leaves_every_index_in_place() {
         .await
         .expect("ANALYZE runs");
     let before = index_names(&app.db).await;
-    for (index, _) in INDEXES.iter().take(3) {
+    for (index, _) in PAGE_INDEXES.iter().take(3) {
         assert!(before.iter().any(|name| name == index), "{index} exists");
     }
 

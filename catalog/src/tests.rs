@@ -1,0 +1,231 @@
+//! The catalog against the repository: every file it names exists, every figure in
+//! the docs comes from the report, and no figure is typed by hand.
+
+use std::path::{Path, PathBuf};
+
+use crate::figures::{self, hand_typed, typed_prose};
+use crate::report::Report;
+use crate::{TWIN_PAGES, find, measures, patterns};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+fn published_report() -> Report {
+    serde_json::from_str(&read(&root().join("docs/benchmarks.json"))).expect("a report")
+}
+
+/// README.md and every Markdown file under docs/.
+fn markdown_files() -> Vec<PathBuf> {
+    let mut files = vec![root().join("README.md")];
+    let mut pending = vec![root().join("docs")];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir)
+            .expect("docs/ is readable")
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "md") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn every_pattern_file_reads_and_every_file_in_docs_patterns_is_listed() {
+    let slugs: Vec<&str> = patterns().iter().map(|p| p.slug.as_str()).collect();
+    for entry in std::fs::read_dir(root().join("docs/patterns"))
+        .expect("docs/patterns/")
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(slug) = name.strip_suffix(".md").filter(|_| name != "README.md") {
+            assert!(
+                slugs.contains(&slug),
+                "docs/patterns/{name} is not in the catalog's FILES"
+            );
+        }
+    }
+    let mut unique = slugs.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), slugs.len(), "two patterns share a slug");
+    assert!(slugs.iter().all(|slug| {
+        slug.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    }));
+    assert!(find(TWIN_PAGES).is_none());
+}
+
+/// What a pattern names must exist: its tests, its places' folders, its sides' files
+/// and the functions in them.
+#[test]
+fn every_file_folder_and_function_a_pattern_names_exists() {
+    for pattern in patterns() {
+        let slug = &pattern.slug;
+        for test in &pattern.tests {
+            assert!(root().join(test).is_file(), "{slug}: {test}");
+        }
+        for place in &pattern.shows_on {
+            assert!(
+                root().join(&place.folder).is_dir(),
+                "{slug}: {}",
+                place.folder
+            );
+        }
+        for code in pattern.naive.code.iter().chain(&pattern.optimized.code) {
+            let text = read(&root().join(&code.file));
+            let (owner, function) = match code.function.split_once("::") {
+                Some((owner, method)) => (Some(owner), method),
+                None => (None, code.function.as_str()),
+            };
+            let declared = [format!("fn {function}("), format!("fn {function}<")]
+                .iter()
+                .any(|declaration| text.contains(declaration.as_str()));
+            assert!(declared, "{slug}: no `fn {function}` in {}", code.file);
+            if let Some(owner) = owner {
+                assert!(
+                    text.contains(&format!(" {owner} {{")),
+                    "{slug}: no `impl {owner}`"
+                );
+            }
+        }
+    }
+}
+
+/// Markdown's code spans must close: the lab turns them into `<code>`.
+#[test]
+fn every_pattern_names_its_django_equivalent_with_closed_code_spans() {
+    for pattern in patterns() {
+        for text in std::iter::once(&pattern.django).chain(&pattern.rails) {
+            assert!(
+                text.contains('`') && text.matches('`').count() % 2 == 0,
+                "{}: an unclosed or missing code span in {text}",
+                pattern.slug
+            );
+        }
+    }
+}
+
+/// The report's figures name measures the catalog has, and each measure's headline
+/// size is one it is measured at.
+#[test]
+fn the_report_and_the_catalog_name_the_same_measures() {
+    let report = published_report();
+    let known: Vec<(&str, &str)> = measures().map(|(slug, m)| (slug, m.id.as_str())).collect();
+    for figure in &report.figures {
+        assert!(
+            known.contains(&(figure.pattern.as_str(), figure.measure.as_str())),
+            "docs/benchmarks.json has {}/{}, which no pattern measures",
+            figure.pattern,
+            figure.measure
+        );
+    }
+    for (slug, measure) in measures() {
+        if let Some(headline) = measure.headline {
+            assert!(measure.sizes.contains(&headline), "{slug}/{}", measure.id);
+        }
+    }
+}
+
+/// Every placeholder in the README and docs holds what the report says: a figure
+/// edited by hand, or a report regenerated without the docs, fails here.
+#[test]
+fn every_figure_in_the_docs_is_the_reports() {
+    let report = published_report();
+    for file in markdown_files() {
+        let text = read(&file);
+        match figures::fill(&text, &report) {
+            Ok(filled) => assert!(
+                filled == text,
+                "{} holds figures the report does not: run `cargo run -p bench-report -- --tables-only`",
+                file.display()
+            ),
+            Err(problems) => panic!("{}: {problems:?}", file.display()),
+        }
+    }
+}
+
+/// Configured values, dataset recipes and targets that prose may state: they are
+/// settings and goals, not measurements (file, text as written).
+const CONSTANTS: &[(&str, &str)] = &[
+    ("docs/admin.md", "5 MB"),                // the import's size limit
+    ("docs/data.md", "8 KB"),                 // the dataset: bodies of 2–8 KB
+    ("docs/email.md", "2 s"),                 // retry backoff, from 2 s…
+    ("docs/email.md", "10 min"),              // …doubling to 10 min
+    ("docs/email.md", "60 s"),                // the outbox lease
+    ("docs/lab.md", "300 ms"),                // a side's run budget
+    ("docs/lab.md", "20 s"),                  // the lab gate's wait
+    ("docs/lab.md", "50 ms"),                 // the lab's SMTP delay
+    ("docs/lab.md", "15 s"),                  // the request timeout
+    ("docs/operations.md", "2 s"),            // the naive gate's wait
+    ("docs/operations.md", "1 KB"),           // the compression threshold
+    ("docs/operations.md", "15 s"),           // the request timeout
+    ("docs/operations.md", "64 KB"),          // the comment form's limit
+    ("docs/operations.md", "5 MB"),           // the import's limit
+    ("docs/operations.md", "10 s"),           // HEADER_READ_TIMEOUT
+    ("docs/operations.md", "1.5 s"),          // DATABASE_ACQUIRE_TIMEOUT
+    ("docs/operations.md", "0.5 s"),          // /healthz's database budget
+    ("docs/operations.md", "256 MB"),         // the page cache's budget
+    ("docs/patterns/bulk-inserts.md", "20×"), // a target
+    ("docs/patterns/bulk-updates.md", "50×"), // a target
+    ("docs/patterns/denormalized-counters.md", "20×"), // a target
+    ("docs/patterns/eager-loading.md", "10×"), // a target
+    ("docs/patterns/eager-loading.md", "30×"), // a target
+    ("docs/patterns/fragment-caching.md", "5 minutes"), // the TTL (± 20 %)
+    ("docs/patterns/fragment-caching.md", "250 ms"), // Redis connect/response timeout
+    ("docs/patterns/fragment-caching.md", "500 ms"), // Redis back-off
+    ("docs/patterns/fragment-caching.md", "20×"), // a target
+    ("docs/patterns/fragment-caching.md", "5×"), // a target
+    ("docs/patterns/indexes.md", "1 s"),      // the DROP INDEX lock_timeout
+    ("docs/patterns/offloaded-email.md", "50 ms"), // the lab's SMTP delay, a bench size
+    ("docs/patterns/offloaded-email.md", "200 ms"), // a bench size (SMTP delay)
+    ("docs/patterns/offloaded-email.md", "20×"), // a target
+    ("docs/patterns/offloaded-email.md", "40 ms"), // Linux's delayed-ACK timer
+    ("docs/patterns/per-view-caching.md", "5 minutes"), // the TTL
+    ("docs/patterns/per-view-caching.md", "256 MB"), // the page cache's budget
+    ("docs/patterns/per-view-caching.md", "10 minutes"), // stale-if-error's keep time
+    ("docs/patterns/projection.md", "8 KB"),  // the dataset: bodies of 2–8 KB
+    ("docs/patterns/projection.md", "3×"),    // a target
+    ("docs/patterns/projection.md", "10×"),   // a target
+    ("docs/patterns/projection.md", "5 KB"),  // the recipe's mean body
+    ("docs/patterns/streaming.md", "5 MB"),   // the import's limit
+    ("docs/patterns/streaming.md", "15 s"),   // the request timeout
+];
+
+/// The log of one-off measurements, each with its date, machine and dataset.
+const MEASUREMENT_LOG: &str = "docs/measurements.md";
+
+#[test]
+fn no_figure_is_typed_by_hand_outside_the_measurement_log() {
+    let mut typed = Vec::new();
+    for file in markdown_files() {
+        let name = file
+            .strip_prefix(root())
+            .unwrap_or(&file)
+            .to_string_lossy()
+            .replace('\\', "/");
+        if name == MEASUREMENT_LOG {
+            continue;
+        }
+        for figure in hand_typed(&typed_prose(&read(&file))) {
+            if !CONSTANTS.contains(&(name.as_str(), figure.as_str())) {
+                typed.push(format!("{name}: {figure}"));
+            }
+        }
+    }
+    assert!(
+        typed.is_empty(),
+        "figures typed by hand (make them placeholders, or move them to {MEASUREMENT_LOG}):\n{}",
+        typed.join("\n")
+    );
+}

@@ -1,0 +1,532 @@
+//! A comparison, defined once: **setup** builds what both sides get, **naive** and
+//! **optimized** each run one side against it and say what they found, as a list of
+//! [`Fact`]s. The lab runs it live, criterion measures it (`benches/lessons.rs`), and
+//! tests call it — the same three functions each time.
+//!
+//! A side decides what is timed: it hands the timed part to [`Runs::time`], which runs
+//! it as many times as whoever drives the comparison asks (up to five within a budget
+//! for the lab, criterion's iteration count for a bench, once for a test). What a side
+//! does around it — open a transaction, drop an index, race twenty views — is not timed.
+
+use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::workbench::Workbench;
+use crate::error::AppError;
+use crate::instrument;
+
+/// A side's or a setup's future.
+pub type Fut<'a, T> = Pin<Box<dyn Future<Output = Result<T, AppError>> + Send + 'a>>;
+
+/// One measure of a pattern: the id its front matter gives it, and its three parts.
+pub struct Comparison<I> {
+    /// The measure's `id` in the pattern's front matter.
+    pub measure: &'static str,
+    /// What both sides get, built once per size and not timed. `None`: the size the
+    /// comparison chooses itself (the lab passes the front matter's `live`).
+    pub setup: for<'a> fn(&'a Workbench, Option<u64>) -> Fut<'a, I>,
+    pub naive: SideFn<I>,
+    pub optimized: SideFn<I>,
+    /// Samples criterion takes (at least 10): fewer for sides that take seconds.
+    pub samples: usize,
+    /// Whether it measures Redis, and runs only where there is one.
+    pub needs_redis: bool,
+}
+
+impl<I> Comparison<I> {
+    pub const fn new(
+        measure: &'static str,
+        setup: for<'a> fn(&'a Workbench, Option<u64>) -> Fut<'a, I>,
+        naive: SideFn<I>,
+        optimized: SideFn<I>,
+    ) -> Self {
+        Self {
+            measure,
+            setup,
+            naive,
+            optimized,
+            samples: 30,
+            needs_redis: false,
+        }
+    }
+
+    pub const fn samples(self, samples: usize) -> Self {
+        Self { samples, ..self }
+    }
+
+    pub const fn needing_redis(self) -> Self {
+        Self {
+            needs_redis: true,
+            ..self
+        }
+    }
+}
+
+/// A side: runs against the setup's input, times its work with [`Runs`].
+pub type SideFn<I> = for<'a> fn(&'a Workbench, &'a I, &'a mut Runs) -> Fut<'a, Facts>;
+
+/// Which side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    Naive,
+    Optimized,
+}
+
+impl Which {
+    pub const BOTH: [Which; 2] = [Which::Naive, Which::Optimized];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Which::Naive => "naive",
+            Which::Optimized => "optimized",
+        }
+    }
+}
+
+/// A [`Comparison`] whatever its input: what the lab, the benches and the tests hold.
+pub trait Compare: Send + Sync {
+    fn measure(&self) -> &'static str;
+    fn samples(&self) -> usize;
+    fn needs_redis(&self) -> bool;
+    fn setup<'a>(&'a self, bench: &'a Workbench, size: Option<u64>) -> Fut<'a, Input>;
+    fn side<'a>(
+        &'a self,
+        which: Which,
+        bench: &'a Workbench,
+        input: &'a Input,
+        runs: &'a mut Runs,
+    ) -> Fut<'a, Facts>;
+}
+
+/// What a setup built, for either side.
+pub struct Input(Box<dyn Any + Send + Sync>);
+
+impl<I: Send + Sync + 'static> Compare for Comparison<I> {
+    fn measure(&self) -> &'static str {
+        self.measure
+    }
+
+    fn samples(&self) -> usize {
+        self.samples
+    }
+
+    fn needs_redis(&self) -> bool {
+        self.needs_redis
+    }
+
+    fn setup<'a>(&'a self, bench: &'a Workbench, size: Option<u64>) -> Fut<'a, Input> {
+        Box::pin(async move {
+            let input = (self.setup)(bench, size).await?;
+            Ok(Input(Box::new(input)))
+        })
+    }
+
+    fn side<'a>(
+        &'a self,
+        which: Which,
+        bench: &'a Workbench,
+        input: &'a Input,
+        runs: &'a mut Runs,
+    ) -> Fut<'a, Facts> {
+        let Some(input) = input.0.downcast_ref::<I>() else {
+            let mixed = anyhow::anyhow!("{}: an input of another comparison", self.measure);
+            return Box::pin(async move { Err(AppError::Internal(mixed)) });
+        };
+        match which {
+            Which::Naive => (self.naive)(bench, input, runs),
+            Which::Optimized => (self.optimized)(bench, input, runs),
+        }
+    }
+}
+
+/// A pattern's comparisons, the first the one the lab runs live.
+pub struct Lesson {
+    pub slug: &'static str,
+    pub comparisons: &'static [&'static dyn Compare],
+}
+
+impl Lesson {
+    /// The comparison of the measure `id`.
+    pub fn comparison(&self, id: &str) -> Option<&'static dyn Compare> {
+        self.comparisons.iter().copied().find(|c| c.measure() == id)
+    }
+}
+
+/// What a side found besides its time, each with its label: the lab shows them under
+/// the side and, where both sides have one, naive → optimized in the verdict.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Facts(pub Vec<Fact>);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fact {
+    /// Rows that came back from the database (or were changed, for writes).
+    Rows(u64),
+    /// Bytes of column values that came back.
+    BytesFetched(u64),
+    /// The most bytes of output held in memory at once.
+    BytesHeld(u64),
+    /// Of `of` concurrent writes, how many the data kept.
+    Kept { kept: u64, of: u64 },
+    /// How the database ran the side's statements.
+    Plan(String),
+    /// A sequence played out live, step by step (a cache's miss → hit → write → miss).
+    Steps(Vec<Step>),
+}
+
+impl Fact {
+    /// What the fact is, as the page labels it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Fact::Rows(_) => "rows",
+            Fact::BytesFetched(_) => "bytes fetched",
+            Fact::BytesHeld(_) => "bytes held at once",
+            Fact::Kept { .. } => "concurrent views kept",
+            Fact::Plan(_) => "how the database ran them",
+            Fact::Steps(_) => "step by step",
+        }
+    }
+}
+
+impl Facts {
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    pub fn rows(n: usize) -> Self {
+        Self(vec![Fact::Rows(n as u64)])
+    }
+
+    pub fn and(mut self, fact: Fact) -> Self {
+        self.0.push(fact);
+        self
+    }
+
+    /// The fact labelled as `like` is, if the side found one.
+    pub fn get(&self, like: &Fact) -> Option<&Fact> {
+        self.0.iter().find(|fact| fact.label() == like.label())
+    }
+}
+
+/// One step of a sequence played out live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub action: Action,
+    pub found: Found,
+    /// The cache generation the step read under (or moved to, for a write).
+    pub generation: Option<u64>,
+    pub statements: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Read,
+    ReadAgain,
+    Write,
+    ReadAfterWrite,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Found {
+    Hit,
+    Miss,
+    GenerationBumped,
+}
+
+impl Action {
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::ReadAgain => "read again",
+            Action::Write => "a write",
+            Action::ReadAfterWrite => "read after the write",
+        }
+    }
+}
+
+impl Found {
+    pub fn label(self) -> &'static str {
+        match self {
+            Found::Hit => "hit",
+            Found::Miss => "miss",
+            Found::GenerationBumped => "generation bumped",
+        }
+    }
+
+    /// How the page colours the step: `hit`, `miss` or `write`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Found::Hit => "hit",
+            Found::Miss => "miss",
+            Found::GenerationBumped => "write",
+        }
+    }
+}
+
+/// How many times a side's timed part runs, and what each run took.
+pub struct Runs {
+    plan: Plan,
+    times: Vec<Duration>,
+    /// The first run's statements and their SQL, when the plan records them.
+    first: Option<(instrument::QueryStats, Vec<String>)>,
+}
+
+enum Plan {
+    /// The lab: up to [`MOST_RUNS`], none that would take the side past
+    /// [`SIDE_BUDGET`]; the first run's SQL recorded.
+    Live,
+    /// Criterion's iteration count.
+    Iterations(u64),
+}
+
+/// The most runs of a side in the lab; the page shows their median, fastest and slowest.
+pub const MOST_RUNS: usize = 5;
+
+/// No further run that would take a side past this (judged by its last run; the first
+/// run always happens): a side costs at most its first run or this budget.
+pub const SIDE_BUDGET: Duration = Duration::from_millis(300);
+
+impl Runs {
+    /// As the lab runs a side.
+    pub fn live() -> Self {
+        Self {
+            plan: Plan::Live,
+            times: Vec::with_capacity(MOST_RUNS),
+            first: None,
+        }
+    }
+
+    /// As criterion asks: `iterations` runs, their total time what it reads.
+    pub fn iterations(iterations: u64) -> Self {
+        Self {
+            plan: Plan::Iterations(iterations.max(1)),
+            times: Vec::new(),
+            first: None,
+        }
+    }
+
+    /// Whether this is the lab's live run, where a side may also play out what it
+    /// shows besides its time (a race, a cache's life); benches skip that.
+    pub fn is_live(&self) -> bool {
+        matches!(self.plan, Plan::Live)
+    }
+
+    /// Runs `run` as many times as the plan says, timing each, and returns what the
+    /// first run returned.
+    pub async fn time<T, E, F, Fut>(&mut self, mut run: F) -> Result<T, AppError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        AppError: From<E>,
+    {
+        self.time_with(|| async { Ok::<_, AppError>(()) }, |()| run())
+            .await
+    }
+
+    /// [`time`](Self::time), with `prepare` before every run, not timed: what the run
+    /// consumes (a copy of its input), or the rows a write must find again.
+    pub async fn time_with<T, E, P, Prepare, Prepared, F, Fut>(
+        &mut self,
+        mut prepare: Prepare,
+        mut run: F,
+    ) -> Result<T, AppError>
+    where
+        Prepare: FnMut() -> Prepared,
+        Prepared: Future<Output = Result<P, AppError>>,
+        F: FnMut(P) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        AppError: From<E>,
+    {
+        let began = Instant::now();
+        let mut first = None;
+        while self.another(began) {
+            let prepared = prepare().await?;
+            let started = Instant::now();
+            let output = if self.is_live() && first.is_none() {
+                let (output, stats, sql) = instrument::record_queries(run(prepared)).await;
+                self.first = Some((stats, sql));
+                output
+            } else {
+                run(prepared).await
+            };
+            self.times.push(started.elapsed());
+            let output = output?;
+            if first.is_none() {
+                first = Some(output);
+            }
+        }
+        first.ok_or_else(|| AppError::Internal(anyhow::anyhow!("a side ran no run")))
+    }
+
+    fn another(&self, began: Instant) -> bool {
+        match self.plan {
+            Plan::Iterations(n) => (self.times.len() as u64) < n,
+            Plan::Live => {
+                self.times.len() < MOST_RUNS
+                    && self
+                        .times
+                        .last()
+                        .is_none_or(|last| began.elapsed() + *last <= SIDE_BUDGET)
+            }
+        }
+    }
+
+    /// Every run's time, in the order they ran.
+    pub fn times(&self) -> &[Duration] {
+        &self.times
+    }
+
+    /// What criterion reads: the time of every run together.
+    pub fn total(&self) -> Duration {
+        self.times.iter().sum()
+    }
+
+    /// The first run's statement count and SQL, in the lab.
+    pub fn recorded(self) -> (Vec<Duration>, Option<(instrument::QueryStats, Vec<String>)>) {
+        (self.times, self.first)
+    }
+}
+
+/// One side, measured live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Measured {
+    pub statements: u32,
+    /// Every run's time, fastest first (at least one).
+    pub times: Vec<Duration>,
+    /// Distinct SQL statements with how often each ran, in first-run order.
+    pub sql: Vec<(usize, String)>,
+    pub facts: Facts,
+}
+
+impl Measured {
+    pub fn median(&self) -> Duration {
+        self.times
+            .get(self.times.len() / 2)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    pub fn fastest(&self) -> Duration {
+        self.times.first().copied().unwrap_or_default()
+    }
+
+    pub fn slowest(&self) -> Duration {
+        self.times.last().copied().unwrap_or_default()
+    }
+
+    pub fn runs(&self) -> usize {
+        self.times.len()
+    }
+}
+
+/// Both sides of a comparison, measured.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub naive: Measured,
+    pub optimized: Measured,
+}
+
+/// Sets `comparison` up at `size` and runs each side as the lab does.
+pub async fn live(
+    comparison: &dyn Compare,
+    bench: &Workbench,
+    size: Option<u64>,
+) -> Result<Outcome, AppError> {
+    let input = comparison.setup(bench, size).await?;
+    let naive = measured(comparison, Which::Naive, bench, &input).await?;
+    let optimized = measured(comparison, Which::Optimized, bench, &input).await?;
+    Ok(Outcome { naive, optimized })
+}
+
+async fn measured(
+    comparison: &dyn Compare,
+    which: Which,
+    bench: &Workbench,
+    input: &Input,
+) -> Result<Measured, AppError> {
+    let mut runs = Runs::live();
+    let facts = comparison.side(which, bench, input, &mut runs).await?;
+    let (mut times, first) = runs.recorded();
+    times.sort();
+    let (stats, sql) = first.unwrap_or_default();
+    Ok(Measured {
+        statements: stats.statements,
+        times,
+        sql: grouped(sql),
+        facts,
+    })
+}
+
+/// Identical statements counted together, the way a debug toolbar shows them.
+fn grouped(statements: Vec<String>) -> Vec<(usize, String)> {
+    let mut groups: Vec<(usize, String)> = Vec::new();
+    for sql in statements {
+        match groups.iter_mut().find(|(_, seen)| *seen == sql) {
+            Some((count, _)) => *count += 1,
+            None => groups.push((1, sql)),
+        }
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn runs_of_a_side_taking(cost: Duration) -> usize {
+        let mut runs = Runs::live();
+        runs.time(|| async move {
+            tokio::time::sleep(cost).await;
+            Ok::<_, AppError>(())
+        })
+        .await
+        .unwrap_or_else(|_| unreachable!("the side cannot fail"));
+        runs.times().len()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cheap_side_runs_five_times_and_an_expensive_one_once() {
+        assert_eq!(runs_of_a_side_taking(Duration::from_millis(1)).await, 5);
+        assert_eq!(runs_of_a_side_taking(Duration::from_millis(100)).await, 3);
+        assert_eq!(runs_of_a_side_taking(Duration::from_millis(265)).await, 1);
+        assert_eq!(runs_of_a_side_taking(Duration::from_millis(1500)).await, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_side_spends_more_than_its_first_run_or_its_budget() {
+        for cost in [1, 10, 50, 100, 150, 299, 300, 301, 1000, 9000] {
+            let cost = Duration::from_millis(cost);
+            let runs = runs_of_a_side_taking(cost).await;
+            let spent = cost * u32::try_from(runs).unwrap_or(u32::MAX);
+            assert!(
+                spent <= cost.max(SIDE_BUDGET),
+                "{cost:?} a run: {runs} runs"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn criterion_gets_the_runs_it_asks_for_and_preparing_is_not_timed() {
+        let mut runs = Runs::iterations(7);
+        let mut resets = 0;
+        runs.time_with(
+            || {
+                resets += 1;
+                async { Ok(()) }
+            },
+            |()| async { Ok::<_, AppError>(()) },
+        )
+        .await
+        .unwrap_or_else(|_| unreachable!("the side cannot fail"));
+        assert_eq!((runs.times().len(), resets), (7, 7));
+    }
+
+    #[test]
+    fn identical_statements_are_grouped_in_first_seen_order() {
+        let groups = grouped(vec!["A".into(), "B".into(), "A".into(), "A".into()]);
+        assert_eq!(groups, vec![(3, "A".to_owned()), (1, "B".to_owned())]);
+    }
+}

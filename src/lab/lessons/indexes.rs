@@ -1,0 +1,145 @@
+//! Indexes you can see: the statements pages run, with the indexes that serve them and
+//! without, each side with its plan.
+
+use sea_orm::ConnectionTrait;
+
+use super::{Comparison, Fact, Facts, Lesson, Runs};
+use crate::db::explain::{Plan, explain};
+use crate::db::indexes::drop_page_indexes;
+use crate::error::AppError;
+use crate::lab::workbench::{PageStatement, Workbench, rolled_back};
+
+pub static LESSON: Lesson = Lesson {
+    slug: "indexes",
+    comparisons: &[&PAGES, &POST_PAGE, &LIST_PAGE, &TITLE_SEARCH],
+};
+
+/// Every page's statements together (what the lab runs), then pages alone.
+static PAGES: Comparison<Statements> = Comparison::new(
+    "pages",
+    |bench, _| Box::pin(statements(bench, None)),
+    |bench, statements, runs| Box::pin(side(bench, statements, runs, Without)),
+    |bench, statements, runs| Box::pin(side(bench, statements, runs, With)),
+)
+.samples(20);
+
+static POST_PAGE: Comparison<Statements> = Comparison::new(
+    "post-page",
+    |bench, _| Box::pin(statements(bench, Some("post page"))),
+    |bench, statements, runs| Box::pin(side(bench, statements, runs, Without)),
+    |bench, statements, runs| Box::pin(side(bench, statements, runs, With)),
+)
+.samples(20);
+
+static LIST_PAGE: Comparison<Statements> = Comparison::new(
+    "list-page",
+    |bench, _| Box::pin(statements(bench, Some("post list"))),
+    |bench, statements, runs| Box::pin(side(bench, statements, runs, Without)),
+    |bench, statements, runs| Box::pin(side(bench, statements, runs, With)),
+)
+.samples(20);
+
+static TITLE_SEARCH: Comparison<Statements> = Comparison::new(
+    "title-search",
+    |bench, _| Box::pin(statements(bench, Some("title search"))),
+    |bench, statements, runs| Box::pin(side(bench, statements, runs, Without)),
+    |bench, statements, runs| Box::pin(side(bench, statements, runs, With)),
+)
+.samples(20);
+
+use Indexes::{With, Without};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Indexes {
+    /// The schema's.
+    With,
+    /// [`crate::db::indexes::PAGE_INDEXES`] dropped, in a transaction rolled back.
+    Without,
+}
+
+/// The statements of `page` (every page's: `None`), and each side's plans of those
+/// whose plan the indexes change, asked for once beforehand.
+struct Statements {
+    run: Vec<PageStatement>,
+    plans: [String; 2],
+}
+
+async fn statements(bench: &Workbench, page: Option<&str>) -> Result<Statements, AppError> {
+    let mut run = bench.page_statements().await?;
+    run.retain(|statement| page.is_none_or(|page| statement.page == page));
+    let without = rolled_back(&bench.db, async |txn| {
+        drop_page_indexes(txn).await?;
+        plans(txn, &run).await
+    });
+    let without = without.await?;
+    let with = rolled_back(&bench.db, async |txn| plans(txn, &run).await).await?;
+    let plans = shown_where_they_differ(&run, [&without, &with]);
+    Ok(Statements { run, plans })
+}
+
+/// Runs every statement (the timed part), inside a transaction rolled back after: the
+/// indexes dropped first, on the naive side; the plans after, in the lab.
+async fn side(
+    bench: &Workbench,
+    statements: &Statements,
+    runs: &mut Runs,
+    indexes: Indexes,
+) -> Result<Facts, AppError> {
+    let rows = rolled_back(&bench.db, async |txn| {
+        if indexes == Without {
+            drop_page_indexes(txn).await?;
+        }
+        runs.time(|| async move {
+            let mut rows = 0;
+            for page_statement in &statements.run {
+                rows += txn
+                    .query_all_raw(page_statement.statement.clone())
+                    .await?
+                    .len();
+            }
+            Ok::<_, AppError>(rows)
+        })
+        .await
+    });
+    let facts = Facts::rows(rows.await?);
+    let plan = &statements.plans[usize::from(indexes == With)];
+    Ok(if runs.is_live() {
+        facts.and(Fact::Plan(plan.clone()))
+    } else {
+        facts
+    })
+}
+
+async fn plans(txn: &impl ConnectionTrait, run: &[PageStatement]) -> Result<Vec<Plan>, AppError> {
+    let mut plans = Vec::with_capacity(run.len());
+    for page_statement in run {
+        plans.push(explain(txn, &page_statement.statement).await?);
+    }
+    Ok(plans)
+}
+
+/// Each side's plans of the statements whose steps differ, timings aside.
+fn shown_where_they_differ(run: &[PageStatement], sides: [&[Plan]; 2]) -> [String; 2] {
+    let steps = |plan: &Plan| -> Vec<String> {
+        let timing = |line: &&String| line.starts_with("Planning") || line.starts_with("Execution");
+        plan.lines
+            .iter()
+            .filter(|line| !timing(line))
+            .cloned()
+            .collect()
+    };
+    let changed: Vec<usize> = (0..run.len())
+        .filter(|&i| steps(&sides[0][i]) != steps(&sides[1][i]))
+        .collect();
+    sides.map(|plans| {
+        let text: Vec<String> = changed
+            .iter()
+            .map(|&i| format!("-- {}\n{}", run[i].page, plans[i].text()))
+            .collect();
+        if text.is_empty() {
+            "No plan differs.".to_owned()
+        } else {
+            text.join("\n\n")
+        }
+    })
+}

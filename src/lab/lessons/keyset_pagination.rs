@@ -1,0 +1,80 @@
+//! Keyset pagination: a deep page found by skipping rows (`OFFSET`), or by seeking to a
+//! cursor.
+
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+use super::{Comparison, Facts, Lesson};
+use crate::entities::post;
+use crate::error::AppError;
+use crate::lab::workbench::Workbench;
+use crate::views::cursor::Cursor;
+use crate::views::pagination::{PAGE_SIZE, PageNumber, PageWindow};
+use crate::views::post_list::optimized;
+
+pub static LESSON: Lesson = Lesson {
+    slug: "keyset-pagination",
+    comparisons: &[&DEPTH],
+};
+
+/// The same 20 posts, six columns each, of the page at a depth: by its number
+/// (`OFFSET`), and just after the cursor the page before links to.
+struct Depth {
+    by_offset: PageWindow,
+    by_cursor: PageWindow,
+}
+
+static DEPTH: Comparison<Depth> = Comparison::new(
+    "depth",
+    |bench, page| Box::pin(depth(bench, page)),
+    |bench, depth, runs| {
+        Box::pin(async move {
+            let rows = runs
+                .time(|| optimized::page_rows(&bench.db, depth.by_offset))
+                .await?;
+            Ok(Facts::rows(rows.len()))
+        })
+    },
+    |bench, depth, runs| {
+        Box::pin(async move {
+            let rows = runs
+                .time(|| optimized::page_rows(&bench.db, depth.by_cursor))
+                .await?;
+            Ok(Facts::rows(rows.len()))
+        })
+    },
+);
+
+/// The page `page`, or the deepest full page the data has (at most 450), both ways.
+async fn depth(bench: &Workbench, page: Option<u64>) -> Result<Depth, AppError> {
+    let db = &bench.db;
+    let depth = match page {
+        Some(page) => page,
+        None => {
+            let published = post::Entity::find()
+                .filter(post::Column::Status.eq(post::Status::Published))
+                .count(db)
+                .await?;
+            (published / PAGE_SIZE).clamp(2, 450)
+        }
+    };
+    let number = PageNumber::parse(&depth.to_string()).map_err(AppError::BadRequest)?;
+    let by_offset = PageWindow::new(number);
+    let Some(before) = number.previous() else {
+        return Ok(Depth {
+            by_offset,
+            by_cursor: by_offset,
+        });
+    };
+    let mut rows = optimized::page_rows(db, PageWindow::new(before)).await?;
+    rows.truncate(usize::try_from(PAGE_SIZE).unwrap_or(20));
+    let cursor = rows
+        .last()
+        .and_then(|last| Cursor::after(last.published_at, last.id))
+        .ok_or_else(|| {
+            AppError::NotFound("The lab needs two pages of posts; seed the database.".to_owned())
+        })?;
+    Ok(Depth {
+        by_offset,
+        by_cursor: PageWindow::after(cursor),
+    })
+}

@@ -1,0 +1,86 @@
+//! One file per pattern: its comparisons, each defined once — setup, naive, optimized —
+//! and run by the lab, by criterion (`benches/lessons.rs`) and by the tests. What the
+//! pattern is, its prose and where it shows live in `docs/patterns/<slug>.md` (read by
+//! the `catalog` crate); tests fail when the two disagree.
+
+pub mod aggregation;
+pub mod atomic_counters;
+pub mod bulk_inserts;
+pub mod bulk_updates;
+pub mod connection_pooling;
+pub mod denormalized_counters;
+pub mod eager_loading;
+pub mod exists;
+pub mod fragment_caching;
+pub mod indexes;
+pub mod keyset_pagination;
+pub mod offloaded_email;
+pub mod per_view_caching;
+pub mod projection;
+pub mod streaming;
+pub mod write_behind_counter;
+
+pub use super::compare::{
+    Action, Compare, Comparison, Fact, Facts, Found, Fut, Lesson, Runs, Step,
+};
+
+/// Every pattern's comparisons, found by slug; the catalog gives the reading order.
+pub static LESSONS: &[&Lesson] = &[
+    &aggregation::LESSON,
+    &atomic_counters::LESSON,
+    &bulk_inserts::LESSON,
+    &bulk_updates::LESSON,
+    &connection_pooling::LESSON,
+    &denormalized_counters::LESSON,
+    &eager_loading::LESSON,
+    &exists::LESSON,
+    &fragment_caching::LESSON,
+    &indexes::LESSON,
+    &keyset_pagination::LESSON,
+    &offloaded_email::LESSON,
+    &per_view_caching::LESSON,
+    &projection::LESSON,
+    &streaming::LESSON,
+    &write_behind_counter::LESSON,
+];
+
+/// The comparisons of the pattern `slug`.
+pub fn find(slug: &str) -> Option<&'static Lesson> {
+    LESSONS.iter().copied().find(|lesson| lesson.slug == slug)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The prose and the code name the same patterns and the same measures, in the same
+    /// order: the first measure is what the lab runs.
+    #[test]
+    fn every_pattern_file_has_its_comparisons_and_every_comparison_its_measure() {
+        for pattern in catalog::patterns() {
+            let lesson = find(&pattern.slug)
+                .unwrap_or_else(|| panic!("{}: no lesson in src/lab/lessons/", pattern.slug));
+            let measures: Vec<&str> = pattern.measures.iter().map(|m| m.id.as_str()).collect();
+            let compared: Vec<&str> = lesson.comparisons.iter().map(|c| c.measure()).collect();
+            assert_eq!(measures, compared, "{}", pattern.slug);
+        }
+        assert_eq!(LESSONS.len(), catalog::patterns().len());
+    }
+
+    /// The N+1 detector's reports link the lab page of each fix it suggests.
+    #[test]
+    fn every_fix_the_n_plus_one_detector_suggests_has_its_lab_page() {
+        for fix in crate::instrument::Fix::ALL {
+            assert!(catalog::find(fix.lab).is_some(), "/lab/{}", fix.lab);
+        }
+    }
+
+    #[test]
+    fn the_email_pattern_states_the_delay_the_lab_uses() {
+        let setup = catalog::find("offloaded-email")
+            .and_then(|pattern| pattern.section("The setup"))
+            .unwrap_or_default();
+        let stated = format!("{} ms", offloaded_email::SMTP_DELAY.as_millis());
+        assert!(setup.contains(&stated), "{setup}");
+    }
+}

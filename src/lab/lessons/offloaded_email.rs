@@ -1,0 +1,96 @@
+//! Offloaded email: talk to the mail server inside the request, or queue the message
+//! in the same transaction as the comment.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::DatabaseConnection;
+
+use super::{Comparison, Facts, Lesson};
+use crate::config::MailSettings;
+use crate::error::AppError;
+use crate::lab::workbench::{Workbench, newest_post};
+use crate::mail::Mailer;
+use crate::mail::sink::{Behaviour, SmtpSink};
+use crate::seed::DatasetSize;
+use crate::views::comments::{CommentTarget, NewComment, naive, optimized};
+
+pub static LESSON: Lesson = Lesson {
+    slug: "offloaded-email",
+    comparisons: &[&COMMENT],
+};
+
+/// How long the lab's SMTP server takes to accept a message, unless a size says
+/// otherwise (the benches also run 0 and 200 ms).
+pub const SMTP_DELAY: Duration = Duration::from_millis(50);
+
+/// A comment on the newest post, and an SMTP server in this process that accepts every
+/// message after the delay and sends nothing on.
+struct Comment {
+    db: DatabaseConnection,
+    target: CommentTarget,
+    comment: NewComment,
+    mailer: Mailer,
+    _server: SmtpSink,
+}
+
+const PUBLIC_URL: &str = "http://lab.localhost";
+
+static COMMENT: Comparison<Comment> = Comparison::new(
+    "comment",
+    |bench, delay| Box::pin(comment(bench, delay)),
+    |bench, c, runs| {
+        let add = || {
+            bench.write(&c.db, async |db| {
+                naive::add(db, &c.mailer, &c.target, &c.comment, PUBLIC_URL, Utc::now()).await
+            })
+        };
+        Box::pin(async move {
+            runs.time(add).await?;
+            Ok(Facts::rows(1))
+        })
+    },
+    |bench, c, runs| {
+        let add = || {
+            bench.write(&c.db, async |db| {
+                Ok(optimized::add(db, &c.target, &c.comment, PUBLIC_URL, Utc::now()).await?)
+            })
+        };
+        Box::pin(async move {
+            runs.time(add).await?;
+            Ok(Facts::rows(2))
+        })
+    },
+)
+.samples(10);
+
+async fn comment(bench: &Workbench, delay_ms: Option<u64>) -> Result<Comment, AppError> {
+    let a_hundred_posts = DatasetSize {
+        posts: 100,
+        comments_per_post: 0,
+        ..DatasetSize::STANDARD
+    };
+    let db = bench
+        .database_of_its_own("offloaded_email", a_hundred_posts)
+        .await?;
+    let (_, slug) = newest_post(&db).await?;
+    let target = CommentTarget::find(&db, &slug)
+        .await?
+        .ok_or_else(|| AppError::NotFound("The newest post disappeared; try again.".to_owned()))?;
+    let delay = delay_ms.map_or(SMTP_DELAY, Duration::from_millis);
+    let server = SmtpSink::start(Behaviour::Slow(delay))
+        .map_err(|error| anyhow::Error::new(error).context("starting the lab's SMTP server"))?;
+    let mailer = Mailer::new(&MailSettings::Smtp(server.url()))?;
+    let comment = NewComment {
+        name: "Lab visitor".to_owned(),
+        email: "lab@example.com".to_owned(),
+        body: "A comment the lab writes and rolls back.".to_owned(),
+    };
+    Ok(Comment {
+        db,
+        target,
+        comment,
+        mailer,
+        _server: server,
+    })
+}

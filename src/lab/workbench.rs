@@ -1,0 +1,244 @@
+//! What comparisons run against: the database and where their writes go, the data
+//! several of them start from (the newest post, the busiest tag), and for the benches
+//! Redis and databases of their own.
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DatabaseExecutor, DatabaseTransaction, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement,
+};
+use tokio::sync::Mutex;
+
+use crate::config::DatabaseUrl;
+use crate::entities::{post, tag};
+use crate::error::AppError;
+use crate::instrument::record_statements;
+use crate::seed::{self, DatasetSize, Existing};
+use crate::views::admin::TitleSearch;
+use crate::views::pagination::{PageNumber, PageWindow};
+use crate::views::slug::Slug;
+use crate::views::{post_detail, post_list, tag_page};
+
+pub struct Workbench {
+    /// The pool every side runs on, unless its setup asked for a database of its own.
+    pub db: DatabaseConnection,
+    /// Where `db` points, for the sides that open connections of their own.
+    pub database_url: DatabaseUrl,
+    /// Redis, for the comparisons that measure it; `None`: they are skipped.
+    pub redis_url: Option<String>,
+    writes: Writes,
+    scratch: Mutex<HashMap<&'static str, DatabaseConnection>>,
+}
+
+/// Where a side's writes go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Writes {
+    /// Into a transaction rolled back afterwards: the lab and the tests change no data.
+    RolledBack,
+    /// Into the database, on databases of their own: the benches, which measure the
+    /// commits too.
+    Kept,
+}
+
+impl Workbench {
+    /// The lab's: writes are rolled back, and a setup that asks for a database of its
+    /// own gets the live one.
+    pub fn new(db: DatabaseConnection, database_url: DatabaseUrl) -> Self {
+        Self {
+            db,
+            database_url,
+            redis_url: None,
+            writes: Writes::RolledBack,
+            scratch: Mutex::default(),
+        }
+    }
+
+    /// The benches': writes are kept, on databases made for the purpose.
+    pub fn for_benches(db: DatabaseConnection, url: DatabaseUrl, redis: Option<String>) -> Self {
+        Self {
+            redis_url: redis,
+            writes: Writes::Kept,
+            ..Self::new(db, url)
+        }
+    }
+
+    /// Whether writes stay: a side that writes must then put back what the next run
+    /// needs (its reset, not timed).
+    pub fn keeps_writes(&self) -> bool {
+        self.writes == Writes::Kept
+    }
+
+    /// Runs `work` where this workbench's writes go: in a transaction rolled back
+    /// afterwards, or straight to `db`. Code that opens transactions of its own opens
+    /// savepoints in the first case, real transactions in the second.
+    pub async fn write<T>(
+        &self,
+        db: &DatabaseConnection,
+        work: impl AsyncFnOnce(&DatabaseExecutor<'_>) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        match self.writes {
+            Writes::RolledBack => {
+                rolled_back(db, async |txn| work(&DatabaseExecutor::from(txn)).await).await
+            }
+            Writes::Kept => work(&DatabaseExecutor::from(db)).await,
+        }
+    }
+
+    /// A database holding `size`'s dataset for the comparison `name` alone: made fresh
+    /// once per process for the benches; the live database for the lab, whose writes
+    /// are rolled back.
+    pub async fn database_of_its_own(
+        &self,
+        name: &'static str,
+        size: DatasetSize,
+    ) -> Result<DatabaseConnection, AppError> {
+        if self.writes == Writes::RolledBack {
+            return Ok(self.db.clone());
+        }
+        let mut made = self.scratch.lock().await;
+        if let Some(db) = made.get(name) {
+            return Ok(db.clone());
+        }
+        let url = crate::db::scratch::database(&self.database_url, name).await?;
+        let db = crate::db::connect(&url).await?;
+        crate::db::migrate(&db).await?;
+        seed::seed(
+            &db,
+            size,
+            Existing::Replace,
+            &indicatif::ProgressBar::hidden(),
+        )
+        .await
+        .with_context(|| format!("seeding the database of {name}"))?;
+        made.insert(name, db.clone());
+        Ok(db)
+    }
+
+    /// The id and slug of the newest published post: what the comparisons that act on
+    /// one post act on.
+    pub async fn newest_post(&self) -> Result<(i32, Slug), AppError> {
+        newest_post(&self.db).await
+    }
+
+    /// The slug of the published post with the most comments: 50 shown on its page.
+    pub async fn most_commented_post(&self) -> Result<Slug, AppError> {
+        let slug: Option<String> = post::Entity::find()
+            .select_only()
+            .column(post::Column::Slug)
+            .filter(post::Column::Status.eq(post::Status::Published))
+            .order_by_desc(post::Column::CommentCount)
+            .order_by_asc(post::Column::Id)
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        let slug = slug.ok_or_else(|| seed_first("a published post"))?;
+        Slug::parse(&slug).map_err(AppError::Unprocessable)
+    }
+
+    /// The id and slug of the tag on the most published posts (read from its counter).
+    pub async fn busiest_tag(&self) -> Result<(i32, Slug), AppError> {
+        busiest_tag(&self.db).await
+    }
+}
+
+/// A statement a page runs, and the page.
+pub struct PageStatement {
+    pub page: &'static str,
+    pub statement: Statement,
+}
+
+/// What the lab's title search looks for: two words that follow each other in a few
+/// titles of the standard dataset.
+pub const TITLE_SEARCH: &str = "cache latency";
+
+impl Workbench {
+    /// Every statement the optimized post page (the newest post), tag page (the busiest
+    /// tag) and list page run for their content, recorded from their loaders with their
+    /// values, then the admin's title search.
+    pub async fn page_statements(&self) -> Result<Vec<PageStatement>, AppError> {
+        let db = &self.db;
+        let ((_, post), (_, tag)) = (self.newest_post().await?, self.busiest_tag().await?);
+        let first = PageWindow::new(PageNumber::FIRST);
+        let mut all = Vec::new();
+        let mut keep = |page, statements: Vec<Statement>| {
+            all.extend(
+                statements
+                    .into_iter()
+                    .map(|statement| PageStatement { page, statement }),
+            );
+        };
+        let (loaded, _, run) = record_statements(post_detail::optimized::load(db, &post)).await;
+        loaded?;
+        keep("post page", run);
+        let (loaded, _, run) =
+            record_statements(tag_page::optimized::load_page(db, &tag, first)).await;
+        loaded?;
+        keep("tag page", run);
+        let (loaded, _, run) = record_statements(post_list::optimized::load_page(db, first)).await;
+        loaded?;
+        keep("post list", run);
+        keep(
+            "title search",
+            vec![title_search(db.get_database_backend())?],
+        );
+        Ok(all)
+    }
+}
+
+/// `SELECT id FROM posts WHERE LOWER(title) LIKE '%cache latency%'`: the posts the
+/// admin's "tag posts whose title matches" finds.
+pub fn title_search(backend: DbBackend) -> Result<Statement, AppError> {
+    let search = TitleSearch::parse(TITLE_SEARCH).map_err(AppError::BadRequest)?;
+    Ok(post::Entity::find()
+        .select_only()
+        .column(post::Column::Id)
+        .filter(search.condition())
+        .build(backend))
+}
+
+/// The id and slug of the newest published post in `db`.
+pub async fn newest_post(db: &DatabaseConnection) -> Result<(i32, Slug), AppError> {
+    let newest: Option<(i32, String)> = post::Entity::find()
+        .select_only()
+        .columns([post::Column::Id, post::Column::Slug])
+        .filter(post::Column::Status.eq(post::Status::Published))
+        .order_by_desc(post::Column::PublishedAt)
+        .into_tuple()
+        .one(db)
+        .await?;
+    let (id, slug) = newest.ok_or_else(|| seed_first("a published post"))?;
+    Ok((id, Slug::parse(&slug).map_err(AppError::Unprocessable)?))
+}
+
+/// The id and slug of the tag on the most published posts in `db`.
+pub async fn busiest_tag(db: &DatabaseConnection) -> Result<(i32, Slug), AppError> {
+    let busiest: Option<(i32, String)> = tag::Entity::find()
+        .select_only()
+        .columns([tag::Column::Id, tag::Column::Slug])
+        .order_by_desc(tag::Column::PublishedPostCount)
+        .order_by_asc(tag::Column::Id)
+        .into_tuple()
+        .one(db)
+        .await?;
+    let (id, slug) = busiest.ok_or_else(|| seed_first("a tag"))?;
+    Ok((id, Slug::parse(&slug).map_err(AppError::Unprocessable)?))
+}
+
+fn seed_first(what: &str) -> AppError {
+    AppError::NotFound(format!("The lab needs {what}; seed the database."))
+}
+
+/// Runs `work` in a transaction and rolls it back, whatever `work` did — also when
+/// `work` fails, and when the request is dropped midway (dropping an open transaction
+/// rolls it back).
+pub async fn rolled_back<T>(
+    db: &DatabaseConnection,
+    work: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let txn = crate::db::begin_write(db).await?;
+    let done = work(&txn).await;
+    txn.rollback().await?;
+    done
+}
