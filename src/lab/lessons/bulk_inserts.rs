@@ -6,7 +6,7 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
-use super::{Comparison, Facts, Lesson};
+use super::{Comparison, Facts, Lesson, Runs, Which};
 use crate::entities::{post, tag, user};
 use crate::error::AppError;
 use crate::lab::workbench::Workbench;
@@ -31,30 +31,27 @@ const SLUG_PREFIX: &str = "imported-";
 static IMPORT: Comparison<Import> = Comparison::new(
     "import",
     |bench, size| Box::pin(import(bench, size)),
-    |bench, import, runs| {
-        Box::pin(async move {
-            let reset = || delete_imported(bench, &import.db);
-            let insert = |()| {
-                bench.write(&import.db, async |db| {
-                    Ok(naive::insert(db, &import.posts, Utc::now()).await?)
-                })
-            };
-            Ok(Facts::rows(runs.time_with(reset, insert).await? as usize))
-        })
-    },
-    |bench, import, runs| {
-        Box::pin(async move {
-            let reset = || delete_imported(bench, &import.db);
-            let insert = |()| {
-                bench.write(&import.db, async |db| {
-                    Ok(optimized::insert(db, &import.posts, Utc::now()).await?)
-                })
-            };
-            Ok(Facts::rows(runs.time_with(reset, insert).await? as usize))
-        })
-    },
+    |bench, import, runs| Box::pin(insert(bench, import, runs, Which::Naive)),
+    |bench, import, runs| Box::pin(insert(bench, import, runs, Which::Optimized)),
 )
 .samples(10);
+
+/// Inserts the posts with `which` side's `insert`, timing each run.
+async fn insert(
+    bench: &Workbench,
+    import: &Import,
+    runs: &mut Runs,
+    which: Which,
+) -> Result<Facts, AppError> {
+    let reset = || delete_imported(bench, &import.db);
+    let insert = |()| {
+        bench.write(&import.db, async move |db| match which {
+            Which::Naive => Ok(naive::insert(db, &import.posts, Utc::now()).await?),
+            Which::Optimized => Ok(optimized::insert(db, &import.posts, Utc::now()).await?),
+        })
+    };
+    Ok(Facts::rows(runs.time_with(reset, insert).await? as usize))
+}
 
 async fn import(bench: &Workbench, size: Option<u64>) -> Result<Import, AppError> {
     let no_posts = DatasetSize {

@@ -7,7 +7,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
 };
 
-use super::{Comparison, Facts, Lesson};
+use super::{Comparison, Facts, Lesson, Runs, Which};
 use crate::entities::post;
 use crate::error::AppError;
 use crate::lab::workbench::Workbench;
@@ -30,30 +30,27 @@ struct Drafts {
 static PUBLISH: Comparison<Drafts> = Comparison::new(
     "publish",
     |bench, size| Box::pin(drafts(bench, size)),
-    |bench, drafts, runs| {
-        Box::pin(async move {
-            let reset = || make_drafts(bench, drafts);
-            let publish = |()| {
-                bench.write(&drafts.db, async |db| {
-                    Ok(naive::publish_drafts(db, Utc::now()).await?)
-                })
-            };
-            Ok(Facts::rows(runs.time_with(reset, publish).await? as usize))
-        })
-    },
-    |bench, drafts, runs| {
-        Box::pin(async move {
-            let reset = || make_drafts(bench, drafts);
-            let publish = |()| {
-                bench.write(&drafts.db, async |db| {
-                    Ok(optimized::publish_drafts(db, Utc::now()).await?)
-                })
-            };
-            Ok(Facts::rows(runs.time_with(reset, publish).await? as usize))
-        })
-    },
+    |bench, drafts, runs| Box::pin(publish(bench, drafts, runs, Which::Naive)),
+    |bench, drafts, runs| Box::pin(publish(bench, drafts, runs, Which::Optimized)),
 )
 .samples(10);
+
+/// Publishes the drafts with `which` side's `publish_drafts`, timing each run.
+async fn publish(
+    bench: &Workbench,
+    drafts: &Drafts,
+    runs: &mut Runs,
+    which: Which,
+) -> Result<Facts, AppError> {
+    let reset = || make_drafts(bench, drafts);
+    let publish = |()| {
+        bench.write(&drafts.db, async move |db| match which {
+            Which::Naive => Ok(naive::publish_drafts(db, Utc::now()).await?),
+            Which::Optimized => Ok(optimized::publish_drafts(db, Utc::now()).await?),
+        })
+    };
+    Ok(Facts::rows(runs.time_with(reset, publish).await? as usize))
+}
 
 async fn drafts(bench: &Workbench, size: Option<u64>) -> Result<Drafts, AppError> {
     let ten_thousand_posts = DatasetSize {

@@ -1,7 +1,7 @@
 //! Eager loading: the list's entries completed per post or per kind of thing; the post
 //! page's comment authors asked for one by one or joined.
 
-use super::{Comparison, Facts, Lesson};
+use super::{Comparison, Facts, Lesson, Runs, Which};
 use crate::entities::post;
 use crate::error::AppError;
 use crate::lab::workbench::Workbench;
@@ -52,20 +52,25 @@ async fn first_page(bench: &Workbench, size: Option<u64>) -> Result<Page, AppErr
 static DETAIL: Comparison<Slug> = Comparison::new(
     "detail",
     |bench, _| Box::pin(bench.most_commented_post()),
-    |bench, slug, runs| {
-        Box::pin(async move {
-            let page = runs
-                .time(|| post_detail::naive::load(&bench.db, slug))
-                .await?;
-            Ok(Facts::rows(page.map_or(0, |page| page.comments.len())))
-        })
-    },
-    |bench, slug, runs| {
-        Box::pin(async move {
-            let page = runs
-                .time(|| post_detail::optimized::load(&bench.db, slug))
-                .await?;
-            Ok(Facts::rows(page.map_or(0, |page| page.comments.len())))
-        })
-    },
+    |bench, slug, runs| Box::pin(post_page(bench, slug, runs, Which::Naive)),
+    |bench, slug, runs| Box::pin(post_page(bench, slug, runs, Which::Optimized)),
 );
+
+/// The post page with `which` side's loader: its comments' authors one by one, or
+/// joined.
+async fn post_page(
+    bench: &Workbench,
+    slug: &Slug,
+    runs: &mut Runs,
+    which: Which,
+) -> Result<Facts, AppError> {
+    let page = runs
+        .time(|| async {
+            match which {
+                Which::Naive => post_detail::naive::load(&bench.db, slug).await,
+                Which::Optimized => post_detail::optimized::load(&bench.db, slug).await,
+            }
+        })
+        .await?;
+    Ok(Facts::rows(page.map_or(0, |page| page.comments.len())))
+}

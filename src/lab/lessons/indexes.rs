@@ -3,7 +3,7 @@
 
 use sea_orm::ConnectionTrait;
 
-use super::{Comparison, Fact, Facts, Lesson, Runs};
+use super::{Comparison, Fact, Facts, Fut, Lesson, Runs};
 use crate::db::explain::{Plan, explain};
 use crate::db::indexes::drop_page_indexes;
 use crate::error::AppError;
@@ -14,38 +14,31 @@ pub static LESSON: Lesson = Lesson {
     comparisons: &[&PAGES, &POST_PAGE, &LIST_PAGE, &TITLE_SEARCH],
 };
 
-/// Every page's statements together (what the lab runs), then pages alone.
-static PAGES: Comparison<Statements> = Comparison::new(
-    "pages",
-    |bench, _| Box::pin(statements(bench, None)),
-    |bench, statements, runs| Box::pin(side(bench, statements, runs, Without)),
-    |bench, statements, runs| Box::pin(side(bench, statements, runs, With)),
-)
-.samples(20);
+/// Every page's statements together (what the lab runs), then each page's alone.
+static PAGES: Comparison<Statements> = of("pages", |bench, _| Box::pin(statements(bench, None)));
+static POST_PAGE: Comparison<Statements> = of("post-page", |bench, _| {
+    Box::pin(statements(bench, Some("post page")))
+});
+static LIST_PAGE: Comparison<Statements> = of("list-page", |bench, _| {
+    Box::pin(statements(bench, Some("post list")))
+});
+static TITLE_SEARCH: Comparison<Statements> = of("title-search", |bench, _| {
+    Box::pin(statements(bench, Some("title search")))
+});
 
-static POST_PAGE: Comparison<Statements> = Comparison::new(
-    "post-page",
-    |bench, _| Box::pin(statements(bench, Some("post page"))),
-    |bench, statements, runs| Box::pin(side(bench, statements, runs, Without)),
-    |bench, statements, runs| Box::pin(side(bench, statements, runs, With)),
-)
-.samples(20);
-
-static LIST_PAGE: Comparison<Statements> = Comparison::new(
-    "list-page",
-    |bench, _| Box::pin(statements(bench, Some("post list"))),
-    |bench, statements, runs| Box::pin(side(bench, statements, runs, Without)),
-    |bench, statements, runs| Box::pin(side(bench, statements, runs, With)),
-)
-.samples(20);
-
-static TITLE_SEARCH: Comparison<Statements> = Comparison::new(
-    "title-search",
-    |bench, _| Box::pin(statements(bench, Some("title search"))),
-    |bench, statements, runs| Box::pin(side(bench, statements, runs, Without)),
-    |bench, statements, runs| Box::pin(side(bench, statements, runs, With)),
-)
-.samples(20);
+/// The statements `setup` picks, run with the schema's indexes and without them.
+const fn of(
+    measure: &'static str,
+    setup: for<'a> fn(&'a Workbench, Option<u64>) -> Fut<'a, Statements>,
+) -> Comparison<Statements> {
+    Comparison::new(
+        measure,
+        setup,
+        |bench, statements, runs| Box::pin(side(bench, statements, runs, Without)),
+        |bench, statements, runs| Box::pin(side(bench, statements, runs, With)),
+    )
+    .samples(20)
+}
 
 use Indexes::{With, Without};
 

@@ -3,7 +3,7 @@
 
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-use super::{Comparison, Facts, Lesson};
+use super::{Comparison, Facts, Lesson, Runs};
 use crate::entities::post;
 use crate::error::AppError;
 use crate::lab::workbench::Workbench;
@@ -26,23 +26,18 @@ struct Depth {
 static DEPTH: Comparison<Depth> = Comparison::new(
     "depth",
     |bench, page| Box::pin(depth(bench, page)),
-    |bench, depth, runs| {
-        Box::pin(async move {
-            let rows = runs
-                .time(|| optimized::page_rows(&bench.db, depth.by_offset))
-                .await?;
-            Ok(Facts::rows(rows.len()))
-        })
-    },
-    |bench, depth, runs| {
-        Box::pin(async move {
-            let rows = runs
-                .time(|| optimized::page_rows(&bench.db, depth.by_cursor))
-                .await?;
-            Ok(Facts::rows(rows.len()))
-        })
-    },
+    |bench, depth, runs| Box::pin(page(bench, depth.by_offset, runs)),
+    |bench, depth, runs| Box::pin(page(bench, depth.by_cursor, runs)),
 );
+
+/// The list's page query for `window`: the same function on both sides, only the
+/// window differs.
+async fn page(bench: &Workbench, window: PageWindow, runs: &mut Runs) -> Result<Facts, AppError> {
+    let rows = runs
+        .time(|| optimized::page_rows(&bench.db, window))
+        .await?;
+    Ok(Facts::rows(rows.len()))
+}
 
 /// The page `page`, or the deepest full page the data has (at most 450), both ways.
 async fn depth(bench: &Workbench, page: Option<u64>) -> Result<Depth, AppError> {

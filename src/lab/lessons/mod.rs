@@ -21,7 +21,7 @@ pub mod streaming;
 pub mod write_behind_counter;
 
 pub use super::compare::{
-    Action, Compare, Comparison, Fact, Facts, Found, Fut, Lesson, Runs, Step,
+    Action, Compare, Comparison, Fact, Facts, Found, Fut, Lesson, Runs, Step, Which,
 };
 
 /// Every pattern's comparisons, found by slug; the catalog gives the reading order.
