@@ -61,8 +61,8 @@ pub async fn comment_added(db: &impl ConnectionTrait, post_id: i32) -> Result<()
 /// go up or down by how many of them each tag has — one statement per 1,000 posts,
 /// `UPDATE tags … FROM (SELECT tag_id, COUNT(*) … GROUP BY tag_id)`: the posts' links
 /// are read once (by the primary key's `post_id` prefix) and grouped, where a
-/// correlated `COUNT` per tag read each tag's links again (10.4 → 5.7 ms for 1,000
-/// posts and 50 tags on PostgreSQL).
+/// correlated `COUNT` per tag read each tag's links again (measured in
+/// `docs/measurements.md`, "Bulk writes on a second machine").
 pub async fn published_changed(
     db: &impl ConnectionTrait,
     post_ids: &[i32],

@@ -18,43 +18,12 @@ pub use pattern::{
     CodeRef, MEASURED_SECTION, Measure, Pattern, Place, REQUIRED_SECTIONS, Section, Side,
 };
 
-/// `pattern_file!("eager-loading")`: the slug and its file's text.
-macro_rules! pattern_file {
-    ($slug:literal) => {
-        (
-            $slug,
-            include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../docs/patterns/",
-                $slug,
-                ".md"
-            )),
-        )
-    };
-}
-
-/// Every pattern's file, in the order the lab and the README list them.
-const FILES: &[(&str, &str)] = &[
-    pattern_file!("eager-loading"),
-    pattern_file!("projection"),
-    pattern_file!("bulk-updates"),
-    pattern_file!("bulk-inserts"),
-    pattern_file!("atomic-counters"),
-    pattern_file!("write-behind-counter"),
-    pattern_file!("aggregation"),
-    pattern_file!("denormalized-counters"),
-    pattern_file!("fragment-caching"),
-    pattern_file!("per-view-caching"),
-    pattern_file!("offloaded-email"),
-    pattern_file!("keyset-pagination"),
-    pattern_file!("streaming"),
-    pattern_file!("indexes"),
-    pattern_file!("exists"),
-    pattern_file!("connection-pooling"),
-];
+/// Every file of `docs/patterns/` but its README, as `(slug, text)`: `build.rs` lists
+/// them, so a new file is a new pattern.
+const FILES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/patterns.rs"));
 
 static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
-    FILES
+    let mut patterns: Vec<Pattern> = FILES
         .iter()
         .map(|(slug, text)| {
             // The files are compiled in and every one is parsed by this crate's tests:
@@ -62,10 +31,12 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
             Pattern::parse(slug, text)
                 .unwrap_or_else(|problem| panic!("docs/patterns/{slug}.md: {problem}"))
         })
-        .collect()
+        .collect();
+    patterns.sort_by_key(|pattern| pattern.order);
+    patterns
 });
 
-/// Every pattern, in reading order.
+/// Every pattern, in reading order: by their `order`.
 pub fn patterns() -> &'static [Pattern] {
     &PATTERNS
 }

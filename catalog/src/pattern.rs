@@ -11,6 +11,9 @@ pub struct Pattern {
     #[serde(skip)]
     pub slug: String,
     pub title: String,
+    /// Where it comes in the lab and the README: patterns are listed by this number
+    /// (in tens, so one can be put between two others).
+    pub order: u32,
     /// What a Django developer calls it, in markdown (`code` in backticks).
     pub django: String,
     /// Rails's name for it, where Rails has one of its own.
@@ -259,6 +262,7 @@ mod tests {
 
     const SMALL: &str = "---
 title: Small
+order: 10
 django: \"`only()`\"
 shows_on: [post list, {view: export, path: /admin/export.ndjson, folder: src/views/export}]
 tests: [tests/api/post_list.rs]

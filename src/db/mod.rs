@@ -120,9 +120,9 @@ async fn open(url: &DatabaseUrl, shape: Shape) -> anyhow::Result<DatabaseConnect
 }
 
 /// Two connections per core, at least four. A PostgreSQL backend is a process: more
-/// busy connections than cores only adds context switches. Measured on the 2-core
-/// machine, optimized list page, 16 concurrent clients: 20 connections served 2,877
-/// requests/s, 4 served 3,171.
+/// busy connections than cores only adds context switches: on the 2-core machine 4
+/// connections served the optimized list faster than 20 (`docs/measurements.md`, "Load
+/// test: the optimized and naive pages").
 fn default_postgres_pool() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     u32::try_from(cores * 2).unwrap_or(u32::MAX).max(4)
