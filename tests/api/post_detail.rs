@@ -152,6 +152,31 @@ async fn the_optimized_post_page_runs_four_queries_and_the_naive_one_five_plus_o
     );
 }
 
+#[tokio::test]
+async fn the_post_pages_reads_that_need_only_its_id_go_together_and_load_the_same_page() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    let slug = Slug::parse(&post.slug).expect("valid slug");
+
+    let (one_by_one, sequential) = count_queries(optimized::load(&app.db, &slug)).await;
+    let (together, concurrent) =
+        assert_no_n_plus_one(optimized::load_concurrently(&app.db, &slug)).await;
+    assert_eq!(together.expect("loads"), one_by_one.expect("loads"));
+    assert_eq!((sequential.statements, concurrent.statements), (4, 4));
+
+    // On a single connection the three reads cannot overlap: they queue, and the page
+    // is the same.
+    let url = perfblog::config::DatabaseUrl::parse(&app.database_url).expect("a URL");
+    let one_connection = perfblog::db::connect_one(&url).await.expect("a connection");
+    let queued = optimized::load_concurrently(&one_connection, &slug).await;
+    assert_eq!(
+        queued.expect("loads").map(|page| page.comments.len()),
+        Some(post.comment_count as usize).map(|n| n.min(50))
+    );
+    one_connection.close().await.expect("closes");
+}
+
 /// Each request counts a view, so the second page would show one view more: reset the
 /// count before each, and the pages must then agree byte for byte.
 async fn get_both_from_the_same_view_count(app: &TestApp, slug: &str) -> (Page, Page) {

@@ -7,6 +7,7 @@ pub mod aggregation;
 pub mod atomic_counters;
 pub mod bulk_inserts;
 pub mod bulk_updates;
+pub mod concurrent_reads;
 pub mod connection_pooling;
 pub mod denormalized_counters;
 pub mod eager_loading;
@@ -30,6 +31,7 @@ pub static LESSONS: &[&Lesson] = &[
     &atomic_counters::LESSON,
     &bulk_inserts::LESSON,
     &bulk_updates::LESSON,
+    &concurrent_reads::LESSON,
     &connection_pooling::LESSON,
     &denormalized_counters::LESSON,
     &eager_loading::LESSON,

@@ -11,36 +11,85 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
+use std::collections::HashMap;
+
 use super::{CommentView, LATEST_COMMENTS, PostDetail};
 use crate::entities::{comment, post, user};
+use crate::views::TagLink;
 use crate::views::batch::{comment_counts_of, tags_of};
 use crate::views::slug::Slug;
 
 /// `None` when no published post has this slug.
 pub async fn load(db: &impl ConnectionTrait, slug: &Slug) -> Result<Option<PostDetail>, DbErr> {
-    let Some((post, author)) = post::Entity::find()
+    let Some((post, author)) = post_with_author(db, slug).await? else {
+        return Ok(None);
+    };
+    let tags = tags_of(db, &[post.id]).await?;
+    let comment_counts = comment_counts_of(db, &[post.id]).await?;
+    let latest = latest_comments(db, post.id).await?;
+    detail(post, author, tags, comment_counts, latest).map(Some)
+}
+
+/// The same four statements as [`load`], the last three at once.
+///
+/// What changed from [`load`]: the tags, the comment count and the latest comments
+/// need only the post's id, so they are sent together (`tokio::try_join!`), each on a
+/// connection of its own from the pool, and the page waits for the slowest of the
+/// three instead of their sum. On one connection — inside a transaction — they would
+/// queue, and when every connection is busy they wait for one.
+pub async fn load_concurrently(
+    db: &impl ConnectionTrait,
+    slug: &Slug,
+) -> Result<Option<PostDetail>, DbErr> {
+    let Some((post, author)) = post_with_author(db, slug).await? else {
+        return Ok(None);
+    };
+    let ids = [post.id];
+    let (tags, comment_counts, latest) = tokio::try_join!(
+        tags_of(db, &ids),
+        comment_counts_of(db, &ids),
+        latest_comments(db, post.id)
+    )?;
+    detail(post, author, tags, comment_counts, latest).map(Some)
+}
+
+/// The published post with this slug and its author, joined.
+async fn post_with_author(
+    db: &impl ConnectionTrait,
+    slug: &Slug,
+) -> Result<Option<(post::Model, Option<user::Model>)>, DbErr> {
+    post::Entity::find()
         .find_also_related(user::Entity)
         .filter(post::Column::Slug.eq(slug.as_str()))
         .filter(post::Column::Status.eq(post::Status::Published))
         .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let author = author.ok_or_else(|| missing_author("post", post.id))?;
-    let tags = tags_of(db, &[post.id]).await?.remove(&post.id);
-    let comment_count = comment_counts_of(db, &[post.id])
-        .await?
-        .get(&post.id)
-        .copied();
-    let latest = comment::Entity::find()
+        .await
+}
+
+/// The post's latest comments, each with its author, joined.
+async fn latest_comments(
+    db: &impl ConnectionTrait,
+    post_id: i32,
+) -> Result<Vec<(comment::Model, Option<user::Model>)>, DbErr> {
+    comment::Entity::find()
         .find_also_related(user::Entity)
-        .filter(comment::Column::PostId.eq(post.id))
+        .filter(comment::Column::PostId.eq(post_id))
         .order_by_desc(comment::Column::CreatedAt)
         .order_by_desc(comment::Column::Id)
         .limit(LATEST_COMMENTS)
         .all(db)
-        .await?;
+        .await
+}
+
+/// The page model from what the statements brought back.
+fn detail(
+    post: post::Model,
+    author: Option<user::Model>,
+    mut tags: HashMap<i32, Vec<TagLink>>,
+    comment_counts: HashMap<i32, u64>,
+    latest: Vec<(comment::Model, Option<user::Model>)>,
+) -> Result<PostDetail, DbErr> {
+    let author = author.ok_or_else(|| missing_author("post", post.id))?;
     let comments = latest
         .into_iter()
         .map(|(comment, author)| {
@@ -52,18 +101,18 @@ pub async fn load(db: &impl ConnectionTrait, slug: &Slug) -> Result<Option<PostD
             })
         })
         .collect::<Result<_, DbErr>>()?;
-    Ok(Some(PostDetail {
+    Ok(PostDetail {
         id: post.id,
         title: post.title,
         slug: post.slug,
         body: post.body,
         author_name: author.name,
         published_at: post.published_at,
-        tags: tags.unwrap_or_default(),
+        tags: tags.remove(&post.id).unwrap_or_default(),
         comments,
-        comment_count: comment_count.unwrap_or(0),
+        comment_count: comment_counts.get(&post.id).copied().unwrap_or(0),
         view_count: post.view_count,
-    }))
+    })
 }
 
 fn missing_author(of: &str, id: i32) -> DbErr {
