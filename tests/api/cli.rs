@@ -157,6 +157,34 @@ fn serve_help_lists_every_setting_with_its_variable() {
     }
 }
 
+/// The settings table of `docs/operations.md`: each variable, and its default when the
+/// default cell starts with one in code (`` `on` ``); otherwise it has none.
+fn settings_table() -> BTreeMap<String, Option<String>> {
+    let guide = include_str!("../../docs/operations.md");
+    let table = guide
+        .split("<!-- settings:start -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- settings:end -->").next())
+        .expect("docs/operations.md marks its settings table");
+    table
+        .lines()
+        .filter_map(|row| {
+            let cells: Vec<&str> = row.split(" | ").collect();
+            let variable = cells.first()?.strip_prefix("| `")?.strip_suffix('`')?;
+            let default = cells
+                .get(1)?
+                .strip_prefix('`')
+                .and_then(|cell| cell.split('`').next());
+            Some((variable.to_owned(), default.map(str::to_owned)))
+        })
+        .collect()
+}
+
+#[test]
+fn the_settings_table_of_the_operations_guide_matches_help() {
+    assert_eq!(settings_table(), settings_in(&help(&["serve"])));
+}
+
 #[test]
 fn seeding_zero_users_is_refused_before_touching_the_database() {
     let output = perfblog()
