@@ -80,8 +80,19 @@ impl AppError {
     /// cause, for a server error, as text.
     pub fn duplicate(&self) -> AppError {
         match self {
-            AppError::NotFound(message) => AppError::NotFound(message.clone()),
             AppError::BadRequest(message) => AppError::BadRequest(message.clone()),
+            AppError::Unauthorized => AppError::Unauthorized,
+            AppError::Forbidden(message) => AppError::Forbidden(message.clone()),
+            AppError::NotFound(message) => AppError::NotFound(message.clone()),
+            AppError::Conflict(message) => AppError::Conflict(message.clone()),
+            AppError::PayloadTooLarge(message) => AppError::PayloadTooLarge(message.clone()),
+            AppError::TooManyRequests { retry_after } => AppError::TooManyRequests {
+                retry_after: *retry_after,
+            },
+            AppError::UnsupportedMediaType(message) => {
+                AppError::UnsupportedMediaType(message.clone())
+            }
+            AppError::Unprocessable(message) => AppError::Unprocessable(message.clone()),
             AppError::Busy(message) => AppError::Busy(message.clone()),
             AppError::DatabaseUnavailable(cause) => {
                 AppError::DatabaseUnavailable(anyhow::anyhow!("{cause:#}"))
@@ -89,7 +100,10 @@ impl AppError {
             AppError::Internal(cause) if is_database_unavailable(cause) => {
                 AppError::DatabaseUnavailable(anyhow::anyhow!("{cause:#}"))
             }
-            other => AppError::Internal(anyhow::anyhow!("{other:#}")),
+            AppError::MailUnavailable(cause) => {
+                AppError::MailUnavailable(anyhow::anyhow!("{cause:#}"))
+            }
+            AppError::Internal(cause) => AppError::Internal(anyhow::anyhow!("{cause:#}")),
         }
     }
 }
@@ -286,4 +300,36 @@ pub async fn log_server_errors(request: Request, next: Next) -> Response {
 /// The fallback for addresses no route matches.
 pub async fn not_found() -> AppError {
     AppError::NotFound("There is no page at this address.".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_duplicate_keeps_the_status_and_the_message() {
+        let retry_after = std::time::Duration::from_secs(7);
+        for error in [
+            AppError::BadRequest("bad".into()),
+            AppError::Unauthorized,
+            AppError::Forbidden("cross-site".into()),
+            AppError::NotFound("gone".into()),
+            AppError::Conflict("slug taken".into()),
+            AppError::PayloadTooLarge("over 64 KB".into()),
+            AppError::TooManyRequests { retry_after },
+            AppError::UnsupportedMediaType("not JSON".into()),
+            AppError::Unprocessable("unknown tag".into()),
+            AppError::Busy("full".into()),
+            AppError::DatabaseUnavailable(anyhow::anyhow!("pool timed out")),
+            AppError::MailUnavailable(anyhow::anyhow!("SMTP refused")),
+            AppError::Internal(anyhow::anyhow!("a bug")),
+        ] {
+            let copy = error.duplicate();
+            assert_eq!(copy.status(), error.status(), "{error:?}");
+            assert_eq!(copy.public_message(), error.public_message());
+            assert_eq!(copy.to_string(), error.to_string());
+        }
+        let copy = AppError::TooManyRequests { retry_after }.duplicate();
+        assert!(matches!(copy, AppError::TooManyRequests { retry_after: r } if r == retry_after));
+    }
 }
