@@ -10,6 +10,7 @@ use axum::middleware;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
 use tower_http::trace::TraceLayer;
 
 use crate::config::{AdminToken, Config, ConnectionTimeouts, WorkerSettings};
@@ -95,7 +96,8 @@ impl Application {
     /// Serves (and runs the outbox worker, unless configured not to, and the view
     /// counts' flusher) until Ctrl-C or SIGTERM, then stops accepting connections, lets
     /// in-flight requests finish, lets the worker finish its batch without claiming
-    /// another, and writes the views counted so far.
+    /// another, and writes the views counted so far. A background task that panicked
+    /// is logged and makes this an error.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (stop, stopped) = watch::channel(false);
         let site = &self.state.site;
@@ -123,12 +125,27 @@ impl Application {
         )
         .await;
         let _ = stop.send(true);
-        if let Some(worker) = worker {
-            let _ = worker.await;
+        let mut tasks = Vec::from_iter(worker.map(|worker| ("the outbox worker", worker)));
+        tasks.push(("the view counts' flusher", flusher));
+        tasks.push(("the rate limit's trims", trims));
+        join_background(tasks).await
+    }
+}
+
+/// Waits for background tasks to finish. One that panicked is logged as an error and
+/// makes this an error, so the process exits non-zero instead of hiding it.
+async fn join_background(tasks: Vec<(&'static str, JoinHandle<()>)>) -> anyhow::Result<()> {
+    let mut failed = Vec::new();
+    for (task, handle) in tasks {
+        if let Err(error) = handle.await {
+            tracing::error!(task, %error, "a background task did not finish");
+            failed.push(task);
         }
-        let _ = flusher.await;
-        let _ = trims.await;
+    }
+    if failed.is_empty() {
         Ok(())
+    } else {
+        anyhow::bail!("{} did not finish (see the log)", failed.join(" and "))
     }
 }
 
@@ -166,7 +183,7 @@ pub async fn run_worker_until_stopped(config: &Config) -> anyhow::Result<()> {
     let running = tokio::spawn(worker.run(stopped));
     shutdown_signal().await;
     let _ = stop.send(true);
-    running.await.context("the worker task failed")
+    join_background(vec![("the outbox worker", running)]).await
 }
 
 /// Every route, each part given its share of the state, with the middleware that
@@ -293,5 +310,26 @@ mod tests {
             assert_eq!(lines_at(&logs, "ERROR"), errors, "{path}:\n{logs}");
             assert_eq!(lines_at(&logs, "WARN"), warnings, "{path}:\n{logs}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_background_task_that_panicked_is_logged_and_is_an_error() {
+        let mut outcome = None;
+        let logs = logs_of(async {
+            let panicked = tokio::spawn(async { panic!("the task broke") });
+            let finished = tokio::spawn(async {});
+            outcome = Some(
+                join_background(vec![
+                    ("the broken task", panicked),
+                    ("the fine one", finished),
+                ])
+                .await,
+            );
+        })
+        .await;
+        let error = outcome.unwrap().unwrap_err().to_string();
+        assert_eq!(error, "the broken task did not finish (see the log)");
+        assert_eq!(lines_at(&logs, "ERROR"), 1, "{logs}");
+        assert!(logs.contains("the task broke"), "{logs}");
     }
 }
