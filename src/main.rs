@@ -1,6 +1,6 @@
-/// A request allocates and frees many small strings and rows across threads; with
-/// mimalloc the optimized list served 3,171 requests/s under wrk, against 2,918–2,967
-/// with the system allocator (PostgreSQL + Redis, 2 cores; docs/operations.md, "Under load").
+/// A request allocates and frees many small strings and rows across threads, which
+/// mimalloc serves faster than the system allocator: the load run that measured it, with
+/// and without, is in docs/operations.md ("Under load").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use tracing_subscriber::EnvFilter;
