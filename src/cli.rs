@@ -3,11 +3,11 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cache::FragmentCache;
-use crate::config::Config;
+use crate::config::{Config, Settings, blank_is_unset};
 use crate::counters::{self, Drift};
 use crate::db;
 use crate::seed::{self, DatasetSize, Existing, SeedReport};
@@ -21,11 +21,13 @@ use crate::startup::{self, Application};
     long_about = "A blog that serves every view twice, naive and optimized, so you can see and \
                   measure the difference.\n\nWithout a subcommand it serves: it migrates the \
                   database, seeds the standard dataset if the database is empty, and listens \
-                  on 127.0.0.1:3000.\n\nConfiguration comes from the environment: \
-                  DATABASE_URL (default sqlite://perfblog.sqlite?mode=rwc; \
-                  postgres://user@host/db also works), BIND, ADMIN_TOKEN, RUST_LOG."
+                  on 127.0.0.1:3000.\n\nEvery setting below is a flag or an environment \
+                  variable (the flag wins) and is accepted by every subcommand. RUST_LOG \
+                  sets the log filter."
 )]
 pub struct Cli {
+    #[command(flatten)]
+    settings: Settings,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -45,35 +47,14 @@ enum Command {
     Recount,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 struct ServeArgs {
-    /// Address to listen on.
-    #[arg(
-        long,
-        env = "BIND",
-        default_value = "127.0.0.1:3000",
-        value_name = "ADDR"
-    )]
-    bind: SocketAddr,
     /// Do not seed an empty database before serving.
     #[arg(long)]
     no_seed: bool,
     /// Do not deliver queued emails from this process (run `perfblog worker` instead).
     #[arg(long)]
     no_worker: bool,
-}
-
-impl Default for ServeArgs {
-    fn default() -> Self {
-        Self {
-            bind: std::env::var("BIND")
-                .ok()
-                .and_then(|bind| bind.parse().ok())
-                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 3000))),
-            no_seed: false,
-            no_worker: false,
-        }
-    }
 }
 
 #[derive(Debug, Args)]
@@ -107,15 +88,25 @@ fn at_least_one(raw: &str) -> Result<usize, String> {
     }
 }
 
+impl Cli {
+    /// The command line and the environment, parsed; on a usage error, the message and
+    /// exit code 2. A variable set to nothing counts as unset.
+    pub fn from_args_and_env() -> Self {
+        let matches = Self::command().mut_args(blank_is_unset).get_matches();
+        Self::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
+    }
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let mut config = Config::from_env()?;
+    let bind = cli.settings.bind;
+    let mut config = cli.settings.into_config();
     match cli.command {
-        None => serve(&config, ServeArgs::default()).await,
+        None => serve(&config, bind, ServeArgs::default()).await,
         Some(Command::Serve(args)) => {
             if args.no_worker {
                 config.worker = None;
             }
-            serve(&config, args).await
+            serve(&config, bind, args).await
         }
         Some(Command::Worker) => startup::run_worker_until_stopped(&config).await,
         Some(Command::Migrate) => {
@@ -179,8 +170,8 @@ async fn seed_command(config: &Config, args: SeedArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
-    let app = Application::build(config, args.bind).await?;
+async fn serve(config: &Config, bind: SocketAddr, args: ServeArgs) -> anyhow::Result<()> {
+    let app = Application::build(config, bind).await?;
     let needs_seed = !args.no_seed
         && !seed::has_data(app.db())
             .await

@@ -80,8 +80,19 @@ impl AppError {
     /// cause, for a server error, as text.
     pub fn duplicate(&self) -> AppError {
         match self {
-            AppError::NotFound(message) => AppError::NotFound(message.clone()),
             AppError::BadRequest(message) => AppError::BadRequest(message.clone()),
+            AppError::Unauthorized => AppError::Unauthorized,
+            AppError::Forbidden(message) => AppError::Forbidden(message.clone()),
+            AppError::NotFound(message) => AppError::NotFound(message.clone()),
+            AppError::Conflict(message) => AppError::Conflict(message.clone()),
+            AppError::PayloadTooLarge(message) => AppError::PayloadTooLarge(message.clone()),
+            AppError::TooManyRequests { retry_after } => AppError::TooManyRequests {
+                retry_after: *retry_after,
+            },
+            AppError::UnsupportedMediaType(message) => {
+                AppError::UnsupportedMediaType(message.clone())
+            }
+            AppError::Unprocessable(message) => AppError::Unprocessable(message.clone()),
             AppError::Busy(message) => AppError::Busy(message.clone()),
             AppError::DatabaseUnavailable(cause) => {
                 AppError::DatabaseUnavailable(anyhow::anyhow!("{cause:#}"))
@@ -89,7 +100,10 @@ impl AppError {
             AppError::Internal(cause) if is_database_unavailable(cause) => {
                 AppError::DatabaseUnavailable(anyhow::anyhow!("{cause:#}"))
             }
-            other => AppError::Internal(anyhow::anyhow!("{other:#}")),
+            AppError::MailUnavailable(cause) => {
+                AppError::MailUnavailable(anyhow::anyhow!("{cause:#}"))
+            }
+            AppError::Internal(cause) => AppError::Internal(anyhow::anyhow!("{cause:#}")),
         }
     }
 }
@@ -123,13 +137,17 @@ pub fn is_database_unavailable(error: &anyhow::Error) -> bool {
     })
 }
 
-/// Carries an internal error's cause from the response to the logging middleware;
-/// `unavailable` marks a database outage (logged as a warning: the operator needs to
-/// know, but it is not a bug in this code).
+/// How [`log_server_errors`] logs a failed response, put on it by [`AppError::decorate`]
+/// with the cause, so the response itself never carries the cause to the client.
 #[derive(Clone)]
-struct ServerErrorCause {
-    cause: Arc<anyhow::Error>,
-    unavailable: bool,
+enum Logged {
+    /// A bug, or a service the request needed that failed: an error, with its cause.
+    Error(Arc<anyhow::Error>),
+    /// The database is not answering: a warning (the operator needs to know, but it is
+    /// not a bug in this code, and the same request works once it is back).
+    Outage(Arc<anyhow::Error>),
+    /// A gate turned the request away: the gate doing its job, so at debug level only.
+    Busy,
 }
 
 #[derive(Template)]
@@ -190,24 +208,23 @@ impl AppError {
         }
     }
 
-    /// Moves what the response must carry besides the page: the cause of a 500 for
-    /// [`log_server_errors`], the challenge of a 401, the `Retry-After` of a 429.
+    /// Moves what the response must carry besides the page: how [`log_server_errors`]
+    /// logs it (with the cause of a 500), the challenge of a 401, the `Retry-After` of a
+    /// 429 or 503.
     pub fn decorate(self, response: &mut Response) {
         match self {
             AppError::Internal(cause) | AppError::MailUnavailable(cause) => {
-                response.extensions_mut().insert(ServerErrorCause {
-                    cause: Arc::new(cause),
-                    unavailable: false,
-                });
+                response
+                    .extensions_mut()
+                    .insert(Logged::Error(Arc::new(cause)));
             }
             AppError::DatabaseUnavailable(cause) => {
                 response
                     .headers_mut()
                     .insert(RETRY_AFTER, HeaderValue::from_static("5"));
-                response.extensions_mut().insert(ServerErrorCause {
-                    cause: Arc::new(cause),
-                    unavailable: true,
-                });
+                response
+                    .extensions_mut()
+                    .insert(Logged::Outage(Arc::new(cause)));
             }
             AppError::Unauthorized => {
                 response.headers_mut().insert(
@@ -225,6 +242,7 @@ impl AppError {
                 response
                     .headers_mut()
                     .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+                response.extensions_mut().insert(Logged::Busy);
             }
             _ => {}
         }
@@ -264,19 +282,26 @@ impl AppError {
     }
 }
 
-/// Middleware: logs the cause of every 500 (and of every 503 for a database outage)
-/// with the request it answered.
+/// Middleware: logs every failed response once, at the level its error chose — a 500
+/// or 502 as an error with its cause, a database outage as a warning, a gate's 503 at
+/// debug level — and a server error no error of the app's explains (the request
+/// timeout's 503, `/healthz` without a database) as a warning. tower-http's trace layer
+/// logs no failures of its own (`on_failure(())` in `startup::router`).
 pub async fn log_server_errors(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let uri = request.uri().clone();
     let response = next.run(request).await;
-    match response.extensions().get::<ServerErrorCause>() {
-        Some(ServerErrorCause {
-            cause,
-            unavailable: true,
-        }) => tracing::warn!(%method, %uri, error = %cause, "database unavailable"),
-        Some(ServerErrorCause { cause, .. }) => {
-            tracing::error!(%method, %uri, error = ?cause, "request failed");
+    let status = response.status();
+    match response.extensions().get::<Logged>() {
+        Some(Logged::Error(cause)) => {
+            tracing::error!(%method, %uri, %status, error = ?cause, "request failed");
+        }
+        Some(Logged::Outage(cause)) => {
+            tracing::warn!(%method, %uri, error = %cause, "database unavailable");
+        }
+        Some(Logged::Busy) => tracing::debug!(%method, %uri, "turned away: busy"),
+        None if status.is_server_error() => {
+            tracing::warn!(%method, %uri, %status, "server error without a cause recorded");
         }
         None => {}
     }
@@ -286,4 +311,36 @@ pub async fn log_server_errors(request: Request, next: Next) -> Response {
 /// The fallback for addresses no route matches.
 pub async fn not_found() -> AppError {
     AppError::NotFound("There is no page at this address.".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_duplicate_keeps_the_status_and_the_message() {
+        let retry_after = std::time::Duration::from_secs(7);
+        for error in [
+            AppError::BadRequest("bad".into()),
+            AppError::Unauthorized,
+            AppError::Forbidden("cross-site".into()),
+            AppError::NotFound("gone".into()),
+            AppError::Conflict("slug taken".into()),
+            AppError::PayloadTooLarge("over 64 KB".into()),
+            AppError::TooManyRequests { retry_after },
+            AppError::UnsupportedMediaType("not JSON".into()),
+            AppError::Unprocessable("unknown tag".into()),
+            AppError::Busy("full".into()),
+            AppError::DatabaseUnavailable(anyhow::anyhow!("pool timed out")),
+            AppError::MailUnavailable(anyhow::anyhow!("SMTP refused")),
+            AppError::Internal(anyhow::anyhow!("a bug")),
+        ] {
+            let copy = error.duplicate();
+            assert_eq!(copy.status(), error.status(), "{error:?}");
+            assert_eq!(copy.public_message(), error.public_message());
+            assert_eq!(copy.to_string(), error.to_string());
+        }
+        let copy = AppError::TooManyRequests { retry_after }.duplicate();
+        assert!(matches!(copy, AppError::TooManyRequests { retry_after: r } if r == retry_after));
+    }
 }

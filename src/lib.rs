@@ -16,7 +16,8 @@ pub mod views;
 pub mod bulk_insert;
 /// Fragment caching: rendered HTML in Redis or in process, invalidated on write.
 pub mod cache;
-/// Configuration from the environment: plain settings; the defaults need no services.
+/// Settings, declared once as flags backed by environment variables; the defaults need
+/// no services.
 pub mod config;
 /// Counters kept beside the rows they count (`posts.comment_count`,
 /// `tags.published_post_count`), and `recount`, their safety net.

@@ -10,6 +10,7 @@ use axum::middleware;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
 use tower_http::trace::TraceLayer;
 
 use crate::config::{AdminToken, Config, ConnectionTimeouts, WorkerSettings};
@@ -95,7 +96,8 @@ impl Application {
     /// Serves (and runs the outbox worker, unless configured not to, and the view
     /// counts' flusher) until Ctrl-C or SIGTERM, then stops accepting connections, lets
     /// in-flight requests finish, lets the worker finish its batch without claiming
-    /// another, and writes the views counted so far.
+    /// another, and writes the views counted so far. A background task that panicked
+    /// is logged and makes this an error.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (stop, stopped) = watch::channel(false);
         let site = &self.state.site;
@@ -123,12 +125,27 @@ impl Application {
         )
         .await;
         let _ = stop.send(true);
-        if let Some(worker) = worker {
-            let _ = worker.await;
+        let mut tasks = Vec::from_iter(worker.map(|worker| ("the outbox worker", worker)));
+        tasks.push(("the view counts' flusher", flusher));
+        tasks.push(("the rate limit's trims", trims));
+        join_background(tasks).await
+    }
+}
+
+/// Waits for background tasks to finish. One that panicked is logged as an error and
+/// makes this an error, so the process exits non-zero instead of hiding it.
+async fn join_background(tasks: Vec<(&'static str, JoinHandle<()>)>) -> anyhow::Result<()> {
+    let mut failed = Vec::new();
+    for (task, handle) in tasks {
+        if let Err(error) = handle.await {
+            tracing::error!(task, %error, "a background task did not finish");
+            failed.push(task);
         }
-        let _ = flusher.await;
-        let _ = trims.await;
+    }
+    if failed.is_empty() {
         Ok(())
+    } else {
+        anyhow::bail!("{} did not finish (see the log)", failed.join(" and "))
     }
 }
 
@@ -166,7 +183,7 @@ pub async fn run_worker_until_stopped(config: &Config) -> anyhow::Result<()> {
     let running = tokio::spawn(worker.run(stopped));
     shutdown_signal().await;
     let _ = stop.send(true);
-    running.await.context("the worker task failed")
+    join_background(vec![("the outbox worker", running)]).await
 }
 
 /// Every route, each part given its share of the state, with the middleware that
@@ -195,7 +212,124 @@ pub fn router(state: &AppState) -> Router {
             state.metrics.clone(),
             ops::metrics::record,
         ));
-    http::around(app)
-        .layer(middleware::from_fn(error::log_server_errors))
-        .layer(TraceLayer::new_for_http())
+    logging_failures_once(http::around(app))
+}
+
+/// Each failure is logged once, by [`error::log_server_errors`], at the level its error
+/// chose. tower-http's trace layer keeps its request spans but logs no failure itself:
+/// by default it would log every 5xx again at error level — a database outage's 503
+/// that the app logs as a warning, a gate's 503 that it does not log at all.
+fn logging_failures_once(app: Router) -> Router {
+    app.layer(middleware::from_fn(error::log_server_errors))
+        .layer(TraceLayer::new_for_http().on_failure(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::error::AppError;
+
+    /// Everything logged while `run` runs, one line per event, at every level.
+    async fn logs_of(run: impl Future<Output = ()>) -> String {
+        let written = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let writer = written.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || Writer(writer.clone()))
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        run.await;
+        let written = written
+            .lock()
+            .map(|bytes| bytes.clone())
+            .unwrap_or_default();
+        String::from_utf8_lossy(&written).into_owned()
+    }
+
+    struct Writer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Writer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut written) = self.0.lock() {
+                written.extend_from_slice(bytes);
+            }
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn lines_at(logs: &str, level: &str) -> usize {
+        logs.lines()
+            .filter(|line| line.contains(&format!(" {level} ")))
+            .count()
+    }
+
+    #[tokio::test]
+    async fn each_failure_is_logged_once_at_the_level_its_error_chose() {
+        let outage = || AppError::DatabaseUnavailable(anyhow::anyhow!("pool timed out"));
+        let app = logging_failures_once(
+            Router::new()
+                .route(
+                    "/bug",
+                    get(|| async { AppError::Internal(anyhow::anyhow!("bug")) }),
+                )
+                .route("/outage", get(move || async move { outage() }))
+                .route("/busy", get(|| async { AppError::Busy("full".to_owned()) }))
+                .route(
+                    "/timeout",
+                    get(|| async { StatusCode::SERVICE_UNAVAILABLE }),
+                )
+                .route(
+                    "/missing",
+                    get(|| async { AppError::NotFound("no".to_owned()) }),
+                ),
+        );
+        for (path, errors, warnings) in [
+            ("/bug", 1, 0),
+            ("/outage", 0, 1),
+            ("/busy", 0, 0),
+            ("/timeout", 0, 1),
+            ("/missing", 0, 0),
+        ] {
+            let request = Request::get(path).body(Body::empty()).unwrap();
+            let logs = logs_of(async {
+                app.clone().oneshot(request).await.unwrap();
+            })
+            .await;
+            assert_eq!(lines_at(&logs, "ERROR"), errors, "{path}:\n{logs}");
+            assert_eq!(lines_at(&logs, "WARN"), warnings, "{path}:\n{logs}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_background_task_that_panicked_is_logged_and_is_an_error() {
+        let mut outcome = None;
+        let logs = logs_of(async {
+            let panicked = tokio::spawn(async { panic!("the task broke") });
+            let finished = tokio::spawn(async {});
+            outcome = Some(
+                join_background(vec![
+                    ("the broken task", panicked),
+                    ("the fine one", finished),
+                ])
+                .await,
+            );
+        })
+        .await;
+        let error = outcome.unwrap().unwrap_err().to_string();
+        assert_eq!(error, "the broken task did not finish (see the log)");
+        assert_eq!(lines_at(&logs, "ERROR"), 1, "{logs}");
+        assert!(logs.contains("the task broke"), "{logs}");
+    }
 }

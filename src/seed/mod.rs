@@ -218,8 +218,8 @@ async fn advance_id_sequences(db: &impl ConnectionTrait) -> Result<(), DbErr> {
 
 /// After a bulk load the planner's statistics describe empty tables, and on
 /// PostgreSQL no page is marked all-visible yet, so index-only scans still visit the
-/// table for every row (a `COUNT(*)` of 100 posts' comments took 1.5 ms instead of
-/// 0.5 ms here). `VACUUM ANALYZE` / `ANALYZE` fix both, as autovacuum would later.
+/// table for every row (docs/benchmarks.md, "Seeding matters to the figures", has what
+/// that cost a count). `VACUUM ANALYZE` / `ANALYZE` fix both, as autovacuum would later.
 async fn refresh_statistics(db: &DatabaseConnection) -> Result<(), DbErr> {
     let statement = match db.get_database_backend() {
         DbBackend::Postgres => "VACUUM ANALYZE users, tags, posts, post_tags, comments",

@@ -1,7 +1,8 @@
 //! The naive twins, rationed. They are slow and memory-hungry on purpose — the naive
-//! sidebar alone loads every published post and comment — and they are public: 64 at
-//! once took a PostgreSQL-backed server on the standard dataset to 1.33 GB (316 MB
-//! behind this gate; docs/operations.md has the run). So a few run at a time
+//! sidebar alone loads every published post and comment — and they are public: each
+//! one in flight adds its own copy of all that to the server's memory, so a crowd of
+//! them can take it all (docs/operations.md, "Under load", has the run with and
+//! without this gate). So a few run at a time
 //! (`NAIVE_CONCURRENCY`); the next waits briefly, then gets a 503 with `Retry-After`.
 //! `NAIVE_ROUTES=off` takes them off a public deployment altogether. The optimized
 //! pages never pass through this gate.

@@ -1,5 +1,6 @@
 //! The binary: subcommands explain themselves, bad configuration is named.
 
+use std::collections::BTreeMap;
 use std::process::Command;
 
 fn perfblog() -> Command {
@@ -44,7 +45,7 @@ fn a_malformed_database_url_stops_start_up_with_its_name_and_the_problem() {
         .output()
         .expect("perfblog runs");
 
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("DATABASE_URL cannot be used"), "{stderr}");
     assert!(stderr.contains("`mysql` is not supported"), "{stderr}");
@@ -61,6 +62,127 @@ fn a_malformed_bind_address_is_rejected_by_name() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--bind"), "{stderr}");
+}
+
+#[test]
+fn a_malformed_bind_without_a_subcommand_stops_start_up_with_its_name() {
+    // Were BIND ignored, the server would start and fail on this database instead.
+    let output = perfblog()
+        .env("BIND", "localhost")
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/perfblog")
+        .env("DATABASE_ACQUIRE_TIMEOUT", "0.1")
+        .output()
+        .expect("perfblog runs");
+
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("BIND cannot be used"), "{stderr}");
+    assert!(stderr.contains("`localhost` is not an address"), "{stderr}");
+}
+
+#[test]
+fn a_variable_set_to_nothing_counts_as_unset() {
+    let output = perfblog()
+        .arg("migrate")
+        .env("DATABASE_URL", "sqlite::memory:")
+        .env("PAGE_CACHE", " ")
+        .env("SMTP_URL", "")
+        .output()
+        .expect("perfblog runs");
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+}
+
+/// Every setting perfblog reads, by its variable.
+const SETTINGS: [&str; 18] = [
+    "DATABASE_URL",
+    "DATABASE_MAX_CONNECTIONS",
+    "DATABASE_ACQUIRE_TIMEOUT",
+    "BIND",
+    "ADMIN_TOKEN",
+    "SMTP_URL",
+    "MAIL_DIR",
+    "PUBLIC_URL",
+    "REDIS_URL",
+    "PAGE_CACHE",
+    "TRUSTED_PROXIES",
+    "HEADER_READ_TIMEOUT",
+    "REPOSITORY_URL",
+    "NAIVE_ROUTES",
+    "NAIVE_CONCURRENCY",
+    "N_PLUS_ONE",
+    "N_PLUS_ONE_THRESHOLD",
+    "PERFBLOG_INSPECT",
+];
+
+/// `perfblog <args> --help`, with nothing in the environment.
+fn help(args: &[&str]) -> String {
+    let output = perfblog()
+        .args(args)
+        .arg("--help")
+        .env_clear()
+        .output()
+        .expect("perfblog runs");
+    assert!(output.status.success());
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The settings a help text lists: each one's variable, and its default if it has one.
+fn settings_in(help: &str) -> BTreeMap<String, Option<String>> {
+    let between = |text: &str, start: &str, end: char| {
+        let rest = &text[text.find(start)? + start.len()..];
+        Some(rest[..rest.find(end)?].to_owned())
+    };
+    help.split("\n      --")
+        .skip(1)
+        .filter_map(|option| {
+            let variable = between(option, "[env: ", ']')?;
+            let variable = variable.trim_end_matches('=').to_owned();
+            Some((variable, between(option, "[default: ", ']')))
+        })
+        .collect()
+}
+
+#[test]
+fn serve_help_lists_every_setting_with_its_variable() {
+    let expected: Vec<&str> = {
+        let mut names = SETTINGS.to_vec();
+        names.sort_unstable();
+        names
+    };
+    for args in [&["serve"][..], &[]] {
+        let listed = settings_in(&help(args));
+        assert_eq!(listed.keys().collect::<Vec<_>>(), expected, "{args:?}");
+    }
+}
+
+/// The settings table of `docs/operations.md`: each variable, and its default when the
+/// default cell starts with one in code (`` `on` ``); otherwise it has none.
+fn settings_table() -> BTreeMap<String, Option<String>> {
+    let guide = include_str!("../../docs/operations.md");
+    let table = guide
+        .split("<!-- settings:start -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- settings:end -->").next())
+        .expect("docs/operations.md marks its settings table");
+    table
+        .lines()
+        .filter_map(|row| {
+            let cells: Vec<&str> = row.split(" | ").collect();
+            let variable = cells.first()?.strip_prefix("| `")?.strip_suffix('`')?;
+            let default = cells
+                .get(1)?
+                .strip_prefix('`')
+                .and_then(|cell| cell.split('`').next());
+            Some((variable.to_owned(), default.map(str::to_owned)))
+        })
+        .collect()
+}
+
+#[test]
+fn the_settings_table_of_the_operations_guide_matches_help() {
+    assert_eq!(settings_table(), settings_in(&help(&["serve"])));
 }
 
 #[test]

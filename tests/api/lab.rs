@@ -376,7 +376,7 @@ async fn the_lab_shows_a_whole_source_file_it_uses_and_nothing_else() {
         "Cargo.toml",
         "src/../Cargo.toml",
         "../etc/passwd",
-        "src/config.rs",
+        "src/config/mod.rs",
     ] {
         let response = app.get(&format!("/lab/source/{path}")).await;
         assert_eq!(response.status(), 404, "{path}");

@@ -1,8 +1,9 @@
 //! The export compresses itself — gzip at its fastest level, flushed after every batch —
 //! rather than leave it to the compression layer. The layer would pick brotli for a
-//! browser, and brotli's on-the-fly encoder holds ~20 MB of state per response: eight
-//! streamed exports through it peaked at 224 MB (SQLite) where the export itself needs
-//! ~50 MB. A gzip stream holds ~300 KB and, at level 1, costs ~0.1 s per 10 MB.
+//! browser, and brotli's on-the-fly encoder holds far more state per response than a
+//! gzip stream: a few exports at once through it multiplied the server's peak memory
+//! (docs/measurements.md: "The export's compression: brotli from the layer, or its own
+//! gzip", and "What gzip costs the streamed export").
 //! Both variants compress the same way, so they still differ in one idea.
 
 use std::io::{self, Write};

@@ -1,0 +1,377 @@
+//! Settings, declared once. [`Settings`] lists every one as a clap argument — its flag,
+//! the environment variable behind it, its default and what it means — so
+//! `perfblog --help` is the settings table (`docs/operations.md` repeats it, and a test
+//! keeps the two in step). A flag wins over its variable. A malformed value stops
+//! start-up with a message naming the variable and the problem, never a panic.
+//!
+//! [`Config`] is what the program runs with: the settings, turned into the parts the
+//! modules acting on them receive (`sections.rs`), and a few values only tests change.
+//! `Config::default()` is the embedded default, which needs no services at all.
+//!
+//! This module is a leaf: plain settings, read by the modules that act on them
+//! (`db`, `cache`, `mail`, the rate limit, the lab), and it imports none of them.
+
+mod sections;
+mod values;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Args};
+
+pub use sections::{
+    CacheSettings, CommentRate, ConnectionTimeouts, DEFAULT_LAB_WAIT, DEFAULT_MAIL_DIR,
+    DEFAULT_VIEW_FLUSH, Inspection, MailSettings, NPlusOne, NaiveRoutes, PageCacheSettings,
+    RetryPolicy, WorkerSettings,
+};
+pub use values::{AdminToken, Backend, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_DATABASE_URL, DatabaseUrl};
+use values::{
+    http_url, redis_url, replaced_by_trusted_proxies, seconds, setting, smtp_url, socket_address,
+    switch, whole_number,
+};
+
+/// What the program runs with: each module's part of the settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database: DatabaseUrl,
+    /// `None`: one is generated at start-up and printed.
+    pub admin_token: Option<AdminToken>,
+    /// SMTP, or `.eml` files in a folder.
+    pub mail: MailSettings,
+    /// The address links in emails point to; `None`: the address the app listens on.
+    pub public_url: Option<String>,
+    /// The outbox worker to run inside the server; `None` runs none (`perfblog worker`
+    /// or another instance delivers).
+    pub worker: Option<WorkerSettings>,
+    /// Redis, or in process.
+    pub cache: CacheSettings,
+    /// Whether and for how long whole optimized pages are cached (in `cache`'s store).
+    pub page_cache: PageCacheSettings,
+    /// How fast one address may post comments.
+    pub comment_rate: CommentRate,
+    /// Where the lab links a source file: `{repository_url}/{path}` (e.g. a GitHub
+    /// `…/blob/main`); `None`: the lab's own `/lab/source/{path}`.
+    pub repository_url: Option<String>,
+    /// How long a lab visitor waits for the experiment ahead of theirs (not from the
+    /// environment; tests shorten it).
+    pub lab_wait: Duration,
+    /// How often the optimized post page's pending views are written to the database
+    /// (not from the environment; tests lengthen it and flush by hand).
+    pub view_flush: Duration,
+    /// How long a connection may take to send a request head.
+    pub connections: ConnectionTimeouts,
+    /// Whether the naive twins are served, and how many at once.
+    pub naive: NaiveRoutes,
+    /// What each request's statements are checked for, and whether pages show them.
+    pub inspection: Inspection,
+}
+
+/// The embedded defaults: SQLite, `.eml` files, an in-process cache, a worker in the
+/// server, a generated admin token.
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database: DatabaseUrl {
+                url: DEFAULT_DATABASE_URL.to_owned(),
+                backend: Backend::Sqlite,
+                max_connections: None,
+                acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+            },
+            admin_token: None,
+            mail: MailSettings::Folder(DEFAULT_MAIL_DIR.into()),
+            public_url: None,
+            worker: Some(WorkerSettings::default()),
+            cache: CacheSettings::Memory,
+            page_cache: PageCacheSettings::default(),
+            comment_rate: CommentRate::default(),
+            repository_url: None,
+            lab_wait: DEFAULT_LAB_WAIT,
+            view_flush: DEFAULT_VIEW_FLUSH,
+            connections: ConnectionTimeouts::default(),
+            naive: NaiveRoutes::default(),
+            inspection: Inspection::default(),
+        }
+    }
+}
+
+/// Every setting perfblog reads, for every subcommand: each is `global`, so it is
+/// accepted before or after the subcommand and listed in every `--help`.
+#[derive(Clone, Debug, Args)]
+#[command(next_help_heading = "Settings (a flag, or the environment variable named)")]
+pub struct Settings {
+    /// The database: sqlite://path?mode=rwc or postgres://user@host:port/db.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true, value_name = "URL",
+          default_value = DEFAULT_DATABASE_URL, value_parser = setting(DatabaseUrl::parse))]
+    pub database_url: DatabaseUrl,
+    /// The connection pool's size, from 1 to 1000. Unset: 2 per core (at least 4) on
+    /// PostgreSQL, 8 on SQLite.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", global = true, value_name = "N",
+          value_parser = setting(|raw| whole_number::<u32>(raw, 1, 1000)))]
+    pub database_max_connections: Option<u32>,
+    /// Seconds a request waits for a database connection (a free one, or a new one
+    /// being opened) before it is answered 503; from 0.1 to 60.
+    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT", global = true, value_name = "SECONDS",
+          default_value = "1.5", value_parser = setting(|raw| seconds(raw, 0.1, 60.0)))]
+    pub database_acquire_timeout: Duration,
+    /// The address and port to listen on.
+    #[arg(long, env = "BIND", global = true, value_name = "ADDR", default_value = "127.0.0.1:3000",
+          value_parser = setting(socket_address))]
+    pub bind: SocketAddr,
+    /// The address links in emails point to. Unset: http:// and the bound address.
+    #[arg(long, env = "PUBLIC_URL", global = true, value_name = "URL",
+          value_parser = setting(http_url))]
+    pub public_url: Option<String>,
+    /// The password of the admin routes: 16 or more printable characters. Unset: one is
+    /// generated for the run and printed.
+    #[arg(long, env = "ADMIN_TOKEN", global = true, hide_env_values = true, value_name = "TOKEN",
+          value_parser = setting(AdminToken::parse))]
+    pub admin_token: Option<AdminToken>,
+    /// Seconds a connection has to deliver a request head, from when it waits for one
+    /// (so also how long an idle keep-alive connection stays open); from 0.1 to 600.
+    #[arg(long, env = "HEADER_READ_TIMEOUT", global = true, value_name = "SECONDS",
+          default_value = "10", value_parser = setting(|raw| seconds(raw, 0.1, 600.0)))]
+    pub header_read_timeout: Duration,
+    /// How many reverse proxies stand in front of the app, from 0 to 10; the comment rate
+    /// limit keys on the X-Forwarded-For entry that many places from the right.
+    #[arg(long, env = "TRUSTED_PROXIES", global = true, value_name = "N", default_value = "0",
+          value_parser = setting(|raw| whole_number::<usize>(raw, 0, 10)))]
+    pub trusted_proxies: usize,
+    /// The SMTP server for notifications: smtp://host:port. Unset: .eml files in MAIL_DIR.
+    #[arg(long, env = "SMTP_URL", global = true, hide_env_values = true, value_name = "URL",
+          value_parser = setting(smtp_url))]
+    pub smtp_url: Option<String>,
+    /// Where .eml files go when SMTP_URL is unset.
+    #[arg(long, env = "MAIL_DIR", global = true, value_name = "DIR",
+          default_value = DEFAULT_MAIL_DIR)]
+    pub mail_dir: PathBuf,
+    /// Redis for the fragment and page caches and the views not yet written:
+    /// redis://host:port. Unset: an in-process cache.
+    #[arg(long, env = "REDIS_URL", global = true, hide_env_values = true, value_name = "URL",
+          value_parser = setting(redis_url))]
+    pub redis_url: Option<String>,
+    /// `off` renders the optimized pages on every request instead of caching them whole.
+    #[arg(long, env = "PAGE_CACHE", global = true, value_name = "on|off", default_value = "on",
+          action = ArgAction::Set, value_parser = setting(switch))]
+    pub page_cache: bool,
+    /// `off` answers every /naive/… address 404 with a message (for a public deployment).
+    #[arg(long, env = "NAIVE_ROUTES", global = true, value_name = "on|off", default_value = "on",
+          action = ArgAction::Set, value_parser = setting(switch))]
+    pub naive_routes: bool,
+    /// Naive requests served at once, from 1 to 64; the next waits up to 2 s, then gets
+    /// 503 with Retry-After.
+    #[arg(long, env = "NAIVE_CONCURRENCY", global = true, value_name = "N", default_value = "2",
+          value_parser = setting(|raw| whole_number::<usize>(raw, 1, 64)))]
+    pub naive_concurrency: usize,
+    /// Where the lab links source files: {REPOSITORY_URL}/{path}#L{line}. Unset: the lab's
+    /// own /lab/source/{path} view.
+    #[arg(long, env = "REPOSITORY_URL", global = true, value_name = "URL",
+          value_parser = setting(http_url))]
+    pub repository_url: Option<String>,
+    /// The N+1 detector: `log` reports a statement shape repeated in one request; `raise`
+    /// also answers it 500 with the report; `off` flags nothing.
+    #[arg(long, env = "N_PLUS_ONE", global = true, value_name = "log|raise|off",
+          default_value = "log", value_parser = setting(NPlusOne::parse))]
+    pub n_plus_one: NPlusOne,
+    /// Runs of one statement shape in one request that make it a suspect, from 2 to 1000.
+    #[arg(long, env = "N_PLUS_ONE_THRESHOLD", global = true, value_name = "N", default_value = "5",
+          value_parser = setting(|raw| whole_number::<u32>(raw, 2, 1000)))]
+    pub n_plus_one_threshold: u32,
+    /// `1` ends every page's footer with its SQL and cache lookups. It shows SQL to every
+    /// visitor: never in production.
+    #[arg(long, env = "PERFBLOG_INSPECT", global = true, value_name = "0|1",
+          default_value = "0", action = ArgAction::Set, value_parser = setting(switch))]
+    pub inspect: bool,
+    /// Retired: refused with the name of the setting that replaced it.
+    #[arg(long, env = "TRUST_FORWARDED_FOR", global = true, hide = true,
+          value_parser = setting(replaced_by_trusted_proxies))]
+    pub trust_forwarded_for: Option<String>,
+}
+
+impl Settings {
+    /// The configuration these settings describe, with the embedded defaults for what no
+    /// setting covers.
+    pub fn into_config(self) -> Config {
+        let defaults = Config::default();
+        Config {
+            database: DatabaseUrl {
+                max_connections: self.database_max_connections,
+                acquire_timeout: self.database_acquire_timeout,
+                ..self.database_url
+            },
+            admin_token: self.admin_token,
+            mail: match self.smtp_url {
+                Some(url) => MailSettings::Smtp(url),
+                None => MailSettings::Folder(self.mail_dir),
+            },
+            public_url: self.public_url,
+            cache: match self.redis_url {
+                Some(url) => CacheSettings::Redis {
+                    url,
+                    namespace: "perfblog".to_owned(),
+                },
+                None => CacheSettings::Memory,
+            },
+            page_cache: PageCacheSettings {
+                enabled: self.page_cache,
+                ..defaults.page_cache
+            },
+            comment_rate: CommentRate {
+                trusted_proxies: self.trusted_proxies,
+                ..defaults.comment_rate
+            },
+            repository_url: self.repository_url,
+            connections: ConnectionTimeouts {
+                header_read: self.header_read_timeout,
+            },
+            naive: NaiveRoutes {
+                enabled: self.naive_routes,
+                in_flight: self.naive_concurrency,
+                ..defaults.naive
+            },
+            inspection: Inspection {
+                n_plus_one: self.n_plus_one,
+                threshold: self.n_plus_one_threshold,
+                panel: self.inspect,
+            },
+            ..defaults
+        }
+    }
+}
+
+/// A variable set to nothing (`SMTP_URL=` in an env file) counts as unset, as if it
+/// were not there: applied to each argument before parsing.
+pub fn blank_is_unset(arg: clap::Arg) -> clap::Arg {
+    let blank = arg
+        .get_env()
+        .and_then(std::env::var_os)
+        .is_some_and(|value| value.to_string_lossy().trim().is_empty());
+    if blank { arg.env(None) } else { arg }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, FromArgMatches, Parser};
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Program {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    /// The configuration `args` describe, with no environment variable read.
+    fn config_from(args: &[&str]) -> Result<Config, clap::Error> {
+        let command = Program::command().mut_args(|arg| arg.env(None));
+        let matches = command.try_get_matches_from([&["perfblog"], args].concat())?;
+        Ok(Settings::from_arg_matches(&matches)?.into_config())
+    }
+
+    /// Why `args` are refused, as clap prints it.
+    fn refusal(args: &[&str]) -> String {
+        let error = Program::command()
+            .try_get_matches_from([&["perfblog"], args].concat())
+            .unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation);
+        error.to_string()
+    }
+
+    #[test]
+    fn the_settings_default_to_the_embedded_defaults() {
+        let config = config_from(&[]).unwrap();
+        assert_eq!(format!("{config:?}"), format!("{:?}", Config::default()));
+    }
+
+    #[test]
+    fn the_defaults_need_no_services() {
+        let config = Config::default();
+        assert_eq!(config.database.backend(), Backend::Sqlite);
+        assert_eq!(config.database.as_str(), DEFAULT_DATABASE_URL);
+        assert_eq!(config.cache, CacheSettings::Memory);
+        assert_eq!(config.mail, MailSettings::Folder(DEFAULT_MAIL_DIR.into()));
+        assert!(config.admin_token.is_none() && config.public_url.is_none());
+        assert_eq!(config.worker, Some(WorkerSettings::default()));
+    }
+
+    #[test]
+    fn each_setting_reaches_its_part_of_the_config() {
+        let config = config_from(&[
+            "--database-url=postgres://app@db/blog",
+            "--database-max-connections=12",
+            "--database-acquire-timeout=0.5",
+            "--smtp-url=smtp://mailpit:1025",
+            "--redis-url=redis://redis:6379",
+            "--page-cache=off",
+            "--trusted-proxies=1",
+            "--header-read-timeout=2",
+            "--naive-routes=off",
+            "--naive-concurrency=4",
+        ])
+        .unwrap();
+        assert_eq!(config.database.backend(), Backend::Postgres);
+        assert_eq!(config.database.max_connections(), Some(12));
+        assert_eq!(
+            config.database.acquire_timeout(),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            config.mail,
+            MailSettings::Smtp("smtp://mailpit:1025".into())
+        );
+        assert!(matches!(config.cache, CacheSettings::Redis { .. }));
+        assert!(!config.page_cache.enabled);
+        assert_eq!(config.comment_rate.trusted_proxies, 1);
+        assert_eq!(config.connections.header_read, Duration::from_secs(2));
+        assert_eq!((config.naive.enabled, config.naive.in_flight), (false, 4));
+    }
+
+    #[test]
+    fn the_detector_settings_default_to_log_at_five_and_refuse_what_they_cannot_use() {
+        assert_eq!(config_from(&[]).unwrap().inspection, Inspection::default());
+        let set = config_from(&[
+            "--n-plus-one",
+            "raise",
+            "--n-plus-one-threshold",
+            " 8 ",
+            "--inspect",
+            "1",
+        ])
+        .unwrap()
+        .inspection;
+        assert_eq!(
+            (set.n_plus_one, set.threshold, set.panel),
+            (NPlusOne::Raise, 8, true)
+        );
+        for (flag, value, variable) in [
+            ("--n-plus-one", "loud", "N_PLUS_ONE"),
+            ("--n-plus-one-threshold", "1", "N_PLUS_ONE_THRESHOLD"),
+            ("--n-plus-one-threshold", "five", "N_PLUS_ONE_THRESHOLD"),
+            ("--inspect", "yes", "PERFBLOG_INSPECT"),
+        ] {
+            let error = refusal(&[flag, value]);
+            assert!(
+                error.contains(&format!("{variable} cannot be used ({flag}): `")),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refusal_names_the_variable_and_never_repeats_a_secret() {
+        let message = refusal(&["--admin-token", "short-secret"]);
+        assert!(
+            message.contains(
+                "ADMIN_TOKEN cannot be used (--admin-token): an admin token needs at least 16"
+            ),
+            "{message}"
+        );
+        assert!(!message.contains("short-secret"), "{message}");
+        let error = refusal(&["--trust-forwarded-for", "1"]);
+        assert!(
+            error
+                .contains("TRUST_FORWARDED_FOR cannot be used: it was replaced by TRUSTED_PROXIES"),
+            "{error}"
+        );
+    }
+}
