@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use perfblog::config::{MailSettings, WorkerSettings};
+use perfblog::base::config::{MailSettings, WorkerSettings};
 use perfblog::lab::workbench::newest_post;
-use perfblog::mail::Mailer;
-use perfblog::mail::sink::{Behaviour, SmtpSink};
-use perfblog::mail::worker::Worker;
-use perfblog::seed::DatasetSize;
+use perfblog::services::mail::Mailer;
+use perfblog::services::mail::sink::{Behaviour, SmtpSink};
+use perfblog::services::mail::worker::Worker;
+use perfblog::services::seed::DatasetSize;
 use perfblog::views::comments::{self, CommentTarget, NewComment};
 
 const EMAILS_PER_RUN: usize = 200;

@@ -27,7 +27,7 @@ fn twin_pages(c: &mut Criterion) {
 
     // With the page cache off: the twins compare how each renders (`page_cache.rs`
     // measures serving a rendered page from the cache).
-    let naive_app = support::app(db, perfblog::config::CacheSettings::Memory, false);
+    let naive_app = support::app(db, perfblog::base::config::CacheSettings::Memory, false);
     group.bench_function("list-naive", |b| {
         b.to_async(&runtime).iter(|| get(&naive_app, "/naive/"));
     });

@@ -29,7 +29,9 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(perfblog::cli::run(perfblog::cli::Cli::from_args_and_env())) {
+    match runtime.block_on(perfblog::app::cli::run(
+        perfblog::app::cli::Cli::from_args_and_env(),
+    )) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             // `{:#}` prints the chain of causes on one line, without a backtrace.

@@ -5,9 +5,9 @@
 #![allow(dead_code)] // each bench binary uses its own part of this module
 
 use indicatif::{ProgressBar, ProgressStyle};
-use perfblog::config::{Backend, DatabaseUrl};
-use perfblog::entities::{comment, post, user};
-use perfblog::seed::{self, DatasetSize, Existing};
+use perfblog::base::config::{Backend, DatabaseUrl};
+use perfblog::base::entities::{comment, post, user};
+use perfblog::services::seed::{self, DatasetSize, Existing};
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use tokio::runtime::Runtime;
 
@@ -49,13 +49,17 @@ pub fn standard_database(runtime: &Runtime) -> BenchDatabase {
     let url = DatabaseUrl::parse(&raw)
         .unwrap_or_else(|problem| panic!("BENCH_DATABASE_URL cannot be used: {problem}"));
     runtime.block_on(async {
-        let db = perfblog::db::connect(&url).await.unwrap_or_else(|error| {
-            panic!(
-                "{error:#}\n(for PostgreSQL, create the database first, e.g. \
+        let db = perfblog::services::db::connect(&url)
+            .await
+            .unwrap_or_else(|error| {
+                panic!(
+                    "{error:#}\n(for PostgreSQL, create the database first, e.g. \
                  `createdb -h 127.0.0.1 -U postgres perfblog_bench`)"
-            )
-        });
-        perfblog::db::migrate(&db).await.expect("migrations apply");
+                )
+            });
+        perfblog::services::db::migrate(&db)
+            .await
+            .expect("migrations apply");
         if !holds_standard_dataset(&db).await {
             eprintln!(
                 "Seeding the standard dataset into {} (once)…",
@@ -99,8 +103,8 @@ async fn holds_standard_dataset(db: &DatabaseConnection) -> bool {
 /// The caches a bench measures: in process always, and Redis when `BENCH_REDIS_URL`
 /// is set (under a namespace of this run's own). The Redis connection manager spawns
 /// its tasks on the current runtime: call this inside `runtime.enter()`.
-pub fn caches() -> Vec<(&'static str, perfblog::config::CacheSettings)> {
-    use perfblog::config::CacheSettings;
+pub fn caches() -> Vec<(&'static str, perfblog::base::config::CacheSettings)> {
+    use perfblog::base::config::CacheSettings;
     let mut caches = vec![("memory", CacheSettings::Memory)];
     if let Ok(url) = std::env::var("BENCH_REDIS_URL") {
         caches.push((
@@ -118,25 +122,25 @@ pub fn caches() -> Vec<(&'static str, perfblog::config::CacheSettings)> {
 /// a temporary folder: what the page benches send their requests through.
 pub fn app(
     db: &DatabaseConnection,
-    cache: perfblog::config::CacheSettings,
+    cache: perfblog::base::config::CacheSettings,
     page_cache: bool,
 ) -> axum::Router {
     inspecting_app(
         db,
         cache,
         page_cache,
-        perfblog::config::Inspection::default(),
+        perfblog::base::config::Inspection::default(),
     )
 }
 
 /// [`app`] with the N+1 detector and the SQL panel set as `inspection` says.
 pub fn inspecting_app(
     db: &DatabaseConnection,
-    cache: perfblog::config::CacheSettings,
+    cache: perfblog::base::config::CacheSettings,
     page_cache: bool,
-    inspection: perfblog::config::Inspection,
+    inspection: perfblog::base::config::Inspection,
 ) -> axum::Router {
-    use perfblog::config::{AdminToken, Config, MailSettings, PageCacheSettings};
+    use perfblog::base::config::{AdminToken, Config, MailSettings, PageCacheSettings};
     let config = Config {
         inspection,
         mail: MailSettings::Folder(std::env::temp_dir().join("perfblog-bench-mail")),
@@ -147,12 +151,12 @@ pub fn inspecting_app(
         },
         ..Config::default()
     };
-    let state = perfblog::state::AppState::new(
+    let state = perfblog::app::state::AppState::new(
         db.clone(),
         &config,
         AdminToken::generate(),
         "http://bench".to_owned(),
     )
     .expect("the app's state");
-    perfblog::startup::router(&state)
+    perfblog::app::startup::router(&state)
 }

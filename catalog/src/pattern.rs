@@ -264,14 +264,14 @@ mod tests {
 title: Small
 order: 10
 django: \"`only()`\"
-shows_on: [post list, {view: export, path: /admin/export.ndjson, folder: src/views/export}]
+shows_on: [post list, {view: export, path: /admin/export.ndjson, folder: src/views/admin/export}]
 tests: [tests/api/post_list.rs]
 naive:
   summary: whole rows
   code: [src/views/post_list/naive.rs page_rows]
 optimized:
   summary: six columns
-  code: [src/views/post_list/optimized.rs page_rows, src/cache/store.rs MemoryStore::lookup]
+  code: [src/views/post_list/optimized.rs page_rows, src/services/cache/store.rs MemoryStore::lookup]
 measures:
   - id: page-query
     what: page query (posts)
@@ -312,7 +312,7 @@ Small rows.
         assert_eq!(
             pattern.optimized.code[1],
             CodeRef {
-                file: "src/cache/store.rs".into(),
+                file: "src/services/cache/store.rs".into(),
                 function: "MemoryStore::lookup".into()
             }
         );

@@ -16,8 +16,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::workbench::Workbench;
-use crate::error::AppError;
-use crate::instrument;
+use crate::base::error::AppError;
+use crate::base::instrument;
 
 /// A side's or a setup's future.
 pub type Fut<'a, T> = Pin<Box<dyn Future<Output = Result<T, AppError>> + Send + 'a>>;

@@ -27,7 +27,7 @@ use axum::routing::get;
 pub use page::published;
 use workbench::Workbench;
 
-use crate::gate::Gate;
+use crate::services::gate::Gate;
 
 /// What the lab's routes need: a workbench to run comparisons on, and the gate that
 /// lets one run at a time.

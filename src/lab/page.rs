@@ -12,9 +12,10 @@ use catalog::{CodeRef, Pattern, patterns};
 use super::Lab;
 use super::compare::{self, Fact, Measured, Step};
 use super::markdown;
-use crate::error::AppError;
-use crate::instrument;
-use crate::views::{Footer, Variant};
+use crate::base::error::AppError;
+use crate::base::instrument;
+use crate::base::variant::Variant;
+use crate::views::footer::Footer;
 
 /// The bench report as this binary was built: `docs/benchmarks.json`.
 static PUBLISHED: LazyLock<Report> = LazyLock::new(|| {

@@ -7,8 +7,9 @@ use askama_web::WebTemplate;
 use axum::extract::Path;
 use axum::http::Uri;
 
-use crate::error::AppError;
-use crate::views::{Footer, Variant};
+use crate::base::error::AppError;
+use crate::base::variant::Variant;
+use crate::views::footer::Footer;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "lab_source.html")]

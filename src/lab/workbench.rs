@@ -11,14 +11,14 @@ use sea_orm::{
 };
 use tokio::sync::Mutex;
 
-use crate::config::DatabaseUrl;
-use crate::entities::{post, tag};
-use crate::error::AppError;
-use crate::instrument::record_statements;
-use crate::seed::{self, DatasetSize, Existing};
+use crate::base::config::DatabaseUrl;
+use crate::base::entities::{post, tag};
+use crate::base::error::AppError;
+use crate::base::instrument::record_statements;
+use crate::base::slug::Slug;
+use crate::services::seed::{self, DatasetSize, Existing};
 use crate::views::admin::TitleSearch;
 use crate::views::pagination::{PageNumber, PageWindow};
-use crate::views::slug::Slug;
 use crate::views::{post_detail, post_list, tag_page};
 
 pub struct Workbench {
@@ -101,9 +101,9 @@ impl Workbench {
         if let Some(db) = made.get(name) {
             return Ok(db.clone());
         }
-        let url = crate::db::scratch::database(&self.database_url, name).await?;
-        let db = crate::db::connect(&url).await?;
-        crate::db::migrate(&db).await?;
+        let url = crate::services::db::scratch::database(&self.database_url, name).await?;
+        let db = crate::services::db::connect(&url).await?;
+        crate::services::db::migrate(&db).await?;
         seed::seed(
             &db,
             size,
@@ -237,7 +237,7 @@ pub async fn rolled_back<T>(
     db: &DatabaseConnection,
     work: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::services::db::begin_write(db).await?;
     let done = work(&txn).await;
     txn.rollback().await?;
     done

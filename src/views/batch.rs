@@ -11,8 +11,8 @@ use sea_orm::{
     QuerySelect, RelationTrait,
 };
 
-use super::TagLink;
-use crate::entities::{comment, post_tag, tag, user};
+use crate::base::entities::{comment, post_tag, tag, user};
+use crate::views::site::TagLink;
 
 /// `SELECT id, name FROM users WHERE id IN (…)`: the authors' names, by user id.
 pub async fn authors_of(

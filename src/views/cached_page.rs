@@ -14,10 +14,14 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
-use super::{Footer, PageNote, Site, Variant};
-use crate::cache::page::{CachedPage, Hole, Rendered, Served};
-use crate::cache::precompressed::Encoding;
-use crate::error::AppError;
+use crate::base::error::AppError;
+use crate::base::variant::Variant;
+use crate::services::cache::page::{CachedPage, Hole, Rendered, Served};
+use crate::services::cache::precompressed::Encoding;
+use crate::services::http::conditional::etag_matches;
+use crate::views::footer::Footer;
+use crate::views::footer::PageNote;
+use crate::views::site::Site;
 
 /// What a cached page's response depends on besides the page: the address (for the
 /// footer's twin link), the encodings accepted, and the validator the client holds.
@@ -202,38 +206,5 @@ fn insert_text<K: axum::http::header::IntoHeaderName>(
 ) {
     if let Ok(value) = HeaderValue::from_str(text) {
         headers.insert(name, value);
-    }
-}
-
-/// `If-None-Match: W/"a", "b"` or `*` against `etag`, compared weakly as RFC 9110
-/// says for GET.
-pub fn etag_matches(candidates: &HeaderValue, etag: &str) -> bool {
-    let Ok(candidates) = candidates.to_str() else {
-        return false;
-    };
-    let opaque = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
-    let ours = opaque(etag);
-    candidates
-        .split(',')
-        .any(|candidate| candidate.trim() == "*" || opaque(candidate) == ours)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn if_none_match_compares_weakly_and_accepts_lists_and_star() {
-        let etag = "W/\"00ff-br\"";
-        for header in ["W/\"00ff-br\"", "\"00ff-br\"", "\"x\", W/\"00ff-br\"", "*"] {
-            assert!(
-                etag_matches(&HeaderValue::from_static(header), etag),
-                "{header}"
-            );
-        }
-        assert!(!etag_matches(
-            &HeaderValue::from_static("W/\"00ff-gz\""),
-            etag
-        ));
     }
 }

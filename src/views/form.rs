@@ -5,7 +5,7 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, FromRequest, Request};
 use serde::de::DeserializeOwned;
 
-use crate::error::AppError;
+use crate::base::error::AppError;
 
 pub struct FormInput<T>(pub T);
 

@@ -11,10 +11,10 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::Variant;
-use crate::config::NaiveRoutes;
-use crate::error::AppError;
-use crate::gate::Gate;
+use crate::base::config::NaiveRoutes;
+use crate::base::error::AppError;
+use crate::base::variant::Variant;
+use crate::services::gate::Gate;
 
 /// `None`: the naive twins are turned off.
 #[derive(Clone, Debug)]

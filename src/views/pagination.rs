@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 
 use super::cursor::Cursor;
 use super::echo::shorten;
-use crate::error::AppError;
+use crate::base::error::AppError;
 
 /// Posts per list page.
 pub const PAGE_SIZE: u64 = 20;

@@ -15,12 +15,12 @@ use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
 use sea_orm::{DbErr, EntityTrait, QuerySelect};
 
-use super::Site;
 use super::cursor::Cursor;
 use super::pagination::{PageWindow, Position};
 use super::post_list::optimized::keyset;
 use super::post_list::published_newest_first;
-use crate::entities::post;
+use crate::base::entities::post;
+use crate::views::site::Site;
 
 /// Posts per batch: one statement each.
 pub const BATCH: u64 = 1_000;

@@ -2,9 +2,9 @@
 //! optimized change the same rows, in N statements or in one.
 
 use chrono::{DateTime, Utc};
-use perfblog::entities::post;
-use perfblog::instrument::count_queries;
-use perfblog::seed::DatasetSize;
+use perfblog::base::entities::post;
+use perfblog::base::instrument::count_queries;
+use perfblog::services::seed::DatasetSize;
 use perfblog::views::admin::{ArchiveCutoff, TitleSearch, naive, optimized};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 

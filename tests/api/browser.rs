@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use perfblog::entities::post;
+use perfblog::base::entities::post;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use perfblog::config::Inspection;
+use perfblog::base::config::Inspection;
 
 use crate::helpers::{SMALL, TestApp, TestOptions, spawn_app, spawn_app_with};
 

@@ -5,11 +5,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use perfblog::config::MailSettings;
-use perfblog::entities::{comment, outbox_message, post};
-use perfblog::mail::Mailer;
-use perfblog::mail::outbox;
-use perfblog::mail::worker::Worker;
+use perfblog::base::config::MailSettings;
+use perfblog::base::entities::{comment, outbox_message, post};
+use perfblog::services::mail::Mailer;
+use perfblog::services::mail::outbox;
+use perfblog::services::mail::worker::Worker;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 use crate::helpers::{
@@ -373,7 +373,7 @@ async fn several_workers_deliver_every_email_once_between_them() {
     let mut workers = Vec::new();
     for _ in 0..3 {
         let mailer = Mailer::new(&MailSettings::Smtp(sink.url())).expect("mailer");
-        let settings = perfblog::config::WorkerSettings {
+        let settings = perfblog::base::config::WorkerSettings {
             batch: 4,
             ..fast_worker()
         };
@@ -479,7 +479,7 @@ async fn bad_comments_are_422s_that_store_and_queue_nothing_in_both_variants() {
 #[tokio::test]
 async fn comments_on_unknown_or_unpublished_posts_are_404s() {
     let app = spawn_app().await;
-    app.seed(perfblog::seed::DatasetSize { posts: 60, ..SMALL })
+    app.seed(perfblog::services::seed::DatasetSize { posts: 60, ..SMALL })
         .await;
     let draft = post::Entity::find()
         .filter(post::Column::Status.ne(post::Status::Published))

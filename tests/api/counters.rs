@@ -3,8 +3,8 @@
 //! by `GROUP BY`.
 
 use chrono::{DateTime, Utc};
-use perfblog::counters::{self, Drift};
-use perfblog::entities::post;
+use perfblog::base::entities::post;
+use perfblog::services::db::counters::{self, Drift};
 use perfblog::views::sidebar::{aggregated, denormalized};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 

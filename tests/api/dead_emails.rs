@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use perfblog::config::MailSettings;
-use perfblog::entities::outbox_message::{self, Status};
-use perfblog::instrument::count_queries;
-use perfblog::mail::Mailer;
-use perfblog::mail::outbox;
-use perfblog::mail::worker::Worker;
+use perfblog::base::config::MailSettings;
+use perfblog::base::entities::outbox_message::{self, Status};
+use perfblog::base::instrument::count_queries;
+use perfblog::services::mail::Mailer;
+use perfblog::services::mail::outbox;
+use perfblog::services::mail::worker::Worker;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 
 use crate::comments::{self, outbox_rows};

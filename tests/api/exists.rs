@@ -1,12 +1,12 @@
 //! Exists vs count: both give the same answer; `EXISTS … LIMIT 1` asks for one row
 //! where counting visits every match — and the start-up check asks the cheap way.
 
-use perfblog::db::exists::{by_counting, by_finding_one, published_tagged};
-use perfblog::db::explain::explain;
-use perfblog::entities::{post, post_tag, tag};
-use perfblog::instrument::{record_queries, record_statements};
+use perfblog::base::entities::{post, post_tag, tag};
+use perfblog::base::instrument::{record_queries, record_statements};
 use perfblog::lab::workbench::busiest_tag;
-use perfblog::seed::{self, DatasetSize};
+use perfblog::services::db::exists::{by_counting, by_finding_one, published_tagged};
+use perfblog::services::db::explain::explain;
+use perfblog::services::seed::{self, DatasetSize};
 use sea_orm::{ActiveValue::Set, DbBackend, EntityTrait};
 
 use crate::helpers::{SMALL, TestApp, spawn_app};

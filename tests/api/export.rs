@@ -2,10 +2,10 @@
 //! once (naive) or streamed a batch at a time (optimized).
 
 use futures_util::TryStreamExt;
-use perfblog::entities::{post, post_tag, tag, user};
-use perfblog::instrument::count_queries;
-use perfblog::seed::DatasetSize;
-use perfblog::views::export::{naive, optimized};
+use perfblog::base::entities::{post, post_tag, tag, user};
+use perfblog::base::instrument::count_queries;
+use perfblog::services::seed::DatasetSize;
+use perfblog::views::admin::export::{naive, optimized};
 use sea_orm::{EntityTrait, QueryOrder};
 
 use crate::helpers::{ADMIN_TOKEN, SMALL, TestApp, spawn_app};

@@ -4,9 +4,9 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use perfblog::cache::FRAGMENT_TTL;
-use perfblog::config::CacheSettings;
-use perfblog::instrument::count_queries;
+use perfblog::base::config::CacheSettings;
+use perfblog::base::instrument::count_queries;
+use perfblog::services::cache::FRAGMENT_TTL;
 use perfblog::views::sidebar::{aggregated, naive};
 use serde_json::json;
 
@@ -74,7 +74,7 @@ async fn every_list_and_post_page_shows_the_tag_cloud_and_the_most_discussed_pos
 #[tokio::test]
 async fn counting_in_rust_and_counting_in_the_database_give_the_same_sidebar() {
     let app = spawn_app().await;
-    app.seed(perfblog::seed::DatasetSize { posts: 80, ..SMALL })
+    app.seed(perfblog::services::seed::DatasetSize { posts: 80, ..SMALL })
         .await;
 
     let (in_rust, rust_stats) = count_queries(naive::load(&app.db)).await;
@@ -120,7 +120,7 @@ async fn a_new_comment_shows_in_the_sidebar_on_the_next_page_in_both_variants() 
 #[tokio::test]
 async fn publishing_archiving_retagging_and_importing_each_refresh_the_sidebar() {
     let app = spawn_app().await;
-    app.seed(perfblog::seed::DatasetSize { posts: 80, ..SMALL })
+    app.seed(perfblog::services::seed::DatasetSize { posts: 80, ..SMALL })
         .await;
     let import = json!([{
         "title": "Imported and discussed", "body": "Body.", "author_email": "user1@example.com",

@@ -3,14 +3,14 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use indicatif::ProgressBar;
-use perfblog::cache::{FragmentCache, PageCache};
-use perfblog::config::{
+use perfblog::app::startup::Application;
+use perfblog::base::config::{
     AdminToken, CacheSettings, CommentRate, Config, ConnectionTimeouts, DatabaseUrl, Inspection,
     MailSettings, NaiveRoutes, PageCacheSettings, RetryPolicy, WorkerSettings,
 };
-use perfblog::entities::post;
-use perfblog::seed::{self, DatasetSize, Existing, SeedReport};
-use perfblog::startup::Application;
+use perfblog::base::entities::post;
+use perfblog::services::cache::{FragmentCache, PageCache};
+use perfblog::services::seed::{self, DatasetSize, Existing, SeedReport};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder,
@@ -31,7 +31,7 @@ pub struct TestApp {
     /// The lab's gate, which a test can hold as a running experiment would.
     pub lab_gate: perfblog::lab::LabGate,
     /// The optimized post page's pending views.
-    pub views: perfblog::cache::ViewTally,
+    pub views: perfblog::services::cache::ViewTally,
     /// The naive twins' gate, which a test can fill as a crowd would.
     pub naive_gate: perfblog::views::naive_gate::NaiveGate,
     /// Dropped (a PostgreSQL test database removed) with the app that created it.
@@ -446,7 +446,7 @@ impl TestApp {
 
     /// Adds `count` comments to `post_id`, one minute apart, newest last.
     pub async fn add_comments(&self, post_id: i32, count: usize) {
-        use perfblog::entities::comment;
+        use perfblog::base::entities::comment;
         use sea_orm::{ActiveValue::Set, EntityTrait};
         let start = chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("valid time");
         let comments = (0..count).map(|i| comment::ActiveModel {
@@ -460,7 +460,7 @@ impl TestApp {
             .exec_without_returning(&self.db)
             .await
             .expect("comments are inserted");
-        // As every write that adds comments does (see `perfblog::counters`).
+        // As every write that adds comments does (see `perfblog::services::db::counters`).
         sea_orm::ConnectionTrait::execute_unprepared(
             &self.db,
             &format!(
@@ -478,10 +478,10 @@ impl TestApp {
 pub async fn snapshot(
     db: &DatabaseConnection,
 ) -> (
-    Vec<perfblog::entities::post::Model>,
-    Vec<perfblog::entities::post_tag::Model>,
+    Vec<perfblog::base::entities::post::Model>,
+    Vec<perfblog::base::entities::post_tag::Model>,
 ) {
-    use perfblog::entities::{post, post_tag};
+    use perfblog::base::entities::{post, post_tag};
     use sea_orm::{EntityTrait, QueryOrder};
     let posts = post::Entity::find()
         .order_by_asc(post::Column::Id)

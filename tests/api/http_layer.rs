@@ -1,6 +1,6 @@
 //! The HTTP layer: conditional GET, compression, size and rate limits, headers.
 
-use perfblog::config::CommentRate;
+use perfblog::base::config::CommentRate;
 
 use crate::helpers::{SMALL, TestApp, TestOptions, spawn_app, spawn_app_with};
 
@@ -282,7 +282,7 @@ async fn connect(app: &crate::helpers::TestApp) -> tokio::net::TcpStream {
 
 fn short_header_timeout() -> TestOptions {
     TestOptions {
-        connections: perfblog::config::ConnectionTimeouts {
+        connections: perfblog::base::config::ConnectionTimeouts {
             header_read: std::time::Duration::from_millis(300),
         },
         ..TestOptions::default()

@@ -1,9 +1,9 @@
 //! `POST /admin/import`: all or nothing, one INSERT per row or one per 1,000 rows.
 
 use chrono::{DateTime, Utc};
-use perfblog::entities::post;
-use perfblog::instrument::count_queries;
-use perfblog::views::import::{self, ImportRow, naive, optimized};
+use perfblog::base::entities::post;
+use perfblog::base::instrument::count_queries;
+use perfblog::views::admin::import::{self, ImportRow, naive, optimized};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::json;
 

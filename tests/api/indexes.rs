@@ -2,10 +2,10 @@
 //! whole tables, and the lab that shows it drops indexes only inside a transaction it
 //! rolls back.
 
-use perfblog::db::explain::explain;
-use perfblog::db::indexes::PAGE_INDEXES;
 use perfblog::lab::workbench::Workbench;
-use perfblog::seed::DatasetSize;
+use perfblog::services::db::explain::explain;
+use perfblog::services::db::indexes::PAGE_INDEXES;
+use perfblog::services::seed::DatasetSize;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use crate::helpers::spawn_app;
@@ -47,7 +47,7 @@ async fn no_statement_of_the_optimized_post_tag_and_list_pages_reads_all_of_post
         .expect("ANALYZE runs");
     let on_postgres = app.db.get_database_backend() == DbBackend::Postgres;
 
-    let url = perfblog::config::DatabaseUrl::parse(&app.database_url).expect("a URL");
+    let url = perfblog::base::config::DatabaseUrl::parse(&app.database_url).expect("a URL");
     let workbench = Workbench::new(app.db.clone(), url);
     let statements = workbench.page_statements().await.expect("the pages load");
     assert!(

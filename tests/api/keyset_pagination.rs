@@ -1,8 +1,8 @@
 //! Keyset pagination: the optimized list and tag pages link older posts with a cursor
 //! (`?after=`) that seeks to a position instead of skipping rows with `OFFSET`.
 
-use perfblog::entities::post;
-use perfblog::seed::DatasetSize;
+use perfblog::base::entities::post;
+use perfblog::services::seed::DatasetSize;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 
 use crate::helpers::{Page, SMALL, TestApp, spawn_app, spawn_app_rendering_every_page};

@@ -3,7 +3,7 @@
 
 use catalog::report;
 use catalog::{Pattern, patterns};
-use perfblog::entities::{comment, outbox_message, post, user};
+use perfblog::base::entities::{comment, outbox_message, post, user};
 use perfblog::lab::published;
 use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder};
 
@@ -260,7 +260,7 @@ async fn a_lab_page_counts_every_statement_its_experiments_ran() {
 #[tokio::test]
 async fn running_every_experiment_changes_no_data() {
     let app = spawn_app().await;
-    app.seed(perfblog::seed::DatasetSize { posts: 60, ..SMALL })
+    app.seed(perfblog::services::seed::DatasetSize { posts: 60, ..SMALL })
         .await;
     let before = everything(&app).await;
 
@@ -376,7 +376,7 @@ async fn the_lab_shows_a_whole_source_file_it_uses_and_nothing_else() {
         "Cargo.toml",
         "src/../Cargo.toml",
         "../etc/passwd",
-        "src/config/mod.rs",
+        "src/base/config/mod.rs",
     ] {
         let response = app.get(&format!("/lab/source/{path}")).await;
         assert_eq!(response.status(), 404, "{path}");
@@ -428,7 +428,7 @@ async fn the_atomic_counter_page_races_twenty_views_a_side_and_shows_what_each_k
 
 #[tokio::test]
 async fn a_race_dropped_midway_still_deletes_its_scratch_post() {
-    use perfblog::db::scratch::{SCRATCH_SLUG_PREFIX, ScratchPost};
+    use perfblog::services::db::scratch::{SCRATCH_SLUG_PREFIX, ScratchPost};
     use sea_orm::{ColumnTrait, QueryFilter};
     let app = spawn_app().await;
     app.seed(SMALL).await;

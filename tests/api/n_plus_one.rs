@@ -3,10 +3,10 @@
 //! Rust function that issued it — and under `N_PLUS_ONE=raise` the response is a 500
 //! carrying the report. Every naive page trips it; no optimized page does.
 
-use perfblog::config::{Inspection, NPlusOne};
-use perfblog::entities::{post, tag};
-use perfblog::instrument::{assert_no_n_plus_one, count_queries};
-use perfblog::seed::DatasetSize;
+use perfblog::base::config::{Inspection, NPlusOne};
+use perfblog::base::entities::{post, tag};
+use perfblog::base::instrument::{assert_no_n_plus_one, count_queries};
+use perfblog::services::seed::DatasetSize;
 use perfblog::views::pagination::{PageNumber, PageWindow};
 use perfblog::views::post_list::{naive, optimized};
 use sea_orm::sea_query::Expr;

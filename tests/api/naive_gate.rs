@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use perfblog::config::NaiveRoutes;
+use perfblog::base::config::NaiveRoutes;
 
 use crate::helpers::{SMALL, TestOptions, spawn_app_with};
 

@@ -1,6 +1,6 @@
 //! `/healthz` and `/metrics`.
 
-use perfblog::config::CacheSettings;
+use perfblog::base::config::CacheSettings;
 use serde_json::Value;
 
 use crate::helpers::{

@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::time::Duration;
 
-use perfblog::config::PageCacheSettings;
+use perfblog::base::config::PageCacheSettings;
 use perfblog::views::sidebar::aggregated;
 use serde_json::json;
 
@@ -102,7 +102,7 @@ async fn a_cached_post_page_still_counts_every_view_exactly() {
 #[tokio::test]
 async fn comments_publishing_archiving_tagging_and_importing_each_show_on_the_next_request() {
     let app = spawn_app().await;
-    app.seed(perfblog::seed::DatasetSize { posts: 80, ..SMALL })
+    app.seed(perfblog::services::seed::DatasetSize { posts: 80, ..SMALL })
         .await;
     let top = aggregated::load(&app.db).await.expect("loads").popular[0].clone();
     let pages = vec![
@@ -269,7 +269,7 @@ async fn a_cached_page_goes_out_in_brotli_gzip_or_identity_each_with_its_own_eta
 #[tokio::test]
 async fn the_stylesheet_is_compressed_once_and_served_in_the_encoding_asked_for() {
     let app = spawn_app().await;
-    let path = perfblog::stylesheet::path();
+    let path = perfblog::base::stylesheet::path();
     for (accept, coding) in [
         ("gzip, deflate, br, zstd", Some("br")),
         ("gzip", Some("gzip")),
@@ -282,7 +282,7 @@ async fn the_stylesheet_is_compressed_once_and_served_in_the_encoding_asked_for(
         } else {
             gunzip(&body)
         };
-        assert_eq!(css, perfblog::stylesheet::CSS.as_bytes());
+        assert_eq!(css, perfblog::base::stylesheet::CSS.as_bytes());
     }
 }
 

@@ -1,10 +1,10 @@
 //! Connection pooling: a connection opened for one request serves the same page as
 //! the pool's, and is a connection of its own — opened for it, closed after.
 
-use perfblog::config::DatabaseUrl;
-use perfblog::db;
+use perfblog::base::config::DatabaseUrl;
+use perfblog::base::slug::Slug;
+use perfblog::services::db;
 use perfblog::views::post_detail;
-use perfblog::views::slug::Slug;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use crate::helpers::{SMALL, spawn_app};

@@ -1,9 +1,9 @@
 //! `GET /posts/{slug}`: a post, its tags and its latest 50 comments with authors.
 
-use perfblog::entities::post;
-use perfblog::instrument::{assert_no_n_plus_one, count_queries};
+use perfblog::base::entities::post;
+use perfblog::base::instrument::{assert_no_n_plus_one, count_queries};
+use perfblog::base::slug::Slug;
 use perfblog::views::post_detail::{naive, optimized};
-use perfblog::views::slug::Slug;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::helpers::{
@@ -167,8 +167,10 @@ async fn the_post_pages_reads_that_need_only_its_id_go_together_and_load_the_sam
 
     // On a single connection the three reads cannot overlap: they queue, and the page
     // is the same.
-    let url = perfblog::config::DatabaseUrl::parse(&app.database_url).expect("a URL");
-    let one_connection = perfblog::db::connect_one(&url).await.expect("a connection");
+    let url = perfblog::base::config::DatabaseUrl::parse(&app.database_url).expect("a URL");
+    let one_connection = perfblog::services::db::connect_one(&url)
+        .await
+        .expect("a connection");
     let queued = optimized::load_concurrently(&one_connection, &slug).await;
     assert_eq!(
         queued.expect("loads").map(|page| page.comments.len()),
@@ -199,7 +201,7 @@ async fn get_both_from_the_same_view_count(app: &TestApp, slug: &str) -> (Page, 
 #[tokio::test]
 async fn drafts_archived_and_unknown_posts_are_404s_in_both_variants() {
     let app = spawn_app().await;
-    app.seed(perfblog::seed::DatasetSize { posts: 60, ..SMALL })
+    app.seed(perfblog::services::seed::DatasetSize { posts: 60, ..SMALL })
         .await;
     let hidden = post::Entity::find()
         .filter(post::Column::Status.ne(post::Status::Published))

@@ -1,7 +1,7 @@
 //! `GET /`: the newest published posts, 20 a page.
 
-use perfblog::entities::post;
-use perfblog::instrument::{assert_no_n_plus_one, count_queries};
+use perfblog::base::entities::post;
+use perfblog::base::instrument::{assert_no_n_plus_one, count_queries};
 use perfblog::views::pagination::{PageNumber, PageWindow};
 use perfblog::views::post_list::optimized;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -53,7 +53,7 @@ async fn the_home_page_lists_the_newest_published_posts_in_order() {
 #[tokio::test]
 async fn drafts_and_archived_posts_are_not_listed() {
     let app = spawn_app().await;
-    app.seed(perfblog::seed::DatasetSize { posts: 60, ..SMALL })
+    app.seed(perfblog::services::seed::DatasetSize { posts: 60, ..SMALL })
         .await;
     let hidden = post::Entity::find()
         .filter(post::Column::Status.ne(post::Status::Published))
@@ -200,7 +200,7 @@ async fn the_footer_and_server_timing_say_what_each_part_of_a_twin_page_cost() {
 async fn the_optimized_list_runs_the_same_four_queries_at_5_and_at_50_posts() {
     for posts in [5, 50] {
         let app = spawn_app().await;
-        app.seed(perfblog::seed::DatasetSize { posts, ..SMALL })
+        app.seed(perfblog::services::seed::DatasetSize { posts, ..SMALL })
             .await;
 
         let (page, stats) = count_queries(optimized::load_page(
@@ -229,7 +229,7 @@ async fn an_empty_blog_shows_an_empty_first_page_in_one_query() {
 #[tokio::test]
 async fn the_naive_twins_older_and_newer_links_page_through_the_list_by_number() {
     let app = spawn_app().await;
-    app.seed(perfblog::seed::DatasetSize { posts: 50, ..SMALL })
+    app.seed(perfblog::services::seed::DatasetSize { posts: 50, ..SMALL })
         .await;
     let published = newest_published_slugs(&app.db, 100).await;
 
@@ -256,7 +256,7 @@ async fn the_naive_twins_older_and_newer_links_page_through_the_list_by_number()
 #[tokio::test]
 async fn naive_and_optimized_lists_render_identical_html() {
     let app = spawn_app().await;
-    app.seed(perfblog::seed::DatasetSize { posts: 50, ..SMALL })
+    app.seed(perfblog::services::seed::DatasetSize { posts: 50, ..SMALL })
         .await;
 
     for path in ["/", "/?page=2", "/?page=3"] {
@@ -279,7 +279,7 @@ async fn naive_and_optimized_render_the_same_empty_blog() {
 async fn the_naive_list_runs_one_query_plus_three_per_post() {
     for (posts, on_page) in [(5, 5), (50, 20)] {
         let app = spawn_app().await;
-        app.seed(perfblog::seed::DatasetSize { posts, ..SMALL })
+        app.seed(perfblog::services::seed::DatasetSize { posts, ..SMALL })
             .await;
         let published_on_page = newest_published_slugs(&app.db, 20).await.len();
         assert!(published_on_page <= on_page);
@@ -354,7 +354,7 @@ async fn a_page_past_the_end_is_a_404_in_both_variants() {
 #[tokio::test]
 async fn at_any_page_size_the_optimized_list_runs_four_queries_and_the_naive_one_1_plus_3n() {
     let app = spawn_app().await;
-    app.seed(perfblog::seed::DatasetSize {
+    app.seed(perfblog::services::seed::DatasetSize {
         posts: 120,
         ..SMALL
     })

@@ -1,8 +1,8 @@
 //! The dataset: deterministic, refuses to double itself, replaces atomically.
 
 use indicatif::ProgressBar;
-use perfblog::entities::{comment, post, post_tag, tag, user};
-use perfblog::seed::{self, DatasetSize, Existing, SeedError};
+use perfblog::base::entities::{comment, post, post_tag, tag, user};
+use perfblog::services::seed::{self, DatasetSize, Existing, SeedError};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, PaginatorTrait};
 
 use crate::helpers::{SMALL, spawn_app};

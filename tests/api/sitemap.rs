@@ -1,7 +1,7 @@
 //! `GET /sitemap.xml`: every published post, once, streamed in batches.
 
-use perfblog::entities::post;
-use perfblog::seed::DatasetSize;
+use perfblog::base::entities::post;
+use perfblog::services::seed::DatasetSize;
 use perfblog::views::sitemap::BATCH;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 

@@ -1,10 +1,10 @@
 //! The real SMTP server the tests talk to — perfblog's own in-process sink
-//! (`perfblog::mail::sink`, mailin-embedded over TCP) — and what the tests ask of it.
+//! (`perfblog::services::mail::sink`, mailin-embedded over TCP) — and what the tests ask of it.
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-pub use perfblog::mail::sink::{Behaviour, SmtpSink};
+pub use perfblog::services::mail::sink::{Behaviour, SmtpSink};
 
 /// A sink answering as `behaviour`, on a free port (or on `port`).
 pub fn start(behaviour: Behaviour) -> SmtpSink {

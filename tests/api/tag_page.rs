@@ -1,10 +1,10 @@
 //! `GET /tags/{slug}`: published posts with one tag.
 
-use perfblog::entities::{post, post_tag, tag};
-use perfblog::instrument::{assert_no_n_plus_one, count_queries};
-use perfblog::seed::DatasetSize;
+use perfblog::base::entities::{post, post_tag, tag};
+use perfblog::base::instrument::{assert_no_n_plus_one, count_queries};
+use perfblog::base::slug::Slug;
+use perfblog::services::seed::DatasetSize;
 use perfblog::views::pagination::{PageNumber, PageWindow};
-use perfblog::views::slug::Slug;
 use perfblog::views::tag_page::{naive, optimized};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, JoinType, QueryFilter,

@@ -2,8 +2,8 @@
 //! `UPDATE … SET view_count = view_count + 1` does not. (The optimized page counts
 //! into the write-behind tally: `write_behind.rs`.)
 
-use perfblog::config::Backend;
-use perfblog::instrument::count_queries;
+use perfblog::base::config::Backend;
+use perfblog::base::instrument::count_queries;
 use perfblog::views::post_detail::{naive, optimized};
 
 use crate::helpers::{SMALL, spawn_app};

@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
-use perfblog::cache::{FragmentCache, ViewTally};
-use perfblog::config::CacheSettings;
-use perfblog::entities::post;
+use perfblog::base::config::CacheSettings;
+use perfblog::base::entities::post;
+use perfblog::services::cache::{FragmentCache, ViewTally};
 use perfblog::views::post_detail::write_behind;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use tokio::sync::watch;
@@ -225,8 +225,8 @@ async fn a_flush_that_fails_keeps_its_views_for_the_next_one() {
     for _ in 0..2 {
         tally.add(post.id).await;
     }
-    let closed = perfblog::db::connect_one(
-        &perfblog::config::DatabaseUrl::parse(&app.database_url).expect("a URL"),
+    let closed = perfblog::services::db::connect_one(
+        &perfblog::base::config::DatabaseUrl::parse(&app.database_url).expect("a URL"),
     )
     .await
     .expect("connects");

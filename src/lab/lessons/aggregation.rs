@@ -3,8 +3,8 @@
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::{Comparison, Facts, Lesson};
-use crate::entities::{comment, post, post_tag, tag};
-use crate::error::AppError;
+use crate::base::entities::{comment, post, post_tag, tag};
+use crate::base::error::AppError;
 use crate::lab::workbench::Workbench;
 use crate::views::sidebar::{aggregated, naive};
 

@@ -7,10 +7,10 @@ use sea_orm::{
 };
 
 use super::{Comparison, Fact, Facts, Lesson, Runs};
-use crate::db::scratch::ScratchPost;
-use crate::entities::post;
-use crate::error::AppError;
+use crate::base::entities::post;
+use crate::base::error::AppError;
 use crate::lab::workbench::Workbench;
+use crate::services::db::scratch::ScratchPost;
 use crate::views::post_detail::{naive, optimized};
 
 pub static LESSON: Lesson = Lesson {

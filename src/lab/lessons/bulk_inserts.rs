@@ -7,11 +7,11 @@ use sea_orm::{
 };
 
 use super::{Comparison, Facts, Lesson, Runs, Which};
-use crate::entities::{post, tag, user};
-use crate::error::AppError;
+use crate::base::entities::{post, tag, user};
+use crate::base::error::AppError;
 use crate::lab::workbench::Workbench;
-use crate::seed::DatasetSize;
-use crate::views::import::{self, ImportRow, ImportStatus, NewPost, naive, optimized};
+use crate::services::seed::DatasetSize;
+use crate::views::admin::import::{self, ImportRow, ImportStatus, NewPost, naive, optimized};
 
 pub static LESSON: Lesson = Lesson {
     slug: "bulk-inserts",

@@ -8,10 +8,10 @@ use sea_orm::{
 };
 
 use super::{Comparison, Facts, Lesson, Runs, Which};
-use crate::entities::post;
-use crate::error::AppError;
+use crate::base::entities::post;
+use crate::base::error::AppError;
 use crate::lab::workbench::Workbench;
-use crate::seed::DatasetSize;
+use crate::services::seed::DatasetSize;
 use crate::views::admin::{naive, optimized};
 
 pub static LESSON: Lesson = Lesson {

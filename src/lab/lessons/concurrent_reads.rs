@@ -4,10 +4,10 @@
 use futures_util::future::try_join_all;
 
 use super::{Comparison, Facts, Lesson, Runs, Which};
-use crate::error::AppError;
+use crate::base::error::AppError;
+use crate::base::slug::Slug;
 use crate::lab::workbench::Workbench;
 use crate::views::post_detail::optimized::{load, load_concurrently};
-use crate::views::slug::Slug;
 
 pub static LESSON: Lesson = Lesson {
     slug: "concurrent-reads",

@@ -4,11 +4,11 @@
 use sea_orm::DatabaseConnection;
 
 use super::{Comparison, Facts, Lesson, Runs};
-use crate::db;
-use crate::error::AppError;
+use crate::base::error::AppError;
+use crate::base::slug::Slug;
 use crate::lab::workbench::Workbench;
+use crate::services::db;
 use crate::views::post_detail;
-use crate::views::slug::Slug;
 
 pub static LESSON: Lesson = Lesson {
     slug: "connection-pooling",

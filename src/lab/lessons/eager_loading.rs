@@ -2,12 +2,12 @@
 //! page's comment authors asked for one by one or joined.
 
 use super::{Comparison, Facts, Lesson, Runs, Which};
-use crate::entities::post;
-use crate::error::AppError;
+use crate::base::entities::post;
+use crate::base::error::AppError;
+use crate::base::slug::Slug;
 use crate::lab::workbench::Workbench;
 use crate::views::pagination::{PageNumber, PageWindow};
 use crate::views::post_list::optimized::PostRow;
-use crate::views::slug::Slug;
 use crate::views::{post_detail, post_list};
 
 pub static LESSON: Lesson = Lesson {

@@ -4,9 +4,9 @@
 use sea_orm::{EntityTrait, Select};
 
 use super::{Comparison, Facts, Fut, Lesson, Runs};
-use crate::db::exists::{by_counting, by_finding_one, published_tagged};
-use crate::entities::post;
+use crate::base::entities::post;
 use crate::lab::workbench::Workbench;
+use crate::services::db::exists::{by_counting, by_finding_one, published_tagged};
 
 pub static LESSON: Lesson = Lesson {
     slug: "exists",

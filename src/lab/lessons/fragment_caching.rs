@@ -1,11 +1,11 @@
 //! Fragment caching: render the sidebar on every request, or once until a write.
 
 use super::{Action, Comparison, Fact, Facts, Found, Lesson, Runs, Step};
-use crate::cache::FragmentCache;
-use crate::config::CacheSettings;
-use crate::error::AppError;
-use crate::instrument::{CacheOutcome, count_queries};
+use crate::base::config::CacheSettings;
+use crate::base::error::AppError;
+use crate::base::instrument::{CacheOutcome, count_queries};
 use crate::lab::workbench::Workbench;
+use crate::services::cache::FragmentCache;
 use crate::views::sidebar::{cached, denormalized};
 
 pub static LESSON: Lesson = Lesson {

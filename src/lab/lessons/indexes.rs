@@ -4,10 +4,10 @@
 use sea_orm::ConnectionTrait;
 
 use super::{Comparison, Fact, Facts, Fut, Lesson, Runs};
-use crate::db::explain::{Plan, explain};
-use crate::db::indexes::drop_page_indexes;
-use crate::error::AppError;
+use crate::base::error::AppError;
 use crate::lab::workbench::{PageStatement, Workbench, rolled_back};
+use crate::services::db::explain::{Plan, explain};
+use crate::services::db::indexes::drop_page_indexes;
 
 pub static LESSON: Lesson = Lesson {
     slug: "indexes",
@@ -46,7 +46,7 @@ use Indexes::{With, Without};
 enum Indexes {
     /// The schema's.
     With,
-    /// [`crate::db::indexes::PAGE_INDEXES`] dropped, in a transaction rolled back.
+    /// [`crate::services::db::indexes::PAGE_INDEXES`] dropped, in a transaction rolled back.
     Without,
 }
 

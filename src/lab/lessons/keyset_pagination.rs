@@ -4,8 +4,8 @@
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::{Comparison, Facts, Lesson, Runs};
-use crate::entities::post;
-use crate::error::AppError;
+use crate::base::entities::post;
+use crate::base::error::AppError;
 use crate::lab::workbench::Workbench;
 use crate::views::cursor::Cursor;
 use crate::views::pagination::{PAGE_SIZE, PageNumber, PageWindow};

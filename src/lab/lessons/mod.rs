@@ -72,7 +72,7 @@ mod tests {
     /// The N+1 detector's reports link the lab page of each fix it suggests.
     #[test]
     fn every_fix_the_n_plus_one_detector_suggests_has_its_lab_page() {
-        for fix in crate::instrument::Fix::ALL {
+        for fix in crate::base::instrument::Fix::ALL {
             assert!(catalog::find(fix.lab).is_some(), "/lab/{}", fix.lab);
         }
     }

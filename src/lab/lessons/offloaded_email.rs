@@ -7,12 +7,12 @@ use chrono::Utc;
 use sea_orm::DatabaseConnection;
 
 use super::{Comparison, Facts, Lesson, Runs, Which};
-use crate::config::MailSettings;
-use crate::error::AppError;
+use crate::base::config::MailSettings;
+use crate::base::error::AppError;
 use crate::lab::workbench::{Workbench, newest_post};
-use crate::mail::Mailer;
-use crate::mail::sink::{Behaviour, SmtpSink};
-use crate::seed::DatasetSize;
+use crate::services::mail::Mailer;
+use crate::services::mail::sink::{Behaviour, SmtpSink};
+use crate::services::seed::DatasetSize;
 use crate::views::comments::{CommentTarget, NewComment, naive, optimized};
 
 pub static LESSON: Lesson = Lesson {

@@ -6,13 +6,15 @@ use axum::http::Uri;
 use axum::response::Response;
 
 use super::{Comparison, Facts, Lesson, Runs};
-use crate::cache::precompressed::brotli_on_the_fly;
-use crate::config::{AdminToken, CacheSettings, Config, MailSettings, PageCacheSettings};
-use crate::error::AppError;
+use crate::base::config::{AdminToken, CacheSettings, Config, MailSettings, PageCacheSettings};
+use crate::base::error::AppError;
+use crate::base::variant::Variant;
 use crate::lab::workbench::Workbench;
+use crate::services::cache::precompressed::brotli_on_the_fly;
 use crate::views::cached_page::PageRequest;
 use crate::views::pagination::Position;
-use crate::views::{Site, Variant, post_detail, post_list};
+use crate::views::site::Site;
+use crate::views::{post_detail, post_list};
 
 pub static LESSON: Lesson = Lesson {
     slug: "per-view-caching",
@@ -26,7 +28,7 @@ struct Sites {
     rendering: Site,
     caching: Site,
     /// `None`: the list's first page; `Some`: this post's page (its view counted).
-    post: Option<crate::views::slug::Slug>,
+    post: Option<crate::base::slug::Slug>,
 }
 
 static LIST_MEMORY: Comparison<Sites> = Comparison::new(

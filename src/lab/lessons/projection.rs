@@ -1,7 +1,7 @@
 //! Column projection: a list page's posts as whole rows, or only the columns it shows.
 
 use super::{Comparison, Fact, Facts, Lesson};
-use crate::entities::post;
+use crate::base::entities::post;
 use crate::views::pagination::{PageNumber, PageWindow};
 use crate::views::post_list::optimized::PostRow;
 use crate::views::post_list::{naive, optimized};

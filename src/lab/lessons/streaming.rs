@@ -4,8 +4,8 @@
 use futures_util::TryStreamExt;
 
 use super::{Comparison, Fact, Facts, Lesson};
-use crate::error::AppError;
-use crate::views::export::{naive, optimized};
+use crate::base::error::AppError;
+use crate::views::admin::export::{naive, optimized};
 
 pub static LESSON: Lesson = Lesson {
     slug: "streaming",

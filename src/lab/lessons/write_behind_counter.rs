@@ -5,9 +5,9 @@ use futures_util::future::try_join_all;
 
 use super::atomic_counters::{Views, views};
 use super::{Comparison, Facts, Lesson};
-use crate::cache::ViewTally;
-use crate::error::AppError;
+use crate::base::error::AppError;
 use crate::lab::workbench::Workbench;
+use crate::services::cache::ViewTally;
 use crate::views::post_detail::{optimized, write_behind};
 
 pub static LESSON: Lesson = Lesson {

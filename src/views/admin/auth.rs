@@ -11,8 +11,8 @@ use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use crate::config::AdminToken;
-use crate::error::AppError;
+use crate::base::config::AdminToken;
+use crate::base::error::AppError;
 
 /// Middleware: a 401 without the token, a 403 for a write from another site.
 pub async fn require_admin(

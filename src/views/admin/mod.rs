@@ -8,6 +8,8 @@
 //! The page also lists the emails the outbox gave up on, to requeue (`outbox.rs`).
 
 pub mod auth;
+pub mod export;
+pub mod import;
 pub mod naive;
 pub mod optimized;
 pub mod outbox;
@@ -26,11 +28,13 @@ use serde::Deserialize;
 
 use super::echo::shorten;
 use super::form::FormInput;
-use super::slug::Slug;
-use super::{Footer, Site, Variant, twins};
-use super::{export, import};
-use crate::entities::{post, tag};
-use crate::error::AppError;
+use crate::base::entities::{post, tag};
+use crate::base::error::AppError;
+use crate::base::slug::Slug;
+use crate::base::variant::Variant;
+use crate::views::footer::Footer;
+use crate::views::site::Site;
+use crate::views::site::twins;
 
 /// Every admin route, naive twins included, behind the admin credentials.
 pub fn routes(site: &Site) -> Router<Site> {

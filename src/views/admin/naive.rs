@@ -2,7 +2,7 @@
 //! Rust, save each one.
 //!
 //! Cost: 1 + 2N statements for N rows — each row saved, then its tags' published-post
-//! counters adjusted (`crate::counters`), in a transaction of its own (1 + N + 2 ×
+//! counters adjusted (`crate::services::db::counters`), in a transaction of its own (1 + N + 2 ×
 //! added for tagging) — each a round trip, and a commit per row, which on PostgreSQL
 //! means a WAL flush per row. If it fails halfway, half the rows are changed.
 
@@ -13,9 +13,9 @@ use sea_orm::{
 };
 
 use super::{ArchiveCutoff, TitleSearch};
-use crate::counters::{self, Change};
-use crate::db;
-use crate::entities::{post, post_tag};
+use crate::base::entities::{post, post_tag};
+use crate::services::db;
+use crate::services::db::counters::{self, Change};
 
 pub async fn publish_drafts(
     db: &(impl ConnectionTrait + TransactionTrait),

@@ -1,7 +1,7 @@
 //! Admin actions as one statement each, whatever the number of rows: the database
 //! finds and changes the rows itself, and returns the ids it changed — which one more
 //! statement, in the same transaction, uses to adjust the tags' published-post
-//! counters (`crate::counters`), set-based too.
+//! counters (`crate::services::db::counters`), set-based too.
 //!
 //! What changed from `naive.rs`: no row travels to Rust and back, only ids. Two
 //! statements in one transaction however many rows: no half-done state, and one
@@ -12,9 +12,9 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, DbErr, StatementBuilder, TransactionSession, TransactionTrait};
 
 use super::{ArchiveCutoff, TitleSearch};
-use crate::counters::{self, Change};
-use crate::db;
-use crate::entities::{post, post_tag};
+use crate::base::entities::{post, post_tag};
+use crate::services::db;
+use crate::services::db::counters::{self, Change};
 
 /// `UPDATE posts SET status = 'published', published_at = $now, updated_at = $now
 ///  WHERE status = 'draft' RETURNING id`, then the tags' counters.

@@ -13,11 +13,11 @@ use axum::routing::post;
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, DbErr};
 
-use crate::entities::outbox_message::Status;
-use crate::error::AppError;
-use crate::mail::outbox::{self, DeadMessage, Requeue};
-use crate::views::Site;
+use crate::base::entities::outbox_message::Status;
+use crate::base::error::AppError;
+use crate::services::mail::outbox::{self, DeadMessage, Requeue};
 use crate::views::echo::{shorten, shorten_to};
+use crate::views::site::Site;
 
 /// The admin page lists at most this many dead emails, the newest first.
 pub const DEAD_SHOWN: u64 = 50;

@@ -19,12 +19,14 @@ use sea_orm::{
 use serde::Deserialize;
 
 use super::form::FormInput;
-use super::slug::Slug;
-use super::{Site, Variant, twins};
-use crate::counters;
-use crate::entities::{comment, post, user};
-use crate::error::AppError;
-use crate::mail::{self, CommentNotification};
+use crate::base::entities::{comment, post, user};
+use crate::base::error::AppError;
+use crate::base::slug::Slug;
+use crate::base::variant::Variant;
+use crate::services::db::counters;
+use crate::services::mail::{self, CommentNotification};
+use crate::views::site::Site;
+use crate::views::site::twins;
 
 /// Both comment routes, with bodies capped at [`MAX_FORM_BYTES`] (a 413 with a
 /// message past it). The server puts its per-address rate limit in front of them.

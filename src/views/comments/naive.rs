@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::{TransactionSession, TransactionTrait};
 
 use super::{CommentTarget, NewComment, insert_comment};
-use crate::db;
-use crate::error::AppError;
-use crate::mail::{self, Mailer};
+use crate::base::error::AppError;
+use crate::services::db;
+use crate::services::mail::{self, Mailer};
 
 pub async fn add(
     db: &impl TransactionTrait,

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::{DbErr, TransactionSession, TransactionTrait};
 
 use super::{CommentTarget, NewComment, insert_comment};
-use crate::db;
-use crate::mail::outbox;
+use crate::services::db;
+use crate::services::mail::outbox;
 
 /// `db` may be a pool or a transaction: in a transaction (the lab's, which is rolled
 /// back) this one is a savepoint, and its commit releases the savepoint.

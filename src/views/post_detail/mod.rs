@@ -11,14 +11,16 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
-use super::TagLink;
 use super::cached_page::{self, PageRequest};
 use super::sidebar::{self, Fragment};
-use super::slug::Slug;
-use super::{Footer, Site, Variant};
-use crate::cache::page::{Rendered, Served, Subject};
-use crate::error::AppError;
-use crate::instrument::component;
+use crate::base::error::AppError;
+use crate::base::instrument::component;
+use crate::base::slug::Slug;
+use crate::base::variant::Variant;
+use crate::services::cache::page::{Rendered, Served, Subject};
+use crate::views::footer::Footer;
+use crate::views::site::Site;
+use crate::views::site::TagLink;
 
 /// Comments shown under a post, newest first.
 pub const LATEST_COMMENTS: u64 = 50;
@@ -51,11 +53,11 @@ pub fn views_label(count: i32) -> String {
 
 impl PostDetail {
     pub fn published_on(&self) -> String {
-        super::human_date(self.published_at)
+        crate::views::site::human_date(self.published_at)
     }
 
     pub fn published_iso(&self) -> String {
-        super::iso_date(self.published_at)
+        crate::views::site::iso_date(self.published_at)
     }
 
     /// The body is plain text; blank lines separate paragraphs.
@@ -73,11 +75,11 @@ pub struct CommentView {
 
 impl CommentView {
     pub fn created_on(&self) -> String {
-        super::human_date(Some(self.created_at))
+        crate::views::site::human_date(Some(self.created_at))
     }
 
     pub fn created_iso(&self) -> String {
-        super::iso_date(Some(self.created_at))
+        crate::views::site::iso_date(Some(self.created_at))
     }
 }
 

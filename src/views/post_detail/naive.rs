@@ -9,9 +9,9 @@ use sea_orm::{
 };
 
 use super::{CommentView, LATEST_COMMENTS, PostDetail};
-use crate::entities::{comment, post, tag, user};
-use crate::views::TagLink;
-use crate::views::slug::Slug;
+use crate::base::entities::{comment, post, tag, user};
+use crate::base::slug::Slug;
+use crate::views::site::TagLink;
 
 /// `None` when no published post has this slug.
 pub async fn load(db: &impl ConnectionTrait, slug: &Slug) -> Result<Option<PostDetail>, DbErr> {

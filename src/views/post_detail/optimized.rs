@@ -14,10 +14,10 @@ use sea_orm::{
 use std::collections::HashMap;
 
 use super::{CommentView, LATEST_COMMENTS, PostDetail};
-use crate::entities::{comment, post, user};
-use crate::views::TagLink;
+use crate::base::entities::{comment, post, user};
+use crate::base::slug::Slug;
 use crate::views::batch::{comment_counts_of, tags_of};
-use crate::views::slug::Slug;
+use crate::views::site::TagLink;
 
 /// `None` when no published post has this slug.
 pub async fn load(db: &impl ConnectionTrait, slug: &Slug) -> Result<Option<PostDetail>, DbErr> {

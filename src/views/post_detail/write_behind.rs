@@ -10,8 +10,8 @@
 
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QuerySelect};
 
-use crate::cache::ViewTally;
-use crate::entities::post;
+use crate::base::entities::post;
+use crate::services::cache::ViewTally;
 
 /// Counts a view of `post_id` and returns the count to show: the stored count (one
 /// read by primary key, no lock, no commit) plus the views not yet stored (0 if the

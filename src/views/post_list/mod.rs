@@ -26,10 +26,13 @@ use super::cached_page::{self, PageRequest};
 use super::cursor::Cursor;
 use super::pagination::{PageWindow, Position};
 use super::sidebar::{self, Fragment};
-use super::{Footer, Site, TagLink, Variant};
-use crate::entities::post;
-use crate::error::AppError;
-use crate::instrument::component;
+use crate::base::entities::post;
+use crate::base::error::AppError;
+use crate::base::instrument::component;
+use crate::base::variant::Variant;
+use crate::views::footer::Footer;
+use crate::views::site::Site;
+use crate::views::site::TagLink;
 
 /// One entry of a list page: everything the page shows about a post, nothing more.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,11 +49,11 @@ pub struct PostSummary {
 
 impl PostSummary {
     pub fn published_on(&self) -> String {
-        super::human_date(self.published_at)
+        crate::views::site::human_date(self.published_at)
     }
 
     pub fn published_iso(&self) -> String {
-        super::iso_date(self.published_at)
+        crate::views::site::iso_date(self.published_at)
     }
 }
 

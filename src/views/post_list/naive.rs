@@ -11,9 +11,9 @@ use sea_orm::{
 };
 
 use super::{PostListPage, PostSummary, published_newest_first};
-use crate::entities::{comment, post, tag, user};
-use crate::views::TagLink;
+use crate::base::entities::{comment, post, tag, user};
 use crate::views::pagination::PageWindow;
+use crate::views::site::TagLink;
 
 pub async fn load_page(
     db: &impl ConnectionTrait,

@@ -18,7 +18,7 @@ use sea_orm::{
 };
 
 use super::{PostListPage, PostSummary, published_newest_first};
-use crate::entities::post;
+use crate::base::entities::post;
 use crate::views::batch::{authors_of, comment_counts_of, tags_of};
 use crate::views::pagination::PageWindow;
 

@@ -13,8 +13,8 @@ use sea_orm::{
 };
 
 use super::{Fragment, POPULAR_POSTS, PopularPost, Sidebar, TagCount, render};
-use crate::entities::{comment, post, post_tag, tag};
-use crate::error::AppError;
+use crate::base::entities::{comment, post, post_tag, tag};
+use crate::base::error::AppError;
 
 /// The sidebar counted by the database and rendered, on every call: what a page does
 /// without the fragment cache, and what the cache runs on a miss.

@@ -9,8 +9,8 @@
 use sea_orm::DatabaseConnection;
 
 use super::{Fragment, denormalized};
-use crate::cache::{FRAGMENT_TTL, FragmentCache};
-use crate::error::AppError;
+use crate::base::error::AppError;
+use crate::services::cache::{FRAGMENT_TTL, FragmentCache};
 
 /// Pages at different depths link with different relative paths, so each depth has
 /// its own entry (`sidebar:./`, `sidebar:../`).

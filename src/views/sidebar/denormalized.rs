@@ -1,5 +1,5 @@
 //! The sidebar read from counters kept beside the rows: `tags.published_post_count`
-//! and `posts.comment_count` (see `crate::counters`, which every write path calls).
+//! and `posts.comment_count` (see `crate::services::db::counters`, which every write path calls).
 //!
 //! What changed from `aggregated.rs`: nothing is counted when the sidebar is read.
 //! The tag cloud is one pass over the 50 tags; "most discussed" reads the first five
@@ -12,8 +12,8 @@ use sea_orm::{
 };
 
 use super::{Fragment, POPULAR_POSTS, PopularPost, Sidebar, TagCount, render};
-use crate::entities::{post, tag};
-use crate::error::AppError;
+use crate::base::entities::{post, tag};
+use crate::base::error::AppError;
 
 /// The sidebar from the counters and rendered, on every call: what a page does without
 /// the fragment cache, and what the cache runs on a miss.

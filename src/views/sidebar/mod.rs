@@ -21,9 +21,10 @@ use std::sync::Arc;
 
 use askama::Template;
 
-use super::{Site, Variant};
-use crate::error::AppError;
-use crate::instrument::component;
+use crate::base::error::AppError;
+use crate::base::instrument::component;
+use crate::base::variant::Variant;
+use crate::views::site::Site;
 
 /// Posts in the "most discussed" list.
 pub const POPULAR_POSTS: u64 = 5;

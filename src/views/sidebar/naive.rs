@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{POPULAR_POSTS, PopularPost, Sidebar, TagCount};
-use crate::entities::{comment, post, post_tag, tag};
+use crate::base::entities::{comment, post, post_tag, tag};
 
 pub async fn load(db: &impl ConnectionTrait) -> Result<Sidebar, DbErr> {
     let tags = tag::Entity::find()

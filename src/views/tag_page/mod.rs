@@ -13,15 +13,17 @@ use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
 
-use super::TagLink;
 use super::cached_page::{self, PageRequest};
 use super::pagination::{PageWindow, Position};
 use super::post_list::{self, Pager, PostListPage};
 use super::sidebar::{self, Fragment};
-use super::slug::Slug;
-use super::{Footer, Site, Variant};
-use crate::error::AppError;
-use crate::instrument::component;
+use crate::base::error::AppError;
+use crate::base::instrument::component;
+use crate::base::slug::Slug;
+use crate::base::variant::Variant;
+use crate::views::footer::Footer;
+use crate::views::site::Site;
+use crate::views::site::TagLink;
 
 /// What both loaders return: the tag and a page of its posts.
 #[derive(Clone, Debug, PartialEq, Eq)]

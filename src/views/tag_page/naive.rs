@@ -8,11 +8,11 @@ use sea_orm::{
 };
 
 use super::TagPage;
-use crate::entities::{post, tag};
-use crate::views::TagLink;
+use crate::base::entities::{post, tag};
+use crate::base::slug::Slug;
 use crate::views::pagination::PageWindow;
 use crate::views::post_list::{self, PostListPage, published_newest_first};
-use crate::views::slug::Slug;
+use crate::views::site::TagLink;
 
 /// `None` when no tag has this slug.
 pub async fn load_page(

@@ -11,13 +11,13 @@ use sea_orm::{
 };
 
 use super::TagPage;
-use crate::entities::{post, post_tag, tag};
-use crate::views::TagLink;
+use crate::base::entities::{post, post_tag, tag};
+use crate::base::slug::Slug;
 use crate::views::pagination::PageWindow;
 use crate::views::post_list::PostListPage;
 use crate::views::post_list::optimized::{PostRow, keyset, project, summarize};
 use crate::views::post_list::published_newest_first;
-use crate::views::slug::Slug;
+use crate::views::site::TagLink;
 
 /// `None` when no tag has this slug.
 pub async fn load_page(

@@ -5,7 +5,7 @@
 use std::fmt::Debug;
 
 use chrono::{DateTime, Utc};
-use perfblog::views::import::{ImportRow, ImportStatus};
+use perfblog::views::admin::import::{ImportRow, ImportStatus};
 use proptest::prelude::*;
 
 /// Text as strangers type it: mostly ordinary, with the characters that break naive

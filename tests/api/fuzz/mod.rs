@@ -20,14 +20,14 @@ use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, Request};
 use chrono::DateTime;
-use perfblog::error::AppError;
+use perfblog::base::error::AppError;
+use perfblog::base::slug::{MAX_SLUG_LEN, Slug, slugify};
+use perfblog::views::admin::import::validate::check_shapes;
+use perfblog::views::admin::import::{ImportRow, parse};
 use perfblog::views::comments::{CommentForm, MAX_COMMENT_CHARS, NewComment};
 use perfblog::views::cursor::Cursor;
 use perfblog::views::form::FormInput;
-use perfblog::views::import::validate::check_shapes;
-use perfblog::views::import::{ImportRow, parse};
 use perfblog::views::pagination::{PageNumber, Position};
-use perfblog::views::slug::{MAX_SLUG_LEN, Slug, slugify};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
@@ -227,7 +227,7 @@ proptest! {
                 let body_chars = comment.body.chars().count();
                 prop_assert!(!comment.body.is_empty() && body_chars <= MAX_COMMENT_CHARS);
                 prop_assert!(comment.email.chars().count() <= 254);
-                prop_assert!(perfblog::mail::is_address(&comment.email), "{:?}", comment.email);
+                prop_assert!(perfblog::services::mail::is_address(&comment.email), "{:?}", comment.email);
                 // PostgreSQL's text cannot hold NUL: what is accepted must be storable.
                 for field in [&comment.name, &comment.email, &comment.body] {
                     prop_assert!(!field.contains('\0'), "accepted a NUL: {:?}", field);

@@ -1,0 +1,12 @@
+//! The top layer: what assembles the app and starts it.
+
+/// The command line: `serve` (default), `migrate`, `seed`, `worker`, `recount`.
+pub mod cli;
+/// Operations: `/healthz` and `/metrics`.
+pub mod ops;
+/// The pages' routes, each page served twice.
+pub mod routes;
+/// Start-up in one place: connect, migrate, bind, build the router, serve.
+pub mod startup;
+/// Everything the running app holds, built in one place.
+pub mod state;

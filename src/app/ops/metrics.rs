@@ -1,0 +1,266 @@
+//! `GET /metrics` in Prometheus' text format: request latency and SQL statements per
+//! request, by route and variant; requests by status; N+1 suspects by route; fragment
+//! cache hits and misses; outbox depth, dead emails and send failures.
+//! prometheus-client keeps a registry per app (no global state), so every test app
+//! counts only its own requests.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use super::Ops;
+use crate::base::instrument::Suspects;
+use crate::base::variant::Variant;
+use crate::services::cache::{FragmentCache, PageCache};
+use crate::services::mail::outbox;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+    variant: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    variant: String,
+    status: u16,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    latency: Family<RouteLabels, Histogram>,
+    statements: Family<RouteLabels, Histogram>,
+    requests: Family<RequestLabels, Counter>,
+    n_plus_one: Family<RouteLabels, Counter>,
+    outbox_depth: Gauge,
+    outbox_dead: Gauge,
+    send_failures: Counter,
+}
+
+impl Metrics {
+    pub fn new(cache: FragmentCache, pages: PageCache) -> Arc<Self> {
+        let metrics = Self {
+            registry: Registry::default(),
+            latency: Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+                // 0.25 ms to about 4 s.
+                Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
+            }),
+            statements: Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+                Histogram::new([
+                    1.0, 2.0, 3.0, 4.0, 5.0, 8.0, 13.0, 21.0, 34.0, 55.0, 89.0, 144.0, 233.0, 377.0,
+                ])
+            }),
+            requests: Family::default(),
+            n_plus_one: Family::default(),
+            outbox_depth: Gauge::default(),
+            outbox_dead: Gauge::default(),
+            send_failures: Counter::default(),
+        };
+        let mut registry = Registry::with_prefix("perfblog");
+        metrics.register_request_metrics(&mut registry);
+        metrics.register_outbox_metrics(&mut registry);
+        registry.register_collector(Box::new(CacheCollector(cache, pages)));
+        Arc::new(Self {
+            registry,
+            ..metrics
+        })
+    }
+
+    /// What the request middleware records: latency, statements, status, N+1 suspects.
+    fn register_request_metrics(&self, registry: &mut Registry) {
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer a request, by route and variant",
+            self.latency.clone(),
+        );
+        registry.register(
+            "sql_statements_per_request",
+            "SQL statements a request ran, by route and variant",
+            self.statements.clone(),
+        );
+        registry.register(
+            "http_requests",
+            "Requests answered, by route, variant and status",
+            self.requests.clone(),
+        );
+        registry.register(
+            "n_plus_one_suspects",
+            "Statement shapes a request repeated at least N_PLUS_ONE_THRESHOLD times (X-N-Plus-One), by route and variant",
+            self.n_plus_one.clone(),
+        );
+    }
+
+    /// The outbox's depth and dead emails (read at each scrape) and the worker's failures.
+    fn register_outbox_metrics(&self, registry: &mut Registry) {
+        registry.register(
+            "outbox_depth",
+            "Emails waiting in the outbox to be sent (due or waiting to retry)",
+            self.outbox_depth.clone(),
+        );
+        registry.register(
+            "outbox_dead",
+            "Emails that used up their attempts; they wait for an admin to requeue them (/admin)",
+            self.outbox_dead.clone(),
+        );
+        registry.register(
+            "outbox_send_failures",
+            "Failed delivery attempts by this process's outbox worker",
+            self.send_failures.clone(),
+        );
+    }
+
+    /// The counter the in-process outbox worker adds its failures to.
+    pub fn send_failures(&self) -> Counter {
+        self.send_failures.clone()
+    }
+}
+
+/// Fragment and page cache counters, read from the caches at each scrape.
+struct CacheCollector(FragmentCache, PageCache);
+
+impl std::fmt::Debug for CacheCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CacheCollector")
+    }
+}
+
+impl Collector for CacheCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let stats = self.0.stats();
+        let pages = self.1.stats();
+        for (name, help, value) in [
+            (
+                "page_cache_hits",
+                "Pages served from the page cache",
+                pages.hits,
+            ),
+            (
+                "page_cache_misses",
+                "Page cache lookups that had to render",
+                pages.misses,
+            ),
+            (
+                "page_cache_renders",
+                "Pages rendered for the cache (misses share renders)",
+                pages.renders,
+            ),
+            (
+                "page_cache_stale",
+                "Stale pages served because rendering failed",
+                pages.stale,
+            ),
+            (
+                "fragment_cache_hits",
+                "Fragment cache lookups answered from the cache",
+                stats.hits,
+            ),
+            (
+                "fragment_cache_misses",
+                "Fragment cache lookups that had to compute",
+                stats.misses,
+            ),
+            (
+                "fragment_cache_renders",
+                "Fragments computed (misses share computations)",
+                stats.renders,
+            ),
+            (
+                "fragment_cache_outages",
+                "Times Redis became unreachable",
+                stats.outages,
+            ),
+        ] {
+            let metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            ConstCounter::new(value).encode(metric)?;
+        }
+        Ok(())
+    }
+}
+
+/// Middleware: times each request and records its statements, labelled with the
+/// route's pattern (`/posts/{slug}`, never the slug itself) and its variant.
+pub async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let variant = Variant::of_path(&route).to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let labels = RouteLabels { route, variant };
+    metrics
+        .latency
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
+    if let Some(statements) = response
+        .headers()
+        .get("x-query-count")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<f64>().ok())
+    {
+        metrics
+            .statements
+            .get_or_create(&labels)
+            .observe(statements);
+    }
+    if let Some(Suspects(suspects)) = response.extensions().get::<Suspects>().copied()
+        && suspects > 0
+    {
+        metrics
+            .n_plus_one
+            .get_or_create(&labels)
+            .inc_by(u64::from(suspects));
+    }
+    metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            route: labels.route,
+            variant: labels.variant,
+            status: response.status().as_u16(),
+        })
+        .inc();
+    response
+}
+
+/// `GET /metrics`. The outbox gauges are read from the database at each scrape (a
+/// failed read keeps the last value): every worker and replica shares one outbox.
+pub async fn metrics(State(state): State<Ops>) -> Response {
+    if let Ok(depth) = outbox::depth(&state.db).await {
+        state
+            .metrics
+            .outbox_depth
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
+    }
+    if let Ok(dead) = outbox::dead_count(&state.db).await {
+        state
+            .metrics
+            .outbox_dead
+            .set(i64::try_from(dead).unwrap_or(i64::MAX));
+    }
+    let mut text = String::new();
+    match prometheus_client::encoding::text::encode(&mut text, &state.metrics.registry) {
+        Ok(()) => (
+            [(
+                CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}

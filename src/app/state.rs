@@ -1,0 +1,66 @@
+//! Everything the running app holds, built in one place — [`AppState::new`] — by the
+//! server, the tests and the benches alike. Each part of the router takes only its
+//! share: the pages a [`Site`], the lab a [`Lab`], operations an [`Ops`], the rate
+//! limit its limiter.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::app::ops::Ops;
+use crate::app::ops::metrics::Metrics;
+use crate::base::config::{AdminToken, Config};
+use crate::base::instrument::Detector;
+use crate::lab::workbench::Workbench;
+use crate::lab::{self, Lab};
+use crate::services::http::rate_limit::CommentLimiter;
+use crate::views::naive_gate::NaiveGate;
+use crate::views::site::Site;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub site: Site,
+    pub lab: Lab,
+    /// Request, cache and outbox metrics for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Comments per client address.
+    pub comment_limiter: Arc<CommentLimiter>,
+    /// How many naive twins run at once (or none).
+    pub naive: NaiveGate,
+    /// What each request's statements are checked for (N+1) and whether pages list them.
+    pub detector: Detector,
+}
+
+impl AppState {
+    /// The state for `config`, on an open (and migrated) database. Links in emails
+    /// point at `public_url`; the admin routes ask for `admin_token`.
+    pub fn new(
+        db: DatabaseConnection,
+        config: &Config,
+        admin_token: AdminToken,
+        public_url: String,
+    ) -> anyhow::Result<Self> {
+        let site = Site::new(db.clone(), config, admin_token, public_url)?;
+        let (cache, pages) = (site.cache.clone(), site.pages.clone());
+        Ok(Self {
+            site,
+            lab: Lab {
+                workbench: Arc::new(Workbench::new(db, config.database.clone())),
+                gate: lab::lab_gate(config.lab_wait),
+                repository_url: config.repository_url.as_deref().map(Into::into),
+            },
+            metrics: Metrics::new(cache, pages),
+            comment_limiter: CommentLimiter::new(config.comment_rate),
+            naive: NaiveGate::new(config.naive),
+            detector: Detector::new(config.inspection),
+        })
+    }
+
+    pub fn ops(&self) -> Ops {
+        Ops {
+            db: self.site.db.clone(),
+            cache: self.site.cache.clone(),
+            metrics: self.metrics.clone(),
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! The database: connecting (with query counting attached), migrating, starting
+//! transactions that write, and asking how a statement would run ([`explain`]).
+
+pub mod bulk_insert;
+pub mod counters;
+pub mod exists;
+pub mod explain;
+pub mod indexes;
+pub mod scratch;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DbErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
+
+use crate::base::config::{Backend, DatabaseUrl};
+use crate::base::instrument;
+
+/// Opens the app's pool on `url`, with query counting attached.
+pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<DatabaseConnection> {
+    open(url, Shape::POOL).await
+}
+
+/// One connection, opened now, for one unit of work, to be closed after it
+/// (`close()`): what every request pays when there is no pool. The same options as
+/// the app's pool otherwise, query counting included.
+pub async fn connect_one(url: &DatabaseUrl) -> anyhow::Result<DatabaseConnection> {
+    open(
+        url,
+        Shape {
+            connections: Some(1),
+            ..Shape::POOL
+        },
+    )
+    .await
+}
+
+/// The app's pool without sqlx's prepared-statement cache: every statement is parsed
+/// and planned again on every run. What the cache saves is measured by the pooling
+/// bench; nothing else uses this.
+pub async fn connect_without_statement_cache(
+    url: &DatabaseUrl,
+) -> anyhow::Result<DatabaseConnection> {
+    open(
+        url,
+        Shape {
+            statement_cache: false,
+            ..Shape::POOL
+        },
+    )
+    .await
+}
+
+/// How many connections a pool holds (`None`: the backend's default) and whether each
+/// keeps its prepared statements.
+#[derive(Clone, Copy)]
+struct Shape {
+    connections: Option<u32>,
+    statement_cache: bool,
+}
+
+impl Shape {
+    const POOL: Shape = Shape {
+        connections: None,
+        statement_cache: true,
+    };
+}
+
+async fn open(url: &DatabaseUrl, shape: Shape) -> anyhow::Result<DatabaseConnection> {
+    let sqlite_dir = url
+        .sqlite_file()
+        .and_then(|file| std::path::Path::new(file).parent())
+        .filter(|dir| !dir.as_os_str().is_empty());
+    if let Some(dir) = sqlite_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("could not create the directory {}", dir.display()))?;
+    }
+    // sqlx's default: each connection keeps its 100 most recent prepared statements.
+    let cached_statements = if shape.statement_cache { 100 } else { 0 };
+    let mut options = ConnectOptions::new(url.as_str());
+    options
+        // sqlx would log every statement at INFO; the query counter reports them instead.
+        .sqlx_logging(false)
+        .acquire_timeout(url.acquire_timeout());
+    match url.backend() {
+        Backend::Sqlite => {
+            options
+                .max_connections(shape.connections.or(url.max_connections()).unwrap_or(8))
+                .map_sqlx_sqlite_opts(move |sqlite| {
+                    // WAL lets readers run while a writer commits; NORMAL sync is safe with WAL.
+                    sqlite
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .foreign_keys(true)
+                        .busy_timeout(Duration::from_secs(5))
+                        .statement_cache_capacity(cached_statements)
+                });
+        }
+        Backend::Postgres => {
+            options
+                .max_connections(
+                    shape
+                        .connections
+                        .or(url.max_connections())
+                        .unwrap_or_else(default_postgres_pool),
+                )
+                .map_sqlx_postgres_opts(move |postgres| {
+                    postgres.statement_cache_capacity(cached_statements)
+                });
+        }
+    }
+    let mut db = Database::connect(options)
+        .await
+        .with_context(|| format!("could not connect to the database at {}", url.redacted()))?;
+    instrument::attach(&mut db);
+    Ok(db)
+}
+
+/// Two connections per core, at least four. A PostgreSQL backend is a process: more
+/// busy connections than cores only adds context switches: on the 2-core machine 4
+/// connections served the optimized list faster than 20 (`docs/measurements.md`, "Load
+/// test: the optimized and naive pages").
+fn default_postgres_pool() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    u32::try_from(cores * 2).unwrap_or(u32::MAX).max(4)
+}
+
+/// Applies pending migrations (a no-op when the schema is current).
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None)
+        .await
+        .context("could not apply the database migrations")
+}
+
+/// Starts a transaction that is going to write. On SQLite it is `BEGIN IMMEDIATE`: the
+/// write lock is taken up front (waiting its turn behind other writers) — a plain
+/// `BEGIN` that reads first and writes later fails with "database is locked" if
+/// another connection committed in between. PostgreSQL ignores the option.
+///
+/// Inside a transaction it starts a savepoint instead (SQLite's mode applies to the
+/// outermost `BEGIN` only): committing it releases the savepoint, and the outer
+/// transaction still decides.
+pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}

@@ -1,0 +1,337 @@
+//! `perfblog seed`: the deterministic dataset, written with multi-row inserts.
+//!
+//! This is the bulk-insert pattern at work (see `bulk_insert`): one
+//! `INSERT … VALUES (…), (…), …` per 1,000 rows, all in one transaction, instead of one
+//! statement and one round trip per row. Ids are assigned here rather than by the
+//! database so that post 1 is the same post on every machine and on both backends.
+
+mod content;
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use indicatif::ProgressBar;
+use rand::SeedableRng;
+use rand::{Rng, seq::index};
+use rand_chacha::ChaCha8Rng;
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+};
+
+use content::{Writer, tag_name, user_name};
+
+use crate::base::entities::{comment, outbox_message, post, post_tag, tag, user};
+use crate::base::slug::slugify;
+use crate::services::db::bulk_insert::{INSERT_BATCH_ROWS, insert_batched};
+use crate::services::db::counters;
+use crate::services::db::exists;
+
+/// Fixed, so the dataset is the same on every run.
+const RNG_SEED: u64 = 0x5EED_B106;
+
+/// Tags per post in the dataset.
+const TAGS_PER_POST: usize = 3;
+
+/// Post bodies are 2–8 KB: large enough that loading them for a list page hurts.
+const BODY_BYTES: (usize, usize) = (2 * 1024, 8 * 1024);
+
+/// How big a dataset to generate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DatasetSize {
+    pub users: usize,
+    pub tags: usize,
+    pub posts: usize,
+    /// The average; each post gets between 0 and twice this many.
+    pub comments_per_post: usize,
+}
+
+impl DatasetSize {
+    /// The dataset the README's figures are measured on.
+    pub const STANDARD: DatasetSize = DatasetSize {
+        users: 200,
+        tags: 50,
+        posts: 10_000,
+        comments_per_post: 20,
+    };
+}
+
+/// What was written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SeedReport {
+    pub users: usize,
+    pub tags: usize,
+    pub posts: usize,
+    pub post_tags: usize,
+    pub comments: usize,
+    pub elapsed: Duration,
+}
+
+/// Whether the database already holds blog data (users or posts): a question about
+/// one row, asked with `EXISTS … LIMIT 1` rather than by counting every row (the
+/// `exists` pattern; `db::exists`).
+pub async fn has_data(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
+    Ok(exists::by_finding_one(db, user::Entity::find()).await?
+        || exists::by_finding_one(db, post::Entity::find()).await?)
+}
+
+/// What to do with data that is already there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Existing {
+    /// Refuse: seeding twice would double the data.
+    Refuse,
+    /// Delete it first, in the same transaction as the new data: a failed seed leaves
+    /// the old data as it was.
+    Replace,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error(
+        "the database already holds data; seeding again would double it. \
+         Run `perfblog seed --reset` to replace it"
+    )]
+    AlreadySeeded,
+    #[error("{what}: {source}")]
+    Database {
+        what: &'static str,
+        #[source]
+        source: DbErr,
+    },
+}
+
+fn failed(what: &'static str) -> impl FnOnce(DbErr) -> SeedError {
+    move |source| SeedError::Database { what, source }
+}
+
+/// Generates the dataset and writes it in one transaction.
+pub async fn seed(
+    db: &DatabaseConnection,
+    size: DatasetSize,
+    existing: Existing,
+    progress: &ProgressBar,
+) -> Result<SeedReport, SeedError> {
+    let started = Instant::now();
+    // Reads (is there data?) then writes: IMMEDIATE on SQLite, see `db::begin_write`.
+    let txn = crate::services::db::begin_write(db)
+        .await
+        .map_err(failed("starting the transaction"))?;
+    match existing {
+        Existing::Refuse if has_data(&txn).await.map_err(failed("checking for data"))? => {
+            return Err(SeedError::AlreadySeeded);
+        }
+        Existing::Refuse => {}
+        Existing::Replace => delete_all(&txn)
+            .await
+            .map_err(failed("deleting old data"))?,
+    }
+    let mut report = write_dataset(&txn, size, progress).await?;
+    // Rows went in by the thousand with their counters at zero: count them once,
+    // set-based, as `perfblog recount` does.
+    progress.set_message("counting comments and published posts per tag");
+    counters::recount(&txn)
+        .await
+        .map_err(failed("filling the counters"))?;
+    advance_id_sequences(&txn)
+        .await
+        .map_err(failed("advancing id sequences"))?;
+    progress.set_message("committing");
+    txn.commit().await.map_err(failed("committing"))?;
+    progress.set_message("updating planner statistics");
+    refresh_statistics(db)
+        .await
+        .map_err(failed("updating planner statistics"))?;
+    progress.finish_and_clear();
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Users and tags, then posts a batch at a time, each batch followed by its tags and
+/// comments, so memory stays flat whatever the dataset size.
+async fn write_dataset(
+    txn: &impl ConnectionTrait,
+    size: DatasetSize,
+    progress: &ProgressBar,
+) -> Result<SeedReport, SeedError> {
+    let mut writer = Writer::new(ChaCha8Rng::seed_from_u64(RNG_SEED));
+    let mut report = SeedReport {
+        users: size.users,
+        tags: size.tags,
+        ..SeedReport::default()
+    };
+    progress.set_length(size.posts as u64);
+    progress.set_message("users and tags");
+    insert_batched(txn, users(size.users))
+        .await
+        .map_err(failed("inserting users"))?;
+    insert_batched(txn, tags(size.tags))
+        .await
+        .map_err(failed("inserting tags"))?;
+    progress.set_message("posts, tags and comments");
+    let mut next_comment_id = 1;
+    for first in (0..size.posts).step_by(INSERT_BATCH_ROWS) {
+        let last = (first + INSERT_BATCH_ROWS).min(size.posts);
+        let batch = posts_batch(&mut writer, size, first..last, &mut next_comment_id);
+        report.posts += batch.posts.len();
+        report.post_tags += batch.post_tags.len();
+        report.comments += batch.comments.len();
+        insert_batched(txn, batch.posts)
+            .await
+            .map_err(failed("inserting posts"))?;
+        insert_batched(txn, batch.post_tags)
+            .await
+            .map_err(failed("inserting post tags"))?;
+        insert_batched(txn, batch.comments)
+            .await
+            .map_err(failed("inserting comments"))?;
+        progress.set_position(last as u64);
+    }
+    Ok(report)
+}
+
+/// Children first, so foreign keys hold at every step.
+async fn delete_all(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    outbox_message::Entity::delete_many().exec(db).await?;
+    comment::Entity::delete_many().exec(db).await?;
+    post_tag::Entity::delete_many().exec(db).await?;
+    post::Entity::delete_many().exec(db).await?;
+    tag::Entity::delete_many().exec(db).await?;
+    user::Entity::delete_many().exec(db).await?;
+    Ok(())
+}
+
+/// PostgreSQL's identity columns keep their own counter, which explicit ids do not
+/// move: point each one past the largest id, or the next `INSERT` without an id
+/// would collide. SQLite continues after the largest rowid by itself.
+async fn advance_id_sequences(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    for table in ["users", "tags", "posts", "comments"] {
+        db.execute_unprepared(&format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
+             (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// After a bulk load the planner's statistics describe empty tables, and on
+/// PostgreSQL no page is marked all-visible yet, so index-only scans still visit the
+/// table for every row (docs/benchmarks.md, "Seeding matters to the figures", has what
+/// that cost a count). `VACUUM ANALYZE` / `ANALYZE` fix both, as autovacuum would later.
+async fn refresh_statistics(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let statement = match db.get_database_backend() {
+        DbBackend::Postgres => "VACUUM ANALYZE users, tags, posts, post_tags, comments",
+        _ => "ANALYZE",
+    };
+    db.execute_unprepared(statement).await?;
+    Ok(())
+}
+
+/// The dataset's clock: everything happens before this instant, so the data does not
+/// depend on the day it was generated.
+fn epoch() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default() // 2026-01-01T00:00:00Z
+}
+
+fn users(count: usize) -> Vec<user::ActiveModel> {
+    (0..count)
+        .map(|index| user::ActiveModel {
+            id: Set(id(index)),
+            name: Set(user_name(index)),
+            email: Set(format!("user{}@example.com", index + 1)),
+            created_at: Set(epoch() - TimeDelta::days(1200) + TimeDelta::hours(index as i64)),
+        })
+        .collect()
+}
+
+fn tags(count: usize) -> Vec<tag::ActiveModel> {
+    (0..count)
+        .map(|index| {
+            let name = tag_name(index);
+            tag::ActiveModel {
+                id: Set(id(index)),
+                slug: Set(slugify(&name)),
+                name: Set(name),
+                published_post_count: Set(0),
+            }
+        })
+        .collect()
+}
+
+struct PostsBatch {
+    posts: Vec<post::ActiveModel>,
+    post_tags: Vec<post_tag::ActiveModel>,
+    comments: Vec<comment::ActiveModel>,
+}
+
+fn posts_batch(
+    writer: &mut Writer,
+    size: DatasetSize,
+    indexes: std::ops::Range<usize>,
+    next_comment_id: &mut i32,
+) -> PostsBatch {
+    let mut batch = PostsBatch {
+        posts: Vec::with_capacity(indexes.len()),
+        post_tags: Vec::with_capacity(indexes.len() * TAGS_PER_POST),
+        comments: Vec::new(),
+    };
+    for index in indexes {
+        let post_id = id(index);
+        let status = match writer.rng().random_range(0..100) {
+            0..90 => post::Status::Published,
+            90..95 => post::Status::Draft,
+            _ => post::Status::Archived,
+        };
+        let written_at = epoch() - TimeDelta::seconds(writer.rng().random_range(0..95_000_000));
+        let published_at =
+            (status != post::Status::Draft).then(|| written_at + TimeDelta::hours(6));
+        let title = writer.title();
+        batch.posts.push(post::ActiveModel {
+            id: Set(post_id),
+            author_id: Set(random_id(writer, size.users)),
+            slug: Set(format!("{}-{post_id}", slugify(&title))),
+            title: Set(title),
+            excerpt: Set(writer.excerpt()),
+            body: Set(writer.body(BODY_BYTES.0, BODY_BYTES.1)),
+            status: Set(status),
+            published_at: Set(published_at),
+            view_count: Set(writer.rng().random_range(0..5_000)),
+            comment_count: Set(0),
+            created_at: Set(written_at),
+            updated_at: Set(published_at.unwrap_or(written_at)),
+        });
+
+        let tag_count = TAGS_PER_POST.min(size.tags);
+        for tag_index in index::sample(writer.rng(), size.tags, tag_count) {
+            batch.post_tags.push(post_tag::ActiveModel {
+                post_id: Set(post_id),
+                tag_id: Set(id(tag_index)),
+            });
+        }
+
+        let comment_count = writer.rng().random_range(0..=2 * size.comments_per_post);
+        for _ in 0..comment_count {
+            let after = TimeDelta::minutes(writer.rng().random_range(1..90 * 24 * 60));
+            batch.comments.push(comment::ActiveModel {
+                id: Set(*next_comment_id),
+                post_id: Set(post_id),
+                author_id: Set(random_id(writer, size.users)),
+                body: Set(writer.comment()),
+                created_at: Set(published_at.unwrap_or(written_at) + after),
+            });
+            *next_comment_id += 1;
+        }
+    }
+    batch
+}
+
+/// Row `index` (0-based) gets id `index + 1`.
+fn id(index: usize) -> i32 {
+    i32::try_from(index + 1).unwrap_or(i32::MAX)
+}
+
+fn random_id(writer: &mut Writer, count: usize) -> i32 {
+    id(writer.rng().random_range(0..count.max(1)))
+}
