@@ -1,21 +1,23 @@
 # perfblog's image: build with the Rust toolchain, run on a slim Debian with the binary
-# alone (templates and the stylesheet are compiled into it).
+# alone (templates, the stylesheet, the patterns' docs, the bench report and the source
+# the lab shows are compiled into it).
 
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 # Dependencies first, so a source change does not rebuild them.
 COPY Cargo.toml Cargo.lock clippy.toml ./
+COPY catalog/Cargo.toml catalog/Cargo.toml
 COPY migrations/Cargo.toml migrations/Cargo.toml
 COPY bench-report/Cargo.toml bench-report/Cargo.toml
 # Stand-ins for every target the manifests name (the benches are read off Cargo.toml).
-RUN mkdir -p src migrations/src bench-report/src benches \
- && echo 'fn main() {}' > src/main.rs && touch src/lib.rs migrations/src/lib.rs \
+RUN mkdir -p src catalog/src migrations/src bench-report/src benches \
+ && echo 'fn main() {}' > src/main.rs && touch src/lib.rs catalog/src/lib.rs migrations/src/lib.rs \
  && echo 'fn main() {}' > bench-report/src/main.rs \
  && for bench in $(sed -n '/^\[\[bench\]\]/{n;s/^name = "\(.*\)"/\1/p}' Cargo.toml); do echo 'fn main() {}' > benches/$bench.rs; done \
  && cargo build --release --locked --bin perfblog \
- && rm -rf src migrations/src bench-report/src
+ && rm -rf src catalog/src migrations/src bench-report/src
 COPY . .
-RUN touch src/main.rs src/lib.rs migrations/src/lib.rs \
+RUN touch src/main.rs src/lib.rs catalog/src/lib.rs migrations/src/lib.rs \
  && cargo build --release --locked --bin perfblog \
  && strip target/release/perfblog
 
