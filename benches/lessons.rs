@@ -19,7 +19,7 @@ fn lessons(c: &mut Criterion) {
     let _entered = runtime.enter();
     let bench = support::standard_database(&runtime);
     let workbench = support::workbench(&bench);
-    for pattern in catalog::patterns() {
+    for pattern in perfblog::lab::catalog().patterns() {
         let Some(lesson) = lessons::find(&pattern.slug) else {
             continue;
         };

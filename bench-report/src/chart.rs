@@ -5,13 +5,13 @@ use std::fmt::Write as _;
 
 use catalog::report::{self as figures, Figure, Report};
 
-use crate::report::label;
+use catalog::Catalog;
 
 const LABEL: f64 = 420.0;
 const BARS: f64 = 440.0;
 const ROW: f64 = 22.0;
 
-pub fn svg(report: &Report) -> String {
+pub fn svg(report: &Report, catalog: &Catalog) -> String {
     let decades = report
         .figures
         .iter()
@@ -28,7 +28,7 @@ pub fn svg(report: &Report) -> String {
     );
     axis(&mut svg, decades, height);
     for (row, figure) in report.figures.iter().enumerate() {
-        bar(&mut svg, row, figure, decades);
+        bar(&mut svg, row, figure, decades, catalog);
     }
     svg.push_str("</svg>\n");
     svg
@@ -49,7 +49,8 @@ fn axis(svg: &mut String, decades: f64, height: f64) {
 }
 
 /// The figure's label, its bar, and its speed-up at the bar's end.
-fn bar(svg: &mut String, row: usize, figure: &Figure, decades: f64) {
+fn bar(svg: &mut String, row: usize, figure: &Figure, decades: f64, catalog: &Catalog) {
+    let label = catalog.label(&figure.pattern, &figure.measure);
     let y = 24.0 + ROW * row as f64;
     let width = (BARS * figure.speedup().max(1.0).log10() / decades).max(1.0);
     let color = if figure.backend == "PostgreSQL" {
@@ -58,9 +59,9 @@ fn bar(svg: &mut String, row: usize, figure: &Figure, decades: f64) {
         "#2a9d8f"
     };
     let text = if figure.size.is_empty() {
-        format!("{} · {}", label(figure), figure.backend)
+        format!("{label} · {}", figure.backend)
     } else {
-        format!("{} {} · {}", label(figure), figure.size, figure.backend)
+        format!("{label} {} · {}", figure.size, figure.backend)
     };
     let _ = writeln!(
         svg,
@@ -119,7 +120,7 @@ mod tests {
             }],
             ..Report::default()
         };
-        let chart = svg(&report);
+        let chart = svg(&report, &crate::tests_catalog());
         assert!(
             chart.starts_with("<svg")
                 && chart.contains(">Aggregation in the database: sidebar · PostgreSQL<")

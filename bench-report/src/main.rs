@@ -14,6 +14,7 @@ mod results;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use catalog::Catalog;
 use catalog::report::Report;
 use clap::Parser;
 
@@ -41,19 +42,21 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // Read from disk now, not compiled in: this writes into those files.
+    let catalog = Catalog::read(&args.root.join("docs/patterns")).map_err(anyhow::Error::msg)?;
     let json = args.root.join("docs/benchmarks.json");
     let report = if args.tables_only {
         previous(&json)?
     } else {
-        let mut report = report::from_criterion(&args.criterion)?;
+        let mut report = report::from_criterion(&args.criterion, &catalog)?;
         if args.merge {
-            report = report::merged(previous(&json)?, report);
+            report = report::merged(previous(&json)?, report, &catalog);
         }
-        write_report(&report, &args.root.join("docs"))?;
+        write_report(&report, &args.root.join("docs"), &catalog)?;
         println!("Wrote {} and speedups.svg.", json.display());
         report
     };
-    let rewritten = pages::write_all(&args.root, &report)?;
+    let rewritten = pages::write_all(&args.root, &report, &catalog)?;
     println!("Rewrote the generated parts of {rewritten} pages.");
     Ok(())
 }
@@ -66,16 +69,23 @@ fn previous(json: &Path) -> anyhow::Result<Report> {
 }
 
 /// Writes `benchmarks.json` and `speedups.svg` into `out`.
-fn write_report(report: &Report, out: &Path) -> anyhow::Result<()> {
+fn write_report(report: &Report, out: &Path, catalog: &Catalog) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("could not create {}", out.display()))?;
     let json = serde_json::to_string_pretty(report)? + "\n";
     for (name, text) in [
         ("benchmarks.json", json),
-        ("speedups.svg", chart::svg(report)),
+        ("speedups.svg", chart::svg(report, catalog)),
     ] {
         let path = out.join(name);
         std::fs::write(&path, text)
             .with_context(|| format!("could not write {}", path.display()))?;
     }
     Ok(())
+}
+
+/// The repository's patterns, for the tests.
+#[cfg(test)]
+fn tests_catalog() -> Catalog {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/patterns");
+    Catalog::read(&dir).unwrap_or_else(|problem| panic!("{problem}"))
 }

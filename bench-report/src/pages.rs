@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use catalog::figures::{fill, replace_region};
 use catalog::report::{self, Report};
-use catalog::{Measure, Pattern, Side, patterns};
+use catalog::{Catalog, Measure, Pattern, Side};
 
 use crate::report::{markdown, row};
 
@@ -21,13 +21,13 @@ const FIGURES: &str = "bench-report";
 
 /// Rewrites every page under `root` whose generated parts are out of date; returns how
 /// many it rewrote.
-pub fn write_all(root: &Path, report: &Report) -> anyhow::Result<usize> {
+pub fn write_all(root: &Path, report: &Report, catalog: &Catalog) -> anyhow::Result<usize> {
     let mut rewritten = 0;
     for path in markdown_files(root)? {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("could not read {}", path.display()))?;
         let name = relative(root, &path);
-        let page = generated(&name, &text, report)?;
+        let page = generated(&name, &text, report, catalog)?;
         if page != text {
             std::fs::write(&path, page)
                 .with_context(|| format!("could not write {}", path.display()))?;
@@ -39,16 +39,33 @@ pub fn write_all(root: &Path, report: &Report) -> anyhow::Result<usize> {
 
 /// `text`, the page at `name` (from the repository's root), with its generated parts
 /// as `report` and the catalog make them.
-pub fn generated(name: &str, text: &str, report: &Report) -> anyhow::Result<String> {
+pub fn generated(
+    name: &str,
+    text: &str,
+    report: &Report,
+    catalog: &Catalog,
+) -> anyhow::Result<String> {
     let pattern = name
         .strip_prefix("docs/patterns/")
         .and_then(|file| file.strip_suffix(".md"))
-        .and_then(catalog::find);
+        .and_then(|slug| catalog.find(slug));
     let mut page = text.to_owned();
     let tables = [
-        (PATTERNS, name == "README.md", pattern_table(report)),
-        (PATTERNS, name == "docs/patterns/README.md", index(report)),
-        (FIGURES, name == "docs/benchmarks.md", markdown(report)),
+        (
+            PATTERNS,
+            name == "README.md",
+            pattern_table(report, catalog),
+        ),
+        (
+            PATTERNS,
+            name == "docs/patterns/README.md",
+            index(report, catalog),
+        ),
+        (
+            FIGURES,
+            name == "docs/benchmarks.md",
+            markdown(report, catalog),
+        ),
         (
             FIGURES,
             pattern.is_some(),
@@ -91,12 +108,12 @@ fn relative(root: &Path, path: &Path) -> String {
 /// One row per pattern: its name, its Django (and Rails) names and its headline gain
 /// first — what a reader scans for — then where it shows, both sides' files and
 /// functions, its tests and how to bench it.
-pub fn pattern_table(report: &Report) -> String {
+pub fn pattern_table(report: &Report, catalog: &Catalog) -> String {
     let mut table = String::from(
         "| pattern | in Django (Rails) | measured gain (PostgreSQL · SQLite) | shows on | naive | optimized | tests | bench |\n\
          |---|---|---|---|---|---|---|---|\n",
     );
-    for pattern in patterns() {
+    for pattern in catalog.patterns() {
         let _ = writeln!(
             table,
             "| {} | {} | {} | {} | {} | {} | {} | `cargo bench --bench lessons -- {}` |",
@@ -114,9 +131,9 @@ pub fn pattern_table(report: &Report) -> String {
 }
 
 /// The patterns' index: each one's file and lab page, its problem and its gains.
-pub fn index(report: &Report) -> String {
+pub fn index(report: &Report, catalog: &Catalog) -> String {
     let mut list = String::new();
-    for pattern in patterns() {
+    for pattern in catalog.patterns() {
         let problem = pattern.section("The problem").unwrap_or_default();
         let problem = problem
             .split("\n\n")
@@ -277,7 +294,7 @@ mod tests {
         for path in markdown_files(&root()).expect("the docs") {
             let text = std::fs::read_to_string(&path).expect("a page");
             let name = relative(&root(), &path);
-            match generated(&name, &text, &report) {
+            match generated(&name, &text, &report, &crate::tests_catalog()) {
                 Ok(page) if page == text => {}
                 Ok(_) => stale.push(name),
                 Err(error) => stale.push(format!("{name}: {error:#}")),
@@ -291,8 +308,9 @@ mod tests {
 
     #[test]
     fn every_pattern_has_a_row_that_links_both_sides_files_and_its_django_names() {
-        let table = pattern_table(&Report::default());
-        for pattern in patterns() {
+        let catalog = crate::tests_catalog();
+        let table = pattern_table(&Report::default(), &catalog);
+        for pattern in catalog.patterns() {
             let row = table
                 .lines()
                 .find(|line| line.contains(&format!("/lab/{})", pattern.slug)))
@@ -316,8 +334,14 @@ mod tests {
 
     #[test]
     fn a_page_without_the_region_it_needs_is_refused() {
-        let error =
-            generated("docs/benchmarks.md", "no markers\n", &Report::default()).unwrap_err();
+        let catalog = crate::tests_catalog();
+        let error = generated(
+            "docs/benchmarks.md",
+            "no markers\n",
+            &Report::default(),
+            &catalog,
+        )
+        .unwrap_err();
         assert!(
             error.to_string().contains("no `bench-report` region"),
             "{error}"

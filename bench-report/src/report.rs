@@ -6,14 +6,14 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::bail;
-use catalog::Measure;
 use catalog::report::{self, BACKENDS, Figure, Report};
+use catalog::{Catalog, Measure};
 use chrono::{DateTime, Utc};
 
 use crate::results::{self, Key, Measurement};
 
 /// The report of the results under `criterion`.
-pub fn from_criterion(criterion: &Path) -> anyhow::Result<Report> {
+pub fn from_criterion(criterion: &Path, catalog: &Catalog) -> anyhow::Result<Report> {
     let results = results::read(criterion)?;
     if results.is_empty() {
         bail!(
@@ -30,7 +30,8 @@ pub fn from_criterion(criterion: &Path) -> anyhow::Result<Report> {
     Ok(Report {
         measured: measured.format("%Y-%m-%d").to_string(),
         machine: machine(),
-        figures: catalog::measures()
+        figures: catalog
+            .measures()
             .flat_map(|(slug, measure)| pair(&results, slug, measure))
             .collect(),
     })
@@ -38,7 +39,7 @@ pub fn from_criterion(criterion: &Path) -> anyhow::Result<Report> {
 
 /// `fresh`, with the figures of `previous` it did not measure again (a run of one
 /// bench keeps the others' figures), in the catalog's order.
-pub fn merged(previous: Report, fresh: Report) -> Report {
+pub fn merged(previous: Report, fresh: Report, catalog: &Catalog) -> Report {
     let same = |a: &Figure, b: &Figure| {
         (&a.pattern, &a.measure, &a.size, &a.backend)
             == (&b.pattern, &b.measure, &b.size, &b.backend)
@@ -49,7 +50,8 @@ pub fn merged(previous: Report, fresh: Report) -> Report {
             figures.push(old);
         }
     }
-    let order: Vec<(&str, &str)> = catalog::measures()
+    let order: Vec<(&str, &str)> = catalog
+        .measures()
         .map(|(slug, m)| (slug, m.id.as_str()))
         .collect();
     figures.sort_by_key(|figure| {
@@ -104,17 +106,8 @@ fn pair(results: &BTreeMap<Key, Measurement>, slug: &str, measure: &Measure) -> 
     figures
 }
 
-/// What a figure compares: `Eager loading: list entries (posts)`.
-pub fn label(figure: &Figure) -> String {
-    let title = catalog::find(&figure.pattern).map_or("Twin pages", |p| p.title.as_str());
-    let what = catalog::measures()
-        .find(|(slug, m)| *slug == figure.pattern && m.id == figure.measure)
-        .map_or("(not in the catalog)", |(_, m)| m.what.as_str());
-    format!("{title}: {what}")
-}
-
 /// The table of every figure, with the line that says where it was measured.
-pub fn markdown(report: &Report) -> String {
+pub fn markdown(report: &Report, catalog: &Catalog) -> String {
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -128,7 +121,8 @@ pub fn markdown(report: &Report) -> String {
     );
     let _ = writeln!(text, "|---|---|---|---|---|---|");
     for figure in &report.figures {
-        let _ = writeln!(text, "{}", row(&label(figure), figure));
+        let label = catalog.label(&figure.pattern, &figure.measure);
+        let _ = writeln!(text, "{}", row(&label, figure));
     }
     text
 }
@@ -231,10 +225,10 @@ mod tests {
             1.0,
         );
 
-        let report = from_criterion(root).unwrap();
+        let report = from_criterion(root, &crate::tests_catalog()).unwrap();
 
         assert_eq!(report.figures.len(), 3, "{:?}", report.figures);
-        let table = markdown(&report);
+        let table = markdown(&report, &crate::tests_catalog());
         assert!(
             table.contains("| Eager loading: list entries (posts) | 20 | PostgreSQL | 6.96 ms | 600.0 µs | 11.6× |"),
             "{table}"
@@ -254,7 +248,9 @@ mod tests {
     #[test]
     fn no_results_is_an_error_that_says_what_to_run() {
         let empty = tempfile::tempdir().unwrap();
-        let error = from_criterion(empty.path()).unwrap_err().to_string();
+        let error = from_criterion(empty.path(), &crate::tests_catalog())
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("run `cargo bench` first"), "{error}");
     }
 
@@ -266,7 +262,7 @@ mod tests {
             figures: Vec::new(),
         };
         let out = tempfile::tempdir().unwrap();
-        crate::write_report(&report, out.path()).unwrap();
+        crate::write_report(&report, out.path(), &crate::tests_catalog()).unwrap();
         let json = std::fs::read_to_string(out.path().join("benchmarks.json")).unwrap();
         assert_eq!(serde_json::from_str::<Report>(&json).unwrap(), report);
     }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::figures::{self, hand_typed, typed_prose};
 use crate::report::Report;
-use crate::{TWIN_PAGES, find, measures, patterns};
+use crate::{Catalog, TWIN_PAGES};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -13,6 +13,11 @@ fn root() -> PathBuf {
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// The catalog as it stands on disk.
+fn catalog() -> Catalog {
+    Catalog::read(&root().join("docs/patterns")).unwrap_or_else(|problem| panic!("{problem}"))
 }
 
 fn published_report() -> Report {
@@ -42,8 +47,9 @@ fn markdown_files() -> Vec<PathBuf> {
 
 #[test]
 fn every_pattern_file_reads_and_has_a_place_in_the_order_of_its_own() {
-    let slugs: Vec<&str> = patterns().iter().map(|p| p.slug.as_str()).collect();
-    let mut orders: Vec<u32> = patterns().iter().map(|p| p.order).collect();
+    let catalog = catalog();
+    let slugs: Vec<&str> = catalog.patterns().iter().map(|p| p.slug.as_str()).collect();
+    let mut orders: Vec<u32> = catalog.patterns().iter().map(|p| p.order).collect();
     orders.dedup();
     assert_eq!(orders.len(), slugs.len(), "two patterns share an `order`");
     let mut unique = slugs.clone();
@@ -54,14 +60,15 @@ fn every_pattern_file_reads_and_has_a_place_in_the_order_of_its_own() {
         slug.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     }));
-    assert!(find(TWIN_PAGES).is_none());
+    assert!(catalog.find(TWIN_PAGES).is_none());
 }
 
 /// What a pattern names must exist: its tests, its places' folders, its sides' files
 /// and the functions in them.
 #[test]
 fn every_file_folder_and_function_a_pattern_names_exists() {
-    for pattern in patterns() {
+    let catalog = catalog();
+    for pattern in catalog.patterns() {
         let slug = &pattern.slug;
         for test in &pattern.tests {
             assert!(root().join(test).is_file(), "{slug}: {test}");
@@ -96,7 +103,8 @@ fn every_file_folder_and_function_a_pattern_names_exists() {
 /// Markdown's code spans must close: the lab turns them into `<code>`.
 #[test]
 fn every_pattern_names_its_django_equivalent_with_closed_code_spans() {
-    for pattern in patterns() {
+    let catalog = catalog();
+    for pattern in catalog.patterns() {
         for text in std::iter::once(&pattern.django).chain(&pattern.rails) {
             assert!(
                 text.contains('`') && text.matches('`').count() % 2 == 0,
@@ -111,8 +119,12 @@ fn every_pattern_names_its_django_equivalent_with_closed_code_spans() {
 /// size is one it is measured at.
 #[test]
 fn the_report_and_the_catalog_name_the_same_measures() {
+    let catalog = catalog();
     let report = published_report();
-    let known: Vec<(&str, &str)> = measures().map(|(slug, m)| (slug, m.id.as_str())).collect();
+    let known: Vec<(&str, &str)> = catalog
+        .measures()
+        .map(|(slug, m)| (slug, m.id.as_str()))
+        .collect();
     for figure in &report.figures {
         assert!(
             known.contains(&(figure.pattern.as_str(), figure.measure.as_str())),
@@ -121,7 +133,7 @@ fn the_report_and_the_catalog_name_the_same_measures() {
             figure.measure
         );
     }
-    for (slug, measure) in measures() {
+    for (slug, measure) in catalog.measures() {
         if let Some(headline) = measure.headline {
             assert!(measure.sizes.contains(&headline), "{slug}/{}", measure.id);
         }

@@ -18,16 +18,31 @@ mod sources;
 mod sql;
 pub mod workbench;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
 
+use catalog::Catalog;
 pub use page::published;
 use workbench::Workbench;
 
 use crate::services::gate::Gate;
+
+/// The pattern files of `docs/patterns/`, compiled in by `build.rs`.
+static PATTERN_FILES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/patterns.rs"));
+
+static CATALOG: LazyLock<Catalog> = LazyLock::new(|| {
+    // Compiled in, and read by the catalog crate's tests and this crate's: a file that
+    // does not read fails `cargo test`, never a running server.
+    Catalog::from_files(PATTERN_FILES.iter().copied()).unwrap_or_else(|problem| panic!("{problem}"))
+});
+
+/// Every pattern, as this binary was built: what the lab shows and runs.
+pub fn catalog() -> &'static Catalog {
+    &CATALOG
+}
 
 /// What the lab's routes need: a workbench to run comparisons on, and the gate that
 /// lets one run at a time.

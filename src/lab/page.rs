@@ -7,11 +7,11 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::http::Uri;
 use catalog::report::{self, Figure, Report};
-use catalog::{CodeRef, Pattern, patterns};
+use catalog::{CodeRef, Pattern};
 
-use super::Lab;
 use super::compare::{self, Fact, Measured, Step};
 use super::markdown;
+use super::{Lab, catalog};
 use crate::base::error::AppError;
 use crate::base::instrument;
 use crate::base::variant::Variant;
@@ -42,7 +42,8 @@ pub async fn index(uri: Uri) -> LabIndexTemplate {
     };
     LabIndexTemplate {
         root: "./",
-        patterns: patterns()
+        patterns: catalog()
+            .patterns()
             .iter()
             .map(|p| (p.slug.as_str(), p.title.as_str(), problem(p)))
             .collect(),
@@ -266,7 +267,7 @@ pub async fn pattern(
     uri: Uri,
 ) -> Result<LabPatternTemplate, AppError> {
     let no_such = || AppError::NotFound("There is no such pattern in the lab.".to_owned());
-    let pattern = catalog::find(&slug).ok_or_else(no_such)?;
+    let pattern = catalog().find(&slug).ok_or_else(no_such)?;
     let live = super::lessons::find(&slug)
         .and_then(|lesson| lesson.comparisons.first())
         .ok_or_else(no_such)?;
@@ -276,7 +277,8 @@ pub async fn pattern(
     // times, so even an optimized side's statements repeat.
     let size = pattern.live_measure().and_then(|measure| measure.live);
     let outcome = instrument::deliberately(compare::live(*live, &lab.workbench, size)).await?;
-    let at = patterns()
+    let at = catalog()
+        .patterns()
         .iter()
         .position(|p| p.slug == pattern.slug)
         .unwrap_or(0);
@@ -284,8 +286,8 @@ pub async fn pattern(
     Ok(LabPatternTemplate {
         root: "../",
         pattern,
-        previous: at.checked_sub(1).and_then(|i| patterns().get(i)),
-        next: patterns().get(at + 1),
+        previous: at.checked_sub(1).and_then(|i| catalog().patterns().get(i)),
+        next: catalog().patterns().get(at + 1),
         twins: twins(&lab, pattern).await?,
         verdict: Verdict::of(&outcome.naive, &outcome.optimized),
         django: markdown::inline(&pattern.django),

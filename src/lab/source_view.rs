@@ -23,7 +23,8 @@ pub struct SourceTemplate {
 
 /// The file at `path`, if a pattern shows a function of it.
 fn shown(path: &str) -> Option<(&'static str, &'static str)> {
-    let file = catalog::patterns()
+    let file = super::catalog()
+        .patterns()
         .iter()
         .flat_map(|pattern| pattern.naive.code.iter().chain(&pattern.optimized.code))
         .find(|code| code.file == path)?;

@@ -1,9 +1,10 @@
 //! The lab: both sides run live, with their statements and their real source, and
 //! nothing a visitor does there changes data.
 
+use catalog::Pattern;
 use catalog::report;
-use catalog::{Pattern, patterns};
 use perfblog::base::entities::{comment, outbox_message, post, user};
+use perfblog::lab::catalog;
 use perfblog::lab::published;
 use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder};
 
@@ -80,7 +81,7 @@ async fn the_lab_lists_every_pattern_with_its_problem() {
     let page = app.get_page("/lab").await;
 
     assert_eq!(page.status, 200);
-    for pattern in patterns() {
+    for pattern in catalog().patterns() {
         assert!(
             page.body
                 .contains(&format!("href=\"lab/{}\"", pattern.slug)),
@@ -95,7 +96,7 @@ async fn every_lab_page_shows_both_sides_with_their_statements_sql_and_source() 
     let app = spawn_app().await;
     app.seed(SMALL).await;
 
-    for pattern in patterns() {
+    for pattern in catalog().patterns() {
         let page = app.get_page(&format!("/lab/{}", pattern.slug)).await;
         assert_eq!(page.status, 200, "{}: {}", pattern.slug, page.body);
         for (label, side) in [("naive", &pattern.naive), ("optimized", &pattern.optimized)] {
@@ -197,7 +198,7 @@ async fn each_lab_page_shows_the_bench_reports_figures_for_its_comparisons() {
         "docs/benchmarks.json holds figures"
     );
 
-    for pattern in patterns() {
+    for pattern in catalog().patterns() {
         let page = app.get_page(&format!("/lab/{}", pattern.slug)).await;
         assert!(
             page.body.contains(&escaped(&report.machine)),
@@ -264,7 +265,7 @@ async fn running_every_experiment_changes_no_data() {
         .await;
     let before = everything(&app).await;
 
-    for pattern in patterns() {
+    for pattern in catalog().patterns() {
         assert_eq!(
             app.get_page(&format!("/lab/{}", pattern.slug)).await.status,
             200
@@ -322,7 +323,7 @@ async fn every_lab_page_opens_with_a_verdict_and_links_its_neighbours_its_twins_
     let app = spawn_app().await;
     app.seed(SMALL).await;
 
-    for (at, pattern) in patterns().iter().enumerate() {
+    for (at, pattern) in catalog().patterns().iter().enumerate() {
         let page = app.get_page(&format!("/lab/{}", pattern.slug)).await;
         let body = &page.body;
         let verdict = body.find("class=\"verdict\"").expect("a verdict line");
@@ -337,10 +338,10 @@ async fn every_lab_page_opens_with_a_verdict_and_links_its_neighbours_its_twins_
             "{}",
             pattern.slug
         );
-        if let Some(previous) = at.checked_sub(1).map(|i| &patterns()[i]) {
+        if let Some(previous) = at.checked_sub(1).map(|i| &catalog().patterns()[i]) {
             assert!(body.contains(&format!("rel=\"prev\" href=\"{}\"", previous.slug)));
         }
-        if let Some(next) = patterns().get(at + 1) {
+        if let Some(next) = catalog().patterns().get(at + 1) {
             assert!(body.contains(&format!("rel=\"next\" href=\"{}\"", next.slug)));
         }
         for place in &pattern.shows_on {
@@ -366,7 +367,7 @@ async fn every_lab_page_opens_with_a_verdict_and_links_its_neighbours_its_twins_
 #[tokio::test]
 async fn the_lab_shows_a_whole_source_file_it_uses_and_nothing_else() {
     let app = spawn_app().await;
-    let file = &patterns()[0].naive.code[0].file;
+    let file = &catalog().patterns()[0].naive.code[0].file;
 
     let page = app.get_page(&format!("/lab/source/{file}")).await;
     assert_eq!(page.status, 200);

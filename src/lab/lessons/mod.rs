@@ -59,27 +59,32 @@ mod tests {
     /// order: the first measure is what the lab runs.
     #[test]
     fn every_pattern_file_has_its_comparisons_and_every_comparison_its_measure() {
-        for pattern in catalog::patterns() {
+        for pattern in crate::lab::catalog().patterns() {
             let lesson = find(&pattern.slug)
                 .unwrap_or_else(|| panic!("{}: no lesson in src/lab/lessons/", pattern.slug));
             let measures: Vec<&str> = pattern.measures.iter().map(|m| m.id.as_str()).collect();
             let compared: Vec<&str> = lesson.comparisons.iter().map(|c| c.measure()).collect();
             assert_eq!(measures, compared, "{}", pattern.slug);
         }
-        assert_eq!(LESSONS.len(), catalog::patterns().len());
+        assert_eq!(LESSONS.len(), crate::lab::catalog().patterns().len());
     }
 
     /// The N+1 detector's reports link the lab page of each fix it suggests.
     #[test]
     fn every_fix_the_n_plus_one_detector_suggests_has_its_lab_page() {
         for fix in crate::base::instrument::Fix::ALL {
-            assert!(catalog::find(fix.lab).is_some(), "/lab/{}", fix.lab);
+            assert!(
+                crate::lab::catalog().find(fix.lab).is_some(),
+                "/lab/{}",
+                fix.lab
+            );
         }
     }
 
     #[test]
     fn the_email_pattern_states_the_delay_the_lab_uses() {
-        let setup = catalog::find("offloaded-email")
+        let setup = crate::lab::catalog()
+            .find("offloaded-email")
             .and_then(|pattern| pattern.section("The setup"))
             .unwrap_or_default();
         let stated = format!("{} ms", offloaded_email::SMTP_DELAY.as_millis());
