@@ -151,12 +151,13 @@ pub fn inspecting_app(
         },
         ..Config::default()
     };
-    let state = perfblog::app::state::AppState::new(
+    let site = perfblog::views::site::Site::new(
         db.clone(),
         &config,
         AdminToken::generate(),
         "http://bench".to_owned(),
     )
-    .expect("the app's state");
+    .expect("the pages' state");
+    let state = perfblog::app::state::AppState::new(site, &config);
     perfblog::app::startup::router(&state)
 }

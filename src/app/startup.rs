@@ -23,6 +23,7 @@ use crate::services::http::{self, assets, rate_limit};
 use crate::services::mail::Mailer;
 use crate::services::mail::worker::Worker;
 use crate::views;
+use crate::views::site::Site;
 
 /// A bound, migrated, ready-to-serve perfblog.
 pub struct Application {
@@ -60,11 +61,14 @@ impl Application {
             address,
             admin_token_generated: admin_token.is_none(),
             state: AppState::new(
-                db,
+                Site::new(
+                    db,
+                    config,
+                    admin_token.unwrap_or_else(AdminToken::generate),
+                    public_url,
+                )?,
                 config,
-                admin_token.unwrap_or_else(AdminToken::generate),
-                public_url,
-            )?,
+            ),
             worker: config.worker,
             view_flush: config.view_flush,
             connections: config.connections,

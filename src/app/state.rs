@@ -5,11 +5,9 @@
 
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
-
 use crate::app::ops::Ops;
 use crate::app::ops::metrics::Metrics;
-use crate::base::config::{AdminToken, Config};
+use crate::base::config::Config;
 use crate::base::instrument::Detector;
 use crate::lab::workbench::Workbench;
 use crate::lab::{self, Lab};
@@ -32,20 +30,15 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state for `config`, on an open (and migrated) database. Links in emails
-    /// point at `public_url`; the admin routes ask for `admin_token`.
-    pub fn new(
-        db: DatabaseConnection,
-        config: &Config,
-        admin_token: AdminToken,
-        public_url: String,
-    ) -> anyhow::Result<Self> {
-        let site = Site::new(db.clone(), config, admin_token, public_url)?;
+    /// The state for `config` around the pages' `site` (`Site::new`): the lab on the
+    /// same database, the metrics of the same caches.
+    pub fn new(site: Site, config: &Config) -> Self {
         let (cache, pages) = (site.cache.clone(), site.pages.clone());
-        Ok(Self {
+        let workbench = Workbench::new(site.db.clone(), config.database.clone());
+        Self {
             site,
             lab: Lab {
-                workbench: Arc::new(Workbench::new(db, config.database.clone())),
+                workbench: Arc::new(workbench),
                 gate: lab::lab_gate(config.lab_wait),
                 repository_url: config.repository_url.as_deref().map(Into::into),
             },
@@ -53,7 +46,7 @@ impl AppState {
             comment_limiter: CommentLimiter::new(config.comment_rate),
             naive: NaiveGate::new(config.naive),
             detector: Detector::new(config.inspection),
-        })
+        }
     }
 
     pub fn ops(&self) -> Ops {

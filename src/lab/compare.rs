@@ -29,12 +29,25 @@ pub struct Comparison<I> {
     /// What both sides get, built once per size and not timed. `None`: the size the
     /// comparison chooses itself (the lab passes the front matter's `live`).
     pub setup: for<'a> fn(&'a Workbench, Option<u64>) -> Fut<'a, I>,
-    pub naive: SideFn<I>,
-    pub optimized: SideFn<I>,
+    sides: Sides<I>,
     /// Samples criterion takes (at least 10): fewer for sides that take seconds.
     pub samples: usize,
     /// Whether it measures Redis, and runs only where there is one.
     pub needs_redis: bool,
+}
+
+/// A side: runs against the setup's input, times its work with [`Runs`].
+pub type SideFn<I> = for<'a> fn(&'a Workbench, &'a I, &'a mut Runs) -> Fut<'a, Facts>;
+
+/// Both sides in one function, told which side it is.
+pub type EitherFn<I> = for<'a> fn(&'a Workbench, &'a I, &'a mut Runs, Which) -> Fut<'a, Facts>;
+
+enum Sides<I> {
+    Two {
+        naive: SideFn<I>,
+        optimized: SideFn<I>,
+    },
+    Either(EitherFn<I>),
 }
 
 impl<I> Comparison<I> {
@@ -44,11 +57,28 @@ impl<I> Comparison<I> {
         naive: SideFn<I>,
         optimized: SideFn<I>,
     ) -> Self {
+        Self::with(measure, setup, Sides::Two { naive, optimized })
+    }
+
+    /// Both sides as one function that takes [`Which`]: for pairs whose sides do the
+    /// same work around a different call, so that nothing else can drift apart.
+    pub const fn either(
+        measure: &'static str,
+        setup: for<'a> fn(&'a Workbench, Option<u64>) -> Fut<'a, I>,
+        side: EitherFn<I>,
+    ) -> Self {
+        Self::with(measure, setup, Sides::Either(side))
+    }
+
+    const fn with(
+        measure: &'static str,
+        setup: for<'a> fn(&'a Workbench, Option<u64>) -> Fut<'a, I>,
+        sides: Sides<I>,
+    ) -> Self {
         Self {
             measure,
             setup,
-            naive,
-            optimized,
+            sides,
             samples: 30,
             needs_redis: false,
         }
@@ -65,9 +95,6 @@ impl<I> Comparison<I> {
         }
     }
 }
-
-/// A side: runs against the setup's input, times its work with [`Runs`].
-pub type SideFn<I> = for<'a> fn(&'a Workbench, &'a I, &'a mut Runs) -> Fut<'a, Facts>;
 
 /// Which side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,9 +163,10 @@ impl<I: Send + Sync + 'static> Compare for Comparison<I> {
             let mixed = anyhow::anyhow!("{}: an input of another comparison", self.measure);
             return Box::pin(async move { Err(AppError::Internal(mixed)) });
         };
-        match which {
-            Which::Naive => (self.naive)(bench, input, runs),
-            Which::Optimized => (self.optimized)(bench, input, runs),
+        match (&self.sides, which) {
+            (Sides::Two { naive, .. }, Which::Naive) => naive(bench, input, runs),
+            (Sides::Two { optimized, .. }, Which::Optimized) => optimized(bench, input, runs),
+            (Sides::Either(side), which) => side(bench, input, runs, which),
         }
     }
 }

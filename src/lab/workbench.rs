@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use anyhow::Context;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DatabaseExecutor, DatabaseTransaction, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Statement,
 };
 use tokio::sync::Mutex;
 
@@ -200,29 +200,33 @@ pub fn title_search(backend: DbBackend) -> Result<Statement, AppError> {
 
 /// The id and slug of the newest published post in `db`.
 pub async fn newest_post(db: &DatabaseConnection) -> Result<(i32, Slug), AppError> {
-    let newest: Option<(i32, String)> = post::Entity::find()
+    let newest = post::Entity::find()
         .select_only()
         .columns([post::Column::Id, post::Column::Slug])
         .filter(post::Column::Status.eq(post::Status::Published))
-        .order_by_desc(post::Column::PublishedAt)
-        .into_tuple()
-        .one(db)
-        .await?;
-    let (id, slug) = newest.ok_or_else(|| seed_first("a published post"))?;
-    Ok((id, Slug::parse(&slug).map_err(AppError::Unprocessable)?))
+        .order_by_desc(post::Column::PublishedAt);
+    id_and_slug(db, newest, "a published post").await
 }
 
-/// The id and slug of the tag on the most published posts in `db`.
+/// The id and slug of the tag on the most published posts in `db` (read from its
+/// counter).
 pub async fn busiest_tag(db: &DatabaseConnection) -> Result<(i32, Slug), AppError> {
-    let busiest: Option<(i32, String)> = tag::Entity::find()
+    let busiest = tag::Entity::find()
         .select_only()
         .columns([tag::Column::Id, tag::Column::Slug])
         .order_by_desc(tag::Column::PublishedPostCount)
-        .order_by_asc(tag::Column::Id)
-        .into_tuple()
-        .one(db)
-        .await?;
-    let (id, slug) = busiest.ok_or_else(|| seed_first("a tag"))?;
+        .order_by_asc(tag::Column::Id);
+    id_and_slug(db, busiest, "a tag").await
+}
+
+/// The first `(id, slug)` that `query` selects, or what to seed when there is none.
+async fn id_and_slug<E: EntityTrait>(
+    db: &DatabaseConnection,
+    query: Select<E>,
+    what: &str,
+) -> Result<(i32, Slug), AppError> {
+    let found: Option<(i32, String)> = query.into_tuple().one(db).await?;
+    let (id, slug) = found.ok_or_else(|| seed_first(what))?;
     Ok((id, Slug::parse(&slug).map_err(AppError::Unprocessable)?))
 }
 

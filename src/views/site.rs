@@ -38,8 +38,8 @@ pub struct Site {
 
 impl Site {
     /// The pages' share of what the app holds, on `db`, with caches of its own as
-    /// `config` says: the app's (`AppState::new`), and the lab's, which must neither
-    /// fill nor read the app's.
+    /// `config` says: the app's (`AppState::new` builds the rest around it), and the
+    /// lab's, which must neither fill nor read the app's.
     pub fn new(
         db: DatabaseConnection,
         config: &Config,

@@ -28,11 +28,10 @@ struct Import {
 /// What imported posts' slugs start with: a bench deletes them before each run.
 const SLUG_PREFIX: &str = "imported-";
 
-static IMPORT: Comparison<Import> = Comparison::new(
+static IMPORT: Comparison<Import> = Comparison::either(
     "import",
     |bench, size| Box::pin(import(bench, size)),
-    |bench, import, runs| Box::pin(insert(bench, import, runs, Which::Naive)),
-    |bench, import, runs| Box::pin(insert(bench, import, runs, Which::Optimized)),
+    |bench, input, runs, which| Box::pin(insert(bench, input, runs, which)),
 )
 .samples(10);
 

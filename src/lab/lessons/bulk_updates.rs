@@ -27,11 +27,10 @@ struct Drafts {
     size: Option<u64>,
 }
 
-static PUBLISH: Comparison<Drafts> = Comparison::new(
+static PUBLISH: Comparison<Drafts> = Comparison::either(
     "publish",
     |bench, size| Box::pin(drafts(bench, size)),
-    |bench, drafts, runs| Box::pin(publish(bench, drafts, runs, Which::Naive)),
-    |bench, drafts, runs| Box::pin(publish(bench, drafts, runs, Which::Optimized)),
+    |bench, input, runs, which| Box::pin(publish(bench, input, runs, which)),
 )
 .samples(10);
 

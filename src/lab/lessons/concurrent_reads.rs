@@ -21,11 +21,10 @@ struct InFlight {
     pages: usize,
 }
 
-static PAGES: Comparison<InFlight> = Comparison::new(
+static PAGES: Comparison<InFlight> = Comparison::either(
     "pages",
     |bench, size| Box::pin(in_flight(bench, size)),
-    |bench, pages, runs| Box::pin(post_pages(bench, pages, runs, Which::Naive)),
-    |bench, pages, runs| Box::pin(post_pages(bench, pages, runs, Which::Optimized)),
+    |bench, input, runs, which| Box::pin(post_pages(bench, input, runs, which)),
 );
 
 async fn in_flight(bench: &Workbench, size: Option<u64>) -> Result<InFlight, AppError> {

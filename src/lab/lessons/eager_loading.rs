@@ -49,11 +49,10 @@ async fn first_page(bench: &Workbench, size: Option<u64>) -> Result<Page, AppErr
 }
 
 /// The post page of the most commented published post: 50 comments shown, 50 authors.
-static DETAIL: Comparison<Slug> = Comparison::new(
+static DETAIL: Comparison<Slug> = Comparison::either(
     "detail",
     |bench, _| Box::pin(bench.most_commented_post()),
-    |bench, slug, runs| Box::pin(post_page(bench, slug, runs, Which::Naive)),
-    |bench, slug, runs| Box::pin(post_page(bench, slug, runs, Which::Optimized)),
+    |bench, slug, runs, which| Box::pin(post_page(bench, slug, runs, which)),
 );
 
 /// The post page with `which` side's loader: its comments' authors one by one, or

@@ -3,7 +3,7 @@
 
 use sea_orm::ConnectionTrait;
 
-use super::{Comparison, Fact, Facts, Fut, Lesson, Runs};
+use super::{Comparison, Fact, Facts, Fut, Lesson, Runs, Which};
 use crate::base::error::AppError;
 use crate::lab::workbench::{PageStatement, Workbench, rolled_back};
 use crate::services::db::explain::{Plan, explain};
@@ -31,23 +31,10 @@ const fn of(
     measure: &'static str,
     setup: for<'a> fn(&'a Workbench, Option<u64>) -> Fut<'a, Statements>,
 ) -> Comparison<Statements> {
-    Comparison::new(
-        measure,
-        setup,
-        |bench, statements, runs| Box::pin(side(bench, statements, runs, Without)),
-        |bench, statements, runs| Box::pin(side(bench, statements, runs, With)),
-    )
+    Comparison::either(measure, setup, |bench, statements, runs, which| {
+        Box::pin(side(bench, statements, runs, which))
+    })
     .samples(20)
-}
-
-use Indexes::{With, Without};
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Indexes {
-    /// The schema's.
-    With,
-    /// [`crate::services::db::indexes::PAGE_INDEXES`] dropped, in a transaction rolled back.
-    Without,
 }
 
 /// The statements of `page` (every page's: `None`), and each side's plans of those
@@ -71,15 +58,16 @@ async fn statements(bench: &Workbench, page: Option<&str>) -> Result<Statements,
 }
 
 /// Runs every statement (the timed part), inside a transaction rolled back after: the
-/// indexes dropped first, on the naive side; the plans after, in the lab.
+/// naive side first drops [`crate::services::db::indexes::PAGE_INDEXES`], which the
+/// rollback brings back; the lab then shows each side's plans.
 async fn side(
     bench: &Workbench,
     statements: &Statements,
     runs: &mut Runs,
-    indexes: Indexes,
+    which: Which,
 ) -> Result<Facts, AppError> {
     let rows = rolled_back(&bench.db, async |txn| {
-        if indexes == Without {
+        if which == Which::Naive {
             drop_page_indexes(txn).await?;
         }
         runs.time(|| async move {
@@ -95,7 +83,7 @@ async fn side(
         .await
     });
     let facts = Facts::rows(rows.await?);
-    let plan = &statements.plans[usize::from(indexes == With)];
+    let plan = &statements.plans[usize::from(which == Which::Optimized)];
     Ok(if runs.is_live() {
         facts.and(Fact::Plan(plan.clone()))
     } else {

@@ -36,11 +36,10 @@ struct Comment {
 
 const PUBLIC_URL: &str = "http://lab.localhost";
 
-static COMMENT: Comparison<Comment> = Comparison::new(
+static COMMENT: Comparison<Comment> = Comparison::either(
     "comment",
     |bench, delay| Box::pin(comment(bench, delay)),
-    |bench, c, runs| Box::pin(add(bench, c, runs, Which::Naive)),
-    |bench, c, runs| Box::pin(add(bench, c, runs, Which::Optimized)),
+    |bench, input, runs, which| Box::pin(add(bench, input, runs, which)),
 )
 .samples(10);
 

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
 
-use super::{Comparison, Facts, Lesson, Runs};
+use super::{Comparison, Facts, Fut, Lesson, Runs, Which};
 use crate::base::config::{AdminToken, CacheSettings, Config, MailSettings, PageCacheSettings};
 use crate::base::error::AppError;
 use crate::base::variant::Variant;
@@ -31,30 +31,28 @@ struct Sites {
     post: Option<crate::base::slug::Slug>,
 }
 
-static LIST_MEMORY: Comparison<Sites> = Comparison::new(
-    "list-memory",
-    |bench, _| Box::pin(sites(bench, CacheSettings::Memory, false)),
-    |_, sites, runs| Box::pin(rendered(sites, runs)),
-    |_, sites, runs| Box::pin(cached(sites, runs)),
-)
-.samples(20);
-
-static LIST_REDIS: Comparison<Sites> = Comparison::new(
-    "list-redis",
-    |bench, _| Box::pin(sites(bench, redis(bench), false)),
-    |_, sites, runs| Box::pin(rendered(sites, runs)),
-    |_, sites, runs| Box::pin(cached(sites, runs)),
-)
-.samples(20)
+static LIST_MEMORY: Comparison<Sites> = of("list-memory", |bench, _| {
+    Box::pin(sites(bench, CacheSettings::Memory, false))
+});
+static LIST_REDIS: Comparison<Sites> = of("list-redis", |bench, _| {
+    Box::pin(sites(bench, redis(bench), false))
+})
 .needing_redis();
+static POST_MEMORY: Comparison<Sites> = of("post-memory", |bench, _| {
+    Box::pin(sites(bench, CacheSettings::Memory, true))
+});
 
-static POST_MEMORY: Comparison<Sites> = Comparison::new(
-    "post-memory",
-    |bench, _| Box::pin(sites(bench, CacheSettings::Memory, true)),
-    |_, sites, runs| Box::pin(rendered(sites, runs)),
-    |_, sites, runs| Box::pin(cached(sites, runs)),
-)
-.samples(20);
+/// The page of the sites `setup` makes: rendered, or from the cache.
+const fn of(
+    measure: &'static str,
+    setup: for<'a> fn(&'a Workbench, Option<u64>) -> Fut<'a, Sites>,
+) -> Comparison<Sites> {
+    Comparison::either(measure, setup, |_, sites, runs, which| match which {
+        Which::Naive => Box::pin(rendered(sites, runs)),
+        Which::Optimized => Box::pin(cached(sites, runs)),
+    })
+    .samples(20)
+}
 
 fn redis(bench: &Workbench) -> CacheSettings {
     CacheSettings::Redis {
