@@ -8,6 +8,7 @@
 //! sides are deliberately expensive — `docs/lab.md` says how much).
 
 pub mod compare;
+pub mod fixtures;
 mod highlight;
 pub mod lessons;
 mod markdown;

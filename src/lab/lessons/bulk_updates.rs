@@ -2,14 +2,11 @@
 //! statement.
 
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-};
+use sea_orm::DatabaseConnection;
 
 use super::{Comparison, Facts, Lesson, Runs, Which};
-use crate::base::entities::post;
 use crate::base::error::AppError;
+use crate::lab::fixtures::make_drafts;
 use crate::lab::workbench::Workbench;
 use crate::services::seed::DatasetSize;
 use crate::views::admin::{naive, optimized};
@@ -41,7 +38,7 @@ async fn publish(
     runs: &mut Runs,
     which: Which,
 ) -> Result<Facts, AppError> {
-    let reset = || make_drafts(bench, drafts);
+    let reset = || make_drafts_again(bench, drafts);
     let publish = |()| {
         bench.write(&drafts.db, async move |db| match which {
             Which::Naive => Ok(naive::publish_drafts(db, Utc::now()).await?),
@@ -63,26 +60,10 @@ async fn drafts(bench: &Workbench, size: Option<u64>) -> Result<Drafts, AppError
     Ok(Drafts { db, size })
 }
 
-/// For a bench, whose writes stay: every post published, then the first `size` back
-/// to drafts, and on PostgreSQL the dead rows vacuumed as autovacuum would between
-/// bursts, so every run starts from the same table.
-async fn make_drafts(bench: &Workbench, drafts: &Drafts) -> Result<(), AppError> {
-    let (Some(size), true) = (drafts.size, bench.keeps_writes()) else {
-        return Ok(());
-    };
-    let db = &drafts.db;
-    post::Entity::update_many()
-        .col_expr(post::Column::Status, Expr::value(post::Status::Published))
-        .filter(post::Column::Status.ne(post::Status::Published))
-        .exec(db)
-        .await?;
-    post::Entity::update_many()
-        .col_expr(post::Column::Status, Expr::value(post::Status::Draft))
-        .filter(post::Column::Id.lte(i32::try_from(size).unwrap_or(i32::MAX)))
-        .exec(db)
-        .await?;
-    if db.get_database_backend() == DbBackend::Postgres {
-        db.execute_unprepared("VACUUM posts").await?;
+/// For a bench, whose writes stay: `size` drafts again before each run.
+async fn make_drafts_again(bench: &Workbench, drafts: &Drafts) -> Result<(), AppError> {
+    match (drafts.size, bench.keeps_writes()) {
+        (Some(size), true) => make_drafts(&drafts.db, size).await,
+        _ => Ok(()),
     }
-    Ok(())
 }

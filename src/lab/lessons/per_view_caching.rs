@@ -1,20 +1,13 @@
 //! Per-view caching: render the whole page on every request, or once until a write.
 
-use axum::body::{Bytes, to_bytes};
-use axum::extract::State;
-use axum::http::Uri;
-use axum::response::Response;
-
 use super::{Comparison, Facts, Fut, Lesson, Runs, Which};
-use crate::base::config::{AdminToken, CacheSettings, Config, MailSettings, PageCacheSettings};
+use crate::base::config::CacheSettings;
 use crate::base::error::AppError;
-use crate::base::variant::Variant;
+use crate::base::slug::Slug;
+use crate::lab::fixtures::{page, site_of_its_own};
 use crate::lab::workbench::Workbench;
 use crate::services::cache::precompressed::brotli_on_the_fly;
-use crate::views::cached_page::PageRequest;
-use crate::views::pagination::Position;
 use crate::views::site::Site;
-use crate::views::{post_detail, post_list};
 
 pub static LESSON: Lesson = Lesson {
     slug: "per-view-caching",
@@ -28,7 +21,7 @@ struct Sites {
     rendering: Site,
     caching: Site,
     /// `None`: the list's first page; `Some`: this post's page (its view counted).
-    post: Option<crate::base::slug::Slug>,
+    post: Option<Slug>,
 }
 
 static LIST_MEMORY: Comparison<Sites> = of("list-memory", |bench, _| {
@@ -62,42 +55,25 @@ fn redis(bench: &Workbench) -> CacheSettings {
 }
 
 async fn sites(bench: &Workbench, cache: CacheSettings, post: bool) -> Result<Sites, AppError> {
-    let site = |page_cache| {
-        let config = Config {
-            cache: cache.clone(),
-            page_cache: PageCacheSettings {
-                enabled: page_cache,
-                ..PageCacheSettings::default()
-            },
-            mail: MailSettings::Folder(std::env::temp_dir().join("perfblog-lab-mail")),
-            ..Config::default()
-        };
-        Site::new(
-            bench.db.clone(),
-            &config,
-            AdminToken::generate(),
-            "http://lab".to_owned(),
-        )
-    };
     let post = if post {
         Some(bench.newest_post().await?.1)
     } else {
         None
     };
     let sites = Sites {
-        rendering: site(false)?,
-        caching: site(true)?,
+        rendering: site_of_its_own(&bench.db, &cache, false)?,
+        caching: site_of_its_own(&bench.db, &cache, true)?,
         post,
     };
-    page(&sites, &sites.rendering).await?;
-    page(&sites, &sites.caching).await?;
+    page(&sites.rendering, sites.post.as_ref()).await?;
+    page(&sites.caching, sites.post.as_ref()).await?;
     Ok(sites)
 }
 
 /// Rendered, then compressed as the compression layer does (brotli at quality 4).
 async fn rendered(sites: &Sites, runs: &mut Runs) -> Result<Facts, AppError> {
     runs.time(|| async {
-        let html = page(sites, &sites.rendering).await?;
+        let html = page(&sites.rendering, sites.post.as_ref()).await?;
         Ok::<_, AppError>(brotli_on_the_fly(&html)?)
     })
     .await?;
@@ -106,29 +82,7 @@ async fn rendered(sites: &Sites, runs: &mut Runs) -> Result<Facts, AppError> {
 
 /// From the page cache, holes filled, precompressed.
 async fn cached(sites: &Sites, runs: &mut Runs) -> Result<Facts, AppError> {
-    runs.time(|| page(sites, &sites.caching)).await?;
+    runs.time(|| page(&sites.caching, sites.post.as_ref()))
+        .await?;
     Ok(Facts::none())
-}
-
-/// The page, as the handler answers a browser, read to its last byte.
-async fn page(sites: &Sites, site: &Site) -> Result<Bytes, AppError> {
-    let request = |path: &str| PageRequest {
-        uri: path.parse::<Uri>().unwrap_or_default(),
-        accept_encoding: Some("gzip, deflate, br, zstd".to_owned()),
-        if_none_match: None,
-    };
-    let response: Response = match &sites.post {
-        None => {
-            let state = State(site.clone());
-            post_list::page(state, Variant::Optimized, Position::FIRST, request("/")).await?
-        }
-        Some(slug) => {
-            let path = format!("/posts/{slug}");
-            let state = State(site.clone());
-            post_detail::page(state, Variant::Optimized, slug.clone(), request(&path)).await?
-        }
-    };
-    to_bytes(response.into_body(), usize::MAX)
-        .await
-        .map_err(|error| AppError::Internal(anyhow::anyhow!("reading a page: {error}")))
 }

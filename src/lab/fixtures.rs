@@ -1,0 +1,151 @@
+//! The data and the sites comparisons start from, beyond the workbench's own: posts to
+//! import and drafts to publish (put back before each run of a bench, which keeps its
+//! writes), what the naive sidebar loads, and sites of the lab's own, asked for a page
+//! as a browser asks.
+
+use axum::body::{Bytes, to_bytes};
+use axum::extract::State;
+use axum::http::Uri;
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::base::config::{AdminToken, CacheSettings, Config, MailSettings, PageCacheSettings};
+use crate::base::entities::{comment, post, post_tag, tag, user};
+use crate::base::error::AppError;
+use crate::base::slug::Slug;
+use crate::base::variant::Variant;
+use crate::views::admin::import::{self, ImportRow, ImportStatus, NewPost};
+use crate::views::cached_page::PageRequest;
+use crate::views::pagination::Position;
+use crate::views::site::Site;
+use crate::views::{post_detail, post_list};
+
+/// What imported posts' slugs start with: a bench deletes them before each run.
+const IMPORTED: &str = "imported-";
+
+/// `count` posts by the first user with the first two tags, validated as the import
+/// validates them.
+pub async fn posts_to_import(
+    db: &DatabaseConnection,
+    count: u64,
+) -> Result<Vec<NewPost>, AppError> {
+    let email: Option<String> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Email)
+        .order_by_asc(user::Column::Id)
+        .into_tuple()
+        .one(db)
+        .await?;
+    let email = email.ok_or_else(|| AppError::NotFound("Seed the database first.".to_owned()))?;
+    let tags: Vec<String> = tag::Entity::find()
+        .select_only()
+        .column(tag::Column::Slug)
+        .order_by_asc(tag::Column::Id)
+        .limit(2)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let rows = (0..count).map(|i| ImportRow {
+        title: format!("Imported post {i}"),
+        slug: Some(format!("{IMPORTED}{i}")),
+        excerpt: None,
+        body: "A paragraph of imported text. ".repeat(100),
+        author_email: email.clone(),
+        tags: tags.clone(),
+        status: ImportStatus::Published,
+        published_at: None,
+    });
+    import::validate(db, rows.collect(), Utc::now()).await
+}
+
+/// The posts [`posts_to_import`] made, deleted.
+pub async fn delete_imported(db: &DatabaseConnection) -> Result<(), AppError> {
+    post::Entity::delete_many()
+        .filter(post::Column::Slug.starts_with(IMPORTED))
+        .exec(db)
+        .await?;
+    vacuum(db, "posts, post_tags").await
+}
+
+/// Every post published, then the first `count` back to drafts.
+pub async fn make_drafts(db: &DatabaseConnection, count: u64) -> Result<(), AppError> {
+    post::Entity::update_many()
+        .col_expr(post::Column::Status, Expr::value(post::Status::Published))
+        .filter(post::Column::Status.ne(post::Status::Published))
+        .exec(db)
+        .await?;
+    post::Entity::update_many()
+        .col_expr(post::Column::Status, Expr::value(post::Status::Draft))
+        .filter(post::Column::Id.lte(i32::try_from(count).unwrap_or(i32::MAX)))
+        .exec(db)
+        .await?;
+    vacuum(db, "posts").await
+}
+
+/// On PostgreSQL, the dead rows a run left cleared, as autovacuum would between bursts,
+/// so every run starts from the same table (dead index entries of the same keys would
+/// otherwise pile up and slow every later run).
+async fn vacuum(db: &DatabaseConnection, tables: &str) -> Result<(), AppError> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared(&format!("VACUUM {tables}")).await?;
+    }
+    Ok(())
+}
+
+/// Tags, published posts, post–tag links and comments: what `sidebar::naive` loads.
+pub async fn rows_the_naive_sidebar_loads(db: &DatabaseConnection) -> Result<u64, AppError> {
+    let published = post::Entity::find().filter(post::Column::Status.eq(post::Status::Published));
+    Ok(tag::Entity::find().count(db).await?
+        + published.count(db).await?
+        + post_tag::Entity::find().count(db).await?
+        + comment::Entity::find().count(db).await?)
+}
+
+/// A site on `db` with caches of its own as `cache` says, whole pages cached or not:
+/// the lab neither fills nor reads the site's caches.
+pub fn site_of_its_own(
+    db: &DatabaseConnection,
+    cache: &CacheSettings,
+    page_cache: bool,
+) -> Result<Site, AppError> {
+    let config = Config {
+        cache: cache.clone(),
+        page_cache: PageCacheSettings {
+            enabled: page_cache,
+            ..PageCacheSettings::default()
+        },
+        mail: MailSettings::Folder(std::env::temp_dir().join("perfblog-lab-mail")),
+        ..Config::default()
+    };
+    Ok(Site::new(
+        db.clone(),
+        &config,
+        AdminToken::generate(),
+        "http://lab".to_owned(),
+    )?)
+}
+
+/// The list's first page (`None`) or a post's page, as the optimized handler answers a
+/// browser (`Accept-Encoding: gzip, deflate, br, zstd`), read to its last byte.
+pub async fn page(site: &Site, post: Option<&Slug>) -> Result<Bytes, AppError> {
+    let request = |path: &str| PageRequest {
+        uri: path.parse::<Uri>().unwrap_or_default(),
+        accept_encoding: Some("gzip, deflate, br, zstd".to_owned()),
+        if_none_match: None,
+    };
+    let state = State(site.clone());
+    let response = match post {
+        None => post_list::page(state, Variant::Optimized, Position::FIRST, request("/")).await?,
+        Some(slug) => {
+            let path = format!("/posts/{slug}");
+            post_detail::page(state, Variant::Optimized, slug.clone(), request(&path)).await?
+        }
+    };
+    to_bytes(response.into_body(), usize::MAX)
+        .await
+        .map_err(|error| AppError::Internal(anyhow::anyhow!("reading a page: {error}")))
+}
