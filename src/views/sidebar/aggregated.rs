@@ -12,7 +12,7 @@ use sea_orm::{
     QuerySelect, RelationTrait,
 };
 
-use super::{Fragment, POPULAR_POSTS, PopularPost, Sidebar, TagCount, render};
+use super::{Fragment, POPULAR_POSTS, Sidebar, render};
 use crate::base::entities::{comment, post, post_tag, tag};
 use crate::base::error::AppError;
 
@@ -61,22 +61,5 @@ pub async fn load(db: &impl ConnectionTrait) -> Result<Sidebar, DbErr> {
         .all(db)
         .await?;
 
-    Ok(Sidebar {
-        tags: tags
-            .into_iter()
-            .map(|(name, slug, posts)| TagCount {
-                name,
-                slug,
-                posts: u64::try_from(posts).unwrap_or(0),
-            })
-            .collect(),
-        popular: popular
-            .into_iter()
-            .map(|(title, slug, comments)| PopularPost {
-                title,
-                slug,
-                comments: u64::try_from(comments).unwrap_or(0),
-            })
-            .collect(),
-    })
+    Ok(Sidebar::from_counts(tags, popular))
 }

@@ -11,7 +11,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::{Fragment, POPULAR_POSTS, PopularPost, Sidebar, TagCount, render};
+use super::{Fragment, POPULAR_POSTS, Sidebar, render};
 use crate::base::entities::{post, tag};
 use crate::base::error::AppError;
 
@@ -56,22 +56,5 @@ pub async fn load(db: &impl ConnectionTrait) -> Result<Sidebar, DbErr> {
         .all(db)
         .await?;
 
-    Ok(Sidebar {
-        tags: tags
-            .into_iter()
-            .map(|(name, slug, posts)| TagCount {
-                name,
-                slug,
-                posts: u64::try_from(posts).unwrap_or(0),
-            })
-            .collect(),
-        popular: popular
-            .into_iter()
-            .map(|(title, slug, comments)| PopularPost {
-                title,
-                slug,
-                comments: u64::try_from(comments).unwrap_or(0),
-            })
-            .collect(),
-    })
+    Ok(Sidebar::from_counts(tags, popular))
 }

@@ -38,6 +38,35 @@ pub struct Sidebar {
     pub popular: Vec<PopularPost>,
 }
 
+impl Sidebar {
+    /// From `(name, slug, published posts)` per tag and `(title, slug, comments)` per
+    /// post, as the database counted them (a negative count, which none is, as zero).
+    pub fn from_counts<N: TryInto<u64>>(
+        tags: Vec<(String, String, N)>,
+        popular: Vec<(String, String, N)>,
+    ) -> Self {
+        let count = |n: N| n.try_into().unwrap_or(0);
+        Sidebar {
+            tags: tags
+                .into_iter()
+                .map(|(name, slug, posts)| TagCount {
+                    name,
+                    slug,
+                    posts: count(posts),
+                })
+                .collect(),
+            popular: popular
+                .into_iter()
+                .map(|(title, slug, comments)| PopularPost {
+                    title,
+                    slug,
+                    comments: count(comments),
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TagCount {
     pub name: String,
