@@ -1,6 +1,8 @@
 //! Indexes you can see: the statements pages run, with the indexes that serve them and
 //! without, each side with its plan.
 
+use std::sync::OnceLock;
+
 use sea_orm::ConnectionTrait;
 
 use super::{Comparison, Fact, Facts, Fut, Lesson, Runs, Which};
@@ -37,58 +39,77 @@ const fn of(
     .samples(20)
 }
 
-/// The statements of `page` (every page's: `None`), and each side's plans of those
-/// whose plan the indexes change, asked for once beforehand.
+/// The statements of `page` (every page's: `None`) and their plans with the schema's
+/// indexes, asked for beforehand. The naive side, which has the indexes dropped, finds
+/// which plans they change; the optimized side, run after it, shows its own of those.
 struct Statements {
     run: Vec<PageStatement>,
-    plans: [String; 2],
+    with_indexes: Vec<Plan>,
+    changed: OnceLock<Vec<usize>>,
 }
 
 async fn statements(bench: &Workbench, page: Option<&str>) -> Result<Statements, AppError> {
     let mut run = bench.page_statements().await?;
     run.retain(|statement| page.is_none_or(|page| statement.page == page));
-    let without = rolled_back(&bench.db, async |txn| {
-        drop_page_indexes(txn).await?;
-        plans(txn, &run).await
-    });
-    let without = without.await?;
-    let with = rolled_back(&bench.db, async |txn| plans(txn, &run).await).await?;
-    let plans = shown_where_they_differ(&run, [&without, &with]);
-    Ok(Statements { run, plans })
+    let with_indexes = rolled_back(&bench.db, async |txn| plans(txn, &run).await).await?;
+    Ok(Statements {
+        run,
+        with_indexes,
+        changed: OnceLock::new(),
+    })
 }
 
 /// Runs every statement (the timed part), inside a transaction rolled back after: the
 /// naive side first drops [`crate::services::db::indexes::PAGE_INDEXES`], which the
-/// rollback brings back; the lab then shows each side's plans.
+/// rollback brings back. In the lab, each side then shows the plans the indexes change.
 async fn side(
     bench: &Workbench,
     statements: &Statements,
     runs: &mut Runs,
     which: Which,
 ) -> Result<Facts, AppError> {
-    let rows = rolled_back(&bench.db, async |txn| {
-        if which == Which::Naive {
+    let without_indexes = which == Which::Naive;
+    let (rows, plans) = rolled_back(&bench.db, async |txn| {
+        if without_indexes {
             drop_page_indexes(txn).await?;
         }
-        runs.time(|| async move {
-            let mut rows = 0;
-            for page_statement in &statements.run {
-                rows += txn
-                    .query_all_raw(page_statement.statement.clone())
-                    .await?
-                    .len();
-            }
-            Ok::<_, AppError>(rows)
-        })
-        .await
-    });
-    let facts = Facts::rows(rows.await?);
-    let plan = &statements.plans[usize::from(which == Which::Optimized)];
-    Ok(if runs.is_live() {
-        facts.and(Fact::Plan(plan.clone()))
-    } else {
-        facts
+        let rows = runs
+            .time(|| async move {
+                let mut rows = 0;
+                for page_statement in &statements.run {
+                    rows += txn
+                        .query_all_raw(page_statement.statement.clone())
+                        .await?
+                        .len();
+                }
+                Ok::<_, AppError>(rows)
+            })
+            .await?;
+        let plans = match runs.is_live() && without_indexes {
+            true => Some(plans(txn, &statements.run).await?),
+            false => None,
+        };
+        Ok((rows, plans))
     })
+    .await?;
+    let facts = Facts::rows(rows);
+    if !runs.is_live() {
+        return Ok(facts);
+    }
+    let shown = match &plans {
+        Some(without) => {
+            let changed = statements
+                .changed
+                .get_or_init(|| changed(without, &statements.with_indexes));
+            shown(&statements.run, without, changed)
+        }
+        None => {
+            let every: Vec<usize> = (0..statements.run.len()).collect();
+            let changed = statements.changed.get().unwrap_or(&every);
+            shown(&statements.run, &statements.with_indexes, changed)
+        }
+    };
+    Ok(facts.and(Fact::Plan(shown)))
 }
 
 async fn plans(txn: &impl ConnectionTrait, run: &[PageStatement]) -> Result<Vec<Plan>, AppError> {
@@ -99,8 +120,8 @@ async fn plans(txn: &impl ConnectionTrait, run: &[PageStatement]) -> Result<Vec<
     Ok(plans)
 }
 
-/// Each side's plans of the statements whose steps differ, timings aside.
-fn shown_where_they_differ(run: &[PageStatement], sides: [&[Plan]; 2]) -> [String; 2] {
+/// The statements whose plans take different steps, timings aside.
+fn changed(without: &[Plan], with: &[Plan]) -> Vec<usize> {
     let steps = |plan: &Plan| -> Vec<String> {
         let timing = |line: &&String| line.starts_with("Planning") || line.starts_with("Execution");
         plan.lines
@@ -109,18 +130,20 @@ fn shown_where_they_differ(run: &[PageStatement], sides: [&[Plan]; 2]) -> [Strin
             .cloned()
             .collect()
     };
-    let changed: Vec<usize> = (0..run.len())
-        .filter(|&i| steps(&sides[0][i]) != steps(&sides[1][i]))
+    (0..without.len().min(with.len()))
+        .filter(|&i| steps(&without[i]) != steps(&with[i]))
+        .collect()
+}
+
+/// The plans of the `changed` statements, each under its page's name.
+fn shown(run: &[PageStatement], plans: &[Plan], changed: &[usize]) -> String {
+    let text: Vec<String> = changed
+        .iter()
+        .filter_map(|&i| Some(format!("-- {}\n{}", run.get(i)?.page, plans.get(i)?.text())))
         .collect();
-    sides.map(|plans| {
-        let text: Vec<String> = changed
-            .iter()
-            .map(|&i| format!("-- {}\n{}", run[i].page, plans[i].text()))
-            .collect();
-        if text.is_empty() {
-            "No plan differs.".to_owned()
-        } else {
-            text.join("\n\n")
-        }
-    })
+    if text.is_empty() {
+        "No plan differs.".to_owned()
+    } else {
+        text.join("\n\n")
+    }
 }
