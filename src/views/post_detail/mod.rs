@@ -193,7 +193,7 @@ async fn load(site: &Site, variant: Variant, slug: &Slug) -> Result<PostDetail, 
             if site.cache.knows_missing(&missing).await {
                 return Err(not_found(slug));
             }
-            let found = optimized::load_concurrently(&site.db, slug).await?;
+            let found = optimized::load(&site.db, slug).await?;
             if found.is_none() {
                 site.cache.remember_missing(&missing).await;
             }
