@@ -2,7 +2,7 @@
 //! bench report. The measures it looks for come from the catalog (`docs/patterns/`);
 //! it writes `docs/benchmarks.json` and `docs/speedups.svg`, then every generated part
 //! of the README and the docs ([`pages`]): the tables between their markers, and each
-//! `<!-- fig … -->` placeholder's figure. Nothing here knows the server.
+//! figure's region (`<!-- fig.…:start -->`). Nothing here knows the server.
 
 mod chart;
 #[cfg(test)]
@@ -31,7 +31,7 @@ struct Args {
     #[arg(long, default_value = ".", value_name = "DIR")]
     root: PathBuf,
     /// Keep the figures of docs/benchmarks.json and only rewrite the tables and
-    /// placeholders (after a change to docs/patterns/; needs no criterion results).
+    /// figures' regions (after a change to docs/patterns/; needs no criterion results).
     #[arg(long)]
     tables_only: bool,
     /// Keep the figures of docs/benchmarks.json that these criterion results do not

@@ -1,5 +1,5 @@
 //! The generated parts of the README and the docs, each between its markers in a
-//! hand-written page, and the `<!-- fig … -->` placeholders in their prose: the
+//! hand-written page, and the figures' regions in their prose: the
 //! README's pattern table, the patterns' index (`docs/patterns/README.md`), each
 //! pattern's figures (the `## Measured` of its file), and every figure of the report
 //! (`docs/benchmarks.md`). Tests hold every page to them, so none can drift from the

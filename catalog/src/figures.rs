@@ -1,15 +1,16 @@
-//! Figures in prose. A measured figure is never typed: the text holds a placeholder,
-//! `<!-- fig eager-loading/entries@20:postgres:speedup -->12.8×<!-- /fig -->`, which the
-//! bench report fills from `docs/benchmarks.json`; tables sit between
-//! `<!-- name:start -->` and `<!-- name:end -->`, generated whole. [`hand_typed`] finds
-//! what slipped past both.
+//! Figures in prose. A measured figure is never typed: it sits in a generated region
+//! of its own, named after what it shows —
+//! `<!-- fig.eager-loading.entries.20.postgres.speedup:start -->12.8×<!-- fig.eager-loading.entries.20.postgres.speedup:end -->`
+//! — which the bench report fills from `docs/benchmarks.json`; tables sit in regions
+//! too, `<!-- name:start -->` … `<!-- name:end -->`, generated whole. [`hand_typed`]
+//! finds what slipped past both.
 
 use crate::report::{self, Report};
 
-const FIG_OPEN: &str = "<!-- fig ";
-const FIG_CLOSE: &str = "<!-- /fig -->";
+/// What a figure region's name starts with.
+const FIG: &str = "fig.";
 
-/// What a placeholder names: one value of one figure of the report.
+/// What a figure region names: one value of one figure of the report.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FigureKey {
     pub pattern: String,
@@ -21,7 +22,7 @@ pub struct FigureKey {
     pub value: Value,
 }
 
-/// Which value of a figure a placeholder shows.
+/// Which value of a figure a region shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Value {
     Naive,
@@ -32,19 +33,17 @@ pub enum Value {
 impl std::str::FromStr for FigureKey {
     type Err = String;
 
-    /// `{pattern}/{measure}[@{size}]:{backend}:{naive|optimized|speedup}`.
+    /// `{pattern}.{measure}[.{size}].{backend}.{naive|optimized|speedup}`, as a figure
+    /// region is named after its `fig.`.
     fn from_str(key: &str) -> Result<Self, String> {
-        let bad = || format!("`{key}` is not `pattern/measure[@size]:backend:value`");
-        let mut parts = key.split(':');
-        let (Some(what), Some(backend), Some(value), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(bad());
-        };
-        let (pattern, measure) = what.split_once('/').ok_or_else(bad)?;
-        let (measure, size) = match measure.split_once('@') {
-            Some((measure, size)) => (measure, Some(size.to_owned())),
-            None => (measure, None),
+        let bad = || format!("`{key}` is not `pattern.measure[.size].backend.value`");
+        let parts: Vec<&str> = key.split('.').collect();
+        let (pattern, measure, size, backend, value) = match parts[..] {
+            [pattern, measure, backend, value] => (pattern, measure, None, backend, value),
+            [pattern, measure, size, backend, value] => {
+                (pattern, measure, Some(size.to_owned()), backend, value)
+            }
+            _ => return Err(bad()),
         };
         let value = match value {
             "naive" => Value::Naive,
@@ -81,34 +80,33 @@ impl Report {
     }
 }
 
-/// `text` with every placeholder's value written from `report`; the keys the report
+/// `text` with every figure region's value written from `report`; the names the report
 /// has no figure for (or that do not parse) are the error.
 pub fn fill(text: &str, report: &Report) -> Result<String, Vec<String>> {
     let mut filled = String::with_capacity(text.len());
     let mut problems = Vec::new();
     let mut rest = text;
-    while let Some(at) = rest.find(FIG_OPEN) {
-        let after_open = &rest[at + FIG_OPEN.len()..];
-        let Some((key, after_key)) = after_open.split_once(" -->") else {
-            problems.push("a `<!-- fig` placeholder is not closed with ` -->`".to_owned());
-            break;
+    while let Some(region) = next_region(rest) {
+        filled.push_str(&rest[..region.start]);
+        let inside = &rest[region.inside.clone()];
+        let value = match region.name.strip_prefix(FIG) {
+            Some(key) => key
+                .parse::<FigureKey>()
+                .and_then(|parsed| {
+                    report
+                        .value(&parsed)
+                        .ok_or(format!("no figure for `{key}`"))
+                })
+                .unwrap_or_else(|problem| {
+                    problems.push(problem);
+                    inside.to_owned()
+                }),
+            None => inside.to_owned(),
         };
-        let Some(end) = after_key.find(FIG_CLOSE) else {
-            problems.push(format!("`{key}` has no `{FIG_CLOSE}`"));
-            break;
-        };
-        filled.push_str(&rest[..at]);
-        let value = key.parse::<FigureKey>().and_then(|parsed| {
-            report
-                .value(&parsed)
-                .ok_or(format!("no figure for `{key}`"))
-        });
-        let value = value.unwrap_or_else(|problem| {
-            problems.push(problem);
-            after_key[..end].to_owned()
-        });
-        filled.push_str(&format!("{FIG_OPEN}{key} -->{value}{FIG_CLOSE}"));
-        rest = &after_key[end + FIG_CLOSE.len()..];
+        filled.push_str(&rest[region.start..region.inside.start]);
+        filled.push_str(&value);
+        filled.push_str(&rest[region.inside.end..region.end]);
+        rest = &rest[region.end..];
     }
     filled.push_str(rest);
     if problems.is_empty() {
@@ -116,6 +114,51 @@ pub fn fill(text: &str, report: &Report) -> Result<String, Vec<String>> {
     } else {
         Err(problems)
     }
+}
+
+/// A generated region in a text: `<!-- {name}:start -->` … `<!-- {name}:end -->`.
+struct Region<'a> {
+    name: &'a str,
+    /// From its opening marker to the end of its closing one.
+    start: usize,
+    end: usize,
+    /// What the generator writes, between the markers.
+    inside: std::ops::Range<usize>,
+}
+
+/// The first generated region of `text`, markers closed, if any.
+fn next_region(text: &str) -> Option<Region<'_>> {
+    let mut from = 0;
+    while let Some(at) = text[from..].find("<!-- ") {
+        let start = from + at;
+        let after = &text[start + 5..];
+        let named = after
+            .split_once(":start -->")
+            .map(|(name, _)| name)
+            .filter(|name| is_region_name(name));
+        if let Some(name) = named {
+            let inside_start = start + 5 + name.len() + ":start -->".len();
+            let close = format!("<!-- {name}:end -->");
+            let inside_end = inside_start + text[inside_start..].find(&close)?;
+            let end = inside_end + close.len();
+            return Some(Region {
+                name,
+                start,
+                end,
+                inside: inside_start..inside_end,
+            });
+        }
+        from = start + 5;
+    }
+    None
+}
+
+/// A region's name: letters, digits and `_ . / -`.
+fn is_region_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))
 }
 
 /// `text` with the region between `<!-- {name}:start -->` and `<!-- {name}:end -->`
@@ -128,42 +171,29 @@ pub fn replace_region(text: &str, name: &str, body: &str) -> Option<String> {
     Some(format!("{}\n{body}{}", &text[..from], &text[to..]))
 }
 
-/// `text` as a reader types it: generated regions, placeholders, fenced code blocks
-/// and code spans taken out (what they hold is generated, or quoted verbatim).
+/// `text` as a reader types it: generated regions, fenced code blocks and code spans
+/// taken out (what they hold is generated, or quoted verbatim).
 pub fn typed_prose(text: &str) -> String {
-    let mut prose = String::with_capacity(text.len());
-    let mut generated = false;
+    let mut typed = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(region) = next_region(rest) {
+        typed.push_str(&rest[..region.start]);
+        typed.extend(rest[region.start..region.end].matches('\n'));
+        rest = &rest[region.end..];
+    }
+    typed.push_str(rest);
+    let mut prose = String::with_capacity(typed.len());
     let mut fenced = false;
-    for line in text.lines() {
-        let trimmed = line.trim();
-        if trimmed.starts_with("```") {
+    for line in typed.lines() {
+        if line.trim().starts_with("```") {
             fenced = !fenced;
-            continue;
+        } else if !fenced {
+            let outside_code: Vec<&str> = line.split('`').step_by(2).collect();
+            prose.push_str(&outside_code.join(" "));
         }
-        if trimmed.starts_with("<!-- ") && trimmed.ends_with(":start -->") {
-            generated = true;
-        } else if trimmed.starts_with("<!-- ") && trimmed.ends_with(":end -->") {
-            generated = false;
-        } else if !generated && !fenced {
-            prose.push_str(&without_placeholders_and_code(line));
-            prose.push('\n');
-        }
+        prose.push('\n');
     }
     prose
-}
-
-fn without_placeholders_and_code(line: &str) -> String {
-    let mut kept = String::with_capacity(line.len());
-    let mut rest = line;
-    while let Some(at) = rest.find(FIG_OPEN) {
-        kept.push_str(&rest[..at]);
-        match rest[at..].find(FIG_CLOSE) {
-            Some(end) => rest = &rest[at + end + FIG_CLOSE.len()..],
-            None => rest = "",
-        }
-    }
-    kept.push_str(rest);
-    kept.split('`').step_by(2).collect::<Vec<_>>().join(" ")
 }
 
 /// Units that make a number a measurement: a ratio, a time, a size, a rate.
@@ -232,44 +262,52 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_placeholder_is_filled_from_the_report_whatever_it_held() {
-        let text = "gains <!-- fig eager-loading/entries@20:postgres:speedup -->9×<!-- /fig --> \
-                    (<!-- fig eager-loading/entries@20:postgres:naive -->?<!-- /fig -->)";
-        let filled = fill(text, &report()).unwrap();
-        assert!(
-            filled.contains(":speedup -->12.8×<!-- /fig -->"),
-            "{filled}"
-        );
-        assert!(
-            filled.contains(":naive -->5.83 ms<!-- /fig -->)"),
-            "{filled}"
-        );
+    fn region(name: &str, inside: &str) -> String {
+        format!("<!-- {name}:start -->{inside}<!-- {name}:end -->")
     }
 
     #[test]
-    fn a_placeholder_the_report_cannot_fill_is_an_error_naming_it() {
-        let text = "<!-- fig eager-loading/entries@50:sqlite:speedup -->1×<!-- /fig -->";
-        let problems = fill(text, &report()).unwrap_err();
+    fn a_figure_region_is_filled_from_the_report_whatever_it_held() {
+        let speedup = "fig.eager-loading.entries.20.postgres.speedup";
+        let naive = "fig.eager-loading.entries.20.postgres.naive";
+        let text = format!("gains {} ({})", region(speedup, "9×"), region(naive, "?"));
+        let filled = fill(&text, &report()).unwrap();
+        let expected = format!(
+            "gains {} ({})",
+            region(speedup, "12.8×"),
+            region(naive, "5.83 ms")
+        );
+        assert_eq!(filled, expected);
+    }
+
+    #[test]
+    fn a_figure_the_report_cannot_fill_is_an_error_naming_it_and_tables_are_left_alone() {
+        let text = region("fig.eager-loading.entries.50.sqlite.speedup", "1×");
+        let problems = fill(&text, &report()).unwrap_err();
         assert_eq!(
             problems,
-            ["no figure for `eager-loading/entries@50:sqlite:speedup`"]
+            ["no figure for `eager-loading.entries.50.sqlite.speedup`"]
         );
         assert!(
-            "eager-loading/entries:mysql:naive"
+            "eager-loading.entries.mysql.naive"
                 .parse::<FigureKey>()
                 .is_err()
         );
+        let table = region("bench-report", "\n| a | table |\n");
+        assert_eq!(fill(&table, &report()).unwrap(), table);
     }
 
     #[test]
     fn figures_typed_by_hand_are_found_outside_generated_text_and_code() {
-        let text = "It took 5.83 ms, 12.8× less, at 3,171 req/s and 0.8 % more.\n\
-                    `HEADER_READ_TIMEOUT=10 s` for `cargo bench`\n\
-                    90 % published, 20 posts, m20261125 and <!-- fig a/b:postgres:naive -->1 ms<!-- /fig -->\n\
-                    ```\nX: 5 ms\n```\n\
-                    <!-- table:start -->\n| 4 ms |\n<!-- table:end -->\n";
-        let found = hand_typed(&typed_prose(text));
+        let text = format!(
+            "It took 5.83 ms, 12.8× less, at 3,171 req/s and 0.8 % more.\n\
+             `HEADER_READ_TIMEOUT=10 s` for `cargo bench`\n\
+             90 % published, 20 posts, m20261125 and {}\n\
+             ```\nX: 5 ms\n```\n{}\n",
+            region("fig.a.b.postgres.naive", "1 ms"),
+            region("table", "\n| 4 ms |\n")
+        );
+        let found = hand_typed(&typed_prose(&text));
         assert_eq!(found, ["5.83 ms", "12.8×", "3,171 req/s", "0.8 %"]);
     }
 }

@@ -140,7 +140,7 @@ fn the_report_and_the_catalog_name_the_same_measures() {
     }
 }
 
-/// Every placeholder in the README and docs holds what the report says: a figure
+/// Every figure region in the README and docs holds what the report says: a figure
 /// edited by hand, or a report regenerated without the docs, fails here.
 #[test]
 fn every_figure_in_the_docs_is_the_reports() {
@@ -197,7 +197,7 @@ const CONSTANTS: &[(&str, &str)] = &[
 ];
 
 /// The log of one-off measurements, each with its date, machine and dataset.
-const MEASUREMENT_LOG: &str = "docs/measurements.md";
+const MEASUREMENT_LOG: &str = "docs/measurement-log.md";
 
 #[test]
 fn no_figure_is_typed_by_hand_outside_the_measurement_log() {
@@ -219,7 +219,16 @@ fn no_figure_is_typed_by_hand_outside_the_measurement_log() {
     }
     assert!(
         typed.is_empty(),
-        "figures typed by hand (make them placeholders, or move them to {MEASUREMENT_LOG}):\n{}",
+        "figures typed by hand (make them generated regions, or move them to {MEASUREMENT_LOG}):\n{}",
         typed.join("\n")
     );
+}
+
+/// A folder that is not there, or a file that does not read, is an error naming it.
+#[test]
+fn a_missing_folder_or_a_broken_file_is_an_error_that_names_it() {
+    let missing = Catalog::read(&root().join("docs/no-such-folder")).unwrap_err();
+    assert!(missing.contains("no-such-folder"), "{missing}");
+    let broken = Catalog::from_files([("broken", "no front matter")]).unwrap_err();
+    assert!(broken.starts_with("docs/patterns/broken.md"), "{broken}");
 }

@@ -489,3 +489,49 @@ async fn the_fragment_caching_page_plays_miss_hit_write_miss_with_the_generation
         .collect();
     assert!(statements[0] > 0 && statements[1] == 0 && statements[3] == statements[0]);
 }
+
+/// The benches' workbench keeps what a comparison writes — on a database made for the
+/// comparison, never on the one it was given — and puts the rows back before each run
+/// (a reset not timed): each of two runs publishes the same five drafts.
+#[tokio::test]
+async fn a_benchs_writes_go_to_a_database_of_its_own_and_are_reset_before_each_run() {
+    use perfblog::base::config::DatabaseUrl;
+    use perfblog::lab::compare::{Facts, Runs, Which};
+    use perfblog::lab::workbench::Workbench;
+    use sea_orm::{ConnectionTrait, DbBackend};
+
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let before = everything(&app).await;
+    let url = DatabaseUrl::parse(&app.database_url).expect("a database URL");
+    let bench = Workbench::for_benches(app.db.clone(), url, None);
+    let publish = perfblog::lab::lessons::find("bulk-updates")
+        .and_then(|lesson| lesson.comparison("publish"))
+        .expect("the bulk updates' comparison");
+
+    let input = publish
+        .setup(&bench, Some(5))
+        .await
+        .expect("a database of its own");
+    let mut runs = Runs::iterations(2);
+    let published = publish
+        .side(Which::Optimized, &bench, &input, &mut runs)
+        .await;
+
+    assert_eq!(published.expect("publishes"), Facts::rows(5));
+    assert_eq!(runs.times().len(), 2);
+    assert_eq!(
+        everything(&app).await,
+        before,
+        "the given database is untouched"
+    );
+    drop((input, bench));
+    if app.db.get_database_backend() == DbBackend::Postgres {
+        let name = app.database_url.rsplit('/').next().unwrap_or_default();
+        let drop = format!("DROP DATABASE IF EXISTS \"{name}_bulk_updates\" WITH (FORCE)");
+        app.db
+            .execute_unprepared(&drop)
+            .await
+            .expect("the bench's database is dropped");
+    }
+}

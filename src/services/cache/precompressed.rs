@@ -97,7 +97,7 @@ fn weight(header: &str, wanted: &str) -> f32 {
 /// Brotli quality for segments. On a post page (catable, no dictionary) 5 compresses
 /// about as well as 9 in a small fraction of the time; 9 spends most of its time
 /// clearing a far larger hash table — memory that a burst of misses multiplies. The
-/// measurement is in docs/measurements.md ("Brotli quality 5 and 9 on a post page").
+/// measurement is in docs/measurement-log.md ("Brotli quality 5 and 9 on a post page").
 const BROTLI_QUALITY: i32 = 5;
 /// Log2 of brotli's window: 256 KiB, more than any page; every stream uses the same.
 const BROTLI_WINDOW_BITS: u8 = 18;

@@ -62,7 +62,7 @@ pub async fn comment_added(db: &impl ConnectionTrait, post_id: i32) -> Result<()
 /// `UPDATE tags … FROM (SELECT tag_id, COUNT(*) … GROUP BY tag_id)`: the posts' links
 /// are read once (by the primary key's `post_id` prefix) and grouped, where a
 /// correlated `COUNT` per tag read each tag's links again (measured in
-/// `docs/measurements.md`, "Bulk writes on a second machine").
+/// `docs/measurement-log.md`, "Bulk writes on a second machine").
 pub async fn published_changed(
     db: &impl ConnectionTrait,
     post_ids: &[i32],

@@ -123,7 +123,7 @@ async fn open(url: &DatabaseUrl, shape: Shape) -> anyhow::Result<DatabaseConnect
 
 /// Two connections per core, at least four. A PostgreSQL backend is a process: more
 /// busy connections than cores only adds context switches: on the 2-core machine 4
-/// connections served the optimized list faster than 20 (`docs/measurements.md`, "Load
+/// connections served the optimized list faster than 20 (`docs/measurement-log.md`, "Load
 /// test: the optimized and naive pages").
 fn default_postgres_pool() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());

@@ -38,7 +38,7 @@ pub enum Mailer {
 /// lettre's `AsyncSmtpTransport` writes a message and its final `.` in two writes on a
 /// socket with Nagle's algorithm on; the second write then waits for the server's
 /// delayed ACK — 40 ms on Linux, for every email (what that cost the naive comment and
-/// the worker: docs/measurements.md, "SMTP with and without TCP_NODELAY"). Connecting
+/// the worker: docs/measurement-log.md, "SMTP with and without TCP_NODELAY"). Connecting
 /// ourselves and handing lettre the socket removes that wait.
 #[derive(Clone, Debug)]
 pub struct SmtpServer {

@@ -2,7 +2,7 @@
 //! rather than leave it to the compression layer. The layer would pick brotli for a
 //! browser, and brotli's on-the-fly encoder holds far more state per response than a
 //! gzip stream: a few exports at once through it multiplied the server's peak memory
-//! (docs/measurements.md: "The export's compression: brotli from the layer, or its own
+//! (docs/measurement-log.md: "The export's compression: brotli from the layer, or its own
 //! gzip", and "What gzip costs the streamed export").
 //! Both variants compress the same way, so they still differ in one idea.
 

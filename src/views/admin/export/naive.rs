@@ -3,7 +3,7 @@
 //!
 //! Cost: 1 + 2N statements for N posts (20,001 for the standard dataset's 10,000),
 //! each a round trip; every post (bodies of 2–8 KB) and the whole file (tens of MB on
-//! the standard dataset: `docs/measurements.md`) are in memory at once, per request — eight exports at a time hold eight copies — and the
+//! the standard dataset: `docs/measurement-log.md`) are in memory at once, per request — eight exports at a time hold eight copies — and the
 //! client sees no byte until the last post is written.
 
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, ModelTrait, QueryOrder, QuerySelect};
