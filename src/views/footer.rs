@@ -39,7 +39,7 @@ pub struct PageNote {
 }
 
 impl PageNote {
-    /// "page from cache, rendered 12 s ago in 4 queries".
+    /// "page from cache, rendered 12 s ago in 3 queries".
     pub fn describe(&self) -> String {
         let age = self.age.as_secs();
         let ago = if age < 120 {

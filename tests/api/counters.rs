@@ -171,3 +171,58 @@ async fn recount_corrects_drifted_counters_and_says_how_many_had_drifted() {
         "nothing left to correct"
     );
 }
+
+#[tokio::test]
+async fn the_optimized_pages_read_comment_counts_from_the_counter_and_never_count_comments() {
+    use perfblog::base::instrument::record_statements;
+    use perfblog::base::slug::Slug;
+    use perfblog::views::pagination::{PageNumber, PageWindow};
+    use perfblog::views::{post_detail, post_list, tag_page};
+
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    app.add_comments(post.id, 3).await;
+    let post_slug = Slug::parse(&post.slug).expect("valid slug");
+    let tag_slug = Slug::parse("rust").expect("valid slug");
+    let first = || PageWindow::new(PageNumber::FIRST);
+
+    let (list, _, list_sql) =
+        record_statements(post_list::optimized::load_page(&app.db, first())).await;
+    let (tagged, _, tag_sql) =
+        record_statements(tag_page::optimized::load_page(&app.db, &tag_slug, first())).await;
+    let (detail, _, detail_sql) =
+        record_statements(post_detail::optimized::load(&app.db, &post_slug)).await;
+
+    for statement in list_sql.iter().chain(&tag_sql).chain(&detail_sql) {
+        let sql = statement.sql.to_lowercase();
+        assert!(
+            !(sql.contains("count(") && sql.contains("comments")),
+            "{}",
+            statement.sql
+        );
+    }
+    // And the counts they show are the comments there are.
+    assert_eq!(
+        list.expect("loads").posts,
+        post_list::naive::load_page(&app.db, first())
+            .await
+            .expect("loads")
+            .posts
+    );
+    assert!(
+        !tagged
+            .expect("loads")
+            .expect("the tag")
+            .page
+            .posts
+            .is_empty()
+    );
+    assert_eq!(
+        detail.expect("loads").expect("found"),
+        post_detail::naive::load(&app.db, &post_slug)
+            .await
+            .expect("loads")
+            .expect("found")
+    );
+}

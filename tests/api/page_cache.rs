@@ -293,7 +293,7 @@ async fn with_page_cache_off_every_optimized_page_is_rendered() {
     app.get_page("/").await;
     let second = app.get_page("/").await;
     assert_eq!(page_cache_outcome(&second), None);
-    assert_eq!(second.query_count, Some(4), "rendered again");
+    assert_eq!(second.query_count, Some(3), "rendered again");
     assert_eq!(app.pages.stats().renders, 0);
 }
 

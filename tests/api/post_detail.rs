@@ -94,7 +94,7 @@ async fn naive_and_optimized_post_pages_render_identical_html() {
 }
 
 #[tokio::test]
-async fn the_optimized_post_page_runs_four_queries_and_the_naive_one_five_plus_one_per_comment() {
+async fn the_optimized_post_page_runs_three_queries_and_the_naive_one_five_plus_one_per_comment() {
     let app = spawn_app_rendering_every_page().await;
     app.seed(SMALL).await;
     let post = app.first_published().await;
@@ -110,7 +110,7 @@ async fn the_optimized_post_page_runs_four_queries_and_the_naive_one_five_plus_o
         let fast = fast.expect("loads").expect("found");
         assert_eq!(Some(&fast), slow.expect("loads").as_ref());
 
-        assert_eq!(fast_stats.statements, 4, "optimized after adding {added}");
+        assert_eq!(fast_stats.statements, 3, "optimized after adding {added}");
         assert_eq!(
             slow_stats.statements as usize,
             5 + fast.comments.len(),
@@ -133,7 +133,7 @@ async fn the_optimized_post_page_runs_four_queries_and_the_naive_one_five_plus_o
     let (optimized, naive) = app.get_both(&format!("/posts/{}", post.slug)).await;
     assert_eq!(
         (optimized.query_count, naive.query_count),
-        (Some(4), Some(57 + NAIVE_SIDEBAR_QUERIES))
+        (Some(3), Some(57 + NAIVE_SIDEBAR_QUERIES))
     );
     assert!(
         naive.body.contains("<span class=\"part\">post 55 · ")
@@ -144,7 +144,7 @@ async fn the_optimized_post_page_runs_four_queries_and_the_naive_one_five_plus_o
         "the footer says which part cost what"
     );
     assert!(
-        optimized.body.contains("<span class=\"part\">post 4 · ")
+        optimized.body.contains("<span class=\"part\">post 3 · ")
             && optimized
                 .body
                 .contains("<span class=\"part\">view counter 0 · ")
@@ -163,9 +163,9 @@ async fn the_post_pages_reads_that_need_only_its_id_go_together_and_load_the_sam
     let (together, concurrent) =
         assert_no_n_plus_one(optimized::load_concurrently(&app.db, &slug)).await;
     assert_eq!(together.expect("loads"), one_by_one.expect("loads"));
-    assert_eq!((sequential.statements, concurrent.statements), (4, 4));
+    assert_eq!((sequential.statements, concurrent.statements), (3, 3));
 
-    // On a single connection the three reads cannot overlap: they queue, and the page
+    // On a single connection the two reads cannot overlap: they queue, and the page
     // is the same.
     let url = perfblog::base::config::DatabaseUrl::parse(&app.database_url).expect("a URL");
     let one_connection = perfblog::services::db::connect_one(&url)

@@ -15,7 +15,7 @@ pub static LESSON: Lesson = Lesson {
     comparisons: &[&PER_REQUEST, &STATEMENT_CACHE],
 };
 
-/// The newest post's page (the optimized loader's four statements) on a connection
+/// The newest post's page (the optimized loader's three statements) on a connection
 /// opened for it and closed after, or on the pool.
 static PER_REQUEST: Comparison<Slug> = Comparison::new(
     "per-request",

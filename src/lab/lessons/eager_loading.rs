@@ -1,10 +1,12 @@
-//! Eager loading: the list's entries completed per post or per kind of thing; the post
-//! page's comment authors asked for one by one or joined.
+//! Eager loading: the list's entries completed per post or per kind of thing (their
+//! comments counted on both sides); the post page's comment authors asked for one by
+//! one or joined.
 
-use super::{Comparison, Facts, Lesson, Runs, Which};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::{Comparison, Facts, Lesson};
 use crate::base::entities::post;
 use crate::base::error::AppError;
-use crate::base::slug::Slug;
 use crate::lab::workbench::Workbench;
 use crate::views::pagination::{PageNumber, PageWindow};
 use crate::views::post_list::optimized::PostRow;
@@ -35,7 +37,7 @@ static ENTRIES: Comparison<Page> = Comparison::new(
     |bench, page, runs| {
         Box::pin(async move {
             let copy = || async { Ok(page.rows.clone()) };
-            let run = |rows| post_list::optimized::summarize(&bench.db, rows);
+            let run = |rows| post_list::optimized::summarize_counting(&bench.db, rows);
             Ok(Facts::rows(runs.time_with(copy, run).await?.len()))
         })
     },
@@ -48,28 +50,34 @@ async fn first_page(bench: &Workbench, size: Option<u64>) -> Result<Page, AppErr
     Ok(Page { posts, rows })
 }
 
-/// The post page of the most commented published post: 50 comments shown, 50 authors.
-static DETAIL: Comparison<Slug> = Comparison::either(
+/// The latest 50 comments of the most commented published post, with their authors'
+/// names: asked for one by one, or joined into the comments' query.
+static DETAIL: Comparison<post::Model> = Comparison::new(
     "detail",
-    |bench, _| Box::pin(bench.most_commented_post()),
-    |bench, slug, runs, which| Box::pin(post_page(bench, slug, runs, which)),
+    |bench, _| Box::pin(most_commented(bench)),
+    |bench, post, runs| {
+        Box::pin(async move {
+            let shown = runs
+                .time(|| post_detail::naive::latest_comments(&bench.db, post))
+                .await?;
+            Ok(Facts::rows(shown.len()))
+        })
+    },
+    |bench, post, runs| {
+        Box::pin(async move {
+            let shown = runs
+                .time(|| post_detail::optimized::latest_comments(&bench.db, post.id))
+                .await?;
+            Ok(Facts::rows(shown.len()))
+        })
+    },
 );
 
-/// The post page with `which` side's loader: its comments' authors one by one, or
-/// joined.
-async fn post_page(
-    bench: &Workbench,
-    slug: &Slug,
-    runs: &mut Runs,
-    which: Which,
-) -> Result<Facts, AppError> {
-    let page = runs
-        .time(|| async {
-            match which {
-                Which::Naive => post_detail::naive::load(&bench.db, slug).await,
-                Which::Optimized => post_detail::optimized::load(&bench.db, slug).await,
-            }
-        })
-        .await?;
-    Ok(Facts::rows(page.map_or(0, |page| page.comments.len())))
+async fn most_commented(bench: &Workbench) -> Result<post::Model, AppError> {
+    let slug = bench.most_commented_post().await?;
+    post::Entity::find()
+        .filter(post::Column::Slug.eq(slug.as_str()))
+        .one(&bench.db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("No post has the slug `{slug}`.")))
 }

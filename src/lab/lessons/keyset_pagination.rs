@@ -16,7 +16,7 @@ pub static LESSON: Lesson = Lesson {
     comparisons: &[&DEPTH],
 };
 
-/// The same 20 posts, six columns each, of the page at a depth: by its number
+/// The same 20 posts, seven columns each, of the page at a depth: by its number
 /// (`OFFSET`), and just after the cursor the page before links to.
 struct Depth {
     by_offset: PageWindow,

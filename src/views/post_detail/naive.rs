@@ -3,9 +3,10 @@
 //!
 //! Cost: 5 + C statements for C comments shown (55 for a post with 50 or more).
 
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use super::{CommentView, LATEST_COMMENTS, PostDetail};
@@ -30,27 +31,7 @@ pub async fn load(db: &impl ConnectionTrait, slug: &Slug) -> Result<Option<PostD
         .all(db)
         .await?;
     let comment_count = post.find_related(comment::Entity).count(db).await?;
-    let latest = post
-        .find_related(comment::Entity)
-        .order_by_desc(comment::Column::CreatedAt)
-        .order_by_desc(comment::Column::Id)
-        .limit(LATEST_COMMENTS)
-        .all(db)
-        .await?;
-    // One more query per comment, for its author's name.
-    let mut comments = Vec::with_capacity(latest.len());
-    for comment in latest {
-        let author = comment
-            .find_related(user::Entity)
-            .one(db)
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound(format!("author of comment {}", comment.id)))?;
-        comments.push(CommentView {
-            author_name: author.name,
-            body: comment.body,
-            created_at: comment.created_at,
-        });
-    }
+    let comments = latest_comments(db, &post).await?;
     Ok(Some(PostDetail {
         id: post.id,
         title: post.title,
@@ -65,21 +46,58 @@ pub async fn load(db: &impl ConnectionTrait, slug: &Slug) -> Result<Option<PostD
     }))
 }
 
+/// The post's latest comments, then one more query per comment for its author's name:
+/// 1 + C statements for C comments shown.
+pub async fn latest_comments(
+    db: &impl ConnectionTrait,
+    post: &post::Model,
+) -> Result<Vec<CommentView>, DbErr> {
+    let latest = post
+        .find_related(comment::Entity)
+        .order_by_desc(comment::Column::CreatedAt)
+        .order_by_desc(comment::Column::Id)
+        .limit(LATEST_COMMENTS)
+        .all(db)
+        .await?;
+    let mut comments = Vec::with_capacity(latest.len());
+    for comment in latest {
+        let author = comment
+            .find_related(user::Entity)
+            .one(db)
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound(format!("author of comment {}", comment.id)))?;
+        comments.push(CommentView {
+            author_name: author.name,
+            body: comment.body,
+            created_at: comment.created_at,
+        });
+    }
+    Ok(comments)
+}
+
 /// Counts a view the way it is usually first written: read the counter, add one in
 /// Rust, write the result back.
 ///
-/// Two statements — and wrong under concurrency: two requests that read 41 both write
-/// 42, and one view is lost (a lost update). The tests count how many of 200
-/// concurrent views survive.
+/// Two statements — `SELECT view_count …`, then `UPDATE posts SET view_count = $1 …` —
+/// and wrong under concurrency: two requests that read 41 both write 42, and one view
+/// is lost (a lost update). The tests count how many of 200 concurrent views survive.
 /// Returns the count it wrote (0 if the post is gone).
 pub async fn count_view(db: &impl ConnectionTrait, post_id: i32) -> Result<i32, DbErr> {
-    let Some(post) = post::Entity::find_by_id(post_id).one(db).await? else {
+    let read: Option<i32> = post::Entity::find_by_id(post_id)
+        .select_only()
+        .column(post::Column::ViewCount)
+        .into_tuple()
+        .one(db)
+        .await?;
+    let Some(read) = read else {
         return Ok(0);
     };
-    let views = post.view_count + 1;
-    let mut post = post.into_active_model();
-    post.view_count = Set(views);
-    post.update(db).await?;
+    let views = read + 1;
+    post::Entity::update_many()
+        .col_expr(post::Column::ViewCount, Expr::value(views))
+        .filter(post::Column::Id.eq(post_id))
+        .exec(db)
+        .await?;
     Ok(views)
 }
 

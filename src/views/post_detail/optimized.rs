@@ -1,10 +1,12 @@
-//! The post page in four queries, however many comments it shows.
+//! The post page in three queries, however many comments it shows.
 //!
 //! What changed from `naive.rs`: the post's author and each comment's author are
 //! joined into the queries that load the post and the comments (SeaORM's
 //! `find_also_related`, Django's `select_related`) instead of being asked for one by
-//! one. The rows are the same whole rows the naive page loads: the post page shows
-//! the body, so there is no projection to make here.
+//! one; and the comment count is the post row's `comment_count`, the counter every
+//! write keeps, instead of a `COUNT` (denormalized counters). The rows are the same
+//! whole rows the naive page loads: the post page shows the body, so there is no
+//! projection to make here.
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
@@ -16,7 +18,7 @@ use std::collections::HashMap;
 use super::{CommentView, LATEST_COMMENTS, PostDetail};
 use crate::base::entities::{comment, post, user};
 use crate::base::slug::Slug;
-use crate::views::batch::{comment_counts_of, tags_of};
+use crate::views::batch::tags_of;
 use crate::views::site::TagLink;
 
 /// `None` when no published post has this slug.
@@ -25,15 +27,14 @@ pub async fn load(db: &impl ConnectionTrait, slug: &Slug) -> Result<Option<PostD
         return Ok(None);
     };
     let tags = tags_of(db, &[post.id]).await?;
-    let comment_counts = comment_counts_of(db, &[post.id]).await?;
     let latest = latest_comments(db, post.id).await?;
-    detail(post, author, tags, comment_counts, latest).map(Some)
+    detail(post, author, tags, latest).map(Some)
 }
 
-/// The same four statements as [`load`], the last three at once.
+/// The same three statements as [`load`], the last two at once.
 ///
-/// What changed from [`load`]: the tags, the comment count and the latest comments
-/// need only the post's id, so they are sent together (`tokio::try_join!`), each on a
+/// What changed from [`load`]: the tags and the latest comments need only the post's
+/// id, so they are sent together (`tokio::try_join!`), each on a
 /// connection of its own from the pool, and the page waits for the slowest of the
 /// three instead of their sum. On one connection — inside a transaction — they would
 /// queue, and when every connection is busy they wait for one.
@@ -45,12 +46,8 @@ pub async fn load_concurrently(
         return Ok(None);
     };
     let ids = [post.id];
-    let (tags, comment_counts, latest) = tokio::try_join!(
-        tags_of(db, &ids),
-        comment_counts_of(db, &ids),
-        latest_comments(db, post.id)
-    )?;
-    detail(post, author, tags, comment_counts, latest).map(Some)
+    let (tags, latest) = tokio::try_join!(tags_of(db, &ids), latest_comments(db, post.id))?;
+    detail(post, author, tags, latest).map(Some)
 }
 
 /// The published post with this slug and its author, joined.
@@ -67,7 +64,7 @@ async fn post_with_author(
 }
 
 /// The post's latest comments, each with its author, joined.
-async fn latest_comments(
+pub async fn latest_comments(
     db: &impl ConnectionTrait,
     post_id: i32,
 ) -> Result<Vec<(comment::Model, Option<user::Model>)>, DbErr> {
@@ -86,7 +83,6 @@ fn detail(
     post: post::Model,
     author: Option<user::Model>,
     mut tags: HashMap<i32, Vec<TagLink>>,
-    comment_counts: HashMap<i32, u64>,
     latest: Vec<(comment::Model, Option<user::Model>)>,
 ) -> Result<PostDetail, DbErr> {
     let author = author.ok_or_else(|| missing_author("post", post.id))?;
@@ -110,7 +106,7 @@ fn detail(
         published_at: post.published_at,
         tags: tags.remove(&post.id).unwrap_or_default(),
         comments,
-        comment_count: comment_counts.get(&post.id).copied().unwrap_or(0),
+        comment_count: u64::try_from(post.comment_count).unwrap_or(0),
         view_count: post.view_count,
     })
 }

@@ -1,12 +1,14 @@
 //! The post list: published posts, 20 a page, newest first (`GET /`, `GET /naive/`).
 //!
-//! Each side is two steps, and each pair of steps differs in one idea:
+//! Each side is two steps:
 //!
 //! - `page_rows`, which posts and which columns: whole rows (naive) or only the
 //!   columns a list entry shows (optimized) — column projection;
 //! - `summarize`, what each entry shows besides: the author, tags and comment count
 //!   asked for per post (naive) or for the whole page at once (optimized) — eager
-//!   loading.
+//!   loading — with the comment count read from `posts.comment_count` on the
+//!   optimized side, the denormalized counter every write keeps
+//!   (`optimized::summarize_counting` is the step between: eager loading alone).
 //!
 //! The tag page shows the same entries, so it reuses this view's page model, its
 //! `summarize` steps and its ordering.

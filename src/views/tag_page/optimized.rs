@@ -1,9 +1,10 @@
-//! The tag page in five queries, whatever the page size: the tag, the page of its
-//! posts (projected, through `post_tags`), then the post list's three batched queries
-//! for authors, tags and comment counts.
+//! The tag page in four queries, whatever the page size: the tag, the page of its
+//! posts (projected, through `post_tags`, with their comment counters), then the post
+//! list's two batched queries for authors and tags.
 //!
-//! What changed from `naive.rs`: the post list's two ideas — only the columns shown,
-//! and related rows for the whole page at once.
+//! What changed from `naive.rs`: the post list's ideas — only the columns shown,
+//! related rows for the whole page at once, and the comment count read from its
+//! counter.
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QuerySelect,
