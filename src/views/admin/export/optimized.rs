@@ -7,7 +7,8 @@
 //! leave after the first batch rather than the last. The next batch is read only when
 //! the body is polled for more — when the client has taken what was sent — so a slow
 //! client slows the export instead of filling memory, and one that disconnects stops
-//! it. The batches also end the N + 1: 3 statements per 100 posts.
+//! it. The lookups are the naive side's: 3 statements per 100 posts, where it runs 1 +
+//! 2 per 100.
 
 use axum::body::Bytes;
 use futures_util::stream::{self, Stream, StreamExt};
@@ -16,9 +17,8 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::write_line;
+use super::write_lines;
 use crate::base::entities::post;
-use crate::views::batch::{author_emails_of, tags_of};
 
 /// Posts per batch: at most 800 KB of bodies (they run to 8 KB), small enough that a
 /// compressing encoder has its first block out soon after the first batch is read.
@@ -75,29 +75,13 @@ pub async fn batch(
     if posts.is_empty() {
         return Ok((Bytes::new(), None));
     }
-    let author_ids: Vec<i32> = posts.iter().map(|post| post.author_id).collect();
-    let post_ids: Vec<i32> = posts.iter().map(|post| post.id).collect();
-    let emails = author_emails_of(db, &author_ids).await?;
-    let mut tags = tags_of(db, &post_ids).await?;
     let full = posts.len() as u64 == size;
     let next = posts.last().map(|last| Progress {
         after_id: last.id,
         left: progress.left.map(|left| left - size),
     });
-    let mut out = Vec::with_capacity(posts.iter().map(|post| post.body.len() + 512).sum());
-    for post in posts {
-        let email = emails
-            .get(&post.author_id)
-            .cloned()
-            .ok_or_else(|| DbErr::RecordNotFound(format!("author of post {}", post.id)))?;
-        let slugs = tags
-            .remove(&post.id)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|tag| tag.slug)
-            .collect();
-        write_line(&mut out, post, email, slugs)?;
-    }
+    let mut out = Vec::new();
+    write_lines(db, posts, &mut out).await?;
     let next = next.filter(|next| full && next.left != Some(0));
     Ok((Bytes::from(out), next))
 }
