@@ -32,15 +32,27 @@ pub struct Pattern {
     pub sections: Vec<Section>,
 }
 
-/// A page of the site where a pattern's sides run: the optimized page at `path`, the
-/// naive one at `/naive{path}`.
+/// Where on the site a pattern's sides run: the optimized view at `path`, the naive one
+/// at `/naive{path}`.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(try_from = "PlaceSpec")]
 pub struct Place {
     pub view: String,
+    /// A page (`/tags/{slug}`), an action (`POST /admin/import`) or a command.
     pub path: String,
     /// The view's folder, from the repository's root.
     pub folder: String,
+    /// The page a visitor opens to use it, when `path` is not one they can open (the
+    /// admin page that holds an action's form).
+    pub visit: Option<String>,
+}
+
+impl Place {
+    /// The twin pages a visitor can open: the optimized and the naive page at `path`,
+    /// when it is a page.
+    pub fn is_page(&self) -> bool {
+        self.path.starts_with('/') && self.visit.is_none()
+    }
 }
 
 /// One side of a pattern.
@@ -115,6 +127,7 @@ fn known_place(name: &str) -> Option<Place> {
         view: name.to_owned(),
         path: path.to_owned(),
         folder: folder.to_owned(),
+        visit: None,
     })
 }
 
@@ -126,6 +139,8 @@ enum PlaceSpec {
         view: String,
         path: String,
         folder: String,
+        #[serde(default)]
+        visit: Option<String>,
     },
 }
 
@@ -137,7 +152,17 @@ impl TryFrom<PlaceSpec> for Place {
             PlaceSpec::Known(name) => {
                 known_place(&name).ok_or_else(|| format!("no place is called `{name}`"))
             }
-            PlaceSpec::Defined { view, path, folder } => Ok(Place { view, path, folder }),
+            PlaceSpec::Defined {
+                view,
+                path,
+                folder,
+                visit,
+            } => Ok(Place {
+                view,
+                path,
+                folder,
+                visit,
+            }),
         }
     }
 }

@@ -23,6 +23,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use axum::Router;
+use axum::response::Redirect;
 use axum::routing::get;
 
 use catalog::Catalog;
@@ -58,6 +59,7 @@ pub struct Lab {
 pub fn routes(lab: Lab) -> Router {
     Router::new()
         .route("/lab", get(page::index))
+        .route("/lab/", get(|| async { Redirect::permanent("/lab") }))
         .route("/lab/{pattern}", get(page::pattern))
         .route("/lab/source/{*path}", get(source_view::file))
         .with_state(lab)

@@ -181,8 +181,11 @@ pub struct Shown {
 /// A page of the site the pattern runs on, both twins.
 pub struct Twins {
     pub view: &'static str,
-    pub optimized: String,
-    pub naive: String,
+    /// What runs it, when it is not a page: an action, a command.
+    pub path: Option<&'static str>,
+    /// The pages to open, labelled: "optimized" and "naive", or the address of a page
+    /// that holds both (the admin page's forms); none for a command.
+    pub links: Vec<(&'static str, String)>,
 }
 
 /// A measure with the report's figures for it.
@@ -358,26 +361,44 @@ fn column(
 async fn twins(lab: &Lab, pattern: &'static Pattern) -> Result<Vec<Twins>, AppError> {
     let mut twins: Vec<Twins> = Vec::new();
     for place in &pattern.shows_on {
-        let path = if place.path.contains("{slug}") {
-            let slug = if place.path.starts_with("/tags/") {
-                lab.workbench.busiest_tag().await?.1
-            } else {
-                lab.workbench.newest_post().await?.1
-            };
-            place.path.replace("{slug}", slug.as_str())
+        let links = if place.is_page() {
+            let path = with_a_real_slug(lab, &place.path).await?;
+            if twins
+                .iter()
+                .any(|t| t.links.iter().any(|(_, href)| *href == path))
+            {
+                continue;
+            }
+            vec![
+                ("optimized", path.clone()),
+                ("naive", format!("/naive{path}")),
+            ]
+        } else if let Some(visit) = &place.visit {
+            let visit = with_a_real_slug(lab, visit).await?;
+            vec![("", visit)]
         } else {
-            place.path.clone()
+            Vec::new()
         };
-        if twins.iter().any(|t| t.optimized == path) {
-            continue;
-        }
         twins.push(Twins {
             view: &place.view,
-            naive: format!("/naive{path}"),
-            optimized: path,
+            path: (!place.is_page()).then_some(place.path.as_str()),
+            links,
         });
     }
     Ok(twins)
+}
+
+/// `path` with its `{slug}` replaced by the newest post's, or the busiest tag's.
+async fn with_a_real_slug(lab: &Lab, path: &str) -> Result<String, AppError> {
+    if !path.contains("{slug}") {
+        return Ok(path.to_owned());
+    }
+    let slug = if path.starts_with("/tags/") {
+        lab.workbench.busiest_tag().await?.1
+    } else {
+        lab.workbench.newest_post().await?.1
+    };
+    Ok(path.replace("{slug}", slug.as_str()))
 }
 
 fn shown(code: &'static CodeRef, repository_url: Option<&str>) -> Shown {

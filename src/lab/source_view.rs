@@ -22,7 +22,7 @@ pub struct SourceTemplate {
 }
 
 /// The file at `path`, if a pattern shows a function of it.
-fn shown(path: &str) -> Option<(&'static str, &'static str)> {
+pub fn shown(path: &str) -> Option<(&'static str, &'static str)> {
     let file = super::catalog()
         .patterns()
         .iter()

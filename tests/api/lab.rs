@@ -92,6 +92,22 @@ async fn the_lab_lists_every_pattern_with_its_problem() {
 }
 
 #[tokio::test]
+async fn the_lab_with_a_trailing_slash_redirects_to_the_lab() {
+    let app = spawn_app().await;
+
+    let response = app.get("/lab/").await;
+
+    assert_eq!(response.status().as_u16(), 308);
+    assert_eq!(
+        response
+            .headers()
+            .get("location")
+            .and_then(|value| value.to_str().ok()),
+        Some("/lab")
+    );
+}
+
+#[tokio::test]
 async fn every_lab_page_shows_both_sides_with_their_statements_sql_and_source() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
@@ -345,10 +361,15 @@ async fn every_lab_page_opens_with_a_verdict_and_links_its_neighbours_its_twins_
             assert!(body.contains(&format!("rel=\"next\" href=\"{}\"", next.slug)));
         }
         for place in &pattern.shows_on {
-            let prefix = place.path.split("{slug}").next().unwrap_or(&place.path);
+            let prefix = |path: &str| path.split("{slug}").next().unwrap_or(path).to_owned();
+            let expected = match &place.visit {
+                _ if place.is_page() => format!("href=\"/naive{}", prefix(&place.path)),
+                Some(visit) => format!("href=\"{}", prefix(visit)),
+                None => format!("<code>{}</code>", place.path),
+            };
             assert!(
-                body.contains(&format!("href=\"/naive{prefix}")),
-                "{}: a link to the naive {}",
+                body.contains(&expected),
+                "{}: {expected} for the {}",
                 pattern.slug,
                 place.view
             );

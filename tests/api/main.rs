@@ -12,6 +12,7 @@ mod browser;
 mod cli;
 mod comments;
 mod counters;
+mod crawler;
 mod database_outage;
 mod dead_emails;
 mod errors;
