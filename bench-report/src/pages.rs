@@ -1,6 +1,6 @@
 //! The generated parts of the README and the docs, each between its markers in a
 //! hand-written page, and the figures' regions in their prose: the
-//! README's pattern table, the patterns' index (`docs/patterns/README.md`), each
+//! README's tracks, the patterns' index and table (`docs/patterns/README.md`), each
 //! pattern's figures (the `## Measured` of its file), and every figure of the report
 //! (`docs/benchmarks.md`). Tests hold every page to them, so none can drift from the
 //! catalog or the report.
@@ -10,13 +10,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use catalog::figures::{fill, replace_region};
-use catalog::report::{self, Report};
-use catalog::{Catalog, Measure, Pattern, Side};
+use catalog::report::Report;
+use catalog::{Catalog, Measure, Pattern, Side, Track};
 
 use crate::report::{markdown, row};
 
 /// The markers of the regions this writes: `<!-- {name}:start -->` … `:end -->`.
 const PATTERNS: &str = "patterns";
+const PATTERN_TABLE: &str = "pattern-table";
 const FIGURES: &str = "bench-report";
 
 /// Rewrites every page under `root` whose generated parts are out of date; returns how
@@ -51,15 +52,16 @@ pub fn generated(
         .and_then(|slug| catalog.find(slug));
     let mut page = text.to_owned();
     let tables = [
-        (
-            PATTERNS,
-            name == "README.md",
-            pattern_table(report, catalog),
-        ),
+        (PATTERNS, name == "README.md", tracks(report, catalog)),
         (
             PATTERNS,
             name == "docs/patterns/README.md",
             index(report, catalog),
+        ),
+        (
+            PATTERN_TABLE,
+            name == "docs/patterns/README.md",
+            rebased(&pattern_table(report, catalog), "../../"),
         ),
         (
             FIGURES,
@@ -128,6 +130,47 @@ pub fn pattern_table(report: &Report, catalog: &Catalog) -> String {
         );
     }
     table
+}
+
+/// The README's path through the patterns: each track, then each of its patterns with
+/// its Django name and its headline gain, a line each.
+pub fn tracks(report: &Report, catalog: &Catalog) -> String {
+    let mut list = String::new();
+    for track in Track::ALL {
+        let _ = writeln!(list, "- **{}.** {}", track.title(), track.about());
+        for pattern in catalog.patterns().iter().filter(|p| p.track == track) {
+            let headline = pattern
+                .live_measure()
+                .map(|measure| gain(&pattern.slug, measure, report))
+                .unwrap_or_default();
+            let _ = writeln!(
+                list,
+                "  - [{}]({}) ([lab](http://127.0.0.1:3000/lab/{})) — Django: {} — {headline}",
+                pattern.title,
+                pattern.file(),
+                pattern.slug,
+                pattern.django,
+            );
+        }
+    }
+    list
+}
+
+/// `markdown` with its relative links made relative to a page `prefix` away from the
+/// repository's root (`../../` for `docs/patterns/`).
+fn rebased(markdown: &str, prefix: &str) -> String {
+    let mut out = String::with_capacity(markdown.len() + markdown.len() / 10);
+    let mut rest = markdown;
+    while let Some(at) = rest.find("](") {
+        let (before, after) = rest.split_at(at + 2);
+        out.push_str(before);
+        if !after.starts_with("http") && !after.starts_with('#') {
+            out.push_str(prefix);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The patterns' index: each one's file and lab page, its problem and its gains.
@@ -249,26 +292,7 @@ fn gains(pattern: &Pattern, report: &Report) -> String {
 }
 
 fn gain(slug: &str, measure: &Measure, report: &Report) -> String {
-    let size = measure.headline.map(|n| n.to_string()).unwrap_or_default();
-    let on = |backend: &str| {
-        report
-            .of(slug, &measure.id)
-            .find(|figure| figure.backend == backend && figure.size == size)
-            .map(|figure| report::speedup(figure.speedup()))
-    };
-    let at = measure
-        .headline
-        .map(|n| format!(", {}", report::thousands(n)))
-        .unwrap_or_default();
-    match (on("PostgreSQL"), on("SQLite")) {
-        (None, None) => format!("{}{at}: not measured yet", measure.what),
-        (pg, sqlite) => format!(
-            "{}{at}: **{}** · {}",
-            measure.what,
-            pg.as_deref().unwrap_or("—"),
-            sqlite.as_deref().unwrap_or("—")
-        ),
-    }
+    report.headline_markdown(slug, measure)
 }
 
 #[cfg(test)]
@@ -348,14 +372,37 @@ mod tests {
         );
     }
 
-    /// A learner's README: the pattern table, not the rows of figures.
+    /// A learner's README: the tracks, a line a pattern; the wide table and the rows of
+    /// figures live in docs/.
     #[test]
-    fn the_readme_has_the_pattern_table_and_not_every_figure() {
+    fn the_readme_has_the_tracks_and_not_the_wide_table_or_every_figure() {
         let text = std::fs::read_to_string(root().join("README.md")).expect("README.md");
         assert!(text.contains("<!-- patterns:start -->"));
-        assert!(
-            !text.contains("<!-- bench-report:start -->"),
-            "the figures belong in docs/"
+        for track in Track::ALL {
+            assert!(text.contains(track.title()), "{track:?}");
+        }
+        for generated_elsewhere in [
+            "<!-- pattern-table:start -->",
+            "<!-- bench-report:start -->",
+        ] {
+            assert!(
+                !text.contains(generated_elsewhere),
+                "{generated_elsewhere} belongs in docs/"
+            );
+        }
+        let longest = text.lines().map(str::len).max().unwrap_or(0);
+        assert!(longest < 400, "a README line of {longest} characters");
+    }
+
+    #[test]
+    fn the_wide_table_links_from_docs_patterns_to_the_repository() {
+        let rebased = rebased(
+            "[a](src/x.rs) [b](https://e.org) [c](#here) [d](docs/y.md)",
+            "../../",
+        );
+        assert_eq!(
+            rebased,
+            "[a](../../src/x.rs) [b](https://e.org) [c](#here) [d](../../docs/y.md)"
         );
     }
 }

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 pub use pattern::{
-    CodeRef, MEASURED_SECTION, Measure, Pattern, Place, REQUIRED_SECTIONS, Section, Side,
+    CodeRef, MEASURED_SECTION, Measure, Pattern, Place, REQUIRED_SECTIONS, Section, Side, Track,
 };
 
 /// Every pattern, in reading order: by their `order`.
@@ -40,6 +40,17 @@ impl Catalog {
             })
             .collect::<Result<Vec<_>, _>>()?;
         patterns.sort_by_key(|pattern| pattern.order);
+        for (at, pattern) in patterns.iter().enumerate() {
+            if let Some(from) = &pattern.naive.starts_from
+                && !patterns[..at].iter().any(|earlier| &earlier.slug == from)
+            {
+                return Err(format!(
+                    "docs/patterns/{}.md: its naive side starts from `{from}`, \
+                     which is not a pattern before it",
+                    pattern.slug
+                ));
+            }
+        }
         Ok(Self { patterns })
     }
 

@@ -12,8 +12,10 @@ pub struct Pattern {
     pub slug: String,
     pub title: String,
     /// Where it comes in the lab and the README: patterns are listed by this number
-    /// (in tens, so one can be put between two others).
+    /// (in tens, so one can be put between two others), a track's patterns together.
     pub order: u32,
+    /// The part of the lab's path it belongs to.
+    pub track: Track,
     /// What a Django developer calls it, in markdown (`code` in backticks).
     pub django: String,
     /// Rails's name for it, where Rails has one of its own.
@@ -30,6 +32,65 @@ pub struct Pattern {
     /// The prose: the five sections every pattern has, in order, then any others.
     #[serde(skip)]
     pub sections: Vec<Section>,
+}
+
+/// The lab's path through the patterns, in the order a learner takes it: each track a
+/// kind of work a page does, and what makes it cheaper.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Track {
+    Reads,
+    Writes,
+    ReadHeavyPages,
+    Infrastructure,
+    Diagnosing,
+}
+
+impl Track {
+    pub const ALL: [Track; 5] = [
+        Track::Reads,
+        Track::Writes,
+        Track::ReadHeavyPages,
+        Track::Infrastructure,
+        Track::Diagnosing,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Track::Reads => "Reads: ask for less, less often",
+            Track::Writes => "Writes: one statement for many rows, and none the user waits for",
+            Track::ReadHeavyPages => "Read-heavy pages: do the work once, not on every view",
+            Track::Infrastructure => "Infrastructure: what every statement pays for",
+            Track::Diagnosing => "Diagnosing: measure first",
+        }
+    }
+
+    /// What the track teaches, in a sentence.
+    pub fn about(self) -> &'static str {
+        match self {
+            Track::Reads => {
+                "How a page asks the database for what it shows: how many statements, \
+                 which columns, which rows, and who does the counting."
+            }
+            Track::Writes => {
+                "How a change reaches the database: in one statement or one per row, \
+                 without losing a concurrent update, and off the request's path."
+            }
+            Track::ReadHeavyPages => {
+                "Pages read far more often than their data changes: keep the answer, \
+                 and know when it stops being true."
+            }
+            Track::Infrastructure => {
+                "Costs under every query: how rows are found, how connections are made, \
+                 and whether reads wait for each other."
+            }
+            Track::Diagnosing => {
+                "Every page says what it cost: the footer names each part's statements \
+                 and time, `Server-Timing` carries them to the browser's developer tools, \
+                 and `X-N-Plus-One` names a repeated statement and its fix."
+            }
+        }
+    }
 }
 
 /// Where on the site a pattern's sides run: the optimized view at `path`, the naive one
@@ -61,6 +122,11 @@ impl Place {
 pub struct Side {
     /// What it does and what that costs, in a line of markdown.
     pub summary: String,
+    /// On a naive side that is an earlier pattern's optimized side — a rung of a ladder
+    /// — that pattern's slug: the lab names the side after it ("before: atomic
+    /// counters"), not "naive".
+    #[serde(default)]
+    pub starts_from: Option<String>,
     /// The functions it runs, the one called first first.
     pub code: Vec<CodeRef>,
 }
@@ -288,6 +354,7 @@ mod tests {
     const SMALL: &str = "---
 title: Small
 order: 10
+track: reads
 django: \"`only()`\"
 shows_on: [post list, {view: export, path: /admin/export.ndjson, folder: src/views/admin/export}]
 tests: [tests/api/post_list.rs]

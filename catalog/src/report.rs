@@ -48,6 +48,35 @@ impl Figure {
 }
 
 impl Report {
+    /// A measure's speed-up at its headline size (every size's first when it names
+    /// none) on each backend, PostgreSQL first; `None` where it was not measured.
+    pub fn headline(&self, pattern: &str, measure: &crate::Measure) -> [Option<String>; 2] {
+        let size = measure.headline.map(|n| n.to_string()).unwrap_or_default();
+        BACKENDS.map(|(_, backend)| {
+            self.of(pattern, &measure.id)
+                .find(|figure| figure.backend == backend && figure.size == size)
+                .map(|figure| speedup(figure.speedup()))
+        })
+    }
+
+    /// A measure's headline in markdown, PostgreSQL's speed-up in bold, then SQLite's:
+    /// `list entries (posts), 20: **12.8×** · 10.3×`.
+    pub fn headline_markdown(&self, pattern: &str, measure: &crate::Measure) -> String {
+        let at = measure
+            .headline
+            .map(|n| format!(", {}", thousands(n)))
+            .unwrap_or_default();
+        match self.headline(pattern, measure) {
+            [None, None] => format!("{}{at}: not measured yet", measure.what),
+            [pg, sqlite] => format!(
+                "{}{at}: **{}** · {}",
+                measure.what,
+                pg.as_deref().unwrap_or("—"),
+                sqlite.as_deref().unwrap_or("—")
+            ),
+        }
+    }
+
     /// The figures of one measure, in the report's order (PostgreSQL first, sizes
     /// ascending).
     pub fn of<'a>(

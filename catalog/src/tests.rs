@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::figures::{self, hand_typed, typed_prose};
 use crate::report::Report;
-use crate::{Catalog, TWIN_PAGES};
+use crate::{Catalog, TWIN_PAGES, Track};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -231,4 +231,19 @@ fn a_missing_folder_or_a_broken_file_is_an_error_that_names_it() {
     assert!(missing.contains("no-such-folder"), "{missing}");
     let broken = Catalog::from_files([("broken", "no front matter")]).unwrap_err();
     assert!(broken.starts_with("docs/patterns/broken.md"), "{broken}");
+}
+
+#[test]
+fn the_lab_takes_one_track_at_a_time_in_the_tracks_order() {
+    let tracks: Vec<Track> = catalog().patterns().iter().map(|p| p.track).collect();
+    let mut taken: Vec<Track> = tracks.clone();
+    taken.dedup();
+    let in_order: Vec<Track> = Track::ALL
+        .into_iter()
+        .filter(|track| taken.contains(track))
+        .collect();
+    assert_eq!(
+        taken, in_order,
+        "each track's patterns together, tracks in order"
+    );
 }

@@ -191,7 +191,10 @@ async fn serve(config: &Config, bind: SocketAddr, args: ServeArgs) -> anyhow::Re
             app.admin_token().expose()
         );
     }
-    println!("perfblog is serving {url}/  (the naive twin of every page is under {url}/naive/)");
+    println!(
+        "perfblog is serving {url}/  (the naive twin of every page is under {url}/naive/; \
+         each pattern runs live, both sides, at {url}/lab)"
+    );
     app.run_until_stopped().await
 }
 

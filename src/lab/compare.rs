@@ -34,6 +34,10 @@ pub struct Comparison<I> {
     pub samples: usize,
     /// Whether it measures Redis, and runs only where there is one.
     pub needs_redis: bool,
+    /// What the lab says when neither side found a row to work on — the data the
+    /// lesson needs was used up on the site (the admin published every draft) — and
+    /// how to get it back, in markdown.
+    pub used_up: Option<&'static str>,
 }
 
 /// A side: runs against the setup's input, times its work with [`Runs`].
@@ -81,11 +85,19 @@ impl<I> Comparison<I> {
             sides,
             samples: 30,
             needs_redis: false,
+            used_up: None,
         }
     }
 
     pub const fn samples(self, samples: usize) -> Self {
         Self { samples, ..self }
+    }
+
+    pub const fn used_up_when_empty(self, notice: &'static str) -> Self {
+        Self {
+            used_up: Some(notice),
+            ..self
+        }
     }
 
     pub const fn needing_redis(self) -> Self {
@@ -119,6 +131,7 @@ pub trait Compare: Send + Sync {
     fn measure(&self) -> &'static str;
     fn samples(&self) -> usize;
     fn needs_redis(&self) -> bool;
+    fn used_up(&self) -> Option<&'static str>;
     fn setup<'a>(&'a self, bench: &'a Workbench, size: Option<u64>) -> Fut<'a, Input>;
     fn side<'a>(
         &'a self,
@@ -143,6 +156,10 @@ impl<I: Send + Sync + 'static> Compare for Comparison<I> {
 
     fn needs_redis(&self) -> bool {
         self.needs_redis
+    }
+
+    fn used_up(&self) -> Option<&'static str> {
+        self.used_up
     }
 
     fn setup<'a>(&'a self, bench: &'a Workbench, size: Option<u64>) -> Fut<'a, Input> {

@@ -212,7 +212,7 @@ async fn a_lab_page_and_a_twin_page_open_with_the_verdict_badges_and_the_way_on_
         "previous pattern"
     );
     assert!(
-        dom.contains("rel=\"next\" href=\"bulk-updates\""),
+        dom.contains("rel=\"next\" href=\"aggregation\""),
         "next pattern"
     );
     assert!(dom.contains("href=\"/naive/\""), "the twin pages");

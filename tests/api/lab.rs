@@ -1,8 +1,8 @@
 //! The lab: both sides run live, with their statements and their real source, and
 //! nothing a visitor does there changes data.
 
-use catalog::Pattern;
 use catalog::report;
+use catalog::{Pattern, Track};
 use perfblog::base::entities::{comment, outbox_message, post, user};
 use perfblog::lab::catalog;
 use perfblog::lab::published;
@@ -89,6 +89,78 @@ async fn the_lab_lists_every_pattern_with_its_problem() {
             pattern.slug
         );
     }
+}
+
+#[tokio::test]
+async fn the_lab_groups_its_patterns_into_tracks_in_reading_order() {
+    let app = spawn_app().await;
+
+    let body = app.get_page("/lab").await.body;
+
+    let mut last = 0;
+    for track in Track::ALL {
+        let at = body
+            .find(&format!("<h2>{}</h2>", track.title()))
+            .unwrap_or_else(|| panic!("{track:?} is on /lab"));
+        assert!(at > last, "{track:?} comes after the track before it");
+        last = at;
+    }
+    for pattern in catalog().patterns() {
+        let heading = body[..body
+            .find(&format!("href=\"lab/{}\"", pattern.slug))
+            .expect("listed")]
+            .rfind("<h2>")
+            .expect("under a track");
+        assert!(
+            body[heading..].starts_with(&format!("<h2>{}</h2>", pattern.track.title())),
+            "{} under its track",
+            pattern.slug
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_ladders_rung_names_its_naive_side_after_the_pattern_it_starts_from() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+
+    for pattern in catalog().patterns() {
+        let Some(from) = &pattern.naive.starts_from else {
+            continue;
+        };
+        let earlier = catalog().find(from).expect("a pattern");
+        let body = app.get_page(&format!("/lab/{}", pattern.slug)).await.body;
+        assert!(
+            body.contains(&format!("href=\"{from}\">before: {}</a>", earlier.title)),
+            "{}",
+            pattern.slug
+        );
+    }
+}
+
+#[tokio::test]
+async fn once_the_admin_has_published_every_draft_the_bulk_updates_page_says_so_and_how_to_restore_them()
+ {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    perfblog::lab::fixtures::make_drafts(&app.db, 5)
+        .await
+        .expect("drafts are made");
+    let notice = "No drafts are left to publish";
+
+    let before = app.get_page("/lab/bulk-updates").await;
+    assert!(!before.body.contains(notice), "drafts are there at first");
+    assert!(
+        app.admin_post("/admin/publish-drafts", &[])
+            .await
+            .rows_changed()
+            > 0
+    );
+    let after = app.get_page("/lab/bulk-updates").await;
+
+    assert_eq!(after.status, 200);
+    assert!(after.body.contains(notice), "{}", after.body);
+    assert!(after.body.contains("<code>perfblog seed --reset</code>"));
 }
 
 #[tokio::test]

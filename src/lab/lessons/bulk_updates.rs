@@ -29,7 +29,12 @@ static PUBLISH: Comparison<Drafts> = Comparison::either(
     |bench, size| Box::pin(drafts(bench, size)),
     |bench, input, runs, which| Box::pin(publish(bench, input, runs, which)),
 )
-.samples(10);
+.samples(10)
+.used_up_when_empty(
+    "No drafts are left to publish: the admin's *Publish drafts* published them, so both \
+     sides had nothing to do. `perfblog seed --reset` seeds the dataset again, drafts \
+     included.",
+);
 
 /// Publishes the drafts with `which` side's `publish_drafts`, timing each run.
 async fn publish(
