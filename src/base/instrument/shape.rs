@@ -205,12 +205,41 @@ pub fn shortened(shape: &str, max_chars: usize) -> String {
     let tail = max_chars.saturating_sub(head + 3);
     let start: String = shape.chars().take(head).collect();
     let end: String = shape.chars().skip(count - tail).collect();
+    // Cut between words: a head that would end inside a word ends before it, a tail
+    // that would start inside one starts after it.
+    let cut_inside = |before: Option<char>, after: Option<char>| {
+        before.is_some_and(|c| !c.is_whitespace()) && after.is_some_and(|c| !c.is_whitespace())
+    };
+    let start = if cut_inside(start.chars().last(), shape.chars().nth(head)) {
+        start
+            .rfind(char::is_whitespace)
+            .map_or("", |at| &start[..at])
+    } else {
+        start.as_str()
+    };
+    let end = if cut_inside(shape.chars().nth(count - tail - 1), end.chars().next()) {
+        end.find(char::is_whitespace).map_or("", |at| &end[at..])
+    } else {
+        end.as_str()
+    };
     format!("{} … {}", start.trim_end(), end.trim_start())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shortened_shape_is_cut_between_words() {
+        let shape = r#"SELECT "posts"."id", "posts"."title" FROM "posts" WHERE "posts"."status" = $1 ORDER BY "posts"."published_at" DESC, "posts"."id" DESC LIMIT $2"#;
+        for max_chars in 20..shape.len() {
+            let short = shortened(shape, max_chars);
+            let words: Vec<&str> = shape.split_whitespace().collect();
+            for word in short.split_whitespace().filter(|w| *w != "…") {
+                assert!(words.contains(&word), "{max_chars}: `{word}` in {short}");
+            }
+        }
+    }
 
     #[test]
     fn a_lookup_by_id_keeps_its_one_placeholder() {
