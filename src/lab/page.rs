@@ -102,6 +102,9 @@ pub struct VerdictPart {
     /// `16×`, `same`, or `0.8× (more)`: how many times less the optimized side
     /// needed; `None` where a ratio says nothing (zero on the optimized side).
     pub ratio: Option<String>,
+    /// The two sides' fastest-to-slowest ranges overlap: this run cannot tell them
+    /// apart, whatever its medians say.
+    pub noisy: bool,
 }
 
 impl Verdict {
@@ -114,6 +117,8 @@ impl Verdict {
                 optimized: report::duration(nanos(optimized.median())),
                 unit: "",
                 ratio: ratio(nanos(naive.median()), nanos(optimized.median())),
+                noisy: naive.fastest() <= optimized.slowest()
+                    && optimized.fastest() <= naive.slowest(),
             },
         ];
         for fact in &naive.facts.0 {
@@ -127,6 +132,7 @@ impl Verdict {
                         optimized: format!("{k} of {o}"),
                         unit: fact.label(),
                         ratio: None,
+                        noisy: false,
                     })
                 }
                 _ => {
@@ -154,6 +160,7 @@ fn counted(unit: &'static str, naive: u64, optimized: u64) -> VerdictPart {
         optimized: report::thousands(optimized),
         unit,
         ratio: ratio(naive as f64, optimized as f64),
+        noisy: false,
     }
 }
 
@@ -238,6 +245,22 @@ pub struct Benched {
     pub rows: Vec<BenchRow>,
 }
 
+/// One line on why the live figures above and the report's below differ.
+fn live_and_benched(pattern: &Pattern, samples: usize, runs: usize) -> String {
+    let live_size = pattern
+        .live_measure()
+        .and_then(|measure| measure.live)
+        .map(|size| format!(" at a size of {}", report::thousands(size)))
+        .unwrap_or_default();
+    format!(
+        "The figures at the top are {runs} runs of each side{live_size}, now, on this \
+         server's data and with whatever else it is doing; these are criterion's medians \
+         of at least {samples} samples each on the standard dataset, on a machine doing \
+         nothing else. They differ by the data, the number of runs and the load — and \
+         where the live ranges overlap, the page marks the time \"noisy\"."
+    )
+}
+
 /// One figure as the table shows it.
 pub struct BenchRow {
     pub size: &'static str,
@@ -303,6 +326,8 @@ pub struct LabPatternTemplate {
     /// Why both sides had nothing to do, and how to give them data again, as HTML.
     pub used_up: Option<String>,
     pub benched: Vec<Benched>,
+    /// Why the live figures differ from the report's: what each measured.
+    pub live_and_benched: String,
     /// When and where the report's figures were measured.
     pub report: &'static Report,
     pub footer: Footer,
@@ -343,6 +368,7 @@ pub async fn pattern(
         .used_up()
         .filter(|_| nothing_to_do(&outcome.naive) && nothing_to_do(&outcome.optimized))
         .map(markdown::inline);
+    let outcome_runs = outcome.naive.times.len().min(outcome.optimized.times.len());
     Ok(LabPatternTemplate {
         root: "../",
         pattern,
@@ -358,6 +384,7 @@ pub async fn pattern(
             column("optimized", &pattern.optimized, outcome.optimized, source),
         ],
         used_up,
+        live_and_benched: live_and_benched(pattern, live.samples(), outcome_runs),
         benched: benched(pattern),
         report: published(),
         footer: Footer::capture(Variant::Optimized, &uri).without_twin(),
@@ -522,6 +549,16 @@ mod tests {
                 "238,409 → 101 rows (2,360×)"
             ]
         );
+    }
+
+    #[test]
+    fn a_time_is_marked_noisy_when_the_two_sides_ranges_overlap() {
+        let time = |naive: &[u64], optimized: &[u64]| {
+            Verdict::of(&side(1, naive, 1), &side(1, optimized, 1)).parts[1].noisy
+        };
+        assert!(time(&[3, 4, 6], &[2, 3, 5]), "overlapping ranges");
+        assert!(!time(&[5, 6, 7], &[1, 2, 3]), "apart");
+        assert!(time(&[2, 2, 9], &[3]), "one inside the other");
     }
 
     #[test]

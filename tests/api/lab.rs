@@ -426,6 +426,11 @@ async fn every_lab_page_opens_with_a_verdict_and_links_its_neighbours_its_twins_
             "{}",
             pattern.slug
         );
+        assert!(
+            body.contains("class=\"note live-and-benched\">The figures at the top are "),
+            "{}: why the live figures differ from the report's",
+            pattern.slug
+        );
         if let Some(previous) = at.checked_sub(1).map(|i| &catalog().patterns()[i]) {
             assert!(body.contains(&format!("rel=\"prev\" href=\"{}\"", previous.slug)));
         }

@@ -7,8 +7,8 @@ use perfblog::services::seed::DatasetSize;
 use perfblog::views::pagination::{PageNumber, PageWindow};
 use perfblog::views::tag_page::{naive, optimized};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, JoinType, QueryFilter,
-    QueryOrder, QuerySelect, RelationTrait,
+    ActiveValue::Set, ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    RelationTrait,
 };
 
 use crate::helpers::{SMALL, spawn_app, spawn_app_rendering_every_page};
@@ -122,12 +122,15 @@ async fn the_optimized_tag_page_runs_four_queries_and_the_naive_one_two_plus_thr
 async fn a_tag_without_posts_shows_an_empty_page() {
     let app = spawn_app_rendering_every_page().await;
     app.seed(SMALL).await;
-    tag::ActiveModel {
+    // Inserted without reading the row back: on SQLite the returned row once came back
+    // without its defaulted counter (a flake of the read-back, not of the page).
+    tag::Entity::insert(tag::ActiveModel {
         name: Set("brand new".to_owned()),
         slug: Set("brand-new".to_owned()),
+        published_post_count: Set(0),
         ..Default::default()
-    }
-    .insert(&app.db)
+    })
+    .exec_without_returning(&app.db)
     .await
     .expect("tag is created");
 
