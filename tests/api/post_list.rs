@@ -351,6 +351,36 @@ async fn a_page_past_the_end_is_a_404_in_both_variants() {
     assert!(naive.body.contains("past the last page"));
 }
 
+/// The eager-loading pair holds everything but the batching equal: the same rows in,
+/// the same summaries out, the comment counts counted on both sides.
+#[tokio::test]
+async fn eager_loadings_sides_complete_the_same_rows_into_the_same_entries_both_counting() {
+    use perfblog::base::instrument::record_statements;
+    use perfblog::views::post_list::naive;
+    use perfblog::views::post_list::optimized::PostRow;
+
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let window = PageWindow::new(PageNumber::FIRST);
+    let (posts, _) = window.split(naive::page_rows(&app.db, window).await.expect("loads"));
+    let rows: Vec<PostRow> = posts.iter().cloned().map(PostRow::from).collect();
+
+    let (one_by_one, _, naive_sql) = record_statements(naive::summarize(&app.db, posts)).await;
+    let (batched, _, batched_sql) =
+        record_statements(optimized::summarize_counting(&app.db, rows)).await;
+
+    assert_eq!(one_by_one.expect("loads"), batched.expect("loads"));
+    let counts = |sql: &[sea_orm::Statement]| {
+        sql.iter()
+            .filter(|s| s.sql.contains("COUNT(") && s.sql.contains("comments"))
+            .count()
+    };
+    assert!(
+        counts(&naive_sql) > 0 && counts(&batched_sql) == 1,
+        "both sides count"
+    );
+}
+
 #[tokio::test]
 async fn at_any_page_size_the_optimized_list_runs_three_queries_and_the_naive_one_1_plus_3n() {
     let app = spawn_app().await;

@@ -3,7 +3,7 @@
 //! into the write-behind tally: `write_behind.rs`.)
 
 use perfblog::base::config::Backend;
-use perfblog::base::instrument::count_queries;
+use perfblog::base::instrument::{count_queries, record_statements};
 use perfblog::views::post_detail::{naive, optimized};
 
 use crate::helpers::{SMALL, spawn_app};
@@ -42,6 +42,26 @@ async fn the_naive_counter_takes_two_statements_and_the_atomic_one_one() {
     let (_, atomic_stats) = count_queries(optimized::count_view(&app.db, post.id)).await;
 
     assert_eq!((naive_stats.statements, atomic_stats.statements), (2, 1));
+}
+
+#[tokio::test]
+async fn both_counters_touch_only_the_view_count_so_the_pair_differs_in_where_it_adds() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+
+    let (_, _, naive_sql) = record_statements(naive::count_view(&app.db, post.id)).await;
+    let (_, _, atomic_sql) = record_statements(optimized::count_view(&app.db, post.id)).await;
+
+    for statement in naive_sql.iter().chain(&atomic_sql) {
+        let sql = &statement.sql;
+        assert!(sql.contains("view_count"), "{sql}");
+        for other in ["body", "title", "excerpt", "comment_count", "updated_at"] {
+            assert!(!sql.contains(other), "touches {other}: {sql}");
+        }
+    }
+    assert!(naive_sql[0].sql.starts_with("SELECT"), "reads, then writes");
+    assert!(naive_sql[1].sql.starts_with("UPDATE"), "reads, then writes");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
