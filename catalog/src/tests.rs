@@ -247,3 +247,30 @@ fn the_lab_takes_one_track_at_a_time_in_the_tracks_order() {
         "each track's patterns together, tracks in order"
     );
 }
+
+/// A rung must start from a pattern that comes before it: one that does not exist, or
+/// comes after, is an error naming the file.
+#[test]
+fn a_naive_side_may_start_only_from_an_earlier_pattern() {
+    let text = |order: u32, starts_from: &str| {
+        let eager = read(&root().join("docs/patterns/eager-loading.md"));
+        let eager = eager.replacen("order: 10", &format!("order: {order}"), 1);
+        if starts_from.is_empty() {
+            eager
+        } else {
+            eager.replacen(
+                "\nnaive:\n",
+                &format!("\nnaive:\n  starts_from: {starts_from}\n"),
+                1,
+            )
+        }
+    };
+    let (first, rung) = (text(10, ""), text(20, "first"));
+    assert!(Catalog::from_files([("first", first.as_str()), ("rung", rung.as_str())]).is_ok());
+    let (late, early) = (text(30, ""), text(20, "late"));
+    let error =
+        Catalog::from_files([("late", late.as_str()), ("early", early.as_str())]).unwrap_err();
+    assert!(error.starts_with("docs/patterns/early.md"), "{error}");
+    let nowhere = text(20, "no-such-pattern");
+    assert!(Catalog::from_files([("nowhere", nowhere.as_str())]).is_err());
+}

@@ -124,10 +124,12 @@ async fn a_ladders_rung_names_its_naive_side_after_the_pattern_it_starts_from() 
     let app = spawn_app().await;
     app.seed(SMALL).await;
 
+    let mut rungs = 0;
     for pattern in catalog().patterns() {
         let Some(from) = &pattern.naive.starts_from else {
             continue;
         };
+        rungs += 1;
         let earlier = catalog().find(from).expect("a pattern");
         let body = app.get_page(&format!("/lab/{}", pattern.slug)).await.body;
         assert!(
@@ -136,6 +138,7 @@ async fn a_ladders_rung_names_its_naive_side_after_the_pattern_it_starts_from() 
             pattern.slug
         );
     }
+    assert!(rungs >= 4, "the ladders' rungs: {rungs}");
 }
 
 #[tokio::test]

@@ -370,6 +370,15 @@ async fn eager_loadings_sides_complete_the_same_rows_into_the_same_entries_both_
         record_statements(optimized::summarize_counting(&app.db, rows)).await;
 
     assert_eq!(one_by_one.expect("loads"), batched.expect("loads"));
+    // The same columns of users and tags on both sides: the authors' names, the tags'
+    // names and slugs — never a whole row.
+    let lookups = naive_sql.iter().chain(&batched_sql);
+    for statement in lookups.filter(|s| !s.sql.contains("comments")) {
+        let sql = &statement.sql;
+        for whole_row_only in ["email", "created_at", "published_post_count"] {
+            assert!(!sql.contains(whole_row_only), "{sql}");
+        }
+    }
     let counts = |sql: &[sea_orm::Statement]| {
         sql.iter()
             .filter(|s| s.sql.contains("COUNT(") && s.sql.contains("comments"))
