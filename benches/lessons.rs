@@ -8,6 +8,8 @@
 
 mod support;
 
+use catalog::Unit;
+use catalog::report::{Amount, FOUND_FILE};
 use criterion::measurement::WallTime;
 use criterion::{Bencher, BenchmarkId, Criterion, criterion_group, criterion_main};
 use perfblog::lab::compare::{Compare, Runs, Which};
@@ -47,6 +49,14 @@ fn lessons(c: &mut Criterion) {
                     .unwrap_or_else(|error| panic!("{}/{}: {error:?}", pattern.slug, measure.id));
                 for which in Which::BOTH {
                     let function = format!("{}-{}", measure.id, which.label());
+                    let found = runtime.block_on(found(
+                        comparison,
+                        which,
+                        &workbench,
+                        &input,
+                        measure.unit,
+                    ));
+                    file_found(&bench.group_name(&pattern.slug), &function, size, found);
                     let run = |b: &mut Bencher<'_, WallTime>| {
                         b.to_async(&runtime).iter_custom(|iterations| {
                             side(comparison, which, &workbench, &input, iterations)
@@ -60,6 +70,56 @@ fn lessons(c: &mut Criterion) {
             }
         }
         group.finish();
+    }
+}
+
+/// What one side finds in the measure's unit when it is not time (views kept of a
+/// race, bytes held): one run as the lab runs it, which plays out what the bench's
+/// timed runs skip.
+async fn found(
+    comparison: &dyn Compare,
+    which: Which,
+    workbench: &Workbench,
+    input: &perfblog::lab::compare::Input,
+    unit: Unit,
+) -> Option<Amount> {
+    if unit == Unit::Speed || unit == Unit::TimeSaved {
+        return None;
+    }
+    match comparison
+        .side(which, workbench, input, &mut Runs::live())
+        .await
+    {
+        Ok(facts) => facts.in_unit(unit),
+        Err(error) => panic!("{} {}: {error:?}", comparison.measure(), which.label()),
+    }
+}
+
+/// Files `found` where bench-report looks for it: beside the side's criterion result
+/// (`{criterion}/{group}/{function}/{size}/found.json`), criterion's folder found as
+/// criterion finds it (`CRITERION_HOME`, else `$CARGO_TARGET_DIR/criterion`, else
+/// `target/criterion`).
+fn file_found(group: &str, function: &str, size: Option<u64>, found: Option<Amount>) {
+    let Some(found) = found else {
+        return;
+    };
+    let home = std::env::var_os("CRITERION_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map(|dir| std::path::PathBuf::from(dir).join("criterion"))
+        })
+        .unwrap_or_else(|| "target/criterion".into());
+    let mut dir = home.join(group).join(function);
+    if let Some(size) = size {
+        dir = dir.join(size.to_string());
+    }
+    let written = std::fs::create_dir_all(&dir).and_then(|()| {
+        let json = serde_json::to_string(&found).map_err(std::io::Error::other)?;
+        std::fs::write(dir.join(FOUND_FILE), json)
+    });
+    if let Err(error) = written {
+        panic!("{}: {error}", dir.display());
     }
 }
 

@@ -117,6 +117,8 @@ mod tests {
                 backend: "PostgreSQL".to_owned(),
                 naive_ns: 116.0,
                 optimized_ns: 10.0,
+                naive_found: None,
+                optimized_found: None,
             }],
             ..Report::default()
         };

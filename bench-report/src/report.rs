@@ -99,6 +99,8 @@ fn pair(results: &BTreeMap<Key, Measurement>, slug: &str, measure: &Measure) -> 
                     backend: backend.to_owned(),
                     naive_ns: n.median_ns,
                     optimized_ns: o.median_ns,
+                    naive_found: n.found,
+                    optimized_found: o.found,
                 });
             }
         }
@@ -161,6 +163,7 @@ fn machine() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use catalog::report::{Amount, FOUND_FILE};
 
     fn write_result(root: &Path, group: &str, function: &str, value: Option<&str>, median: f64) {
         let mut dir = root.join(group).join(function);
@@ -242,6 +245,39 @@ mod tests {
                 "| Aggregation in the database: sidebar | — | PostgreSQL | 334.00 ms | 41.00 ms | 8.1× |"
             ),
             "{table}"
+        );
+    }
+
+    #[test]
+    fn what_a_side_found_is_read_from_beside_its_result() {
+        let criterion = tempfile::tempdir().unwrap();
+        let root = criterion.path();
+        let group = "atomic-counters-sqlite";
+        write_result(root, group, "views-naive", Some("1"), 2_000_000.0);
+        write_result(root, group, "views-optimized", Some("1"), 1_000_000.0);
+        for (function, kept) in [("views-naive", 3), ("views-optimized", 20)] {
+            std::fs::write(
+                root.join(group).join(function).join("1").join(FOUND_FILE),
+                format!("{{\"value\":{kept},\"of\":20}}"),
+            )
+            .unwrap();
+        }
+
+        let report = from_criterion(root, &crate::tests_catalog()).unwrap();
+
+        let found = |kept| {
+            Some(Amount {
+                value: kept,
+                of: Some(20),
+            })
+        };
+        assert_eq!(
+            report
+                .figures
+                .iter()
+                .map(|f| (f.naive_found, f.optimized_found))
+                .collect::<Vec<_>>(),
+            [(found(3), found(20))]
         );
     }
 

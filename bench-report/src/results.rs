@@ -1,11 +1,13 @@
 //! Reading criterion's results: every `new/benchmark.json` under its folder, with the
-//! median of the `estimates.json` beside it.
+//! median of the `estimates.json` beside it and, where the bench filed one, what the
+//! side found (`found.json`, one folder up).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::SystemTime;
 
 use anyhow::Context;
+use catalog::report::{Amount, FOUND_FILE};
 use serde::Deserialize;
 
 /// `(group, function, value)`, as criterion files a result.
@@ -16,6 +18,8 @@ pub struct Measurement {
     pub median_ns: f64,
     /// When criterion wrote it.
     pub measured: SystemTime,
+    /// What the side found in the measure's unit, when it is not time.
+    pub found: Option<Amount>,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +70,16 @@ fn read_one(benchmark_json: &Path) -> anyhow::Result<(Key, Measurement)> {
     let estimates: Estimates = serde_json::from_str(&read(&estimates_json)?)
         .with_context(|| format!("parsing {}", estimates_json.display()))?;
     let measured = std::fs::metadata(&estimates_json)?.modified()?;
+    let found = match benchmark_json.parent().and_then(Path::parent) {
+        Some(dir) if dir.join(FOUND_FILE).is_file() => {
+            let path = dir.join(FOUND_FILE);
+            Some(
+                serde_json::from_str(&read(&path)?)
+                    .with_context(|| format!("parsing {}", path.display()))?,
+            )
+        }
+        _ => None,
+    };
     let key = (
         benchmark.group_id,
         benchmark.function_id.unwrap_or_default(),
@@ -76,6 +90,7 @@ fn read_one(benchmark_json: &Path) -> anyhow::Result<(Key, Measurement)> {
         Measurement {
             median_ns: estimates.median.point_estimate,
             measured,
+            found,
         },
     ))
 }

@@ -258,6 +258,8 @@ mod tests {
                 backend: "PostgreSQL".into(),
                 naive_ns: 5_830_000.0,
                 optimized_ns: 453_800.0,
+                naive_found: None,
+                optimized_found: None,
             }],
         }
     }

@@ -18,6 +18,7 @@ use std::sync::LazyLock;
 
 pub use pattern::{
     CodeRef, MEASURED_SECTION, Measure, Pattern, Place, REQUIRED_SECTIONS, Section, Side, Track,
+    Unit,
 };
 
 /// Every pattern, in reading order: by their `order`.
@@ -122,6 +123,8 @@ static TWIN_PAGE_MEASURES: LazyLock<Vec<Measure>> = LazyLock::new(|| {
         sizes: Vec::new(),
         live: None,
         headline: None,
+        unit: Unit::Speed,
+        grows: false,
     };
     vec![
         measure("list-memory", "list page, warm cache in process"),

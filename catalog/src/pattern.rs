@@ -159,6 +159,29 @@ pub struct Measure {
     /// The size the README quotes; none: every size.
     #[serde(default)]
     pub headline: Option<u64>,
+    /// What the lesson is about, which decides the headline's unit.
+    #[serde(default)]
+    pub unit: Unit,
+    /// Whether the lesson is how the cost grows with the size: the lab draws both
+    /// sides against it.
+    #[serde(default)]
+    pub grows: bool,
+}
+
+/// The unit a measure's headline is written in: the lesson's, not always speed.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unit {
+    /// How many times faster: for lessons about speed.
+    #[default]
+    Speed,
+    /// The time each request saves: for caches, where a ratio against a
+    /// microsecond lookup says nothing a learner can use.
+    TimeSaved,
+    /// How many of a race's concurrent writes the data kept: for correctness.
+    Kept,
+    /// The most bytes of output held at once: for memory.
+    Memory,
 }
 
 /// A `## heading` of the body and the markdown under it.

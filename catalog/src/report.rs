@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Unit;
+
 /// A bench report: where and when it was measured, and one [`Figure`] per measure,
 /// size and backend.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -27,7 +29,24 @@ pub struct Figure {
     pub backend: String,
     pub naive_ns: f64,
     pub optimized_ns: f64,
+    /// What each side found that the measure's [`Unit`](crate::Unit) is written in —
+    /// views kept of a race, bytes held — where it is not time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub naive_found: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimized_found: Option<Amount>,
 }
+
+/// A side's count in the measure's unit: `value` (of `of`, for a race).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Amount {
+    pub value: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub of: Option<u64>,
+}
+
+/// The file the bench writes a side's [`Amount`] to, beside criterion's result.
+pub const FOUND_FILE: &str = "found.json";
 
 /// The backends, as criterion's group names end (`eager-loading-postgres`) and as the
 /// report names them.
@@ -48,33 +67,79 @@ impl Figure {
 }
 
 impl Report {
-    /// A measure's speed-up at its headline size (every size's first when it names
-    /// none) on each backend, PostgreSQL first; `None` where it was not measured.
-    pub fn headline(&self, pattern: &str, measure: &crate::Measure) -> [Option<String>; 2] {
-        let size = measure.headline.map(|n| n.to_string()).unwrap_or_default();
-        BACKENDS.map(|(_, backend)| {
-            self.of(pattern, &measure.id)
-                .find(|figure| figure.backend == backend && figure.size == size)
-                .map(|figure| speedup(figure.speedup()))
+    /// A measure's figure at `size` on `backend` ("PostgreSQL"), if measured.
+    fn at(&self, pattern: &str, measure: &str, size: &str, backend: &str) -> Option<&Figure> {
+        self.figures.iter().find(|figure| {
+            (
+                figure.pattern.as_str(),
+                figure.measure.as_str(),
+                figure.size.as_str(),
+                figure.backend.as_str(),
+            ) == (pattern, measure, size, backend)
         })
     }
 
-    /// A measure's headline in markdown, PostgreSQL's speed-up in bold, then SQLite's:
-    /// `list entries (posts), 20: **12.8×** · 10.3×`.
+    /// A measure's headline in markdown, in the lesson's unit, PostgreSQL's in bold,
+    /// then SQLite's: `list entries (posts), 20: **12.8×** · 10.3×` — and, for a
+    /// lesson about growth measured at larger sizes than the headline's, the largest
+    /// as well.
     pub fn headline_markdown(&self, pattern: &str, measure: &crate::Measure) -> String {
-        let at = measure
-            .headline
-            .map(|n| format!(", {}", thousands(n)))
-            .unwrap_or_default();
-        match self.headline(pattern, measure) {
-            [None, None] => format!("{}{at}: not measured yet", measure.what),
-            [pg, sqlite] => format!(
-                "{}{at}: **{}** · {}",
-                measure.what,
+        let size = measure.headline.map(|n| n.to_string()).unwrap_or_default();
+        let both = |size: &str| {
+            BACKENDS.map(|(_, backend)| {
+                self.at(pattern, &measure.id, size, backend)
+                    .and_then(|figure| in_unit(figure, measure.unit))
+            })
+        };
+        let [pg, sqlite] = both(&size);
+        if pg.is_none() && sqlite.is_none() {
+            return format!("{}: not measured yet", measure.what);
+        }
+        let pair = |[pg, sqlite]: [Option<String>; 2]| {
+            format!(
+                "**{}** · {}",
                 pg.as_deref().unwrap_or("—"),
                 sqlite.as_deref().unwrap_or("—")
+            )
+        };
+        let at = |size: Option<u64>| {
+            size.map(|n| format!(", {}", thousands(n)))
+                .unwrap_or_default()
+        };
+        let mut headline = match measure.unit {
+            Unit::Speed => format!(
+                "{}{}: {}",
+                measure.what,
+                at(measure.headline),
+                pair([pg, sqlite])
             ),
+            Unit::TimeSaved => format!("{}: saves {} a request", measure.what, pair([pg, sqlite])),
+            Unit::Kept => format!(
+                "concurrent views kept, naive → optimized: {}",
+                pair([pg, sqlite])
+            ),
+            Unit::Memory => format!(
+                "output held at once{}, naive → optimized: {}",
+                at(measure.headline),
+                pair([pg, sqlite])
+            ),
+        };
+        let largest = measure.sizes.iter().copied().max();
+        if measure.grows
+            && measure.unit == Unit::Speed
+            && largest > measure.headline
+            && measure.headline.is_some()
+        {
+            let figures = both(&largest.map(|n| n.to_string()).unwrap_or_default());
+            if figures.iter().any(Option::is_some) {
+                headline += &format!(
+                    "; at {}: {}",
+                    at(largest).trim_start_matches(", "),
+                    pair(figures)
+                );
+            }
         }
+        headline
     }
 
     /// The figures of one measure, in the report's order (PostgreSQL first, sizes
@@ -87,6 +152,40 @@ impl Report {
         self.figures
             .iter()
             .filter(move |figure| figure.pattern == pattern && figure.measure == measure)
+    }
+}
+
+/// One side's figure, or both sides', in `unit`; `None` when the report lacks what
+/// the unit needs.
+fn in_unit(figure: &Figure, unit: Unit) -> Option<String> {
+    let (naive, optimized) = (figure.naive_found, figure.optimized_found);
+    match unit {
+        Unit::Speed => Some(speedup(figure.speedup())),
+        Unit::TimeSaved => Some(duration((figure.naive_ns - figure.optimized_ns).max(0.0))),
+        Unit::Kept => {
+            let (naive, optimized) = (naive?, optimized?);
+            Some(format!(
+                "{} → {} of {}",
+                naive.value,
+                optimized.value,
+                optimized.of.unwrap_or(optimized.value)
+            ))
+        }
+        Unit::Memory => Some(format!(
+            "{} → {}",
+            bytes(naive?.value),
+            bytes(optimized?.value)
+        )),
+    }
+}
+
+/// `11.8 MB`, `64.0 kB`, `512 B`: a size in bytes at a readable scale (powers of ten).
+pub fn bytes(n: u64) -> String {
+    let n_f = n as f64;
+    match n {
+        n if n >= 1_000_000 => format!("{:.1} MB", n_f / 1e6),
+        n if n >= 1_000 => format!("{:.1} kB", n_f / 1e3),
+        n => format!("{n} B"),
     }
 }
 
@@ -139,5 +238,113 @@ mod tests {
         assert_eq!(duration(584_600.0), "584.6 µs");
         assert_eq!(duration(204.0), "204 ns");
         assert_eq!(duration(2_640_000_000.0), "2.64 s");
+    }
+
+    fn measure(unit: Unit, sizes: &[u64], headline: Option<u64>) -> crate::Measure {
+        crate::Measure {
+            id: "m".to_owned(),
+            what: "what".to_owned(),
+            sizes: sizes.to_vec(),
+            live: None,
+            headline,
+            unit,
+            grows: true,
+        }
+    }
+
+    fn figure(size: &str, backend: &str, naive_ns: f64, optimized_ns: f64) -> Figure {
+        Figure {
+            pattern: "p".to_owned(),
+            measure: "m".to_owned(),
+            size: size.to_owned(),
+            backend: backend.to_owned(),
+            naive_ns,
+            optimized_ns,
+            naive_found: None,
+            optimized_found: None,
+        }
+    }
+
+    fn report(figures: Vec<Figure>) -> Report {
+        Report {
+            figures,
+            ..Report::default()
+        }
+    }
+
+    #[test]
+    fn a_speed_headline_is_a_ratio_at_its_size_and_at_the_largest() {
+        let report = report(vec![
+            figure("20", "PostgreSQL", 2e6, 1e6),
+            figure("1000", "PostgreSQL", 8e6, 1e6),
+            figure("20", "SQLite", 3e6, 1e6),
+        ]);
+        let headline = report.headline_markdown("p", &measure(Unit::Speed, &[20, 1000], Some(20)));
+        assert_eq!(
+            headline,
+            "what, 20: **2.0×** · 3.0×; at 1,000: **8.0×** · —"
+        );
+    }
+
+    #[test]
+    fn a_cache_headline_is_the_time_each_request_saves() {
+        let report = report(vec![
+            figure("", "PostgreSQL", 351_000.0, 1_000.0),
+            figure("", "SQLite", 301_000.0, 1_000.0),
+        ]);
+        let headline = report.headline_markdown("p", &measure(Unit::TimeSaved, &[], None));
+        assert_eq!(headline, "what: saves **350.0 µs** · 300.0 µs a request");
+    }
+
+    #[test]
+    fn a_race_headline_is_the_views_each_side_kept() {
+        let mut pg = figure("1", "PostgreSQL", 2e6, 1e6);
+        pg.naive_found = Some(Amount {
+            value: 1,
+            of: Some(20),
+        });
+        pg.optimized_found = Some(Amount {
+            value: 20,
+            of: Some(20),
+        });
+        let timed_only = figure("1", "SQLite", 2e6, 1e6);
+        let headline = report(vec![pg, timed_only])
+            .headline_markdown("p", &measure(Unit::Kept, &[1, 16], Some(1)));
+        assert_eq!(
+            headline,
+            "concurrent views kept, naive → optimized: **1 → 20 of 20** · —"
+        );
+    }
+
+    #[test]
+    fn a_memory_headline_is_the_output_each_side_held() {
+        let mut pg = figure("10000", "PostgreSQL", 2e6, 1e6);
+        pg.naive_found = Some(Amount {
+            value: 11_812_345,
+            of: None,
+        });
+        pg.optimized_found = Some(Amount {
+            value: 64_000,
+            of: None,
+        });
+        let headline =
+            report(vec![pg]).headline_markdown("p", &measure(Unit::Memory, &[10000], Some(10000)));
+        assert_eq!(
+            headline,
+            "output held at once, 10,000, naive → optimized: **11.8 MB → 64.0 kB** · —"
+        );
+    }
+
+    #[test]
+    fn a_measure_without_figures_says_so() {
+        let headline = report(Vec::new()).headline_markdown("p", &measure(Unit::Speed, &[], None));
+        assert_eq!(headline, "what: not measured yet");
+    }
+
+    #[test]
+    fn bytes_take_the_unit_that_fits() {
+        assert_eq!(bytes(11_812_345), "11.8 MB");
+        assert_eq!(bytes(64_000), "64.0 kB");
+        assert_eq!(bytes(512), "512 B");
     }
 }

@@ -250,6 +250,23 @@ impl Facts {
         self
     }
 
+    /// What the side found in `unit`, for the bench report; `None` for time, which
+    /// criterion measures, or when the side found no such fact.
+    pub fn in_unit(&self, unit: catalog::Unit) -> Option<catalog::report::Amount> {
+        use catalog::report::Amount;
+        self.0.iter().find_map(|fact| match (unit, fact) {
+            (catalog::Unit::Kept, Fact::Kept { kept, of }) => Some(Amount {
+                value: *kept,
+                of: Some(*of),
+            }),
+            (catalog::Unit::Memory, Fact::BytesHeld(held)) => Some(Amount {
+                value: *held,
+                of: None,
+            }),
+            _ => None,
+        })
+    }
+
     /// The fact labelled as `like` is, if the side found one.
     pub fn get(&self, like: &Fact) -> Option<&Fact> {
         self.0.iter().find(|fact| fact.label() == like.label())

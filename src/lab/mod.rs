@@ -9,6 +9,7 @@
 
 pub mod compare;
 pub mod fixtures;
+mod growth_chart;
 mod highlight;
 pub mod lessons;
 mod markdown;

@@ -10,8 +10,8 @@ use catalog::report::{self, Figure, Report};
 use catalog::{CodeRef, Pattern, Track};
 
 use super::compare::{self, Fact, Measured, Step};
-use super::markdown;
 use super::{Lab, catalog};
+use super::{growth_chart, markdown};
 use crate::base::error::AppError;
 use crate::base::instrument;
 use crate::base::variant::Variant;
@@ -242,6 +242,10 @@ pub struct Twins {
 /// A measure with the report's figures for it.
 pub struct Benched {
     pub what: &'static str,
+    /// The measure's headline in the lesson's unit, as HTML.
+    pub headline: String,
+    /// Both sides against the size, as SVG, for a measure whose lesson is growth.
+    pub chart: Option<String>,
     pub rows: Vec<BenchRow>,
 }
 
@@ -397,6 +401,11 @@ fn benched(pattern: &'static Pattern) -> Vec<Benched> {
         .iter()
         .map(|measure| Benched {
             what: &measure.what,
+            headline: markdown::inline(&published().headline_markdown(&pattern.slug, measure)),
+            chart: measure
+                .grows
+                .then(|| growth_chart::svg(published(), &pattern.slug, &measure.id, &measure.what))
+                .flatten(),
             rows: published()
                 .of(&pattern.slug, &measure.id)
                 .map(BenchRow::from)

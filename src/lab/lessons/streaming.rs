@@ -9,7 +9,7 @@ use crate::views::admin::export::{naive, optimized};
 
 pub static LESSON: Lesson = Lesson {
     slug: "streaming",
-    comparisons: &[&EXPORT],
+    comparisons: &[&EXPORT, &FIRST_BYTE],
 };
 
 /// The export of the first `size` posts by id (all of them unless asked), to its last
@@ -43,6 +43,31 @@ static EXPORT: Comparison<Option<u64>> = Comparison::new(
                 })
                 .await?;
             Ok(Facts(vec![Fact::Rows(lines), Fact::BytesHeld(held)]))
+        })
+    },
+)
+.samples(10);
+
+/// The same export until its first byte is ready to send: the naive side has nothing
+/// to send until it has built everything; the streamed one sends its first batch.
+static FIRST_BYTE: Comparison<Option<u64>> = Comparison::new(
+    "first-byte",
+    |_, size| Box::pin(async move { Ok(size) }),
+    |bench, posts, runs| {
+        Box::pin(async move {
+            let file = runs.time(|| naive::export(&bench.db, *posts)).await?;
+            Ok(Facts(vec![Fact::BytesHeld(file.len() as u64)]))
+        })
+    },
+    |bench, posts, runs| {
+        Box::pin(async move {
+            let first = runs
+                .time(|| async {
+                    let mut batches = std::pin::pin!(optimized::export(bench.db.clone(), *posts));
+                    batches.try_next().await.map(Option::unwrap_or_default)
+                })
+                .await?;
+            Ok(Facts(vec![Fact::BytesHeld(first.len() as u64)]))
         })
     },
 )
