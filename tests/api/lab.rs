@@ -315,6 +315,51 @@ async fn each_lab_page_shows_the_bench_reports_figures_for_its_comparisons() {
     }
 }
 
+/// A lesson about growth draws both sides against the size, from the bench report,
+/// as SVG in the page (no script); a lesson about something else draws nothing.
+#[tokio::test]
+async fn a_growth_lessons_page_draws_both_sides_against_the_size_and_no_other_does() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+
+    for pattern in catalog().patterns() {
+        let page = app.get_page(&format!("/lab/{}", pattern.slug)).await;
+        let grows = pattern.measures.iter().any(|measure| measure.grows);
+        let charts = page.body.matches("<svg class=\"growth-chart\"").count();
+        assert_eq!(charts > 0, grows, "{}", pattern.slug);
+        if grows {
+            assert!(
+                page.body.contains("<polyline class=\"naive\"")
+                    && page.body.contains("<polyline class=\"optimized\""),
+                "{}",
+                pattern.slug
+            );
+        }
+    }
+}
+
+/// Each measure's headline is in its lesson's unit: the race's views kept, the
+/// export's bytes held, a cache's time saved — not a ratio where speed is not the
+/// lesson.
+#[tokio::test]
+async fn each_lab_page_states_its_headline_in_the_lessons_unit() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+
+    for (slug, says) in [
+        (
+            "atomic-counters",
+            "concurrent views kept, naive → optimized:",
+        ),
+        ("streaming", "output held at once"),
+        ("per-view-caching", "saves <strong>"),
+        ("fragment-caching", "a request"),
+    ] {
+        let page = app.get_page(&format!("/lab/{slug}")).await;
+        assert!(page.body.contains(says), "{slug}: {says}");
+    }
+}
+
 #[tokio::test]
 async fn the_eager_loading_lab_completes_20_posts_in_60_statements_against_3_grouped_by_sql() {
     let app = spawn_app().await;
