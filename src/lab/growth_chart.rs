@@ -10,7 +10,7 @@ use catalog::report::{self, BACKENDS, Figure, Report};
 const PANEL_WIDTH: f64 = 340.0;
 const PANEL_HEIGHT: f64 = 220.0;
 /// Room for the y axis' labels on the left and the x axis' below.
-const LEFT: f64 = 62.0;
+const LEFT: f64 = 74.0;
 const BOTTOM: f64 = 44.0;
 const TOP: f64 = 28.0;
 const RIGHT: f64 = 16.0;
