@@ -13,8 +13,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use sea_orm::Statement;
 use tokio::time::Instant;
 
+use super::bound_values;
 use super::workbench::Workbench;
 use crate::base::error::AppError;
 use crate::base::instrument;
@@ -332,8 +334,8 @@ impl Found {
 pub struct Runs {
     plan: Plan,
     times: Vec<Duration>,
-    /// The first run's statements and their SQL, when the plan records them.
-    first: Option<(instrument::QueryStats, Vec<String>)>,
+    /// The first run's statement count and statements, when the plan records them.
+    first: Option<(instrument::QueryStats, Vec<Statement>)>,
 }
 
 enum Plan {
@@ -408,8 +410,8 @@ impl Runs {
             let prepared = prepare().await?;
             let started = Instant::now();
             let output = if self.is_live() && first.is_none() {
-                let (output, stats, sql) = instrument::record_queries(run(prepared)).await;
-                self.first = Some((stats, sql));
+                let (output, stats, sent) = instrument::record_statements(run(prepared)).await;
+                self.first = Some((stats, sent));
                 output
             } else {
                 run(prepared).await
@@ -446,8 +448,13 @@ impl Runs {
         self.times.iter().sum()
     }
 
-    /// The first run's statement count and SQL, in the lab.
-    pub fn recorded(self) -> (Vec<Duration>, Option<(instrument::QueryStats, Vec<String>)>) {
+    /// The first run's statement count and statements, in the lab.
+    pub fn recorded(
+        self,
+    ) -> (
+        Vec<Duration>,
+        Option<(instrument::QueryStats, Vec<Statement>)>,
+    ) {
         (self.times, self.first)
     }
 }
@@ -459,7 +466,7 @@ pub struct Measured {
     /// Every run's time, fastest first (at least one).
     pub times: Vec<Duration>,
     /// Distinct SQL statements with how often each ran, in first-run order.
-    pub sql: Vec<(usize, String)>,
+    pub sql: Vec<Sent>,
     pub facts: Facts,
 }
 
@@ -522,13 +529,30 @@ async fn measured(
     })
 }
 
+/// Statements of one SQL text: how often it ran, and the values of its first run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sent {
+    pub count: usize,
+    pub sql: String,
+    /// The first run's values as SQL literals, emails redacted ([`bound_values`]).
+    pub values: String,
+}
+
 /// Identical statements counted together, the way a debug toolbar shows them.
-fn grouped(statements: Vec<String>) -> Vec<(usize, String)> {
-    let mut groups: Vec<(usize, String)> = Vec::new();
-    for sql in statements {
-        match groups.iter_mut().find(|(_, seen)| *seen == sql) {
-            Some((count, _)) => *count += 1,
-            None => groups.push((1, sql)),
+fn grouped(statements: Vec<Statement>) -> Vec<Sent> {
+    let mut groups: Vec<Sent> = Vec::new();
+    for statement in statements {
+        match groups.iter_mut().find(|seen| seen.sql == statement.sql) {
+            Some(seen) => seen.count += 1,
+            None => groups.push(Sent {
+                count: 1,
+                values: statement
+                    .values
+                    .as_ref()
+                    .map(|values| bound_values::shown(&values.0))
+                    .unwrap_or_default(),
+                sql: statement.sql,
+            }),
         }
     }
     groups
@@ -537,6 +561,7 @@ fn grouped(statements: Vec<String>) -> Vec<(usize, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sea_orm::{DbBackend, Value};
 
     async fn runs_of_a_side_taking(cost: Duration) -> usize {
         let mut runs = Runs::live();
@@ -587,8 +612,15 @@ mod tests {
     }
 
     #[test]
-    fn identical_statements_are_grouped_in_first_seen_order() {
-        let groups = grouped(vec!["A".into(), "B".into(), "A".into(), "A".into()]);
-        assert_eq!(groups, vec![(3, "A".to_owned()), (1, "B".to_owned())]);
+    fn identical_statements_are_grouped_in_first_seen_order_with_their_first_values() {
+        let sent = |sql: &str, id: i32| {
+            Statement::from_sql_and_values(DbBackend::Sqlite, sql, [Value::Int(Some(id))])
+        };
+        let groups = grouped(vec![sent("A", 1), sent("B", 2), sent("A", 3), sent("A", 4)]);
+        let seen: Vec<_> = groups
+            .iter()
+            .map(|g| (g.count, g.sql.as_str(), g.values.as_str()))
+            .collect();
+        assert_eq!(seen, vec![(3, "A", "1"), (1, "B", "2")]);
     }
 }

@@ -9,7 +9,7 @@ use axum::http::Uri;
 use catalog::report::{self, Figure, Report};
 use catalog::{CodeRef, Pattern, Track};
 
-use super::compare::{self, Fact, Measured, Step};
+use super::compare::{self, Fact, Measured, Sent, Step};
 use super::{Lab, catalog};
 use super::{growth_chart, markdown};
 use crate::base::error::AppError;
@@ -205,7 +205,7 @@ pub struct Column {
     /// That earlier pattern's slug, linked from the heading.
     pub starts_from: Option<&'static str>,
     /// The side's statements, one clause a line, with how often each ran.
-    pub sql: Vec<(usize, String)>,
+    pub sql: Vec<Sent>,
     /// The side's summary from the pattern's file, as HTML.
     pub summary: String,
     pub measured: Measured,
@@ -446,7 +446,10 @@ fn column(
         sql: measured
             .sql
             .iter()
-            .map(|(count, sql)| (*count, super::sql::readable(sql)))
+            .map(|sent| Sent {
+                sql: super::sql::readable(&sent.sql),
+                ..sent.clone()
+            })
             .collect(),
         summary: markdown::inline(&side.summary),
         timing: timing(&measured),

@@ -141,7 +141,8 @@ impl QueryLog {
             log.statements.fetch_add(1, Ordering::Relaxed);
             log.db_nanos.fetch_add(nanos, Ordering::Relaxed);
             if shapes_wanted && let Some(shapes) = &log.shapes {
-                let shape = shape.get_or_insert_with(|| shape::of(&statement.sql));
+                let shape = shape
+                    .get_or_insert_with(|| shape::of_sent(&statement.sql, statement.db_backend));
                 log.tally(shapes, shape, elapsed);
             }
             shapes_wanted &= !log.deliberate;

@@ -6,14 +6,27 @@
 //! length of its lists: `IN ($1, $2, $3)` for a page of three, `IN ($1, …, $20)` for
 //! twenty, and multi-row `VALUES (…), (…)`. A shape folds every parenthesised list of
 //! placeholders to `(…)` and every run of such lists to one, then numbers what
-//! placeholders remain from `$1` again — whatever the backend wrote. Numbers written
-//! into the SQL (the counters' hand-built `WHERE id = 42`) count as values too, or each
-//! run of one loop would be a shape of its own.
+//! placeholders remain from `$1` again — or, for a backend that writes `?` (SQLite), writes
+//! each as `?`, so a shape in a header reads like the statement the lab shows as sent.
+//! Numbers written into the SQL (the counters' hand-built `WHERE id = 42`) count as
+//! values too, or each run of one loop would be a shape of its own.
 
 use std::fmt::Write as _;
 
+use sea_orm::DbBackend;
+
 /// The shape of `sql`: placeholder lists folded, placeholders renumbered `$1`, `$2`, …
 pub fn of(sql: &str) -> String {
+    shaped(sql, false)
+}
+
+/// The shape of a statement `backend` sent, its placeholders written as that backend
+/// writes them: `$1` on PostgreSQL, `?` on SQLite.
+pub fn of_sent(sql: &str, backend: DbBackend) -> String {
+    shaped(sql, backend != DbBackend::Postgres)
+}
+
+fn shaped(sql: &str, question_marks: bool) -> String {
     let mut shape = String::with_capacity(sql.len());
     let mut placeholders = 0u32;
     let bytes = sql.as_bytes();
@@ -44,8 +57,12 @@ pub fn of(sql: &str) -> String {
             _ => {
                 if let Some(end) = placeholder_end(bytes, i) {
                     placeholders += 1;
-                    // Into the string itself: no allocation per placeholder.
-                    let _ = write!(shape, "${placeholders}");
+                    if question_marks {
+                        shape.push('?');
+                    } else {
+                        // Into the string itself: no allocation per placeholder.
+                        let _ = write!(shape, "${placeholders}");
+                    }
                     i = end;
                 } else {
                     let len = utf8_len(byte);
@@ -258,6 +275,17 @@ mod tests {
             r#"SELECT * FROM "tags" WHERE "post_id" IN (…) AND "x" = $1"#
         );
         assert_eq!(postgres, sqlite);
+    }
+
+    #[test]
+    fn a_shape_sent_to_sqlite_keeps_its_question_marks() {
+        let sql = r#"SELECT * FROM "tags" WHERE "post_id" IN (?, ?, ?) AND "x" = ? LIMIT 20"#;
+        assert_eq!(
+            of_sent(sql, DbBackend::Sqlite),
+            r#"SELECT * FROM "tags" WHERE "post_id" IN (…) AND "x" = ? LIMIT ?"#
+        );
+        let sql = r#"SELECT * FROM "tags" WHERE "x" = $1 LIMIT $2"#;
+        assert_eq!(of_sent(sql, DbBackend::Postgres), sql);
     }
 
     #[test]
