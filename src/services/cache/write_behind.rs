@@ -98,6 +98,15 @@ impl ViewTally {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Forgets every pending view, shared and in process: the lab's tally, whose
+    /// views were never real ones.
+    pub async fn discard(&self) {
+        self.local().clear();
+        if let Some(cache) = &self.inner.cache {
+            let _ = cache.inner.store.take_views().await;
+        }
+    }
+
     /// Writes every pending view to `posts.view_count`: one `UPDATE … FROM (VALUES …)`
     /// per 1,000 posts. On failure the views not written go back to the tally (in
     /// process), for the next flush.
