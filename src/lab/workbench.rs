@@ -97,6 +97,18 @@ impl Workbench {
         if self.writes == Writes::RolledBack {
             return Ok(self.db.clone());
         }
+        self.committing_database(name, size).await
+    }
+
+    /// A database holding `size`'s dataset for the comparison `name` alone, made fresh
+    /// once per process, in the lab too: for a comparison whose lesson is the commit
+    /// itself, which a rolled-back transaction would turn into a savepoint. Its writes
+    /// stay, so each run puts back what the next needs.
+    pub async fn committing_database(
+        &self,
+        name: &'static str,
+        size: DatasetSize,
+    ) -> Result<DatabaseConnection, AppError> {
         let mut made = self.scratch.lock().await;
         if let Some(db) = made.get(name) {
             return Ok(db.clone());

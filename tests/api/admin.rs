@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use perfblog::base::entities::post;
-use perfblog::base::instrument::count_queries;
+use perfblog::base::instrument::{count_queries, record_queries};
 use perfblog::services::seed::DatasetSize;
-use perfblog::views::admin::{ArchiveCutoff, TitleSearch, naive, optimized};
+use perfblog::views::admin::{ArchiveCutoff, TitleSearch, naive, one_transaction, optimized};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::helpers::{ADMIN_TOKEN, SMALL, TestApp, snapshot, spawn_app};
@@ -138,6 +138,24 @@ async fn publishing_drafts_naive_and_optimized_leave_the_same_rows() {
     assert_eq!((naive_changed, optimized_changed), (expected, expected));
     assert_eq!(snapshot(&a.db).await, snapshot(&b.db).await);
     assert_eq!(drafts(&b).await, 0);
+}
+
+#[tokio::test]
+async fn publishing_in_one_transaction_sends_the_naive_loops_statements_and_leaves_the_same_rows() {
+    let (a, b) = twins(DatasetSize { posts: 60, ..SMALL }).await;
+    let expected = drafts(&a).await;
+
+    let (per_row, _, per_row_sql) = record_queries(naive::publish_drafts(&a.db, fixed_now())).await;
+    let (at_once, _, at_once_sql) =
+        record_queries(one_transaction::publish_drafts(&b.db, fixed_now())).await;
+
+    assert_eq!(
+        (per_row.expect("runs"), at_once.expect("runs")),
+        (expected, expected)
+    );
+    assert_eq!(per_row_sql, at_once_sql, "only BEGIN and COMMIT move");
+    assert_eq!(per_row_sql.len() as u64, 1 + 2 * expected);
+    assert_eq!(snapshot(&a.db).await, snapshot(&b.db).await);
 }
 
 #[tokio::test]

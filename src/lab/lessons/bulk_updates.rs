@@ -1,5 +1,5 @@
-//! Bulk updates: publishing the drafts by loading and saving each, or with one
-//! statement.
+//! Bulk updates: publishing the drafts by loading and saving each in one transaction,
+//! or with one statement.
 
 use chrono::Utc;
 use sea_orm::DatabaseConnection;
@@ -9,7 +9,7 @@ use crate::base::error::AppError;
 use crate::lab::fixtures::make_drafts;
 use crate::lab::workbench::Workbench;
 use crate::services::seed::DatasetSize;
-use crate::views::admin::{naive, optimized};
+use crate::views::admin::{one_transaction, optimized};
 
 pub static LESSON: Lesson = Lesson {
     slug: "bulk-updates",
@@ -46,7 +46,7 @@ async fn publish(
     let reset = || make_drafts_again(bench, drafts);
     let publish = |()| {
         bench.write(&drafts.db, async move |db| match which {
-            Which::Naive => Ok(naive::publish_drafts(db, Utc::now()).await?),
+            Which::Naive => Ok(one_transaction::publish_drafts(db, Utc::now()).await?),
             Which::Optimized => Ok(optimized::publish_drafts(db, Utc::now()).await?),
         })
     };

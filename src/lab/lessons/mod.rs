@@ -16,6 +16,7 @@ pub mod fragment_caching;
 pub mod indexes;
 pub mod keyset_pagination;
 pub mod offloaded_email;
+pub mod one_transaction;
 pub mod per_view_caching;
 pub mod projection;
 pub mod streaming;
@@ -40,6 +41,7 @@ pub static LESSONS: &[&Lesson] = &[
     &indexes::LESSON,
     &keyset_pagination::LESSON,
     &offloaded_email::LESSON,
+    &one_transaction::LESSON,
     &per_view_caching::LESSON,
     &projection::LESSON,
     &streaming::LESSON,

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod export;
 pub mod import;
 pub mod naive;
+pub mod one_transaction;
 pub mod optimized;
 pub mod outbox;
 

@@ -27,18 +27,27 @@ pub async fn publish_drafts(
         .await?;
     let mut changed = 0;
     for draft in drafts {
-        let id = draft.id;
-        let mut post = draft.into_active_model();
-        post.status = Set(post::Status::Published);
-        post.published_at = Set(Some(now));
-        post.updated_at = Set(now);
         let txn = db::begin_write(db).await?;
-        post.update(&txn).await?;
-        counters::published_changed(&txn, &[id], Change::Published).await?;
+        publish(&txn, draft, now).await?;
         txn.commit().await?;
         changed += 1;
     }
     Ok(changed)
+}
+
+/// Saves `draft` as published and counts it in its tags' counters: two statements.
+pub async fn publish(
+    db: &impl ConnectionTrait,
+    draft: post::Model,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let id = draft.id;
+    let mut post = draft.into_active_model();
+    post.status = Set(post::Status::Published);
+    post.published_at = Set(Some(now));
+    post.updated_at = Set(now);
+    post.update(db).await?;
+    counters::published_changed(db, &[id], Change::Published).await
 }
 
 pub async fn archive_published_before(
