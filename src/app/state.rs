@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::app::ops::Ops;
 use crate::app::ops::metrics::Metrics;
-use crate::base::config::Config;
+use crate::base::config::{CacheSettings, Config};
 use crate::base::instrument::Detector;
 use crate::lab::workbench::Workbench;
 use crate::lab::{self, Lab};
@@ -34,7 +34,11 @@ impl AppState {
     /// same database, the metrics of the same caches.
     pub fn new(site: Site, config: &Config) -> Self {
         let (cache, pages) = (site.cache.clone(), site.pages.clone());
-        let workbench = Workbench::new(site.db.clone(), config.database.clone());
+        let redis = match &config.cache {
+            CacheSettings::Redis { url, .. } => Some(url.clone()),
+            CacheSettings::Memory => None,
+        };
+        let workbench = Workbench::new(site.db.clone(), config.database.clone()).with_redis(redis);
         Self {
             site,
             lab: Lab {

@@ -53,6 +53,12 @@ pub enum AppError {
     /// at a time). Carries `Retry-After`.
     #[error("{0}")]
     Busy(String),
+    /// 503 Service Unavailable: this server cannot offer what was asked, and waiting
+    /// will not change that (the lab's one-transaction comparison where the database
+    /// refuses to make it a database of its own). No `Retry-After`; the message says
+    /// why and where to look instead.
+    #[error("{0}")]
+    NotOffered(String),
     /// 503 Service Unavailable: the database did not answer in time (down, restarting,
     /// or no connection free within `DATABASE_ACQUIRE_TIMEOUT`). Not a bug: the same
     /// request works once it is back. Carries `Retry-After`; the cause is logged.
@@ -94,6 +100,7 @@ impl AppError {
             }
             AppError::Unprocessable(message) => AppError::Unprocessable(message.clone()),
             AppError::Busy(message) => AppError::Busy(message.clone()),
+            AppError::NotOffered(message) => AppError::NotOffered(message.clone()),
             AppError::DatabaseUnavailable(cause) => {
                 AppError::DatabaseUnavailable(anyhow::anyhow!("{cause:#}"))
             }
@@ -170,7 +177,9 @@ impl AppError {
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::MailUnavailable(_) => StatusCode::BAD_GATEWAY,
-            AppError::Busy(_) | AppError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Busy(_) | AppError::NotOffered(_) | AppError::DatabaseUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -183,6 +192,7 @@ impl AppError {
             | AppError::NotFound(message)
             | AppError::Conflict(message)
             | AppError::Busy(message)
+            | AppError::NotOffered(message)
             | AppError::PayloadTooLarge(message)
             | AppError::UnsupportedMediaType(message)
             | AppError::Unprocessable(message) => message,

@@ -222,6 +222,8 @@ pub enum Fact {
     Plan(String),
     /// A sequence played out live, step by step (a cache's miss → hit → write → miss).
     Steps(Vec<Step>),
+    /// Where counted views wait to be written: "Redis" or "this process".
+    TalliedIn(&'static str),
 }
 
 impl Fact {
@@ -234,6 +236,7 @@ impl Fact {
             Fact::Kept { .. } => "concurrent views kept",
             Fact::Plan(_) => "how the database ran them",
             Fact::Steps(_) => "step by step",
+            Fact::TalliedIn(_) => "views tallied in",
         }
     }
 }

@@ -432,6 +432,7 @@ fn column(
             Fact::Rows(n) => figures.push((fact.label(), "rows", report::thousands(*n))),
             Fact::BytesFetched(n) => figures.push((fact.label(), "bytes", report::thousands(*n))),
             Fact::BytesHeld(n) => figures.push((fact.label(), "held", report::thousands(*n))),
+            Fact::TalliedIn(place) => figures.push((fact.label(), "where", (*place).to_owned())),
         }
     }
     let starts_from = side.starts_from.as_deref();

@@ -26,7 +26,9 @@ pub struct Workbench {
     pub db: DatabaseConnection,
     /// Where `db` points, for the sides that open connections of their own.
     pub database_url: DatabaseUrl,
-    /// Redis, for the comparisons that measure it; `None`: they are skipped.
+    /// Redis, for the comparisons that use it: the app's when it has one (the lab's
+    /// write-behind tally), `BENCH_REDIS_URL` for the benches; `None`: the benches skip
+    /// the comparisons that measure Redis.
     pub redis_url: Option<String>,
     writes: Writes,
     scratch: Mutex<HashMap<&'static str, DatabaseConnection>>,
@@ -55,12 +57,19 @@ impl Workbench {
         }
     }
 
+    /// With Redis at `url`, for the comparisons that use it.
+    pub fn with_redis(self, url: Option<String>) -> Self {
+        Self {
+            redis_url: url,
+            ..self
+        }
+    }
+
     /// The benches': writes are kept, on databases made for the purpose.
     pub fn for_benches(db: DatabaseConnection, url: DatabaseUrl, redis: Option<String>) -> Self {
         Self {
-            redis_url: redis,
             writes: Writes::Kept,
-            ..Self::new(db, url)
+            ..Self::new(db, url).with_redis(redis)
         }
     }
 

@@ -1,11 +1,16 @@
 //! The lab: both sides run live, with their statements and their real source, and
 //! nothing a visitor does there changes data.
 
+use axum::http::StatusCode;
 use catalog::report;
 use catalog::{Pattern, Track};
+use perfblog::base::config::DatabaseUrl;
 use perfblog::base::entities::{comment, outbox_message, post, user};
 use perfblog::lab::catalog;
+use perfblog::lab::compare;
+use perfblog::lab::lessons::one_transaction;
 use perfblog::lab::published;
+use perfblog::lab::workbench::Workbench;
 use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder};
 
 use crate::helpers::{LAB_WAIT, Page, SMALL, TestApp, escaped, snapshot, spawn_app};
@@ -690,4 +695,40 @@ async fn a_benchs_writes_go_to_a_database_of_its_own_and_are_reset_before_each_r
             .await
             .expect("the bench's database is dropped");
     }
+}
+
+/// The one-transaction comparison commits on a database of its own; where the server
+/// cannot make one (here: beside a SQLite file under `/dev/null`, no directory), the
+/// lab answers 503 with what to do, not a 500.
+#[tokio::test]
+async fn one_transaction_says_why_when_the_server_cannot_give_it_a_database_of_its_own() {
+    let app = spawn_app().await;
+    let nowhere = DatabaseUrl::parse("sqlite:///dev/null/blog.sqlite?mode=rwc").expect("a URL");
+    let bench = Workbench::new(app.db.clone(), nowhere);
+
+    let publish = one_transaction::LESSON.comparisons[0];
+    let refused = compare::live(publish, &bench, None).await.err();
+
+    let refused = refused.expect("no database of its own, no comparison");
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(refused.public_message().contains("CREATEDB"), "{refused}");
+}
+
+/// Write-behind's page counts 16 views in flight at once on each side, and its tally is
+/// where the site's is: in Redis when the app has Redis, in this process otherwise.
+#[tokio::test]
+async fn write_behind_counts_sixteen_views_at_once_and_tallies_them_where_the_site_does() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+
+    let page = app.get_page("/lab/write-behind-counter").await;
+
+    let text = text_of(&page.body);
+    let place = if std::env::var("TEST_REDIS_URL").is_ok() {
+        "Redis"
+    } else {
+        "this process"
+    };
+    assert!(text.contains(&format!("views tallied in{place}")), "{text}");
+    assert_eq!(text.matches("rows16").count(), 2, "{text}");
 }

@@ -4,7 +4,7 @@
 use futures_util::future::try_join_all;
 use sea_orm::DatabaseExecutor;
 
-use super::{Comparison, Facts, Lesson, Runs, Which};
+use super::{Comparison, Fact, Facts, Lesson, Runs, Which};
 use crate::base::config::CacheSettings;
 use crate::base::error::AppError;
 use crate::lab::workbench::Workbench;
@@ -21,13 +21,10 @@ pub static LESSON: Lesson = Lesson {
 /// sees, which one view at a time never shows.
 pub const CONCURRENT_VIEWS: u64 = 16;
 
-/// Views of a scratch post, all in flight at once, each on a connection of its own
-/// and committed (the contention is on the row, so it must be a real one: the lab
-/// deletes the post afterwards); and a tally of the comparison's own — in Redis when
-/// the app has one, like the site's — which is discarded, never flushed: a flush is
-/// one statement a second, whatever the rate of views.
+/// How many views go in flight at once, and a tally of the comparison's own — in Redis
+/// when the app has one, like the site's — which is discarded, never flushed: a flush
+/// is one statement a second, whatever the rate of views.
 struct Tallied {
-    post: ScratchPost,
     views: u64,
     tally: ViewTally,
 }
@@ -38,16 +35,18 @@ static VIEWS: Comparison<Tallied> = Comparison::either(
     |bench, tallied, runs, which| Box::pin(all_at_once(bench, tallied, runs, which)),
 );
 
-/// Times `tallied.views` views counted by `which` side at once, each on a pooled
-/// connection of its own; then forgets the lab's tally.
+/// Times `tallied.views` views of a scratch post counted by `which` side at once, each
+/// on a pooled connection of its own and committed: the contention is on the row, so it
+/// must be a real one, made for the side and deleted after it. Then forgets the tally.
 async fn all_at_once(
     bench: &Workbench,
     tallied: &Tallied,
     runs: &mut Runs,
     which: Which,
 ) -> Result<Facts, AppError> {
+    let scratch = ScratchPost::create(&bench.db).await?;
     let pool = &DatabaseExecutor::from(&bench.db);
-    let (post_id, tally) = (tallied.post.id, &tallied.tally);
+    let (post_id, tally) = (scratch.id, &tallied.tally);
     let each = || {
         let views = (0..tallied.views).map(|_| async move {
             match which {
@@ -59,17 +58,24 @@ async fn all_at_once(
     };
     let counted = runs.time(each).await;
     tally.discard().await;
-    Ok(Facts::rows(counted?))
+    scratch.remove().await?;
+    let facts = Facts::rows(counted?);
+    Ok(match which {
+        Which::Naive => facts,
+        Which::Optimized => facts.and(Fact::TalliedIn(if tally.is_shared() {
+            "Redis"
+        } else {
+            "this process"
+        })),
+    })
 }
 
 async fn tallied(bench: &Workbench, size: Option<u64>) -> Result<Tallied, AppError> {
     Ok(Tallied {
-        post: ScratchPost::create(&bench.db).await?,
         views: size.unwrap_or(CONCURRENT_VIEWS),
         tally: tally(bench)?,
     })
 }
-
 /// In Redis under a namespace of the lab's own when the app has Redis, in process
 /// otherwise.
 fn tally(bench: &Workbench) -> Result<ViewTally, AppError> {

@@ -98,6 +98,11 @@ impl ViewTally {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Whether views are tallied in Redis, shared by every replica.
+    pub fn is_shared(&self) -> bool {
+        self.inner.cache.is_some()
+    }
+
     /// Forgets every pending view, shared and in process: the lab's tally, whose
     /// views were never real ones.
     pub async fn discard(&self) {
