@@ -2,8 +2,8 @@
 //! one transaction: the middle rung between a commit per row and one statement.
 //!
 //! Cost: still 1 + 2N statements and round trips, but one commit — one WAL flush on
-//! PostgreSQL, one journal sync on SQLite — instead of N, and all or nothing: a failure
-//! halfway changes no row. The rows stay locked (on SQLite, the whole database stays
+//! PostgreSQL, one WAL write and write lock on SQLite — instead of N, and all or nothing:
+//! a failure halfway changes no row. The rows stay locked (on SQLite, the whole database stays
 //! locked for writers) until the last one is saved.
 
 use chrono::{DateTime, Utc};

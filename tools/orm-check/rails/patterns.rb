@@ -428,7 +428,7 @@ module OrmCheck
 
     def bulk_updates_optimized
       Post.transaction do
-        ids = Post.where(status: "draft").pluck(:id)
+        ids = Post.where(status: "draft").lock.pluck(:id) # FOR UPDATE on PostgreSQL
         Post.where(id: ids).update_all(status: "published", published_at: Time.current,
                                        updated_at: Time.current)
         add_to_tag_counters(ids) # update_all ran no callback: the counters by hand
