@@ -23,18 +23,14 @@ def nplusone():
 
     seed.create_schema()
     seed.seed()
-    try:
-        with profiler.Profiler():
-            patterns.eager_naive()
-        print("nplusone: nothing reported")
-    except exceptions.NPlusOneError as error:
-        print(f"nplusone: NPlusOneError: {error}")
-    try:
-        with profiler.Profiler():
-            patterns.eager_optimized()
-        print("nplusone on the optimized list: nothing reported")
-    except exceptions.NPlusOneError as error:
-        print(f"nplusone on the optimized list: NPlusOneError: {error}")
+    for label, side in (("nplusone", patterns.eager_naive),
+                        ("nplusone on the optimized list", patterns.eager_optimized)):
+        try:
+            with profiler.Profiler():
+                side()
+            print(f"{label}: nothing reported")
+        except exceptions.NPlusOneError as error:
+            print(f"{label}: NPlusOneError: {error}")
 
 
 def toolbar():

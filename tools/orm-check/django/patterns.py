@@ -7,6 +7,7 @@ its source (exactly what ran), its result and every statement Django sent.
 side: "naive", "optimized", "also" (a variant worth its SQL), "gotcha", "catch".
 """
 import asyncio
+import contextlib
 import gzip
 import threading
 import time
@@ -451,30 +452,37 @@ def bulk_update_one_liner():
     return Post.objects.filter(status="draft").update(status="published")
 
 
-@step("bulk-updates", "gotcha", "update() skips save(), post_save and auto_now "
-      "(updated_at = auto_now=True)")
-def bulk_update_skips_save():
+@contextlib.contextmanager
+def post_save_calls():
+    """The pks `post_save` fired for while inside; the receiver is gone afterwards, even
+    when the step raised."""
     seen = []
     def receiver(sender, instance, **kwargs): seen.append(instance.pk)
     post_save.connect(receiver, sender=Post)
+    try:
+        yield seen
+    finally:
+        post_save.disconnect(receiver, sender=Post)
+
+
+@step("bulk-updates", "gotcha", "update() skips save(), post_save and auto_now "
+      "(updated_at = auto_now=True)", show=(post_save_calls,))
+def bulk_update_skips_save():
     before = Post.objects.get(pk=43).updated_at
-    Post.objects.filter(status="draft").update(status="published")
+    with post_save_calls() as seen:
+        Post.objects.filter(status="draft").update(status="published")
     after = Post.objects.get(pk=43).updated_at
-    post_save.disconnect(receiver, sender=Post)
     return {"post_save calls": len(seen), "updated_at changed": before != after}
 
 
 @step("bulk-updates", "gotcha", "…where the save() loop fires post_save per row and sets "
       "updated_at")
 def bulk_update_loop_signals():
-    seen = []
-    def receiver(sender, instance, **kwargs): seen.append(instance.pk)
-    post_save.connect(receiver, sender=Post)
     before = Post.objects.get(pk=43).updated_at
-    for post in Post.objects.filter(status="draft"):
-        post.status = "published"
-        post.save(update_fields=["status", "updated_at"])
-    post_save.disconnect(receiver, sender=Post)
+    with post_save_calls() as seen:
+        for post in Post.objects.filter(status="draft"):
+            post.status = "published"
+            post.save(update_fields=["status", "updated_at"])
     return {"post_save calls": len(seen),
             "updated_at changed": Post.objects.get(pk=43).updated_at != before}
 
@@ -522,12 +530,10 @@ def bulk_insert_optimized(rows=None):
 @step("bulk-inserts", "gotcha", "bulk_create() skips save() and post_save; the pks come back "
       "(RETURNING) on both backends")
 def bulk_insert_signals():
-    seen = []
-    def receiver(sender, instance, **kwargs): seen.append(instance.pk)
-    post_save.connect(receiver, sender=Post)
-    posts = Post.objects.bulk_create([Post(title=f"t{k}", slug=f"s{k}", excerpt="", body="",
-                                           author_id=1, status="draft") for k in range(3)])
-    post_save.disconnect(receiver, sender=Post)
+    with post_save_calls() as seen:
+        posts = Post.objects.bulk_create([Post(title=f"t{k}", slug=f"s{k}", excerpt="",
+                                               body="", author_id=1, status="draft")
+                                          for k in range(3)])
     return {"post_save calls": len(seen), "pks": [p.pk for p in posts]}
 
 

@@ -108,6 +108,15 @@ def result_text(result):
     return text if len(text) <= 300 else text[:300] + " …"
 
 
+def plans_section(record, pg, sqlite_label, pg_label):
+    """A step whose result is a plan: its heading, its code, and the plan on each backend."""
+    lines = [f"### {SIDES[record['side']]}: {record['title']}\n", code_block(record),
+             f"{sqlite_label}:\n", plans_block(record)]
+    if pg:
+        lines += [f"{pg_label}:\n", plans_block(pg)]
+    return lines
+
+
 def render_step(record, pg, counts_only=False):
     out = [f"### {SIDES[record['side']]}: {record['title']}\n", code_block(record)]
     if record["capture"]:
@@ -217,34 +226,20 @@ def main(raw, out):
         titles = set()
         for record in records:
             side = record["side"]
-            if True:
-                titles.add(record["title"])
-                pg = pg_records.get(record["title"])
-                if slug in ("indexes",) and record["capture"] and "explain" in record["title"]:
-                    lines.append(f"### {SIDES[side]}: {record['title']}\n")
-                    lines.append(code_block(record))
-                    lines.append("SQLite (`EXPLAIN QUERY PLAN`):\n")
-                    lines.append(plans_block(record))
-                    if pg:
-                        lines.append("PostgreSQL (`EXPLAIN`):\n")
-                        lines.append(plans_block(pg))
-                    lines.append(f"Statements sent (SQLite): {len(record['queries'])}, "
-                                 "the `EXPLAIN`s of:\n")
-                    lines.append(sql_block([q for q in record["queries"]
-                                            if not q.startswith("EXPLAIN")][:0] +
-                                           [re.sub(r"^EXPLAIN (QUERY PLAN )?", "", q)
-                                            for q in record["queries"] if q.startswith("EXPLAIN")]))
-                    continue
-                if "explain()" in record["title"] or "explain(" in record["title"]:
-                    lines.append(f"### {SIDES[side]}: {record['title']}\n")
-                    lines.append(code_block(record))
-                    lines.append("SQLite:\n")
-                    lines.append(plans_block(record))
-                    if pg:
-                        lines.append("PostgreSQL:\n")
-                        lines.append(plans_block(pg))
-                    continue
-                lines.append(render_step(record, pg))
+            titles.add(record["title"])
+            pg = pg_records.get(record["title"])
+            if slug == "indexes" and record["capture"] and "explain" in record["title"]:
+                lines += plans_section(record, pg, "SQLite (`EXPLAIN QUERY PLAN`)",
+                                       "PostgreSQL (`EXPLAIN`)")
+                lines.append(f"Statements sent (SQLite): {len(record['queries'])}, "
+                             "the `EXPLAIN`s of:\n")
+                lines.append(sql_block([re.sub(r"^EXPLAIN (QUERY PLAN )?", "", q)
+                                        for q in record["queries"] if q.startswith("EXPLAIN")]))
+                continue
+            if "explain(" in record["title"]:
+                lines += plans_section(record, pg, "SQLite", "PostgreSQL")
+                continue
+            lines.append(render_step(record, pg))
         for record in postgres["patterns"].get(slug, []):
             if record["title"] not in titles:  # PostgreSQL-only steps
                 lines.append(f"### {SIDES[record['side']]} (PostgreSQL only): {record['title']}\n")

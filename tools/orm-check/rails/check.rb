@@ -79,6 +79,9 @@ module OrmCheck
     "bulk-updates" => [
       [:naive, "Naive: load the drafts, save each (its callback keeps the tag counters)", :bulk_updates_naive,
        { tx: true, code: [:bulk_updates_naive, [:Post, :keep_tag_counters]] }],
+      [:extra, "The same loop inside Post.transaction: one commit, the same statements",
+       :bulk_updates_naive_in_one_transaction,
+       { tx: true, code: %i[bulk_updates_naive_in_one_transaction bulk_updates_naive] }],
       [:optimized, "Optimized: update_all, the counters by hand", :bulk_updates_optimized,
        { tx: true, code: %i[bulk_updates_optimized add_to_tag_counters] }],
       [:gotcha, "update_all skips validations, callbacks and updated_at", :gotcha_update_all_skips_callbacks,

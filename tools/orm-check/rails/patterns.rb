@@ -426,6 +426,10 @@ module OrmCheck
       end
     end
 
+    def bulk_updates_naive_in_one_transaction
+      Post.transaction { bulk_updates_naive }
+    end
+
     def bulk_updates_optimized
       Post.transaction do
         ids = Post.where(status: "draft").lock.pluck(:id) # FOR UPDATE on PostgreSQL
