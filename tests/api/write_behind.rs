@@ -2,12 +2,14 @@
 //! stored at the next flush; N concurrent views are N once flushed; one flush is one
 //! statement however many posts it writes; a graceful shutdown flushes; a crash loses
 //! at most the views since the last flush (none, when the tally is in Redis); a
-//! database or Redis outage loses none.
+//! database or Redis outage loses none. A cached page counts its view without a
+//! statement and stays exact.
 
 use std::time::Duration;
 
 use perfblog::base::config::CacheSettings;
 use perfblog::base::entities::post;
+use perfblog::base::instrument::count_queries;
 use perfblog::services::cache::{FragmentCache, ViewTally};
 use perfblog::views::post_detail::write_behind;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
@@ -16,6 +18,14 @@ use tokio::sync::watch;
 use crate::helpers::{SMALL, TestApp, TestOptions, default_cache, spawn_app, spawn_app_with};
 
 const CONCURRENT_VIEWS: usize = 200;
+
+/// A Redis nothing listens on (port 1): every call fails at once.
+fn unreachable_redis() -> CacheSettings {
+    CacheSettings::Redis {
+        url: "redis://127.0.0.1:1".to_owned(),
+        namespace: "perfblog-test-down".to_owned(),
+    }
+}
 
 async fn published_ids(app: &TestApp) -> Vec<i32> {
     post::Entity::find()
@@ -49,7 +59,7 @@ async fn a_view_is_shown_at_once_and_stored_at_the_next_flush() {
 }
 
 #[tokio::test]
-async fn a_cached_post_page_counts_its_view_with_one_read_and_no_write() {
+async fn a_cached_post_page_counts_its_view_without_a_statement() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
     let post = app.first_published().await;
@@ -58,9 +68,49 @@ async fn a_cached_post_page_counts_its_view_with_one_read_and_no_write() {
 
     let hit = app.get_page(&path).await;
 
-    assert_eq!(hit.query_count, Some(1), "the stored count, read");
-    assert!(hit.body.contains("view counter 1"));
+    assert_eq!(hit.query_count, Some(0), "neither a read nor a write");
+    assert!(hit.body.contains(&format!("{} views", post.view_count + 2)));
     assert_eq!(app.views_of(post.id).await, post.view_count);
+}
+
+#[tokio::test]
+async fn a_cached_post_page_stays_exact_across_flushes() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    app.set_views(post.id, 41).await;
+    let path = format!("/posts/{}", post.slug);
+
+    for expected in 42..=47 {
+        let page = app.get_page(&path).await;
+        assert!(
+            page.body.contains(&format!("{expected} views")),
+            "{expected}"
+        );
+        if expected % 2 == 0 {
+            app.flush_views().await;
+        }
+    }
+    app.flush_views().await;
+
+    assert_eq!(app.views_of(post.id).await, 47);
+}
+
+#[tokio::test]
+async fn a_cached_page_reads_the_stored_count_when_the_tally_cannot_give_its_total() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    app.set_views(post.id, 41).await;
+    let tally = ViewTally::new(&FragmentCache::new(&unreachable_redis()).expect("a lazy client"));
+    let subject = write_behind::subject_at_render(&tally, post.id, 41).await;
+    assert_eq!(subject.counted_at_render, None, "Redis is down");
+
+    let (shown, stats) =
+        count_queries(write_behind::count_cached_view(&app.db, &tally, subject)).await;
+
+    assert_eq!(shown.expect("counted"), 42, "stored 41 + pending 1");
+    assert_eq!(stats.statements, 1, "the stored count, read");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -197,16 +247,11 @@ async fn views_counted_while_redis_is_down_are_kept_in_process_and_written() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
     let post = app.first_published().await;
-    // Nothing listens on port 1: every Redis call fails at once.
-    let unreachable = CacheSettings::Redis {
-        url: "redis://127.0.0.1:1".to_owned(),
-        namespace: "perfblog-test-down".to_owned(),
-    };
-    let tally = ViewTally::new(&FragmentCache::new(&unreachable).expect("a lazy client"));
+    let tally = ViewTally::new(&FragmentCache::new(&unreachable_redis()).expect("a lazy client"));
 
     for view in 1..=4 {
         assert_eq!(
-            tally.add(post.id).await,
+            tally.add(post.id).await.pending,
             view,
             "pending, counted in process"
         );
@@ -256,4 +301,33 @@ async fn views_of_a_post_gone_before_the_flush_are_dropped_and_the_rest_written(
         again.posts, 0,
         "the gone post's view is not retried forever"
     );
+}
+
+#[tokio::test]
+async fn replicas_sharing_redis_show_every_view_either_counted_on_a_cached_page() {
+    if std::env::var("TEST_REDIS_URL").map_or(true, |url| url.is_empty()) {
+        eprintln!("skipped: replicas share the tally through Redis; set TEST_REDIS_URL");
+        return;
+    }
+    let first = spawn_app().await;
+    first.seed(SMALL).await;
+    let second = first.spawn_replica().await;
+    let post = first.first_published().await;
+    first.set_views(post.id, 41).await;
+    let path = format!("/posts/{}", post.slug);
+
+    for (view, app) in [&first, &second, &second, &first, &second]
+        .iter()
+        .enumerate()
+    {
+        let page = app.get_page(&path).await;
+        let expected = 42 + view;
+        assert!(
+            page.body.contains(&format!("{expected} views")),
+            "view {expected}, whichever replica served it"
+        );
+        if view > 0 {
+            assert_eq!(page.query_count, Some(0), "view {expected}: from the cache");
+        }
+    }
 }

@@ -11,6 +11,15 @@ use anyhow::Context;
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+/// One post's views in the shared tally.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SharedViews {
+    /// Not yet written to the database.
+    pub pending: i64,
+    /// Every view counted in Redis since its data began; never goes down.
+    pub total: i64,
+}
+
 /// Redis could not be asked; the caller computes without the cache.
 #[derive(Debug)]
 pub struct Unavailable;
@@ -53,6 +62,7 @@ impl Store {
             fragment_prefix: format!("{namespace}:fragment:"),
             page_prefix: format!("{namespace}:page:"),
             views_key: format!("{namespace}:views"),
+            view_totals_key: format!("{namespace}:view-totals"),
             health: Health::default(),
         }))
     }
@@ -133,12 +143,36 @@ impl Store {
         }
     }
 
-    /// Adds one view of `post_id` to the shared tally (`HINCRBY`): its pending views,
-    /// or `None` when views are tallied in process (no Redis).
-    pub async fn add_view(&self, post_id: i32) -> Result<Option<i64>, Unavailable> {
+    /// Adds one view of `post_id` to the shared tally and its running total (two
+    /// `HINCRBY`s, one round trip), or `None` when views are tallied in process.
+    pub async fn add_view(&self, post_id: i32) -> Result<Option<SharedViews>, Unavailable> {
         match self {
             Store::Memory(_) => Ok(None),
             Store::Redis(redis) => redis.add_view(post_id).await.map(Some),
+        }
+    }
+
+    /// `post_id`'s shared pending views and running total, counting nothing.
+    pub async fn peek_views(&self, post_id: i32) -> Result<Option<SharedViews>, Unavailable> {
+        match self {
+            Store::Memory(_) => Ok(None),
+            Store::Redis(redis) => redis.peek_views(post_id).await.map(Some),
+        }
+    }
+
+    /// Adds views counted elsewhere to the shared running totals.
+    pub async fn add_to_view_totals(&self, views: &[(i32, i64)]) -> Result<(), Unavailable> {
+        match self {
+            Store::Memory(_) => Ok(()),
+            Store::Redis(redis) => redis.add_to_view_totals(views).await,
+        }
+    }
+
+    /// Forgets the shared tally and its totals (the lab's, whose views were not real).
+    pub async fn forget_views(&self) -> Result<(), Unavailable> {
+        match self {
+            Store::Memory(_) => Ok(()),
+            Store::Redis(redis) => redis.forget_views().await,
         }
     }
 
@@ -199,6 +233,8 @@ pub struct RedisStore {
     page_prefix: String,
     /// A hash of post id → views not yet written to the database (`write_behind.rs`).
     views_key: String,
+    /// A hash of post id → views ever counted (written or not): the running totals.
+    view_totals_key: String,
     health: Health,
 }
 
@@ -294,10 +330,51 @@ impl RedisStore {
         self.health.observe(answer)
     }
 
-    async fn add_view(&self, post_id: i32) -> Result<i64, Unavailable> {
+    async fn add_view(&self, post_id: i32) -> Result<SharedViews, Unavailable> {
         self.health.check()?;
         let mut connection = self.manager.clone();
-        let answer: redis::RedisResult<i64> = connection.hincr(&self.views_key, post_id, 1).await;
+        let answer: redis::RedisResult<(i64, i64)> = redis::pipe()
+            .atomic()
+            .hincr(&self.views_key, post_id, 1)
+            .hincr(&self.view_totals_key, post_id, 1)
+            .query_async(&mut connection)
+            .await;
+        let (pending, total) = self.health.observe(answer)?;
+        Ok(SharedViews { pending, total })
+    }
+
+    async fn peek_views(&self, post_id: i32) -> Result<SharedViews, Unavailable> {
+        self.health.check()?;
+        let mut connection = self.manager.clone();
+        let answer: redis::RedisResult<(Option<i64>, Option<i64>)> = redis::pipe()
+            .hget(&self.views_key, post_id)
+            .hget(&self.view_totals_key, post_id)
+            .query_async(&mut connection)
+            .await;
+        let (pending, total) = self.health.observe(answer)?;
+        Ok(SharedViews {
+            pending: pending.unwrap_or(0),
+            total: total.unwrap_or(0),
+        })
+    }
+
+    async fn add_to_view_totals(&self, views: &[(i32, i64)]) -> Result<(), Unavailable> {
+        self.health.check()?;
+        let mut connection = self.manager.clone();
+        let mut pipe = redis::pipe();
+        for (post_id, n) in views {
+            pipe.hincr(&self.view_totals_key, *post_id, *n).ignore();
+        }
+        let answer: redis::RedisResult<()> = pipe.query_async(&mut connection).await;
+        self.health.observe(answer)
+    }
+
+    async fn forget_views(&self) -> Result<(), Unavailable> {
+        self.health.check()?;
+        let mut connection = self.manager.clone();
+        let answer: redis::RedisResult<()> = connection
+            .del(&[self.views_key.as_str(), self.view_totals_key.as_str()])
+            .await;
         self.health.observe(answer)
     }
 

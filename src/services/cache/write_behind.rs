@@ -17,6 +17,12 @@
 //! - The count a page shows is the stored count plus the pending tally. While a flush
 //!   is between taking the tally and committing it (while its statement runs), a page can
 //!   show up to that flush's views too few.
+//! - **A cached page reads nothing per view.** Beside the pending views the tally keeps
+//!   each post's running total — every view it has counted, written or not; it never
+//!   goes down. A page rendered when the count was `c` and the total `t` shows
+//!   `c + (total now − t)`: exact without asking the database (see
+//!   `views/post_detail/write_behind.rs`). Views counted in process while Redis was down
+//!   join the shared total at the next flush.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -40,9 +46,28 @@ pub struct ViewTally {
 struct Inner {
     /// Where the shared tally lives (Redis), when there is one.
     cache: Option<FragmentCache>,
+    local: Mutex<Local>,
+}
+
+#[derive(Default)]
+struct Local {
     /// Views tallied in this process: all of them without Redis, those counted while
     /// Redis was down (or whose flush failed) with it.
-    local: Mutex<HashMap<i32, i64>>,
+    pending: HashMap<i32, i64>,
+    /// Without Redis: every view this process has counted, per post (the running total).
+    totals: HashMap<i32, i64>,
+    /// With Redis: views counted here while it was down, not yet in its running total.
+    owed_to_shared_totals: HashMap<i32, i64>,
+}
+
+/// One post's views as the tally knows them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tallied {
+    /// Counted, not yet written to `posts.view_count`.
+    pub pending: i64,
+    /// Counted since the tally began, written or not; it never goes down. `None` when
+    /// Redis holds it and cannot be asked.
+    pub total: Option<i64>,
 }
 
 /// What one flush wrote.
@@ -68,30 +93,63 @@ impl ViewTally {
         Self {
             inner: Arc::new(Inner {
                 cache,
-                local: Mutex::new(HashMap::new()),
+                local: Mutex::new(Local::default()),
             }),
         }
     }
 
-    /// Counts one view of `post_id`; returns the post's views not yet stored, this one
-    /// included. No database statement.
-    pub async fn add(&self, post_id: i32) -> i64 {
-        if let Some(cache) = &self.inner.cache
-            && let Ok(Some(shared)) = cache.inner.store.add_view(post_id).await
-        {
-            return shared + self.local_pending(post_id);
+    /// Counts one view of `post_id`; returns its pending views and running total, this
+    /// view included. No database statement.
+    pub async fn add(&self, post_id: i32) -> Tallied {
+        if let Some(cache) = &self.inner.cache {
+            if let Ok(Some(shared)) = cache.inner.store.add_view(post_id).await {
+                return Tallied {
+                    pending: shared.pending + self.local_pending(post_id),
+                    total: Some(shared.total),
+                };
+            }
+            let mut local = self.local();
+            *local.owed_to_shared_totals.entry(post_id).or_insert(0) += 1;
+            return Tallied {
+                pending: increment(&mut local.pending, post_id),
+                total: None,
+            };
         }
         let mut local = self.local();
-        let pending = local.entry(post_id).or_insert(0);
-        *pending += 1;
-        *pending
+        Tallied {
+            pending: increment(&mut local.pending, post_id),
+            total: Some(increment(&mut local.totals, post_id)),
+        }
+    }
+
+    /// `post_id`'s pending views and running total, counting nothing.
+    pub async fn peek(&self, post_id: i32) -> Tallied {
+        if let Some(cache) = &self.inner.cache {
+            let shared = cache.inner.store.peek_views(post_id).await;
+            let local = self.local_pending(post_id);
+            return match shared {
+                Ok(Some(shared)) => Tallied {
+                    pending: shared.pending + local,
+                    total: Some(shared.total),
+                },
+                _ => Tallied {
+                    pending: local,
+                    total: None,
+                },
+            };
+        }
+        let local = self.local();
+        Tallied {
+            pending: local.pending.get(&post_id).copied().unwrap_or(0),
+            total: Some(local.totals.get(&post_id).copied().unwrap_or(0)),
+        }
     }
 
     fn local_pending(&self, post_id: i32) -> i64 {
-        self.local().get(&post_id).copied().unwrap_or(0)
+        self.local().pending.get(&post_id).copied().unwrap_or(0)
     }
 
-    fn local(&self) -> std::sync::MutexGuard<'_, HashMap<i32, i64>> {
+    fn local(&self) -> std::sync::MutexGuard<'_, Local> {
         self.inner
             .local
             .lock()
@@ -106,9 +164,9 @@ impl ViewTally {
     /// Forgets every pending view, shared and in process: the lab's tally, whose
     /// views were never real ones.
     pub async fn discard(&self) {
-        self.local().clear();
+        *self.local() = Local::default();
         if let Some(cache) = &self.inner.cache {
-            let _ = cache.inner.store.take_views().await;
+            let _ = cache.inner.store.forget_views().await;
         }
     }
 
@@ -116,12 +174,13 @@ impl ViewTally {
     /// per 1,000 posts. On failure the views not written go back to the tally (in
     /// process), for the next flush.
     pub async fn flush(&self, db: &impl ConnectionTrait) -> Result<Flushed, DbErr> {
-        let mut taken: HashMap<i32, i64> = std::mem::take(&mut *self.local());
-        if let Some(cache) = &self.inner.cache
-            && let Ok(shared) = cache.inner.store.take_views().await
-        {
-            for (post_id, views) in shared {
-                *taken.entry(post_id).or_insert(0) += views;
+        let mut taken: HashMap<i32, i64> = std::mem::take(&mut self.local().pending);
+        if let Some(cache) = &self.inner.cache {
+            self.pay_owed_totals(cache).await;
+            if let Ok(shared) = cache.inner.store.take_views().await {
+                for (post_id, views) in shared {
+                    *taken.entry(post_id).or_insert(0) += views;
+                }
             }
         }
         let mut views: Vec<(i32, i64)> = taken.into_iter().filter(|(_, n)| *n > 0).collect();
@@ -142,7 +201,23 @@ impl ViewTally {
     fn put_back(&self, views: &[(i32, i64)]) {
         let mut local = self.local();
         for (post_id, n) in views {
-            *local.entry(*post_id).or_insert(0) += n;
+            *local.pending.entry(*post_id).or_insert(0) += n;
+        }
+    }
+
+    /// Adds the views counted here while Redis was down to its running totals, so a
+    /// page cached before the outage counts them; kept for the next flush if Redis is
+    /// still down.
+    async fn pay_owed_totals(&self, cache: &FragmentCache) {
+        let owed: Vec<(i32, i64)> = std::mem::take(&mut self.local().owed_to_shared_totals)
+            .into_iter()
+            .collect();
+        if owed.is_empty() || cache.inner.store.add_to_view_totals(&owed).await.is_ok() {
+            return;
+        }
+        let mut local = self.local();
+        for (post_id, n) in owed {
+            *local.owed_to_shared_totals.entry(post_id).or_insert(0) += n;
         }
     }
 
@@ -181,6 +256,12 @@ impl ViewTally {
             }
         }
     }
+}
+
+fn increment(counts: &mut HashMap<i32, i64>, post_id: i32) -> i64 {
+    let count = counts.entry(post_id).or_insert(0);
+    *count += 1;
+    *count
 }
 
 /// `WITH v(post_id, views) AS (VALUES (1, 3), (7, 1), …) UPDATE posts SET view_count =

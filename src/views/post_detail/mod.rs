@@ -17,7 +17,7 @@ use crate::base::error::AppError;
 use crate::base::instrument::component;
 use crate::base::slug::Slug;
 use crate::base::variant::Variant;
-use crate::services::cache::page::{Rendered, Served, Subject};
+use crate::services::cache::page::{Rendered, Served};
 use crate::views::footer::Footer;
 use crate::views::site::Site;
 use crate::views::site::TagLink;
@@ -139,8 +139,8 @@ pub async fn page(
 }
 
 /// The optimized post page from the page cache: the page with two holes, then the view
-/// counted (into the tally, and the stored count read: one statement, a read) and its
-/// count put in the first hole.
+/// counted into the tally — no statement: the count is the one at render plus the
+/// tally's views since — and put in the first hole.
 /// A stale page (the database is down) cannot count; it shows the count it was
 /// rendered with.
 async fn cached(site: &Site, slug: &Slug, request: &PageRequest) -> Result<Response, AppError> {
@@ -149,10 +149,8 @@ async fn cached(site: &Site, slug: &Slug, request: &PageRequest) -> Result<Respo
         .pages
         .get_or_render(&format!("post:{slug}"), || async {
             let post = component("post", load(site, variant, slug)).await?;
-            let subject = Subject {
-                post_id: post.id,
-                views_at_render: post.view_count,
-            };
+            let subject =
+                write_behind::subject_at_render(&site.views, post.id, post.view_count).await;
             let html = PostDetailTemplate {
                 root: ROOT,
                 post,
@@ -173,7 +171,7 @@ async fn cached(site: &Site, slug: &Slug, request: &PageRequest) -> Result<Respo
         (Some(subject), _) => Some(
             component(
                 "view counter",
-                write_behind::count_view(&site.db, &site.views, subject.post_id),
+                write_behind::count_cached_view(&site.db, &site.views, subject),
             )
             .await?,
         ),

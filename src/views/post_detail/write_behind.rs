@@ -7,11 +7,17 @@
 //! flush on PostgreSQL — for every view; here the page reads the stored count (or
 //! already has it) and adds the pending tally. The price is durability: a crash
 //! loses the views tallied in process since the last flush (at most one interval).
+//!
+//! A cached page goes one step further and reads nothing: it was rendered knowing the
+//! count and the tally's running total for the post, and the views since are the
+//! total's growth ([`count_cached_view`]).
 
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QuerySelect};
 
 use crate::base::entities::post;
 use crate::services::cache::ViewTally;
+use crate::services::cache::page::Subject;
+use crate::services::cache::write_behind::Tallied;
 
 /// Counts a view of `post_id` and returns the count to show: the stored count (one
 /// read by primary key, no lock, no commit) plus the views not yet stored (0 if the
@@ -21,21 +27,57 @@ pub async fn count_view(
     tally: &ViewTally,
     post_id: i32,
 ) -> Result<i32, DbErr> {
+    let tallied = tally.add(post_id).await;
+    stored_plus_pending(db, post_id, tallied).await
+}
+
+async fn stored_plus_pending(
+    db: &impl ConnectionTrait,
+    post_id: i32,
+    tallied: Tallied,
+) -> Result<i32, DbErr> {
     let stored: Option<i32> = post::Entity::find_by_id(post_id)
         .select_only()
         .column(post::Column::ViewCount)
         .into_tuple()
         .one(db)
         .await?;
-    let Some(stored) = stored else {
-        return Ok(0);
-    };
-    Ok(shown(stored, tally.add(post_id).await))
+    Ok(stored.map_or(0, |stored| shown(stored, tallied.pending)))
 }
 
 /// Counts a view of a post just loaded, whose stored count is known: no statement.
 pub async fn count_loaded_view(tally: &ViewTally, post_id: i32, stored: i32) -> i32 {
-    shown(stored, tally.add(post_id).await)
+    shown(stored, tally.add(post_id).await.pending)
+}
+
+/// What a page rendered now records of its post's views, to count later ones from.
+pub async fn subject_at_render(tally: &ViewTally, post_id: i32, stored: i32) -> Subject {
+    let tallied = tally.peek(post_id).await;
+    Subject {
+        post_id,
+        views_at_render: shown(stored, tallied.pending),
+        counted_at_render: tallied.total,
+    }
+}
+
+/// Counts a view of a cached page's post and returns the count to show — with no
+/// statement: the count at render plus the views the tally has counted since.
+///
+/// What changed from [`count_view`]: the stored count is not read per view. Only when
+/// the tally cannot give its running total (Redis down) or that total went back (Redis
+/// lost its data) is the stored count read as before. Views counted outside the tally
+/// — the naive twin's counter writes the column itself — show once the page is
+/// rendered again.
+pub async fn count_cached_view(
+    db: &impl ConnectionTrait,
+    tally: &ViewTally,
+    subject: Subject,
+) -> Result<i32, DbErr> {
+    let tallied = tally.add(subject.post_id).await;
+    match (subject.counted_at_render, tallied.total) {
+        (Some(then), Some(now)) if now >= then => Ok(shown(subject.views_at_render, now - then)),
+        _ => stored_plus_pending(db, subject.post_id, tallied).await,
+    }
 }
 
 fn shown(stored: i32, pending: i64) -> i32 {

@@ -69,8 +69,11 @@ impl Hole {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Subject {
     pub post_id: i32,
-    /// Its view count when the page was rendered (shown if counting fails).
+    /// Its view count when the page was rendered, pending views included (shown if
+    /// counting fails).
     pub views_at_render: i32,
+    /// The view tally's running total for the post then; `None` if it could not be had.
+    pub counted_at_render: Option<i64>,
 }
 
 /// What a render hands the cache: HTML with hole markers in it.
@@ -450,6 +453,7 @@ mod tests {
             subject: Some(Subject {
                 post_id: 7,
                 views_at_render: 41,
+                counted_at_render: Some(7),
             }),
         }
     }

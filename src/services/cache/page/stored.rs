@@ -8,7 +8,10 @@ use crate::services::cache::precompressed::Segments;
 
 /// The blob a page is stored as in Redis: a version byte, the fixed fields, the
 /// holes, then each encoding's segments, each with its length.
-const FORMAT: u8 = 1;
+const FORMAT: u8 = 2;
+
+/// A subject's `counted_at_render` when it is `None`.
+const NOT_COUNTED: i64 = i64::MIN;
 
 pub(super) fn encode(page: &CachedPage) -> Vec<u8> {
     let segments = &page.segments;
@@ -27,10 +30,12 @@ pub(super) fn encode(page: &CachedPage) -> Vec<u8> {
     let subject = page.subject.unwrap_or(Subject {
         post_id: 0,
         views_at_render: 0,
+        counted_at_render: None,
     });
     out.put_u8(u8::from(page.subject.is_some()));
     out.put_i32_le(subject.post_id);
     out.put_i32_le(subject.views_at_render);
+    out.put_i64_le(subject.counted_at_render.unwrap_or(NOT_COUNTED));
     out.put_u8(u8::try_from(page.holes.len()).unwrap_or(u8::MAX));
     for hole in &page.holes {
         out.put_u8(hole.code());
@@ -60,6 +65,7 @@ pub(super) fn decode(mut blob: Bytes) -> Option<CachedPage> {
     let subject = Subject {
         post_id: blob.try_get_i32_le().ok()?,
         views_at_render: blob.try_get_i32_le().ok()?,
+        counted_at_render: Some(blob.try_get_i64_le().ok()?).filter(|&n| n != NOT_COUNTED),
     };
     let hole_count = blob.try_get_u8().ok()?;
     let holes = (0..hole_count)
@@ -116,7 +122,7 @@ mod tests {
         assert_eq!(decode(bytes.clone()), Some(page));
         assert_eq!(decode(bytes.slice(..bytes.len() - 1)), None, "truncated");
         assert_eq!(
-            decode(Bytes::from_static(b"\x02junk")),
+            decode(Bytes::from_static(b"\x01junk")),
             None,
             "another format"
         );
