@@ -16,6 +16,7 @@ use std::time::Duration;
 use sea_orm::Statement;
 use tokio::time::Instant;
 
+use super::backfire::Backfire;
 use super::bound_values;
 use super::workbench::Workbench;
 use crate::base::error::AppError;
@@ -194,6 +195,8 @@ impl<I: Send + Sync + 'static> Compare for Comparison<I> {
 pub struct Lesson {
     pub slug: &'static str,
     pub comparisons: &'static [&'static dyn Compare],
+    /// Where the pattern costs more than it saves, measured live on its lab page.
+    pub backfire: Option<&'static Backfire>,
 }
 
 impl Lesson {

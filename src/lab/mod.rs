@@ -7,6 +7,7 @@
 //! in transactions that are rolled back; and one comparison runs at a time (the naive
 //! sides are deliberately expensive — `docs/lab.md` says how much).
 
+pub mod backfire;
 mod bound_values;
 pub mod compare;
 pub mod fixtures;

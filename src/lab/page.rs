@@ -9,7 +9,8 @@ use axum::http::Uri;
 use catalog::report::{self, Figure, Report};
 use catalog::{CodeRef, Pattern, Track};
 
-use super::compare::{self, Fact, Measured, Sent, Step};
+use super::backfire::Line;
+use super::compare::{self, Fact, Lesson, Measured, Sent, Step};
 use super::{Lab, catalog};
 use super::{growth_chart, markdown};
 use crate::base::error::AppError;
@@ -290,6 +291,30 @@ impl From<&'static Figure> for BenchRow {
     }
 }
 
+/// A backfire as the page shows it: what it tries, as inline HTML, and its lines.
+pub struct ShownBackfire {
+    pub tries: String,
+    pub lines: Vec<Line>,
+}
+
+/// Runs the lesson's backfire, if it has one, after its comparison.
+async fn backfire(lesson: &Lesson, lab: &Lab) -> Result<Option<ShownBackfire>, AppError> {
+    let Some(backfire) = lesson.backfire else {
+        return Ok(None);
+    };
+    let lines = instrument::deliberately((backfire.run)(&lab.workbench)).await?;
+    Ok(Some(ShownBackfire {
+        tries: markdown::inline(backfire.tries),
+        lines: lines
+            .into_iter()
+            .map(|line| Line {
+                what: markdown::inline(&line.what),
+                ..line
+            })
+            .collect(),
+    }))
+}
+
 /// The pattern's prose, as HTML: the sections every pattern file has.
 pub struct Prose {
     pub problem: String,
@@ -329,6 +354,8 @@ pub struct LabPatternTemplate {
     pub columns: [Column; 2],
     /// Why both sides had nothing to do, and how to give them data again, as HTML.
     pub used_up: Option<String>,
+    /// Where the pattern backfires, measured on this visit.
+    pub backfire: Option<ShownBackfire>,
     pub benched: Vec<Benched>,
     /// Why the live figures differ from the report's: what each measured.
     pub live_and_benched: String,
@@ -346,15 +373,15 @@ pub async fn pattern(
 ) -> Result<LabPatternTemplate, AppError> {
     let no_such = || AppError::NotFound("There is no such pattern in the lab.".to_owned());
     let pattern = catalog().find(&slug).ok_or_else(no_such)?;
-    let live = super::lessons::find(&slug)
-        .and_then(|lesson| lesson.comparisons.first())
-        .ok_or_else(no_such)?;
+    let lesson = super::lessons::find(&slug).ok_or_else(no_such)?;
+    let live = lesson.comparisons.first().ok_or_else(no_such)?;
     let _turn = lab.gate.take_turn().await?;
     // The whole comparison, not only its naive side: the naive sides repeat statements
     // on purpose (the lesson, not an N+1 in the lab), and each side runs up to five
     // times, so even an optimized side's statements repeat.
     let size = pattern.live_measure().and_then(|measure| measure.live);
     let outcome = instrument::deliberately(compare::live(*live, &lab.workbench, size)).await?;
+    let backfire = backfire(lesson, &lab).await?;
     let at = catalog()
         .patterns()
         .iter()
@@ -388,6 +415,7 @@ pub async fn pattern(
             column("optimized", &pattern.optimized, outcome.optimized, source),
         ],
         used_up,
+        backfire,
         live_and_benched: live_and_benched(pattern, live.samples(), outcome_runs),
         benched: benched(pattern),
         report: published(),

@@ -398,13 +398,16 @@ async fn a_lab_page_counts_every_statement_its_experiments_ran() {
 
     // The page of posts both sides complete, loaded once; each side's runs (as many
     // as its budget allows, up to five: the page says how many); then the post and
-    // the tag the page links to. The columns show one run each; the page's own
+    // the tag the page links to; then its backfire: the ids, three runs each of the
+    // tags of a page, of every post at once and in chunks (one at this size), and the
+    // list past the bind limit. The columns show one run each; the page's own
     // X-Query-Count (and footer) shows what the request as a whole cost.
     let runs = runs_per_side(&page.body);
     let count = page.query_count.expect("X-Query-Count");
+    let backfire = 1 + 3 * (1 + 1 + 1) + 1;
     assert_eq!(
         count,
-        1 + runs[0] * 60 + runs[1] * 3 + 2,
+        1 + runs[0] * 60 + runs[1] * 3 + 2 + backfire,
         "the lab page reported {count} statements for {runs:?} runs"
     );
 }
@@ -731,4 +734,41 @@ async fn write_behind_counts_sixteen_views_at_once_and_tallies_them_where_the_si
     };
     assert!(text.contains(&format!("views tallied in{place}")), "{text}");
     assert_eq!(text.matches("rows16").count(), 2, "{text}");
+}
+
+/// The lines of the page's "Shown live" table, as text: `what: came to`.
+fn backfire_lines(body: &str) -> Vec<String> {
+    let Some(at) = body.find("<table class=\"lab-backfire\">") else {
+        return Vec::new();
+    };
+    let table = &body[at..at + body[at..].find("</table>").expect("closing tag")];
+    table
+        .split("<tr>")
+        .skip(1)
+        .map(|row| {
+            let (what, came_to) = row.split_once("</th>").expect("a heading cell");
+            format!("{}: {}", text_of(what).trim(), text_of(came_to).trim())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn where_a_pattern_backfires_its_page_measures_that_live_under_when_it_would_not() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+
+    for (slug, lines) in [
+        ("eager-loading", 4),
+        ("aggregation", 5),
+        ("per-view-caching", 4),
+        ("indexes", 3),
+    ] {
+        let page = app.get_page(&format!("/lab/{slug}")).await;
+        let shown = backfire_lines(&page.body);
+        eprintln!("{slug}: {shown:#?}");
+        assert_eq!(shown.len(), lines, "{slug}: {shown:?}");
+        let when_not = page.body.find("When it would not").expect("the section");
+        let table = page.body.find("lab-backfire").expect("the table");
+        assert!(table > when_not, "{slug}: under When it would not");
+    }
 }

@@ -16,6 +16,7 @@ use crate::views::post_detail::{naive, optimized};
 pub static LESSON: Lesson = Lesson {
     slug: "atomic-counters",
     comparisons: &[&VIEWS],
+    backfire: None,
 };
 
 /// Views each side's race sends at once.

@@ -13,6 +13,7 @@ use crate::views::admin::import::{NewPost, naive, optimized};
 pub static LESSON: Lesson = Lesson {
     slug: "bulk-inserts",
     comparisons: &[&IMPORT],
+    backfire: None,
 };
 
 /// `size` posts (100 unless asked) by the first user with the first two tags, validated

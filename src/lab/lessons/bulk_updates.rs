@@ -14,6 +14,7 @@ use crate::views::admin::{one_transaction, optimized};
 pub static LESSON: Lesson = Lesson {
     slug: "bulk-updates",
     comparisons: &[&PUBLISH],
+    backfire: None,
 };
 
 /// Where the drafts are, and how many each run publishes: every current draft in the

@@ -12,6 +12,7 @@ use crate::views::post_detail::optimized::{load, load_concurrently};
 pub static LESSON: Lesson = Lesson {
     slug: "concurrent-reads",
     comparisons: &[&PAGES],
+    backfire: None,
 };
 
 /// The newest post's page, `size` of them in flight at once (one unless asked): one

@@ -13,6 +13,7 @@ use crate::views::post_detail;
 pub static LESSON: Lesson = Lesson {
     slug: "connection-pooling",
     comparisons: &[&PER_REQUEST, &STATEMENT_CACHE],
+    backfire: None,
 };
 
 /// The newest post's page (the optimized loader's three statements) on a connection

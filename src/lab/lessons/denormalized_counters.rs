@@ -7,6 +7,7 @@ use crate::views::sidebar::{aggregated, denormalized};
 pub static LESSON: Lesson = Lesson {
     slug: "denormalized-counters",
     comparisons: &[&SIDEBAR],
+    backfire: None,
 };
 
 /// The sidebar's figures, uncached and not rendered, from the same data.

@@ -2,12 +2,13 @@
 //! comments counted on both sides); the post page's comment authors asked for one by
 //! one or joined.
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::{Comparison, Facts, Lesson};
+use super::{Backfire, Comparison, Facts, Lesson, Line, median_of, refusal, time};
 use crate::base::entities::post;
 use crate::base::error::AppError;
 use crate::lab::workbench::Workbench;
+use crate::views::batch::tags_of;
 use crate::views::pagination::{PageNumber, PageWindow};
 use crate::views::post_list::optimized::PostRow;
 use crate::views::{post_detail, post_list};
@@ -15,6 +16,7 @@ use crate::views::{post_detail, post_list};
 pub static LESSON: Lesson = Lesson {
     slug: "eager-loading",
     comparisons: &[&ENTRIES, &DETAIL],
+    backfire: Some(&HUGE_IN_LIST),
 };
 
 /// A first page of `size` posts (20 unless asked), loaded once with whole rows, as
@@ -80,4 +82,67 @@ async fn most_commented(bench: &Workbench) -> Result<post::Model, AppError> {
         .one(&bench.db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("No post has the slug `{slug}`.")))
+}
+
+/// Ids in the largest list the lab sends in one `IN (…)`.
+const HUGE: usize = 10_000;
+/// The same lists in statements of this many ids.
+const CHUNK: usize = 1_000;
+const CHUNK_SHOWN: &str = "1,000";
+/// Ids past PostgreSQL's limit of 65,535 bind parameters a statement.
+const PAST_THE_LIMIT: i32 = 70_000;
+
+/// The tags of 20 posts, of 10,000 in one statement and in ten, and of 70,000 ids.
+static HUGE_IN_LIST: Backfire = Backfire {
+    tries: "the tags of more posts in one `IN (…)` than a page shows",
+    run: |bench| Box::pin(huge_in_list(bench)),
+};
+
+async fn huge_in_list(bench: &Workbench) -> Result<Vec<Line>, AppError> {
+    let db = &bench.db;
+    let ids: Vec<i32> = post::Entity::find()
+        .select_only()
+        .column(post::Column::Id)
+        .order_by_asc(post::Column::Id)
+        .limit(HUGE as u64)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let page = &ids[..ids.len().min(20)];
+    let (_, one_page) = median_of(|| async { Ok(tags_of(db, page).await?) }).await?;
+    let (_, all_at_once) = median_of(|| async { Ok(tags_of(db, &ids).await?) }).await?;
+    let (_, chunked) = median_of(|| async {
+        for chunk in ids.chunks(CHUNK) {
+            tags_of(db, chunk).await?;
+        }
+        Ok(())
+    })
+    .await?;
+    let past: Vec<i32> = (1..=PAST_THE_LIMIT).collect();
+    let refused = match tags_of(db, &past).await {
+        Ok(_) => "accepted: this database takes that many values".to_owned(),
+        Err(error) => format!("refused: {}", refusal(&error)),
+    };
+    let n = catalog::report::thousands(ids.len() as u64);
+    Ok(vec![
+        Line::new(
+            format!("{} posts (a page), one statement", page.len()),
+            time(one_page),
+        ),
+        Line::new(format!("{n} posts, one statement"), time(all_at_once)),
+        Line::new(
+            match ids.len().div_ceil(CHUNK) {
+                1 => format!("{n} posts, one statement of at most {CHUNK_SHOWN}"),
+                chunks => format!("{n} posts, {chunks} statements of {CHUNK_SHOWN}"),
+            },
+            time(chunked),
+        ),
+        Line::new(
+            format!(
+                "{} ids, one statement",
+                catalog::report::thousands(PAST_THE_LIMIT as u64)
+            ),
+            refused,
+        ),
+    ])
 }

@@ -11,6 +11,7 @@ use crate::services::db::exists::{by_counting, by_finding_one, published_tagged}
 pub static LESSON: Lesson = Lesson {
     slug: "exists",
     comparisons: &[&BUSIEST_TAG, &ANY_POST],
+    backfire: None,
 };
 
 /// Does the busiest tag have a published post? (The question is built in each run,

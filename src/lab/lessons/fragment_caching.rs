@@ -11,6 +11,7 @@ use crate::views::sidebar::{cached, denormalized};
 pub static LESSON: Lesson = Lesson {
     slug: "fragment-caching",
     comparisons: &[&MEMORY, &REDIS],
+    backfire: None,
 };
 
 /// The rendered sidebar, from the counters every time or from a cache of the

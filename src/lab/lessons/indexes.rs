@@ -3,17 +3,22 @@
 
 use std::sync::OnceLock;
 
+use chrono::Utc;
 use sea_orm::ConnectionTrait;
+use tokio::time::Instant;
 
-use super::{Comparison, Fact, Facts, Fut, Lesson, Runs, Which};
+use super::{Backfire, Comparison, Fact, Facts, Fut, Lesson, Line, Runs, Which, time};
 use crate::base::error::AppError;
+use crate::lab::fixtures::posts_to_import;
 use crate::lab::workbench::{PageStatement, Workbench, rolled_back};
 use crate::services::db::explain::{Plan, explain};
 use crate::services::db::indexes::drop_page_indexes;
+use crate::views::admin::import::optimized::insert;
 
 pub static LESSON: Lesson = Lesson {
     slug: "indexes",
     comparisons: &[&PAGES, &POST_PAGE, &LIST_PAGE, &TITLE_SEARCH],
+    backfire: Some(&WRITES_PAY),
 };
 
 /// Every page's statements together (what the lab runs), then each page's alone.
@@ -146,4 +151,49 @@ fn shown(run: &[PageStatement], plans: &[Plan], changed: &[usize]) -> String {
     } else {
         text.join("\n\n")
     }
+}
+
+/// Posts each run of [`WRITES_PAY`] imports.
+const WRITTEN: u64 = 500;
+
+/// The same import with the pages' indexes and without them: every index is one more
+/// structure each row written must enter.
+static WRITES_PAY: Backfire = Backfire {
+    tries: "writing rows into tables whose indexes serve the pages",
+    run: |bench| Box::pin(writes_pay(bench)),
+};
+
+async fn writes_pay(bench: &Workbench) -> Result<Vec<Line>, AppError> {
+    let posts = posts_to_import(&bench.db, WRITTEN).await?;
+    let mut times = [Vec::new(), Vec::new()];
+    // Alternating, three runs a side: a slow moment falls on both.
+    for _ in 0..3 {
+        for (without, times) in [false, true].into_iter().zip(times.iter_mut()) {
+            times.push(
+                rolled_back(&bench.db, async |txn| {
+                    if without {
+                        drop_page_indexes(txn).await?;
+                    }
+                    let started = Instant::now();
+                    insert(txn, &posts, Utc::now()).await?;
+                    Ok(started.elapsed())
+                })
+                .await?,
+            );
+        }
+    }
+    let [with, without] = times.map(|mut times| {
+        times.sort();
+        times[times.len() / 2]
+    });
+    let per_post = with.saturating_sub(without) / WRITTEN as u32;
+    let n = catalog::report::thousands(WRITTEN);
+    Ok(vec![
+        Line::new(
+            format!("{n} posts imported, with the pages' indexes"),
+            time(with),
+        ),
+        Line::new(format!("{n} posts imported, without them"), time(without)),
+        Line::new("what the indexes add to each post written", time(per_post)),
+    ])
 }

@@ -14,6 +14,7 @@ use crate::views::post_list::optimized;
 pub static LESSON: Lesson = Lesson {
     slug: "keyset-pagination",
     comparisons: &[&DEPTH],
+    backfire: None,
 };
 
 /// The same 20 posts, seven columns each, of the page at a depth: by its number

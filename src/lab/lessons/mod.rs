@@ -22,6 +22,7 @@ pub mod projection;
 pub mod streaming;
 pub mod write_behind_counter;
 
+pub use super::backfire::{Backfire, Line, median_of, refusal, time};
 pub use super::compare::{
     Action, Compare, Comparison, Fact, Facts, Found, Fut, Lesson, Runs, Step, Which,
 };

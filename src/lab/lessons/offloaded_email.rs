@@ -18,6 +18,7 @@ use crate::views::comments::{CommentTarget, NewComment, naive, optimized};
 pub static LESSON: Lesson = Lesson {
     slug: "offloaded-email",
     comparisons: &[&COMMENT],
+    backfire: None,
 };
 
 /// How long the lab's SMTP server takes to accept a message, unless a size says

@@ -14,6 +14,7 @@ use crate::views::admin::{naive, one_transaction};
 pub static LESSON: Lesson = Lesson {
     slug: "one-transaction",
     comparisons: &[&PUBLISH],
+    backfire: None,
 };
 
 /// Drafts published per run when no size is asked for (at most 1,000: the posts there are).

@@ -9,6 +9,7 @@ use crate::views::post_list::{naive, optimized};
 pub static LESSON: Lesson = Lesson {
     slug: "projection",
     comparisons: &[&PAGE_QUERY],
+    backfire: None,
 };
 
 /// The list's page query for the first `size` posts (one more row: the list fetches

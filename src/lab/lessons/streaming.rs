@@ -10,6 +10,7 @@ use crate::views::admin::export::{naive, optimized};
 pub static LESSON: Lesson = Lesson {
     slug: "streaming",
     comparisons: &[&EXPORT, &FIRST_BYTE],
+    backfire: None,
 };
 
 /// The export of the first `size` posts by id (all of them unless asked), to its last

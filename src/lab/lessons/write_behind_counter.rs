@@ -15,6 +15,7 @@ use crate::views::post_detail::{optimized, write_behind};
 pub static LESSON: Lesson = Lesson {
     slug: "write-behind-counter",
     comparisons: &[&VIEWS],
+    backfire: None,
 };
 
 /// Views in flight at once when no size is asked for: the contention a popular post
