@@ -13,7 +13,7 @@ use perfblog::services::cache::{FragmentCache, PageCache};
 use perfblog::services::seed::{self, DatasetSize, Existing, SeedReport};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
+    QueryOrder, Statement,
 };
 
 pub struct TestApp {
@@ -582,11 +582,25 @@ impl Drop for TestDatabase {
                 .expect("runtime for cleanup");
             runtime.block_on(async {
                 if let Ok(server) = Database::connect(&server_url).await {
-                    let _ = server
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                        ))
-                        .await;
+                    // The test's database, and those the lab made beside it
+                    // (`{name}_one_transaction`, …).
+                    let mut names = vec![name.clone()];
+                    let beside = Statement::from_string(
+                        server.get_database_backend(),
+                        format!(
+                            "SELECT datname FROM pg_database WHERE starts_with(datname, '{name}_')"
+                        ),
+                    );
+                    if let Ok(rows) = server.query_all_raw(beside).await {
+                        names.extend(rows.iter().filter_map(|row| row.try_get_by_index(0).ok()));
+                    }
+                    for name in names {
+                        let _ = server
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .await;
+                    }
                     let _ = server.close().await;
                 }
             });

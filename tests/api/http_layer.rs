@@ -95,6 +95,9 @@ async fn pages_and_css_are_compressed_as_the_client_asks_and_tiny_bodies_are_not
         ("/", "gzip", Some("gzip")),
         ("/", "br", Some("br")),
         ("/", "br;q=0.5, gzip;q=1.0", Some("gzip")),
+        // Rendered per request (the naive twin), for a browser: zstd, the cheapest to
+        // compress on the fly of the three it accepts.
+        ("/naive/", "gzip, deflate, br, zstd", Some("zstd")),
         ("/", "identity", None),
         (css, "gzip", Some("gzip")),
         ("/posts/no-such-post", "gzip", None),

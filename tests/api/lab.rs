@@ -765,10 +765,52 @@ async fn where_a_pattern_backfires_its_page_measures_that_live_under_when_it_wou
     ] {
         let page = app.get_page(&format!("/lab/{slug}")).await;
         let shown = backfire_lines(&page.body);
-        eprintln!("{slug}: {shown:#?}");
         assert_eq!(shown.len(), lines, "{slug}: {shown:?}");
         let when_not = page.body.find("When it would not").expect("the section");
         let table = page.body.find("lab-backfire").expect("the table");
         assert!(table > when_not, "{slug}: under When it would not");
+    }
+}
+
+/// Pairs whose two sides must find the same rows — the same answer, the same entries,
+/// the same rows with or without an index — each measure run once on both sides: what
+/// a pair holds equal while it changes one idea.
+#[tokio::test]
+async fn each_pair_that_reads_finds_the_same_rows_on_both_sides() {
+    use perfblog::lab::compare::Fact;
+
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let url = DatabaseUrl::parse(&app.database_url).expect("a database URL");
+    let bench = Workbench::new(app.db.clone(), url);
+    for (slug, measure) in [
+        ("eager-loading", "entries"),
+        ("eager-loading", "detail"),
+        ("exists", "busiest-tag"),
+        ("exists", "any-post"),
+        ("exists", "matches"),
+        ("indexes", "pages"),
+        ("projection", "page-query"),
+        ("keyset-pagination", "depth"),
+        ("concurrent-reads", "pages"),
+        ("denormalized-counters", "sidebar"),
+        ("connection-pooling", "per-request"),
+    ] {
+        let comparison = perfblog::lab::lessons::find(slug)
+            .and_then(|lesson| lesson.comparison(measure))
+            .expect("the comparison");
+        let outcome = compare::live(comparison, &bench, None)
+            .await
+            .expect("both sides run");
+        let rows = |facts: &compare::Facts| facts.get(&Fact::Rows(0)).cloned();
+        assert_eq!(
+            rows(&outcome.naive.facts),
+            rows(&outcome.optimized.facts),
+            "{slug}/{measure}"
+        );
+        assert!(
+            rows(&outcome.naive.facts).is_some(),
+            "{slug}/{measure} says what it found"
+        );
     }
 }

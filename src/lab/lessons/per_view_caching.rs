@@ -11,7 +11,7 @@ use crate::base::error::AppError;
 use crate::base::slug::Slug;
 use crate::lab::fixtures::{page, site_of_its_own};
 use crate::lab::workbench::Workbench;
-use crate::services::cache::precompressed::brotli_on_the_fly;
+use crate::services::cache::precompressed::zstd_on_the_fly;
 use crate::views::site::Site;
 
 pub static LESSON: Lesson = Lesson {
@@ -76,11 +76,11 @@ async fn sites(bench: &Workbench, cache: CacheSettings, post: bool) -> Result<Si
     Ok(sites)
 }
 
-/// Rendered, then compressed as the compression layer does (brotli at quality 4).
+/// Rendered, then compressed as the compression layer does for a browser (zstd).
 async fn rendered(sites: &Sites, runs: &mut Runs) -> Result<Facts, AppError> {
     runs.time(|| async {
         let html = page(&sites.rendering, sites.post.as_ref()).await?;
-        Ok::<_, AppError>(brotli_on_the_fly(&html)?)
+        Ok::<_, AppError>(zstd_on_the_fly(&html)?)
     })
     .await?;
     Ok(Facts::none())
@@ -125,7 +125,7 @@ async fn low_hit_ratio(bench: &Workbench) -> Result<Vec<Line>, AppError> {
     page(&caching, Some(first)).await?;
     let (_, rendered) = median_of(|| async {
         let html = page(&rendering, Some(first)).await?;
-        Ok(brotli_on_the_fly(&html)?)
+        Ok(zstd_on_the_fly(&html)?)
     })
     .await?;
     let (_, hit) = median_of(|| page(&caching, Some(first))).await?;

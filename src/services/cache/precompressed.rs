@@ -235,19 +235,21 @@ impl Segments {
     }
 }
 
-/// What a compression layer does to every response it sends: the whole body in
-/// brotli at quality 4 (tower-http's default, and NGINX's on the fly). The lab's
-/// uncached side pays it, as the uncached pages do.
-pub fn brotli_on_the_fly(body: &[u8]) -> anyhow::Result<Bytes> {
-    let params = BrotliEncoderParams {
-        quality: 4,
-        size_hint: body.len(),
-        ..BrotliEncoderParams::default()
-    };
-    let mut out = Vec::with_capacity(body.len() / 3 + 64);
-    brotli::BrotliCompress(&mut &body[..], &mut out, &params)?;
-    Ok(Bytes::from(out))
+/// What the compression layer does to a response for a browser that accepts zstd
+/// (Chrome, Firefox and Edge send `gzip, deflate, br, zstd`; tower-http prefers zstd
+/// among equals): the whole body in zstd at its default level, 3. The lab's uncached
+/// side pays it, as the uncached pages do. (Safari, without zstd, gets brotli at
+/// quality 4, which cost the list page about a third of its CPU when it was the
+/// choice: docs/measurement-log.md.)
+pub fn zstd_on_the_fly(body: &[u8]) -> anyhow::Result<Bytes> {
+    Ok(Bytes::from(zstd::bulk::compress(
+        body,
+        ZSTD_ON_THE_FLY_LEVEL,
+    )?))
 }
+
+/// zstd's own default, which the compression layer uses.
+const ZSTD_ON_THE_FLY_LEVEL: i32 = 3;
 
 /// Raw DEFLATE of `segment`, ended by a full flush: byte aligned, self-contained,
 /// not final.
