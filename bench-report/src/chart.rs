@@ -119,6 +119,7 @@ mod tests {
                 optimized_ns: 10.0,
                 naive_found: None,
                 optimized_found: None,
+                machine: None,
             }],
             ..Report::default()
         };

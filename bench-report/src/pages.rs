@@ -200,7 +200,9 @@ pub fn measured(pattern: &Pattern, report: &Report) -> String {
     let mut text = format!(
         "Criterion medians from the bench report (`docs/benchmarks.json`), measured up to {} \
          on {}, standard dataset: `cargo bench --bench lessons -- {}`.\n\n",
-        report.measured, report.machine, pattern.slug
+        report.measured,
+        report.machines_of(&pattern.slug),
+        pattern.slug
     );
     text.push_str(
         "| measure | size | backend | naive | optimized | speed-up |\n|---|---|---|---|---|---|\n",

@@ -45,8 +45,12 @@ pub fn merged(previous: Report, fresh: Report, catalog: &Catalog) -> Report {
             == (&b.pattern, &b.measure, &b.size, &b.backend)
     };
     let mut figures = fresh.figures;
-    for old in previous.figures {
+    for mut old in previous.figures {
         if !figures.iter().any(|figure| same(figure, &old)) {
+            // Measured on the previous report's machine unless it says otherwise; said
+            // only where that is not the fresh report's.
+            let machine = old.machine.take().unwrap_or_else(|| previous.machine.clone());
+            old.machine = (machine != fresh.machine).then_some(machine);
             figures.push(old);
         }
     }
@@ -101,6 +105,7 @@ fn pair(results: &BTreeMap<Key, Measurement>, slug: &str, measure: &Measure) -> 
                     optimized_ns: o.median_ns,
                     naive_found: n.found,
                     optimized_found: o.found,
+                    machine: None,
                 });
             }
         }
@@ -114,8 +119,13 @@ pub fn markdown(report: &Report, catalog: &Catalog) -> String {
     let _ = writeln!(
         text,
         "Criterion medians, measured up to {} on {} (standard dataset; `cargo bench`, \
-         PostgreSQL runs with `BENCH_DATABASE_URL`, Redis with `BENCH_REDIS_URL`).\n",
-        report.measured, report.machine
+         PostgreSQL runs with `BENCH_DATABASE_URL`, Redis with `BENCH_REDIS_URL`){}.\n",
+        report.measured,
+        report.machine,
+        match report.figures.iter().any(|figure| figure.machine.is_some()) {
+            true => "; figures measured on another machine say so in their row",
+            false => "",
+        }
     );
     let _ = writeln!(
         text,
@@ -138,7 +148,10 @@ pub fn row(what: &str, figure: &Figure) -> String {
         } else {
             &figure.size
         },
-        figure.backend,
+        match &figure.machine {
+            Some(machine) => format!("{} (on {machine})", figure.backend),
+            None => figure.backend.clone(),
+        },
         report::duration(figure.naive_ns),
         report::duration(figure.optimized_ns),
         report::speedup(figure.speedup())

@@ -260,6 +260,7 @@ mod tests {
                 optimized_ns: 453_800.0,
                 naive_found: None,
                 optimized_found: None,
+                machine: None,
             }],
         }
     }

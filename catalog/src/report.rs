@@ -35,6 +35,10 @@ pub struct Figure {
     pub naive_found: Option<Amount>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optimized_found: Option<Amount>,
+    /// Where it was measured, when not on the report's [`Report::machine`]: a merge
+    /// keeps older figures measured elsewhere, and says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
 }
 
 /// A side's count in the measure's unit: `value` (of `of`, for a race).
@@ -67,6 +71,30 @@ impl Figure {
 }
 
 impl Report {
+    /// The machines `pattern`'s figures were measured on: "2 cores, AMD EPYC", or
+    /// "2 cores, AMD EPYC (exists: busiest-tag, any-post) and 2 cores, Intel Xeon
+    /// (exists: matches)" when they were measured on more than one.
+    pub fn machines_of(&self, pattern: &str) -> String {
+        let mut machines: Vec<(&str, Vec<&str>)> = Vec::new();
+        for figure in self.figures.iter().filter(|f| f.pattern == pattern) {
+            let machine = figure.machine.as_deref().unwrap_or(&self.machine);
+            match machines.iter_mut().find(|(m, _)| *m == machine) {
+                Some((_, measures)) if measures.contains(&figure.measure.as_str()) => {}
+                Some((_, measures)) => measures.push(&figure.measure),
+                None => machines.push((machine, vec![&figure.measure])),
+            }
+        }
+        match machines.as_slice() {
+            [] => self.machine.clone(),
+            [(machine, _)] => (*machine).to_owned(),
+            several => several
+                .iter()
+                .map(|(machine, measures)| format!("{machine} ({pattern}: {})", measures.join(", ")))
+                .collect::<Vec<_>>()
+                .join(" and "),
+        }
+    }
+
     /// A measure's figure at `size` on `backend` ("PostgreSQL"), if measured.
     fn at(&self, pattern: &str, measure: &str, size: &str, backend: &str) -> Option<&Figure> {
         self.figures.iter().find(|figure| {
@@ -262,6 +290,7 @@ mod tests {
             optimized_ns,
             naive_found: None,
             optimized_found: None,
+            machine: None,
         }
     }
 

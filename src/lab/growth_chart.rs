@@ -237,6 +237,7 @@ mod tests {
             optimized_ns,
             naive_found: None,
             optimized_found: None,
+            machine: None,
         }
     }
 

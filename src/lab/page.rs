@@ -359,8 +359,10 @@ pub struct LabPatternTemplate {
     pub benched: Vec<Benched>,
     /// Why the live figures differ from the report's: what each measured.
     pub live_and_benched: String,
-    /// When and where the report's figures were measured.
+    /// When the report's figures were measured.
     pub report: &'static Report,
+    /// Where this pattern's figures were measured.
+    pub machines: String,
     pub footer: Footer,
 }
 
@@ -419,6 +421,7 @@ pub async fn pattern(
         live_and_benched: live_and_benched(pattern, live.samples(), outcome_runs),
         benched: benched(pattern),
         report: published(),
+        machines: published().machines_of(&pattern.slug),
         footer: Footer::capture(Variant::Optimized, &uri).without_twin(),
     })
 }
