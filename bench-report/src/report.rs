@@ -49,7 +49,10 @@ pub fn merged(previous: Report, fresh: Report, catalog: &Catalog) -> Report {
         if !figures.iter().any(|figure| same(figure, &old)) {
             // Measured on the previous report's machine unless it says otherwise; said
             // only where that is not the fresh report's.
-            let machine = old.machine.take().unwrap_or_else(|| previous.machine.clone());
+            let machine = old
+                .machine
+                .take()
+                .unwrap_or_else(|| previous.machine.clone());
             old.machine = (machine != fresh.machine).then_some(machine);
             figures.push(old);
         }

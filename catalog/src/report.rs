@@ -89,7 +89,9 @@ impl Report {
             [(machine, _)] => (*machine).to_owned(),
             several => several
                 .iter()
-                .map(|(machine, measures)| format!("{machine} ({pattern}: {})", measures.join(", ")))
+                .map(|(machine, measures)| {
+                    format!("{machine} ({pattern}: {})", measures.join(", "))
+                })
                 .collect::<Vec<_>>()
                 .join(" and "),
         }
