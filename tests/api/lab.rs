@@ -297,7 +297,8 @@ async fn each_lab_page_shows_the_bench_reports_figures_for_its_comparisons() {
     for pattern in catalog().patterns() {
         let page = app.get_page(&format!("/lab/{}", pattern.slug)).await;
         assert!(
-            page.body.contains(&escaped(&report.machines_of(&pattern.slug))),
+            page.body
+                .contains(&escaped(&report.machines_of(&pattern.slug))),
             "{}: where its figures were measured",
             pattern.slug
         );
