@@ -199,9 +199,10 @@ pub fn index(report: &Report, catalog: &Catalog) -> String {
 pub fn measured(pattern: &Pattern, report: &Report) -> String {
     let mut text = format!(
         "Criterion medians from the bench report (`docs/benchmarks.json`), measured up to {} \
-         on {}, standard dataset: `cargo bench --bench lessons -- {}`.\n\n",
+         on {}, {}: `cargo bench --bench lessons -- {}`.\n\n",
         report.measured,
         report.machines_of(&pattern.slug),
+        pattern.dataset(),
         pattern.slug
     );
     text.push_str(

@@ -29,6 +29,10 @@ pub struct Pattern {
     pub optimized: Side,
     /// What criterion measures; the first is also what the lab runs live.
     pub measures: Vec<Measure>,
+    /// The data its comparisons run on where it is not the standard dataset ("a
+    /// database of its own: 1,000 posts, no comments"); the bench report's lines say it.
+    #[serde(default)]
+    pub dataset: Option<String>,
     /// The prose: the five sections every pattern has, in order, then any others.
     #[serde(skip)]
     pub sections: Vec<Section>,
@@ -271,6 +275,11 @@ impl TryFrom<String> for CodeRef {
 }
 
 impl Pattern {
+    /// What its figures were measured on: its own [`Pattern::dataset`] or the standard.
+    pub fn dataset(&self) -> &str {
+        self.dataset.as_deref().unwrap_or("standard dataset")
+    }
+
     /// Reads the file of the pattern `slug`: front matter between `---` lines, then
     /// `# title` and the sections.
     pub fn parse(slug: &str, text: &str) -> Result<Self, String> {

@@ -45,6 +45,10 @@ impl AppState {
                 workbench: Arc::new(workbench),
                 gate: lab::lab_gate(config.lab_wait),
                 repository_url: config.repository_url.as_deref().map(Into::into),
+                site_caches: lab::SiteCaches {
+                    fragments: cache.clone(),
+                    pages: pages.clone(),
+                },
             },
             metrics: Metrics::new(cache, pages),
             comment_limiter: CommentLimiter::new(config.comment_rate),

@@ -57,6 +57,45 @@ pub struct Lab {
     pub gate: LabGate,
     /// Where source files are linked: `REPOSITORY_URL`, or `None` for `/lab/source/…`.
     pub repository_url: Option<Arc<str>>,
+    /// The site's own caches, whose hit ratios the caching lessons show.
+    pub site_caches: SiteCaches,
+}
+
+/// The site's fragment and page caches, read for their hits and misses.
+#[derive(Clone)]
+pub struct SiteCaches {
+    pub fragments: crate::services::cache::FragmentCache,
+    pub pages: crate::services::cache::PageCache,
+}
+
+impl SiteCaches {
+    /// "On this server since it started: 1,234 hits, 56 misses — 95.7 % hits", for
+    /// the lessons about the site's two caches; `None` for the others.
+    pub fn hit_ratio_for(&self, slug: &str) -> Option<String> {
+        let (what, hits, misses) = match slug {
+            "fragment-caching" => {
+                let stats = self.fragments.stats();
+                ("fragment cache (the sidebar)", stats.hits, stats.misses)
+            }
+            "per-view-caching" => {
+                let stats = self.pages.stats();
+                ("page cache", stats.hits, stats.misses)
+            }
+            _ => return None,
+        };
+        let thousands = catalog::report::thousands;
+        Some(match hits + misses {
+            0 => format!("This server's {what} has not been asked yet since it started."),
+            asked => format!(
+                "This server's {what} since it started: {} {}, {} {} — {:.1} % hits.",
+                thousands(hits),
+                if hits == 1 { "hit" } else { "hits" },
+                thousands(misses),
+                if misses == 1 { "miss" } else { "misses" },
+                100.0 * hits as f64 / asked as f64
+            ),
+        })
+    }
 }
 
 pub fn routes(lab: Lab) -> Router {

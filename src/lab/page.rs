@@ -257,10 +257,14 @@ fn live_and_benched(pattern: &Pattern, samples: usize, runs: usize) -> String {
         .and_then(|measure| measure.live)
         .map(|size| format!(" at a size of {}", report::thousands(size)))
         .unwrap_or_default();
+    let dataset = match &pattern.dataset {
+        Some(own) => own.clone(),
+        None => "the standard dataset".to_owned(),
+    };
     format!(
         "The figures at the top are {runs} runs of each side{live_size}, now, on this \
          server's data and with whatever else it is doing; these are criterion's medians \
-         of at least {samples} samples each on the standard dataset, on a machine doing \
+         of at least {samples} samples each on {dataset}, on a machine doing \
          nothing else. They differ by the data, the number of runs and the load — and \
          where the live ranges overlap, the page marks the time \"noisy\"."
     )
@@ -356,6 +360,8 @@ pub struct LabPatternTemplate {
     pub used_up: Option<String>,
     /// Where the pattern backfires, measured on this visit.
     pub backfire: Option<ShownBackfire>,
+    /// The site's own hit ratio, for the lessons about its caches.
+    pub hit_ratio: Option<String>,
     pub benched: Vec<Benched>,
     /// Why the live figures differ from the report's: what each measured.
     pub live_and_benched: String,
@@ -418,6 +424,7 @@ pub async fn pattern(
         ],
         used_up,
         backfire,
+        hit_ratio: lab.site_caches.hit_ratio_for(&pattern.slug),
         live_and_benched: live_and_benched(pattern, live.samples(), outcome_runs),
         benched: benched(pattern),
         report: published(),

@@ -815,3 +815,32 @@ async fn each_pair_that_reads_finds_the_same_rows_on_both_sides() {
         );
     }
 }
+
+/// The caching lessons say how often the site's own cache answered: the hit ratio that
+/// decides whether a cache pays, next to the one where it would.
+#[tokio::test]
+async fn the_caching_lessons_show_this_servers_own_hit_ratio() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    for _ in 0..4 {
+        app.get_page("/").await;
+    }
+
+    let pages = app.get_page("/lab/per-view-caching").await;
+    let fragments = app.get_page("/lab/fragment-caching").await;
+    let eager = app.get_page("/lab/eager-loading").await;
+
+    assert!(
+        pages.body.contains(
+            "This server&#39;s page cache since it started: 3 hits, 1 miss — 75.0 % hits."
+        ),
+        "{}",
+        text_of(&pages.body)
+    );
+    assert!(
+        fragments
+            .body
+            .contains("fragment cache (the sidebar) since it started")
+    );
+    assert!(!eager.body.contains("class=\"hit-ratio\""));
+}
