@@ -120,6 +120,7 @@ mod tests {
                 naive_found: None,
                 optimized_found: None,
                 machine: None,
+                measured: None,
             }],
             ..Report::default()
         };

@@ -198,10 +198,9 @@ pub fn index(report: &Report, catalog: &Catalog) -> String {
 /// A pattern's `## Measured`: every figure of its measures, and where they come from.
 pub fn measured(pattern: &Pattern, report: &Report) -> String {
     let mut text = format!(
-        "Criterion medians from the bench report (`docs/benchmarks.json`), measured up to {} \
-         on {}, {}: `cargo bench --bench lessons -- {}`.\n\n",
-        report.measured,
-        report.machines_of(&pattern.slug),
+        "Criterion medians from the bench report (`docs/benchmarks.json`), measured {}, {}: \
+         `cargo bench --bench lessons -- {}`.\n\n",
+        report.where_and_when(&pattern.slug),
         pattern.dataset(),
         pattern.slug
     );

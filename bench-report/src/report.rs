@@ -53,7 +53,13 @@ pub fn merged(previous: Report, fresh: Report, catalog: &Catalog) -> Report {
                 .machine
                 .take()
                 .unwrap_or_else(|| previous.machine.clone());
-            old.machine = (machine != fresh.machine).then_some(machine);
+            let day = old
+                .measured
+                .take()
+                .unwrap_or_else(|| previous.measured.clone());
+            let elsewhere = machine != fresh.machine;
+            old.machine = elsewhere.then_some(machine);
+            old.measured = elsewhere.then_some(day);
             figures.push(old);
         }
     }
@@ -109,6 +115,7 @@ fn pair(results: &BTreeMap<Key, Measurement>, slug: &str, measure: &Measure) -> 
                     naive_found: n.found,
                     optimized_found: o.found,
                     machine: None,
+                    measured: None,
                 });
             }
         }
@@ -121,8 +128,8 @@ pub fn markdown(report: &Report, catalog: &Catalog) -> String {
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "Criterion medians, measured up to {} on {} (standard dataset; `cargo bench`, \
-         PostgreSQL runs with `BENCH_DATABASE_URL`, Redis with `BENCH_REDIS_URL`){}.\n",
+        "Criterion medians, measured up to {} on {} (the standard dataset unless the pattern's page names a database of its own; \
+         `cargo bench`, PostgreSQL runs with `BENCH_DATABASE_URL`, Redis with `BENCH_REDIS_URL`){}.\n",
         report.measured,
         report.machine,
         match report.figures.iter().any(|figure| figure.machine.is_some()) {
@@ -151,9 +158,10 @@ pub fn row(what: &str, figure: &Figure) -> String {
         } else {
             &figure.size
         },
-        match &figure.machine {
-            Some(machine) => format!("{} (on {machine})", figure.backend),
-            None => figure.backend.clone(),
+        match (&figure.machine, &figure.measured) {
+            (Some(machine), Some(day)) => format!("{} (on {machine}, {day})", figure.backend),
+            (Some(machine), None) => format!("{} (on {machine})", figure.backend),
+            _ => figure.backend.clone(),
         },
         report::duration(figure.naive_ns),
         report::duration(figure.optimized_ns),

@@ -261,6 +261,7 @@ mod tests {
                 naive_found: None,
                 optimized_found: None,
                 machine: None,
+                measured: None,
             }],
         }
     }

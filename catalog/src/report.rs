@@ -39,6 +39,9 @@ pub struct Figure {
     /// keeps older figures measured elsewhere, and says so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine: Option<String>,
+    /// The day it was measured, beside [`Figure::machine`] (`None`: up to the report's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured: Option<String>,
 }
 
 /// A side's count in the measure's unit: `value` (of `of`, for a race).
@@ -71,26 +74,35 @@ impl Figure {
 }
 
 impl Report {
-    /// The machines `pattern`'s figures were measured on: "2 cores, AMD EPYC", or
-    /// "2 cores, AMD EPYC (exists: busiest-tag, any-post) and 2 cores, Intel Xeon
-    /// (exists: matches)" when they were measured on more than one.
-    pub fn machines_of(&self, pattern: &str) -> String {
-        let mut machines: Vec<(&str, Vec<&str>)> = Vec::new();
+    /// When and where `pattern`'s figures were measured: "up to 2026-12-04 on 2 cores,
+    /// AMD EPYC", or, when on more than one machine, each with its measures: "up to
+    /// 2026-12-04 on 2 cores, AMD EPYC (exists: busiest-tag, any-post) and up to
+    /// 2026-12-05 on 2 cores, Intel Xeon (exists: matches)".
+    pub fn where_and_when(&self, pattern: &str) -> String {
+        let mut places: Vec<(&str, &str, Vec<&str>)> = Vec::new();
         for figure in self.figures.iter().filter(|f| f.pattern == pattern) {
             let machine = figure.machine.as_deref().unwrap_or(&self.machine);
-            match machines.iter_mut().find(|(m, _)| *m == machine) {
-                Some((_, measures)) if measures.contains(&figure.measure.as_str()) => {}
-                Some((_, measures)) => measures.push(&figure.measure),
-                None => machines.push((machine, vec![&figure.measure])),
+            let day = figure.measured.as_deref().unwrap_or(&self.measured);
+            match places.iter_mut().find(|(m, _, _)| *m == machine) {
+                Some((_, latest, measures)) => {
+                    *latest = (*latest).max(day);
+                    if !measures.contains(&figure.measure.as_str()) {
+                        measures.push(&figure.measure);
+                    }
+                }
+                None => places.push((machine, day, vec![&figure.measure])),
             }
         }
-        match machines.as_slice() {
-            [] => self.machine.clone(),
-            [(machine, _)] => (*machine).to_owned(),
+        match places.as_slice() {
+            [] => format!("up to {} on {}", self.measured, self.machine),
+            [(machine, day, _)] => format!("up to {day} on {machine}"),
             several => several
                 .iter()
-                .map(|(machine, measures)| {
-                    format!("{machine} ({pattern}: {})", measures.join(", "))
+                .map(|(machine, day, measures)| {
+                    format!(
+                        "up to {day} on {machine} ({pattern}: {})",
+                        measures.join(", ")
+                    )
                 })
                 .collect::<Vec<_>>()
                 .join(" and "),
@@ -293,6 +305,7 @@ mod tests {
             naive_found: None,
             optimized_found: None,
             machine: None,
+            measured: None,
         }
     }
 

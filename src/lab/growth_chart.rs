@@ -238,6 +238,7 @@ mod tests {
             naive_found: None,
             optimized_found: None,
             machine: None,
+            measured: None,
         }
     }
 

@@ -367,7 +367,7 @@ pub struct LabPatternTemplate {
     pub live_and_benched: String,
     /// When the report's figures were measured.
     pub report: &'static Report,
-    /// Where this pattern's figures were measured.
+    /// When and where this pattern's figures were measured.
     pub machines: String,
     pub footer: Footer,
 }
@@ -428,7 +428,7 @@ pub async fn pattern(
         live_and_benched: live_and_benched(pattern, live.samples(), outcome_runs),
         benched: benched(pattern),
         report: published(),
-        machines: published().machines_of(&pattern.slug),
+        machines: published().where_and_when(&pattern.slug),
         footer: Footer::capture(Variant::Optimized, &uri).without_twin(),
     })
 }

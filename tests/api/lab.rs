@@ -298,7 +298,7 @@ async fn each_lab_page_shows_the_bench_reports_figures_for_its_comparisons() {
         let page = app.get_page(&format!("/lab/{}", pattern.slug)).await;
         assert!(
             page.body
-                .contains(&escaped(&report.machines_of(&pattern.slug))),
+                .contains(&escaped(&report.where_and_when(&pattern.slug))),
             "{}: where its figures were measured",
             pattern.slug
         );

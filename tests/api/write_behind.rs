@@ -103,7 +103,7 @@ async fn a_cached_page_reads_the_stored_count_when_the_tally_cannot_give_its_tot
     let post = app.first_published().await;
     app.set_views(post.id, 41).await;
     let tally = ViewTally::new(&FragmentCache::new(&unreachable_redis()).expect("a lazy client"));
-    let subject = write_behind::subject_at_render(&tally, post.id, 41).await;
+    let subject = write_behind::subject_at_render(&tally, post.id, 41, tally.flush_epoch()).await;
     assert_eq!(subject.counted_at_render, None, "Redis is down");
 
     let (shown, stats) =
@@ -330,4 +330,27 @@ async fn replicas_sharing_redis_show_every_view_either_counted_on_a_cached_page(
             assert_eq!(page.query_count, Some(0), "view {expected}: from the cache");
         }
     }
+}
+
+#[tokio::test]
+async fn a_page_rendered_across_a_flush_counts_its_hits_from_the_stored_count() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    let tally = ViewTally::in_process();
+    tally.add(post.id).await;
+    let before_the_read = tally.flush_epoch();
+    tally.flush(&app.db).await.expect("written");
+
+    let stored = app.views_of(post.id).await;
+    let subject = write_behind::subject_at_render(&tally, post.id, stored, before_the_read).await;
+
+    assert_eq!(
+        subject.counted_at_render, None,
+        "the flush moved views meanwhile"
+    );
+    let (shown, stats) =
+        count_queries(write_behind::count_cached_view(&app.db, &tally, subject)).await;
+    assert_eq!(shown.expect("counted"), stored + 1);
+    assert_eq!(stats.statements, 1, "the stored count, read");
 }

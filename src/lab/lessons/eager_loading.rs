@@ -126,7 +126,7 @@ async fn huge_in_list(bench: &Workbench) -> Result<Vec<Line>, AppError> {
     let n = catalog::report::thousands(ids.len() as u64);
     Ok(vec![
         Line::new(
-            format!("{} posts (a page), one statement", page.len()),
+            format!("{} posts (a page's worth), one statement", page.len()),
             time(one_page),
         ),
         Line::new(format!("{n} posts, one statement"), time(all_at_once)),
@@ -139,7 +139,7 @@ async fn huge_in_list(bench: &Workbench) -> Result<Vec<Line>, AppError> {
         ),
         Line::new(
             format!(
-                "{} ids, one statement",
+                "{} ids in one statement (past PostgreSQL's 65,535 and SQLite's 32,766)",
                 catalog::report::thousands(PAST_THE_LIMIT as u64)
             ),
             refused,

@@ -347,6 +347,7 @@ impl RedisStore {
         self.health.check()?;
         let mut connection = self.manager.clone();
         let answer: redis::RedisResult<(Option<i64>, Option<i64>)> = redis::pipe()
+            .atomic()
             .hget(&self.views_key, post_id)
             .hget(&self.view_totals_key, post_id)
             .query_async(&mut connection)

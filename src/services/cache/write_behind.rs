@@ -26,6 +26,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -47,6 +48,9 @@ struct Inner {
     /// Where the shared tally lives (Redis), when there is one.
     cache: Option<FragmentCache>,
     local: Mutex<Local>,
+    /// Counts each flush's start and end: odd while one runs. A page rendered across a
+    /// change cannot trust the count it read (see [`ViewTally::flush_epoch`]).
+    flushes: AtomicU64,
 }
 
 #[derive(Default)]
@@ -94,6 +98,7 @@ impl ViewTally {
             inner: Arc::new(Inner {
                 cache,
                 local: Mutex::new(Local::default()),
+                flushes: AtomicU64::new(0),
             }),
         }
     }
@@ -170,10 +175,25 @@ impl ViewTally {
         }
     }
 
+    /// This process's flushes so far, twice each (odd while one runs). A reader that
+    /// reads the stored count and then the pending views sees every view exactly once
+    /// only if no flush moved views between the two: the same even epoch before and
+    /// after. (A flush by another replica, sharing Redis, is not seen here.)
+    pub fn flush_epoch(&self) -> u64 {
+        self.inner.flushes.load(Ordering::Acquire)
+    }
+
     /// Writes every pending view to `posts.view_count`: one `UPDATE … FROM (VALUES …)`
     /// per 1,000 posts. On failure the views not written go back to the tally (in
     /// process), for the next flush.
     pub async fn flush(&self, db: &impl ConnectionTrait) -> Result<Flushed, DbErr> {
+        self.inner.flushes.fetch_add(1, Ordering::AcqRel);
+        let flushed = self.flush_now(db).await;
+        self.inner.flushes.fetch_add(1, Ordering::AcqRel);
+        flushed
+    }
+
+    async fn flush_now(&self, db: &impl ConnectionTrait) -> Result<Flushed, DbErr> {
         let mut taken: HashMap<i32, i64> = std::mem::take(&mut self.local().pending);
         if let Some(cache) = &self.inner.cache {
             self.pay_owed_totals(cache).await;

@@ -141,16 +141,17 @@ pub async fn page(
 /// The optimized post page from the page cache: the page with two holes, then the view
 /// counted into the tally — no statement: the count is the one at render plus the
 /// tally's views since — and put in the first hole.
-/// A stale page (the database is down) cannot count; it shows the count it was
-/// rendered with.
+/// A stale page (the database is down) still counts its view into the tally, and
+/// shows its count at render plus the views since where the tally can tell.
 async fn cached(site: &Site, slug: &Slug, request: &PageRequest) -> Result<Response, AppError> {
     let variant = Variant::Optimized;
     let (page, served) = site
         .pages
         .get_or_render(&format!("post:{slug}"), || async {
+            let epoch = site.views.flush_epoch();
             let post = component("post", load(site, variant, slug)).await?;
             let subject =
-                write_behind::subject_at_render(&site.views, post.id, post.view_count).await;
+                write_behind::subject_at_render(&site.views, post.id, post.view_count, epoch).await;
             let html = PostDetailTemplate {
                 root: ROOT,
                 post,
@@ -167,7 +168,9 @@ async fn cached(site: &Site, slug: &Slug, request: &PageRequest) -> Result<Respo
         })
         .await?;
     let views = match (page.subject, served) {
-        (Some(subject), Served::Stale) => Some(subject.views_at_render),
+        (Some(subject), Served::Stale) => {
+            Some(write_behind::count_stale_view(&site.views, subject).await)
+        }
         (Some(subject), _) => Some(
             component(
                 "view counter",

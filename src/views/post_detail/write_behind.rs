@@ -50,13 +50,22 @@ pub async fn count_loaded_view(tally: &ViewTally, post_id: i32, stored: i32) -> 
     shown(stored, tally.add(post_id).await.pending)
 }
 
-/// What a page rendered now records of its post's views, to count later ones from.
-pub async fn subject_at_render(tally: &ViewTally, post_id: i32, stored: i32) -> Subject {
+/// What a page rendered now records of its post's views, to count later ones from:
+/// `stored` was read when the tally's [`ViewTally::flush_epoch`] was `epoch`. If a
+/// flush ran meanwhile, moving views from the tally into the column, the page records
+/// no running total, and each of its hits reads the stored count instead.
+pub async fn subject_at_render(
+    tally: &ViewTally,
+    post_id: i32,
+    stored: i32,
+    epoch: u64,
+) -> Subject {
     let tallied = tally.peek(post_id).await;
+    let undisturbed = epoch.is_multiple_of(2) && tally.flush_epoch() == epoch;
     Subject {
         post_id,
         views_at_render: shown(stored, tallied.pending),
-        counted_at_render: tallied.total,
+        counted_at_render: tallied.total.filter(|_| undisturbed),
     }
 }
 
@@ -77,6 +86,17 @@ pub async fn count_cached_view(
     match (subject.counted_at_render, tallied.total) {
         (Some(then), Some(now)) if now >= then => Ok(shown(subject.views_at_render, now - then)),
         _ => stored_plus_pending(db, subject.post_id, tallied).await,
+    }
+}
+
+/// Counts a view of a stale cached page — served because the database is down — with
+/// no statement: its count at render plus the tally's views since, or the count at
+/// render where the tally cannot tell.
+pub async fn count_stale_view(tally: &ViewTally, subject: Subject) -> i32 {
+    let tallied = tally.add(subject.post_id).await;
+    match (subject.counted_at_render, tallied.total) {
+        (Some(then), Some(now)) if now >= then => shown(subject.views_at_render, now - then),
+        _ => subject.views_at_render,
     }
 }
 
