@@ -219,7 +219,7 @@ async fn writes_pay(bench: &Workbench) -> Result<Vec<Line>, AppError> {
         ),
         Line::new(
             format!(
-                "the same into one with the posts' {} indexes",
+                "the same with {} of the posts' B-tree indexes as well",
                 COPY_INDEXES.len()
             ),
             time(indexed),
