@@ -2,6 +2,7 @@
 
 use axum::http::Uri;
 
+use crate::base::instrument::findings::Finding;
 use crate::base::instrument::{self, Component, Inspected, QueryStats, ShapeCount};
 use crate::base::variant::Variant;
 use crate::services::cache::page::{RenderCost, Served};
@@ -22,6 +23,9 @@ pub struct Footer {
     pub is_hole: bool,
     /// How the page cache served the page, when it did.
     pub page: Option<PageNote>,
+    /// Parts and statements of this request past the slow threshold, costliest first:
+    /// shown before any N+1 suspect.
+    pub slow: Vec<Finding>,
     /// Statement shapes this request repeated: N+1 suspects (none with the detector off).
     pub n_plus_one: Vec<ShapeCount>,
     /// Every statement and cache lookup, when the SQL panel is on (`PERFBLOG_INSPECT=1`).
@@ -79,6 +83,7 @@ impl Footer {
             twin_href: Some(twin_href),
             is_hole: false,
             page: None,
+            slow: instrument::slow_findings(),
             n_plus_one: instrument::suspects(),
             inspected: instrument::inspected(),
         }
@@ -103,6 +108,7 @@ impl Footer {
             twin_href: None,
             is_hole: true,
             page: None,
+            slow: Vec::new(),
             n_plus_one: Vec::new(),
             inspected: None,
         }

@@ -364,11 +364,13 @@ impl Page {
         };
         let timings = every("server-timing");
         let n_plus_one = every("x-n-plus-one");
+        let findings = every("x-perf-findings");
         let body = response.text().await.expect("body is text");
         Page {
             status,
             query_count,
             n_plus_one,
+            findings,
             server_timing: timings.first().cloned(),
             timings,
             body,
@@ -397,6 +399,8 @@ pub struct Page {
     pub timings: Vec<String>,
     /// Every `X-N-Plus-One` value: one per statement shape the request repeated.
     pub n_plus_one: Vec<String>,
+    /// Every `X-Perf-Findings` value: slow parts and statements, then N+1 suspects.
+    pub findings: Vec<String>,
     pub body: String,
 }
 

@@ -18,6 +18,7 @@ mod dead_emails;
 mod errors;
 mod exists;
 mod export;
+mod findings;
 mod fragment_cache;
 mod fuzz;
 mod helpers;

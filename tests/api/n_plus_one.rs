@@ -106,7 +106,10 @@ async fn the_report_names_the_count_the_shape_and_the_fix_with_its_lab_page() {
         "{authors}"
     );
     let counts = report_naming(&naive, "COUNT(");
-    assert!(counts.ends_with("/lab/aggregation"), "{counts}");
+    assert!(
+        counts.ends_with("fix: one grouped query for the page, /lab/eager-loading"),
+        "{counts}: the page's counts in one query, as the eager-loading list does"
+    );
     assert!(naive.body.contains("href=\"/lab/eager-loading\""));
 }
 

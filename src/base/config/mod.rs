@@ -177,6 +177,11 @@ pub struct Settings {
     #[arg(long, env = "N_PLUS_ONE_THRESHOLD", global = true, value_name = "N", default_value = "5",
           value_parser = setting(|raw| whole_number::<u32>(raw, 2, 1000)))]
     pub n_plus_one_threshold: u32,
+    /// Milliseconds of database time that make a page's part or one statement a slow
+    /// finding, reported before any N+1 (`X-Perf-Findings`), from 1 to 60000.
+    #[arg(long, env = "PERF_SLOW_MS", global = true, value_name = "MS", default_value = "50",
+          value_parser = setting(|raw| whole_number::<u64>(raw, 1, 60_000)))]
+    pub perf_slow_ms: u64,
     /// `1` ends every page's footer with its SQL and cache lookups. It shows SQL to every
     /// visitor: never in production.
     #[arg(long, env = "PERFBLOG_INSPECT", global = true, value_name = "0|1",
@@ -233,6 +238,7 @@ impl Settings {
                 n_plus_one: self.n_plus_one,
                 threshold: self.n_plus_one_threshold,
                 panel: self.inspect,
+                slow: std::time::Duration::from_millis(self.perf_slow_ms),
             },
             ..defaults
         }
@@ -347,6 +353,7 @@ mod tests {
             ("--n-plus-one", "loud", "N_PLUS_ONE"),
             ("--n-plus-one-threshold", "1", "N_PLUS_ONE_THRESHOLD"),
             ("--n-plus-one-threshold", "five", "N_PLUS_ONE_THRESHOLD"),
+            ("--perf-slow-ms", "0", "PERF_SLOW_MS"),
             ("--inspect", "yes", "PERFBLOG_INSPECT"),
         ] {
             let error = refusal(&[flag, value]);

@@ -135,6 +135,9 @@ pub struct Inspection {
     /// `PERFBLOG_INSPECT=1`: every page's footer opens on its statements and cache
     /// lookups. It shows SQL to anyone: development only.
     pub panel: bool,
+    /// A part of a page or one statement with at least this much database time is a
+    /// slow finding, reported before any N+1 (`PERF_SLOW_MS`).
+    pub slow: std::time::Duration,
 }
 
 impl Default for Inspection {
@@ -143,6 +146,7 @@ impl Default for Inspection {
             n_plus_one: NPlusOne::Log,
             threshold: 5,
             panel: false,
+            slow: std::time::Duration::from_millis(50),
         }
     }
 }

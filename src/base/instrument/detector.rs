@@ -104,11 +104,14 @@ pub struct Fix {
 
 impl Fix {
     /// Every cure the detector suggests (the lab's tests check their pages).
-    pub const ALL: [Fix; 4] = [
+    pub const ALL: [Fix; 7] = [
         Fix::EAGER_LOADING,
-        Fix::AGGREGATION,
+        Fix::PAGE_COUNTS,
         Fix::BULK_UPDATE,
         Fix::BULK_INSERT,
+        Fix::SLOW_STATEMENT,
+        Fix::SLOW_SIDEBAR,
+        Fix::SLOW_PART,
     ];
 
     const EAGER_LOADING: Fix = Fix {
@@ -116,11 +119,38 @@ impl Fix {
         advice: "load what every entry needs for the whole page at once: one `IN (…)` query or a JOIN",
         lab: "eager-loading",
     };
-    const AGGREGATION: Fix = Fix {
-        name: "one GROUP BY",
-        advice: "count for the whole page in one `GROUP BY`, or keep a counter column",
+    /// A `COUNT` per entry: the page's counts in one grouped `IN (…)` query, as the
+    /// eager-loading list does (`comment_counts_of`), or a counter column.
+    const PAGE_COUNTS: Fix = Fix {
+        name: "one grouped query for the page",
+        advice: "count for the whole page in one `GROUP BY … WHERE id IN (…)`, or keep a counter column",
+        lab: "eager-loading",
+    };
+    /// One statement past the slow threshold.
+    pub const SLOW_STATEMENT: Fix = Fix {
+        name: "a plan that reads less",
+        advice: "read its plan (EXPLAIN): an index, fewer rows or fewer columns",
+        lab: "indexes",
+    };
+    /// The naive sidebar: every post and comment loaded to count them.
+    const SLOW_SIDEBAR: Fix = Fix {
+        name: "counting in the database",
+        advice: "count with `GROUP BY` instead of loading every row, then cache the result until a write",
         lab: "aggregation",
     };
+    const SLOW_PART: Fix = Fix {
+        name: "its slowest statement",
+        advice: "find the statement that dominates the part and read its plan",
+        lab: "indexes",
+    };
+
+    /// What to do about the page part `name` when it is slow.
+    pub fn for_part(name: &str) -> Fix {
+        match name {
+            "sidebar" => Fix::SLOW_SIDEBAR,
+            _ => Fix::SLOW_PART,
+        }
+    }
     const BULK_UPDATE: Fix = Fix {
         name: "a bulk statement",
         advice: "change every row in one `UPDATE … WHERE id IN (…)`",
@@ -141,7 +171,7 @@ impl Fix {
         } else if upper.starts_with("UPDATE") || upper.starts_with("DELETE") {
             Fix::BULK_UPDATE
         } else if upper.contains("COUNT(") {
-            Fix::AGGREGATION
+            Fix::PAGE_COUNTS
         } else {
             Fix::EAGER_LOADING
         }
@@ -260,7 +290,7 @@ fn is_hash(part: &str) -> bool {
 }
 
 /// `text` with `×` as `x`, `…` as `...`, and anything else outside ASCII as `?`.
-fn ascii(text: &str) -> String {
+pub(super) fn ascii(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

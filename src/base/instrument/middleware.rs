@@ -9,6 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::detector::{self, Detector, Inspection, NPlusOne, ShapeCount};
+use super::findings::{self, Finding};
 use super::{Keep, PANEL, QueryLog, Watch};
 
 /// Middleware: counts the request's statements and reports them in `X-Query-Count`
@@ -25,6 +26,7 @@ pub async fn count_request_queries(
         n_plus_one,
         threshold,
         panel,
+        slow,
     } = detector.settings;
     let route = route_of(&request);
     let detecting = n_plus_one != NPlusOne::Off;
@@ -34,8 +36,10 @@ pub async fn count_request_queries(
             threshold,
             call_site: n_plus_one == NPlusOne::Raise || !detector.has_warned(&route),
         }),
+        slow: Some(slow),
         ..Keep::default()
     };
+    let started = std::time::Instant::now();
     let (mut response, log) = if panel {
         PANEL
             .scope((), QueryLog::scope(keep, next.run(request)))
@@ -54,7 +58,10 @@ pub async fn count_request_queries(
                 .into_response();
         }
     }
+    let findings = findings::of(&log, &suspects, slow);
+    warn_slow_once(&detector, &route, &findings);
     write_headers(response.headers_mut(), &log, &suspects);
+    write_findings(response.headers_mut(), &findings, started.elapsed());
     response
         .extensions_mut()
         .insert(Suspects(u32::try_from(suspects.len()).unwrap_or(u32::MAX)));
@@ -109,6 +116,47 @@ fn write_headers(headers: &mut HeaderMap, log: &QueryLog, suspects: &[ShapeCount
         if let Ok(timing) = HeaderValue::from_str(&timing) {
             headers.append("server-timing", timing);
         }
+    }
+}
+
+/// `X-Perf-Findings` (the first few, costliest first, slow before N+1), a `slow`
+/// `Server-Timing` entry per slow finding, and `total`: the request's own time.
+fn write_findings(headers: &mut HeaderMap, findings: &[Finding], total: std::time::Duration) {
+    for finding in findings.iter().take(MOST_REPORTED) {
+        if let Ok(value) = HeaderValue::from_str(&finding.header()) {
+            headers.append("x-perf-findings", value);
+        }
+    }
+    let timings = findings
+        .iter()
+        .filter(|finding| finding.is_slow())
+        .take(MOST_REPORTED)
+        .map(Finding::server_timing)
+        .chain(std::iter::once(format!(
+            "total;dur={:.3}",
+            total.as_secs_f64() * 1000.0
+        )));
+    for timing in timings {
+        if let Ok(timing) = HeaderValue::from_str(&timing) {
+            headers.append("server-timing", timing);
+        }
+    }
+}
+
+/// The log's one warning per route for its slow parts and statements.
+fn warn_slow_once(detector: &Detector, route: &str, findings: &[Finding]) {
+    let slow: Vec<&Finding> = findings.iter().filter(|f| f.is_slow()).collect();
+    if slow.is_empty() || !detector.first_warning(&format!("slow {route}")) {
+        return;
+    }
+    for finding in slow {
+        tracing::warn!(
+            route,
+            finding = %finding.describe(),
+            fix = %format!("{}: {}", finding.fix.name, finding.fix.advice),
+            lab = %format!("/lab/{}", finding.fix.lab),
+            "slow: measure first — this cost more than any repeated statement"
+        );
     }
 }
 

@@ -19,6 +19,7 @@
 //! (`PERFBLOG_INSPECT=1`) lists them all.
 
 pub mod detector;
+pub mod findings;
 mod middleware;
 pub mod shape;
 
@@ -62,6 +63,8 @@ pub struct QueryLog {
     /// The statements run in here repeat on purpose (the lab's naive sides): their
     /// shapes are not passed on to the scopes around it.
     deliberate: bool,
+    /// Database time that makes a part or a statement a slow finding (a request's scope).
+    slow: Option<Duration>,
     /// The named parts run inside this scope, in the order they finished.
     components: Mutex<Vec<Component>>,
     /// The enclosing scope's log, which counts this scope's statements too.
@@ -122,6 +125,7 @@ struct Keep {
     shapes: bool,
     watch: Option<Watch>,
     deliberate: bool,
+    slow: Option<Duration>,
 }
 
 impl QueryLog {
@@ -175,6 +179,7 @@ impl QueryLog {
             shapes: keep.shapes.then(|| Mutex::new(Shapes::default())),
             watch: keep.watch,
             deliberate: keep.deliberate,
+            slow: keep.slow,
             parent: CURRENT.try_with(Arc::clone).ok(),
             ..QueryLog::default()
         });
@@ -432,6 +437,17 @@ pub fn current() -> QueryStats {
 /// The N+1 suspects of the current request so far: what its footer reports.
 pub fn suspects() -> Vec<ShapeCount> {
     CURRENT.try_with(|log| log.suspects()).unwrap_or_default()
+}
+
+/// The current request's slow parts and statements so far, costliest first: what its
+/// footer reports before any N+1. None outside a request's scope.
+pub fn slow_findings() -> Vec<findings::Finding> {
+    CURRENT
+        .try_with(|log| match log.slow {
+            Some(slow) => findings::of(log, &[], slow),
+            None => Vec::new(),
+        })
+        .unwrap_or_default()
 }
 
 /// A request's statements and cache lookups, as the SQL panel shows them.

@@ -1,0 +1,99 @@
+//! Measure first: a request's slow parts and statements are reported before its N+1
+//! suspects, costliest first — in `X-Perf-Findings`, `Server-Timing` and the footer —
+//! each with its fix; no optimized page has a finding.
+
+use std::time::Duration;
+
+use perfblog::base::config::Inspection;
+use perfblog::base::instrument::Fix;
+
+use crate::helpers::{SMALL, TestOptions, spawn_app, spawn_app_with};
+
+/// A threshold the naive sidebar passes even on the small test dataset.
+fn slow_from(ms: u64) -> TestOptions {
+    TestOptions {
+        inspection: Inspection {
+            slow: Duration::from_millis(ms),
+            ..Inspection::default()
+        },
+        ..TestOptions::rendering_every_page()
+    }
+}
+
+#[tokio::test]
+async fn the_naive_list_reports_its_slow_sidebar_before_any_n_plus_one() {
+    let app = spawn_app_with(slow_from(1)).await;
+    app.seed(SMALL).await;
+
+    let page = app.get_page("/naive/").await;
+
+    let first_n_plus_one = page
+        .findings
+        .iter()
+        .position(|finding| finding.starts_with("N+1"))
+        .expect("the naive list repeats statements");
+    let last_slow = page
+        .findings
+        .iter()
+        .rposition(|finding| finding.starts_with("slow"))
+        .expect("something was slow");
+    assert!(last_slow < first_n_plus_one, "{:#?}", page.findings);
+    assert!(
+        page.findings
+            .iter()
+            .any(|finding| finding.starts_with("slow part sidebar")
+                && finding.ends_with("fix: counting in the database, /lab/aggregation")),
+        "{:#?}",
+        page.findings
+    );
+    assert!(
+        page.body.contains("Slow: slow part sidebar"),
+        "the footer says it first"
+    );
+    assert!(
+        page.body.find("Slow: ") < page.body.find("N+1 suspected"),
+        "the footer lists slow before N+1"
+    );
+    assert!(
+        page.timings
+            .iter()
+            .any(|timing| timing.starts_with("slow;dur="))
+    );
+}
+
+#[tokio::test]
+async fn no_optimized_page_has_a_finding_and_every_page_says_its_total_time() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+
+    for path in [
+        "/".to_owned(),
+        "/tags/rust".to_owned(),
+        format!("/posts/{}", post.slug),
+    ] {
+        for visit in ["miss", "hit"] {
+            let page = app.get_page(&path).await;
+            assert!(
+                page.findings.is_empty(),
+                "{path} ({visit}): {:#?}",
+                page.findings
+            );
+            assert!(!page.body.contains("Slow: "), "{path} ({visit})");
+            assert!(
+                page.timings
+                    .iter()
+                    .any(|timing| timing.starts_with("total;dur=")),
+                "{path} ({visit}): {:?}",
+                page.timings
+            );
+        }
+    }
+}
+
+#[test]
+fn a_count_per_entry_points_at_eager_loadings_grouped_query() {
+    let fix =
+        Fix::for_shape("SELECT COUNT(*) FROM \"comments\" WHERE \"comments\".\"post_id\" = $1");
+    assert_eq!(fix.lab, "eager-loading");
+}
