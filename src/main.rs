@@ -13,6 +13,9 @@ const WORKER_STACK_BYTES: usize = 8 * 1024 * 1024;
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
+        // Colours for a terminal only: a container's log (docker compose) keeps no
+        // escape codes for whatever reads it.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("perfblog=info,tower_http=warn,warn")),

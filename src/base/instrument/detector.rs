@@ -317,15 +317,17 @@ mod tests {
     }
 
     #[test]
-    fn a_repeated_lookup_wants_eager_loading_a_count_a_group_by_a_write_a_bulk_statement() {
+    fn a_repeated_lookup_wants_eager_loading_a_count_the_pages_grouped_query_a_write_a_bulk_statement()
+     {
         let fix = |shape: &str| Fix::for_shape(shape).lab;
         assert_eq!(
             fix(r#"SELECT "users"."id" FROM "users" WHERE "id" = $1"#),
             "eager-loading"
         );
         assert_eq!(
-            fix(r#"SELECT COUNT(*) AS num_items FROM "comments" WHERE "post_id" = $1"#),
-            "aggregation"
+            Fix::for_shape(r#"SELECT COUNT(*) AS num_items FROM "comments" WHERE "post_id" = $1"#),
+            Fix::PAGE_COUNTS,
+            "the page's counts in one grouped query, as the eager-loading list does"
         );
         assert_eq!(
             fix(r#"UPDATE "posts" SET "status" = $1 WHERE "id" = $2"#),
