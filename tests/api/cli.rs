@@ -95,7 +95,7 @@ fn a_variable_set_to_nothing_counts_as_unset() {
 }
 
 /// Every setting perfblog reads, by its variable.
-const SETTINGS: [&str; 18] = [
+const SETTINGS: [&str; 19] = [
     "DATABASE_URL",
     "DATABASE_MAX_CONNECTIONS",
     "DATABASE_ACQUIRE_TIMEOUT",
@@ -113,6 +113,7 @@ const SETTINGS: [&str; 18] = [
     "NAIVE_CONCURRENCY",
     "N_PLUS_ONE",
     "N_PLUS_ONE_THRESHOLD",
+    "PERF_SLOW_MS",
     "PERFBLOG_INSPECT",
 ];
 
