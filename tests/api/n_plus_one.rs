@@ -440,3 +440,42 @@ async fn every_naive_admin_action_loops_and_is_flagged_and_no_optimized_one_is()
         naive.n_plus_one
     );
 }
+
+/// A loop is a loop however short: at a threshold of 2 (Prosopite's default) a post
+/// with two comments, whose naive page asks for each comment's author alone, is
+/// flagged, and its optimized page is not.
+#[tokio::test]
+async fn at_a_threshold_of_two_a_loop_of_two_is_flagged() {
+    let app = spawn_app_with(TestOptions {
+        inspection: Inspection {
+            threshold: 2,
+            ..Inspection::default()
+        },
+        ..TestOptions::rendering_every_page()
+    })
+    .await;
+    app.seed(DatasetSize {
+        comments_per_post: 0,
+        ..SMALL
+    })
+    .await;
+    let post = app.first_published().await;
+    app.add_comments(post.id, 2).await;
+
+    let naive = app.get_page(&format!("/naive/posts/{}", post.slug)).await;
+    let optimized = app.get_page(&format!("/posts/{}", post.slug)).await;
+
+    assert!(
+        naive
+            .n_plus_one
+            .iter()
+            .any(|report| report.starts_with("2 x SELECT")),
+        "{:?}",
+        naive.n_plus_one
+    );
+    assert!(
+        optimized.n_plus_one.is_empty(),
+        "{:?}",
+        optimized.n_plus_one
+    );
+}
