@@ -139,7 +139,7 @@ impl Fix {
         lab: "aggregation",
     };
     const SLOW_PART: Fix = Fix {
-        name: "its slowest statement",
+        name: "find its slowest statement",
         advice: "find the statement that dominates the part and read its plan",
         lab: "indexes",
     };
@@ -149,6 +149,16 @@ impl Fix {
         match name {
             "sidebar" => Fix::SLOW_SIDEBAR,
             _ => Fix::SLOW_PART,
+        }
+    }
+
+    /// What to do about a slow statement run in the part `name`: the part's own fix
+    /// where it has one (the naive sidebar's full loads want counting in the database,
+    /// not an index), a better plan otherwise.
+    pub fn for_slow_statement_in(name: &str) -> Fix {
+        match Fix::for_part(name) {
+            Fix::SLOW_PART => Fix::SLOW_STATEMENT,
+            specific => specific,
         }
     }
     const BULK_UPDATE: Fix = Fix {

@@ -1,7 +1,8 @@
 //! The middleware every page passes through: it opens the request's [`QueryLog`]
 //! scope, and when the request is done reports what ran — `X-Query-Count`,
-//! `Server-Timing`, and N+1 suspects (headers, one warning per route, a 500 under
-//! `N_PLUS_ONE=raise`).
+//! `Server-Timing` (with the request's `total`), its findings in cost order, slow
+//! before N+1 (`X-Perf-Findings`), and N+1 suspects (headers, one warning per route, a
+//! 500 under `N_PLUS_ONE=raise`).
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -127,6 +128,15 @@ fn write_findings(headers: &mut HeaderMap, findings: &[Finding], total: std::tim
             headers.append("x-perf-findings", value);
         }
     }
+    if findings.len() > MOST_REPORTED {
+        let more = match findings.len() - MOST_REPORTED {
+            1 => "1 more finding: see the footer and the log".to_owned(),
+            n => format!("{n} more findings: see the footer and the log"),
+        };
+        if let Ok(value) = HeaderValue::from_str(&more) {
+            headers.append("x-perf-findings", value);
+        }
+    }
     let timings = findings
         .iter()
         .filter(|finding| finding.is_slow())
@@ -155,7 +165,7 @@ fn warn_slow_once(detector: &Detector, route: &str, findings: &[Finding]) {
             finding = %finding.describe(),
             fix = %format!("{}: {}", finding.fix.name, finding.fix.advice),
             lab = %format!("/lab/{}", finding.fix.lab),
-            "slow: measure first — this cost more than any repeated statement"
+            "slow: reported before any N+1 suspect — measure first"
         );
     }
 }

@@ -65,10 +65,23 @@ pub struct QueryLog {
     deliberate: bool,
     /// Database time that makes a part or a statement a slow finding (a request's scope).
     slow: Option<Duration>,
+    /// Each statement that took at least `slow` by itself: its shape, time and the
+    /// innermost named part it ran in (a request's scope).
+    slow_runs: Mutex<Vec<SlowRun>>,
+    /// The part's name, for a [`component`]'s scope.
+    part: Option<&'static str>,
     /// The named parts run inside this scope, in the order they finished.
     components: Mutex<Vec<Component>>,
     /// The enclosing scope's log, which counts this scope's statements too.
     parent: Option<Arc<QueryLog>>,
+}
+
+/// One statement that took at least the slow threshold by itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SlowRun {
+    pub shape: String,
+    pub elapsed: Duration,
+    pub part: Option<&'static str>,
 }
 
 /// A scope's shapes in the order first run, found by their text.
@@ -126,6 +139,7 @@ struct Keep {
     watch: Option<Watch>,
     deliberate: bool,
     slow: Option<Duration>,
+    part: Option<&'static str>,
 }
 
 impl QueryLog {
@@ -135,8 +149,23 @@ impl QueryLog {
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         let mut shape: Option<String> = None;
         let mut shapes_wanted = true;
+        let mut part = None;
         let mut scope = Some(self);
         while let Some(log) = scope {
+            part = part.or(log.part);
+            if let Some(slow) = log.slow
+                && elapsed >= slow
+                && shapes_wanted
+                && let Ok(mut runs) = log.slow_runs.lock()
+            {
+                let shape = shape
+                    .get_or_insert_with(|| shape::of_sent(&statement.sql, statement.db_backend));
+                runs.push(SlowRun {
+                    shape: shape.clone(),
+                    elapsed,
+                    part,
+                });
+            }
             if let Some(run) = &log.statements_run
                 && let Ok(mut run) = run.lock()
             {
@@ -180,11 +209,20 @@ impl QueryLog {
             watch: keep.watch,
             deliberate: keep.deliberate,
             slow: keep.slow,
+            part: keep.part,
             parent: CURRENT.try_with(Arc::clone).ok(),
             ..QueryLog::default()
         });
         let output = CURRENT.scope(log.clone(), future).await;
         (output, log)
+    }
+
+    /// The statements that took at least the slow threshold by themselves.
+    fn slow_runs(&self) -> Vec<SlowRun> {
+        self.slow_runs
+            .lock()
+            .map(|runs| runs.clone())
+            .unwrap_or_default()
     }
 
     /// Every shape this scope kept, in the order first run.
@@ -371,7 +409,11 @@ impl Component {
 /// Runs `future` as the part of the request called `name`: its statements count
 /// toward the request as always, and are also kept under that name.
 pub async fn component<F: Future>(name: &'static str, future: F) -> F::Output {
-    let (output, log) = QueryLog::scope(Keep::default(), future).await;
+    let keep = Keep {
+        part: Some(name),
+        ..Keep::default()
+    };
+    let (output, log) = QueryLog::scope(keep, future).await;
     if let Some(parent) = &log.parent
         && let Ok(mut components) = parent.components.lock()
     {
