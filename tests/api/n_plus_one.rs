@@ -334,6 +334,22 @@ async fn with_the_sql_panel_on_every_page_lists_its_statements_by_shape_and_its_
         "opens on an N+1"
     );
     assert!(naive.body.contains("<tr class=\"suspect\">"));
+    let shares: Vec<u32> = naive
+        .body
+        .split("<td class=\"share\"><meter min=\"0\" max=\"100\" value=\"")
+        .skip(1)
+        .map(|rest| {
+            rest.split('"')
+                .next()
+                .and_then(|v| v.parse().ok())
+                .expect("a share")
+        })
+        .collect();
+    assert_eq!(shares.len(), rows.len(), "a bar per row");
+    assert!(
+        shares.windows(2).all(|pair| pair[0] >= pair[1]),
+        "costliest first: {shares:?}"
+    );
 
     app.get_page("/").await;
     let cached = app.get_page("/").await;

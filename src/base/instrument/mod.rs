@@ -495,14 +495,23 @@ pub fn slow_findings() -> Vec<findings::Finding> {
 /// A request's statements and cache lookups, as the SQL panel shows them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Inspected {
-    /// Every shape run, in the order first run.
+    /// Every shape run, costliest first.
     pub shapes: Vec<ShapeCount>,
+    /// The request's database time so far: what each row's share is of.
+    pub db_time: Duration,
     /// From how many runs a shape is flagged (none when the detector is off).
     pub threshold: Option<u32>,
     pub lookups: Vec<CacheLookup>,
 }
 
 impl Inspected {
+    /// `shape`'s share of the request's database time, in percent: its row's bar.
+    pub fn share(&self, shape: &ShapeCount) -> u32 {
+        let share =
+            100.0 * shape.db_time.as_secs_f64() / self.db_time.as_secs_f64().max(f64::MIN_POSITIVE);
+        share.round().clamp(0.0, 100.0) as u32
+    }
+
     /// Whether `shape` is flagged as an N+1 suspect.
     pub fn is_suspect(&self, shape: &ShapeCount) -> bool {
         self.threshold
@@ -516,7 +525,12 @@ pub fn inspected() -> Option<Inspected> {
     CURRENT
         .try_with(|log| {
             PANEL.try_with(|_| Inspected {
-                shapes: log.shapes(),
+                shapes: {
+                    let mut shapes = log.shapes();
+                    shapes.sort_by_key(|shape| std::cmp::Reverse(shape.db_time));
+                    shapes
+                },
+                db_time: log.stats().db_time,
                 threshold: log.watch.map(|watch| watch.threshold),
                 lookups: log.lookups(),
             })
