@@ -144,10 +144,12 @@ impl Fix {
         lab: "indexes",
     };
 
-    /// What to do about the page part `name` when it is slow.
-    pub fn for_part(name: &str) -> Fix {
-        match name {
-            "sidebar" => Fix::SLOW_SIDEBAR,
+    /// What to do about the page part `name` when it is slow; `cached`: whether it
+    /// consulted a cache (the optimized sidebar does, and already counts in the
+    /// database — the naive one loads every row and consults none).
+    pub fn for_part(name: &str, cached: bool) -> Fix {
+        match (name, cached) {
+            ("sidebar", false) => Fix::SLOW_SIDEBAR,
             _ => Fix::SLOW_PART,
         }
     }
@@ -155,8 +157,8 @@ impl Fix {
     /// What to do about a slow statement run in the part `name`: the part's own fix
     /// where it has one (the naive sidebar's full loads want counting in the database,
     /// not an index), a better plan otherwise.
-    pub fn for_slow_statement_in(name: &str) -> Fix {
-        match Fix::for_part(name) {
+    pub fn for_slow_statement_in(name: &str, cached: bool) -> Fix {
+        match Fix::for_part(name, cached) {
             Fix::SLOW_PART => Fix::SLOW_STATEMENT,
             specific => specific,
         }
@@ -324,6 +326,20 @@ mod tests {
             db_time: Duration::from_micros(3100),
             call_site: None,
         }
+    }
+
+    #[test]
+    fn a_slow_sidebar_is_told_to_count_in_the_database_only_when_it_consulted_no_cache() {
+        assert_eq!(Fix::for_part("sidebar", false), Fix::SLOW_SIDEBAR);
+        assert_eq!(Fix::for_part("sidebar", true), Fix::SLOW_PART);
+        assert_eq!(
+            Fix::for_slow_statement_in("sidebar", true),
+            Fix::SLOW_STATEMENT
+        );
+        assert_eq!(
+            Fix::for_slow_statement_in("post list", false),
+            Fix::SLOW_STATEMENT
+        );
     }
 
     #[test]

@@ -114,9 +114,15 @@ pub fn of(log: &QueryLog, suspects: &[ShapeCount], slow: Duration) -> Vec<Findin
         let share = 100.0 * cost.as_secs_f64() / total.as_secs_f64().max(f64::MIN_POSITIVE);
         share.round().clamp(0.0, 100.0) as u32
     };
-    let parts = log
-        .parts()
-        .into_iter()
+    let all_parts = log.parts();
+    // A part that consulted a cache is an optimized one: the naive fixes are not its.
+    let cached = |name: &str| {
+        all_parts
+            .iter()
+            .any(|part| part.name == name && part.stats.cache.is_some())
+    };
+    let parts = all_parts
+        .iter()
         .filter(|part| part.stats.db_time >= slow)
         .map(|part| Finding {
             kind: Kind::SlowPart,
@@ -124,16 +130,16 @@ pub fn of(log: &QueryLog, suspects: &[ShapeCount], slow: Duration) -> Vec<Findin
             part: None,
             cost: part.stats.db_time,
             share: share(part.stats.db_time),
-            fix: Fix::for_part(part.name),
+            fix: Fix::for_part(part.name, part.stats.cache.is_some()),
             gist: None,
         });
     let statements = log.slow_runs().into_iter().map(|run: SlowRun| Finding {
         kind: Kind::SlowStatement,
         cost: run.elapsed,
         share: share(run.elapsed),
-        fix: run
-            .part
-            .map_or(Fix::SLOW_STATEMENT, Fix::for_slow_statement_in),
+        fix: run.part.map_or(Fix::SLOW_STATEMENT, |part| {
+            Fix::for_slow_statement_in(part, cached(part))
+        }),
         what: run.shape,
         part: run.part,
         gist: None,
