@@ -110,18 +110,13 @@ mod tests {
     #[test]
     fn each_figure_is_a_labelled_bar() {
         let report = Report {
-            figures: vec![Figure {
-                pattern: "aggregation".to_owned(),
-                measure: "sidebar".to_owned(),
-                size: String::new(),
-                backend: "PostgreSQL".to_owned(),
-                naive_ns: 116.0,
-                optimized_ns: 10.0,
-                naive_found: None,
-                optimized_found: None,
-                machine: None,
-                measured: None,
-            }],
+            figures: vec![Figure::new(
+                ("aggregation", "sidebar"),
+                "",
+                "PostgreSQL",
+                116.0,
+                10.0,
+            )],
             ..Report::default()
         };
         let chart = svg(&report, &crate::tests_catalog());

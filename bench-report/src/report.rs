@@ -106,16 +106,9 @@ fn pair(results: &BTreeMap<Key, Measurement>, slug: &str, measure: &Measure) -> 
             let key = |function: &str| (group.clone(), function.to_owned(), size.clone());
             if let (Some(n), Some(o)) = (results.get(&key(&naive)), results.get(&key(&optimized))) {
                 figures.push(Figure {
-                    pattern: slug.to_owned(),
-                    measure: measure.id.clone(),
-                    size: size.clone(),
-                    backend: backend.to_owned(),
-                    naive_ns: n.median_ns,
-                    optimized_ns: o.median_ns,
                     naive_found: n.found,
                     optimized_found: o.found,
-                    machine: None,
-                    measured: None,
+                    ..Figure::new((slug, &measure.id), size, backend, n.median_ns, o.median_ns)
                 });
             }
         }

@@ -251,18 +251,13 @@ mod tests {
         Report {
             measured: "2026-11-27".into(),
             machine: "2 cores".into(),
-            figures: vec![Figure {
-                pattern: "eager-loading".into(),
-                measure: "entries".into(),
-                size: "20".into(),
-                backend: "PostgreSQL".into(),
-                naive_ns: 5_830_000.0,
-                optimized_ns: 453_800.0,
-                naive_found: None,
-                optimized_found: None,
-                machine: None,
-                measured: None,
-            }],
+            figures: vec![Figure::new(
+                ("eager-loading", "entries"),
+                "20",
+                "PostgreSQL",
+                5_830_000.0,
+                453_800.0,
+            )],
         }
     }
 

@@ -60,6 +60,29 @@ pub const FOUND_FILE: &str = "found.json";
 pub const BACKENDS: [(&str, &str); 2] = [("postgres", "PostgreSQL"), ("sqlite", "SQLite")];
 
 impl Figure {
+    /// Both sides' medians for one measure, size and backend; nothing found besides
+    /// their times, measured on the report's machine.
+    pub fn new(
+        (pattern, measure): (&str, &str),
+        size: &str,
+        backend: &str,
+        naive_ns: f64,
+        optimized_ns: f64,
+    ) -> Self {
+        Self {
+            pattern: pattern.to_owned(),
+            measure: measure.to_owned(),
+            size: size.to_owned(),
+            backend: backend.to_owned(),
+            naive_ns,
+            optimized_ns,
+            naive_found: None,
+            optimized_found: None,
+            machine: None,
+            measured: None,
+        }
+    }
+
     pub fn speedup(&self) -> f64 {
         self.naive_ns / self.optimized_ns.max(f64::MIN_POSITIVE)
     }
@@ -295,18 +318,7 @@ mod tests {
     }
 
     fn figure(size: &str, backend: &str, naive_ns: f64, optimized_ns: f64) -> Figure {
-        Figure {
-            pattern: "p".to_owned(),
-            measure: "m".to_owned(),
-            size: size.to_owned(),
-            backend: backend.to_owned(),
-            naive_ns,
-            optimized_ns,
-            naive_found: None,
-            optimized_found: None,
-            machine: None,
-            measured: None,
-        }
+        Figure::new(("p", "m"), size, backend, naive_ns, optimized_ns)
     }
 
     fn report(figures: Vec<Figure>) -> Report {

@@ -6,9 +6,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use tokio::time::Instant;
-
-use super::compare::Fut;
+use super::compare::{Fut, Runs};
 use super::workbench::Workbench;
 use crate::base::error::AppError;
 
@@ -37,24 +35,20 @@ impl Line {
 
 /// Runs made of each timed step: the median of three, so one slow run does not make
 /// the line.
-const RUNS: usize = 3;
+const RUNS: u64 = 3;
 
-/// Runs `work` [`RUNS`] times; its last output and the median time.
-pub async fn median_of<T, F, Fut2>(mut work: F) -> Result<(T, Duration), AppError>
+/// Runs `work` [`RUNS`] times, timed as a lesson's sides are ([`Runs`]); its first
+/// output and the median time.
+pub async fn median_of<T, F, Fut2>(work: F) -> Result<(T, Duration), AppError>
 where
     F: FnMut() -> Fut2,
     Fut2: Future<Output = Result<T, AppError>>,
 {
-    let mut times = Vec::with_capacity(RUNS);
-    let mut last = None;
-    for _ in 0..RUNS {
-        let started = Instant::now();
-        last = Some(work().await?);
-        times.push(started.elapsed());
-    }
+    let mut runs = Runs::iterations(RUNS);
+    let output = runs.time(work).await?;
+    let mut times = runs.times().to_vec();
     times.sort();
-    let output = last.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no run")))?;
-    Ok((output, times[RUNS / 2]))
+    Ok((output, times[times.len() / 2]))
 }
 
 /// "420.0 µs", "12.34 ms": as the rest of the page writes times.

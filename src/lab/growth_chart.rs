@@ -228,18 +228,13 @@ mod tests {
     use super::*;
 
     fn figure(backend: &str, size: u64, naive_ns: f64, optimized_ns: f64) -> Figure {
-        Figure {
-            pattern: "eager-loading".to_owned(),
-            measure: "entries".to_owned(),
-            size: size.to_string(),
-            backend: backend.to_owned(),
+        Figure::new(
+            ("eager-loading", "entries"),
+            &size.to_string(),
+            backend,
             naive_ns,
             optimized_ns,
-            naive_found: None,
-            optimized_found: None,
-            machine: None,
-            measured: None,
-        }
+        )
     }
 
     #[test]

@@ -354,3 +354,30 @@ async fn a_page_rendered_across_a_flush_counts_its_hits_from_the_stored_count() 
     assert_eq!(shown.expect("counted"), stored + 1);
     assert_eq!(stats.statements, 1, "the stored count, read");
 }
+
+#[tokio::test]
+async fn a_stale_post_page_still_counts_its_view_and_shows_it_while_the_database_is_down() {
+    let app = spawn_app_with(TestOptions {
+        worker: None,
+        ..TestOptions::default()
+    })
+    .await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    let path = format!("/posts/{}", post.slug);
+    app.get_page(&path).await; // rendered and cached, its view counted
+    app.cache.invalidate().await;
+    app.db.clone().close().await.expect("the pool closes");
+
+    for view in 2..=3 {
+        let page = app.get_page(&path).await;
+        assert_eq!(page.status, 200, "served stale");
+        let shown = format!("{} views", post.view_count + view);
+        assert!(page.body.contains(&shown), "view {view}: {shown}");
+    }
+    assert_eq!(
+        app.views.peek(post.id).await.pending,
+        3,
+        "every view kept in the tally for the next flush"
+    );
+}

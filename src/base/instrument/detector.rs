@@ -62,33 +62,39 @@ impl ShapeCount {
 
     /// The verb and the table: "SELECT users", "UPDATE posts".
     pub fn gist(&self) -> String {
-        let words: Vec<&str> = self.shape.split_whitespace().collect();
-        let verb = if self.shape.contains("COUNT(") {
-            "COUNT".to_owned()
-        } else {
-            words.first().copied().unwrap_or("?").to_ascii_uppercase()
-        };
-        // The first table named, past any subquery's parenthesis.
-        let table = words
-            .windows(2)
-            .find(|pair| {
-                matches!(
-                    pair[0].to_ascii_uppercase().as_str(),
-                    "FROM" | "INTO" | "UPDATE"
-                ) && !pair[1].starts_with('(')
-            })
-            .map(|pair| pair[1].trim_matches(|c: char| c == '"' || c == '`'))
-            .unwrap_or("?");
-        ascii(&format!("{verb} {table}"))
-            .chars()
-            .filter(|c| *c != '"' && *c != '\\')
-            .collect()
+        gist(&self.shape)
     }
 
     /// The footer's line: "20 × SELECT … WHERE "users"."id" = $1".
     pub fn describe(&self) -> String {
         format!("{} × {}", self.count, shape::brief(&self.shape, 240))
     }
+}
+
+/// A statement's verb and first table, ASCII and without quotes: "SELECT users",
+/// "COUNT comments" — how `Server-Timing` names a statement.
+pub(super) fn gist(shape: &str) -> String {
+    let words: Vec<&str> = shape.split_whitespace().collect();
+    let verb = if shape.contains("COUNT(") {
+        "COUNT".to_owned()
+    } else {
+        words.first().copied().unwrap_or("?").to_ascii_uppercase()
+    };
+    // The first table named, past any subquery's parenthesis.
+    let table = words
+        .windows(2)
+        .find(|pair| {
+            matches!(
+                pair[0].to_ascii_uppercase().as_str(),
+                "FROM" | "INTO" | "UPDATE"
+            ) && !pair[1].starts_with('(')
+        })
+        .map(|pair| pair[1].trim_matches(|c: char| c == '"' || c == '`'))
+        .unwrap_or("?");
+    ascii(&format!("{verb} {table}"))
+        .chars()
+        .filter(|c| *c != '"' && *c != '\\')
+        .collect()
 }
 
 /// The usual cure for a repeated shape, as Bullet names them.

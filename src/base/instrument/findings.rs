@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use super::detector::{Fix, ShapeCount, ascii};
-use super::{QueryLog, SlowRun, shape};
+use super::detector::{Fix, ShapeCount, ascii, gist};
+use super::{QueryLog, SlowRun, percent_of, shape};
 
 /// One thing a request spent its time on, worth fixing.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,7 +81,7 @@ impl Finding {
     pub fn server_timing(&self) -> String {
         let what = match self.kind {
             Kind::SlowPart => format!("part {}", self.what),
-            _ => format!("statement {}", gist_of(&self.what)),
+            _ => format!("statement {}", gist(&self.what)),
         };
         format!(
             "slow;dur={:.3};desc=\"{}\"",
@@ -95,25 +95,11 @@ impl Finding {
     }
 }
 
-/// "SELECT comments": a statement's verb and first table, as N+1 gists read.
-fn gist_of(shape: &str) -> String {
-    ShapeCount {
-        shape: shape.to_owned(),
-        count: 1,
-        db_time: Duration::ZERO,
-        call_site: None,
-    }
-    .gist()
-}
-
 /// The findings of `log`'s request: slow parts and single statements (each at least
 /// `slow` of database time), costliest first, then the N+1 `suspects`, costliest first.
 pub fn of(log: &QueryLog, suspects: &[ShapeCount], slow: Duration) -> Vec<Finding> {
     let total = log.stats().db_time;
-    let share = |cost: Duration| {
-        let share = 100.0 * cost.as_secs_f64() / total.as_secs_f64().max(f64::MIN_POSITIVE);
-        share.round().clamp(0.0, 100.0) as u32
-    };
+    let share = |cost: Duration| percent_of(cost, total);
     let all_parts = log.parts();
     // A part that consulted a cache is an optimized one: the naive fixes are not its.
     let cached = |name: &str| {

@@ -481,6 +481,12 @@ pub fn suspects() -> Vec<ShapeCount> {
     CURRENT.try_with(|log| log.suspects()).unwrap_or_default()
 }
 
+/// `part` as a whole percentage of `whole`: a row's share of a request's database time.
+fn percent_of(part: Duration, whole: Duration) -> u32 {
+    let share = 100.0 * part.as_secs_f64() / whole.as_secs_f64().max(f64::MIN_POSITIVE);
+    share.round().clamp(0.0, 100.0) as u32
+}
+
 /// The current request's slow parts and statements so far, costliest first: what its
 /// footer reports before any N+1. None outside a request's scope.
 pub fn slow_findings() -> Vec<findings::Finding> {
@@ -507,9 +513,7 @@ pub struct Inspected {
 impl Inspected {
     /// `shape`'s share of the request's database time, in percent: its row's bar.
     pub fn share(&self, shape: &ShapeCount) -> u32 {
-        let share =
-            100.0 * shape.db_time.as_secs_f64() / self.db_time.as_secs_f64().max(f64::MIN_POSITIVE);
-        share.round().clamp(0.0, 100.0) as u32
+        percent_of(shape.db_time, self.db_time)
     }
 
     /// Whether `shape` is flagged as an N+1 suspect.
