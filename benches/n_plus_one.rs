@@ -4,6 +4,12 @@
 //! with the panel on too (`PERFBLOG_INSPECT=1`). The detector works out each
 //! statement's shape and tallies it; the panel renders the tallies into the footer.
 //! `shapes-of-the-list` times the detector's own work for that page alone.
+//!
+//! The request recorder on the same page: `PERF_RECORD=all` (every request traced —
+//! a span per layer, part, cache call and template, a copy of each statement — and
+//! kept) and `slow` (every request traced, this one not kept), each paired with
+//! `off`. And what the recorder costs when it records nothing, on a route that does
+//! nothing else: an `X-Request-Id` and the layers' spans that are never opened.
 
 mod support;
 
@@ -11,17 +17,25 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
 use criterion::{Criterion, criterion_group, criterion_main};
-use perfblog::base::config::{CacheSettings, Inspection, NPlusOne};
+use perfblog::base::config::{CacheSettings, Inspection, NPlusOne, RecordPolicy};
 use perfblog::base::instrument::{record_queries, shape};
 use perfblog::views::pagination::{PageNumber, PageWindow};
 use perfblog::views::post_list::optimized;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
 
+/// A request as a browser sends it, its body read to the end (compressed, and — when
+/// recorded — the record made as the body ends).
 async fn get(app: &Router, path: &str) {
-    let request = Request::get(path).body(Body::empty()).expect("a request");
+    let request = Request::get(path)
+        .header("accept-encoding", "gzip, deflate, br, zstd")
+        .body(Body::empty())
+        .expect("a request");
     let response = app.clone().oneshot(request).await.expect("answered");
     assert_eq!(response.status(), 200, "{path}");
+    axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("a body");
 }
 
 /// The three settings compared, as (criterion id, settings).
@@ -55,7 +69,13 @@ fn n_plus_one(c: &mut Criterion) {
     let apps: Vec<Router> = settings
         .iter()
         .map(|(_, inspection)| {
-            let app = support::inspecting_app(&bench.db, CacheSettings::Memory, false, *inspection);
+            let app = support::inspecting_app(
+                &bench.db,
+                CacheSettings::Memory,
+                false,
+                *inspection,
+                RecordPolicy::Off,
+            );
             runtime.block_on(get(&app, "/"));
             app
         })
@@ -97,8 +117,59 @@ fn n_plus_one(c: &mut Criterion) {
         );
     }
 
+    recorder_on_the_list(&runtime, &bench);
+    recorder_off_by_itself(&runtime);
     shapes_of_the_list(&mut group, &runtime, &bench);
     group.finish();
+}
+
+/// The optimized list with the recorder off, keeping every request, and tracing every
+/// request to keep only those with a finding (none here): paired, printed.
+fn recorder_on_the_list(runtime: &tokio::runtime::Runtime, bench: &support::BenchDatabase) {
+    support::record_spans();
+    let recording = |record| {
+        let app = support::inspecting_app(
+            &bench.db,
+            CacheSettings::Memory,
+            false,
+            Inspection::default(),
+            record,
+        );
+        runtime.block_on(get(&app, "/"));
+        app
+    };
+    let off = recording(RecordPolicy::Off);
+    for (record, name) in [(RecordPolicy::All, "all"), (RecordPolicy::Slow, "slow")] {
+        let added = runtime.block_on(paired_difference(&off, &recording(record)));
+        eprintln!(
+            "{}, cost of PERF_RECORD={name} on the list: {added}",
+            bench.group_name("n_plus_one")
+        );
+    }
+}
+
+/// What the recorder and the layers' spans cost when nothing is recorded, on a route
+/// that answers at once: the same route without them, paired.
+fn recorder_off_by_itself(runtime: &tokio::runtime::Runtime) {
+    use axum::routing::get as route_get;
+    use perfblog::app::perf::{Recorder, record_requests};
+    use perfblog::base::config::{CacheSettings as Cache, PerfRecording};
+    use perfblog::services::history::History;
+    use perfblog::services::http::spanned::Spanned;
+
+    let bare = Router::new().route("/", route_get(|| async { "ok" }));
+    let history = History::new(&PerfRecording::default(), &Cache::Memory).expect("a history");
+    let recorder = Recorder::new(history, RecordPolicy::Off, false);
+    let mut layered = bare.clone();
+    for label in ["a", "b", "c", "d", "e", "f", "g", "h"] {
+        layered = layered.layer(Spanned::new(label, tower::layer::util::Identity::new()));
+    }
+    let layered = layered.layer(axum::middleware::from_fn_with_state(
+        recorder,
+        record_requests,
+    ));
+    let added = runtime.block_on(paired_difference(&bare, &layered));
+    eprintln!("recorder off and eight layers' spans, by themselves: {added}");
 }
 
 /// The detector's own work on that page, without the page: the shape of each

@@ -4,6 +4,9 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// Stack for the runtime's worker threads. A lab experiment runs inside a request and
 /// polls its sides through a few hundred nested frames; in a debug build those frames
@@ -12,14 +15,19 @@ use tracing_subscriber::EnvFilter;
 const WORKER_STACK_BYTES: usize = 8 * 1024 * 1024;
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
+    let log = tracing_subscriber::fmt::layer()
         // Colours for a terminal only: a container's log (docker compose) keeps no
         // escape codes for whatever reads it.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .with_env_filter(
+        .with_filter(
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("perfblog=info,tower_http=warn,warn")),
-        )
+        );
+    // The log, and the request recorder's spans (each recorded request's waterfall):
+    // the same spans, which `RUST_LOG=perfblog=debug` also shows in the log.
+    tracing_subscriber::registry()
+        .with(log)
+        .with(perfblog::base::instrument::trace::SpanRecorder::layer())
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

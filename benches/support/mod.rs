@@ -130,19 +130,29 @@ pub fn app(
         cache,
         page_cache,
         perfblog::base::config::Inspection::default(),
+        perfblog::base::config::RecordPolicy::Off,
     )
 }
 
-/// [`app`] with the N+1 detector and the SQL panel set as `inspection` says.
+/// [`app`] with the N+1 detector and the SQL panel set as `inspection` says, and the
+/// request history keeping what `record` says (the page benches keep nothing: their
+/// figures are the lessons', not the recorder's).
 pub fn inspecting_app(
     db: &DatabaseConnection,
     cache: perfblog::base::config::CacheSettings,
     page_cache: bool,
     inspection: perfblog::base::config::Inspection,
+    record: perfblog::base::config::RecordPolicy,
 ) -> axum::Router {
-    use perfblog::base::config::{AdminToken, Config, MailSettings, PageCacheSettings};
+    use perfblog::base::config::{
+        AdminToken, Config, MailSettings, PageCacheSettings, PerfRecording,
+    };
     let config = Config {
         inspection,
+        perf: PerfRecording {
+            record,
+            ..PerfRecording::default()
+        },
         mail: MailSettings::Folder(std::env::temp_dir().join("perfblog-bench-mail")),
         cache,
         page_cache: PageCacheSettings {
@@ -158,6 +168,16 @@ pub fn inspecting_app(
         "http://bench".to_owned(),
     )
     .expect("the pages' state");
-    let state = perfblog::app::state::AppState::new(site, &config);
+    let state = perfblog::app::state::AppState::new(site, &config).expect("the app's state");
     perfblog::app::startup::router(&state)
+}
+
+/// The request recorder's spans, as the binary installs them (`main.rs`): without
+/// them a recorded request keeps its statements only, and costs less than it does in
+/// the server.
+pub fn record_spans() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let subscriber = tracing_subscriber::registry()
+        .with(perfblog::base::instrument::trace::SpanRecorder::layer());
+    let _ = tracing::subscriber::set_global_default(subscriber);
 }

@@ -4,6 +4,9 @@
 pub mod cli;
 /// Operations: `/healthz` and `/metrics`.
 pub mod ops;
+/// The request recorder and its history: `X-Request-Id`, `/_perf/requests`, the
+/// waterfall.
+pub mod perf;
 /// The pages' routes, each page served twice.
 pub mod routes;
 /// Start-up in one place: connect, migrate, bind, build the router, serve.

@@ -14,11 +14,12 @@ use tokio::task::JoinHandle;
 use tower_http::trace::TraceLayer;
 
 use super::state::AppState;
-use super::{ops, routes};
+use super::{ops, perf, routes};
 use crate::base::config::{AdminToken, Config, ConnectionTimeouts, WorkerSettings};
 use crate::base::{error, instrument};
 use crate::lab;
 use crate::services::db;
+use crate::services::http::spanned::Spanned;
 use crate::services::http::{self, assets, rate_limit};
 use crate::services::mail::Mailer;
 use crate::services::mail::worker::Worker;
@@ -68,7 +69,7 @@ impl Application {
                     public_url,
                 )?,
                 config,
-            ),
+            )?,
             worker: config.worker,
             view_flush: config.view_flush,
             connections: config.connections,
@@ -198,29 +199,43 @@ pub async fn run_worker_until_stopped(config: &Config) -> anyhow::Result<()> {
 /// counts queries, records metrics, logs failures, and the HTTP layer around it all.
 pub fn router(state: &AppState) -> Router {
     assets::precompress();
-    let comments = views::comments::routes(state.site.clone()).route_layer(
+    let comments = views::comments::routes(state.site.clone()).route_layer(Spanned::new(
+        "comment rate limit",
         middleware::from_fn_with_state(state.comment_limiter.clone(), rate_limit::limit_comments),
-    );
+    ));
     let pages = routes::pages(state.site.clone())
         .merge(comments)
         .merge(lab::routes(state.lab.clone()))
         .fallback(error::not_found)
-        .layer(middleware::from_fn_with_state(
-            state.detector.clone(),
-            instrument::count_request_queries,
+        .layer(Spanned::new(
+            "query count",
+            middleware::from_fn_with_state(
+                state.detector.clone(),
+                instrument::count_request_queries,
+            ),
         ))
-        .layer(middleware::from_fn_with_state(
-            state.naive.clone(),
-            views::naive_gate::ration,
+        .layer(Spanned::new(
+            "naive gate",
+            middleware::from_fn_with_state(state.naive.clone(), views::naive_gate::ration),
         ));
     let app = pages
         .merge(ops::routes(state.ops()))
+        .merge(perf::routes(
+            perf::Perf {
+                recorder: state.recorder.clone(),
+                db: state.site.db.clone(),
+            },
+            state.site.admin_token.clone(),
+        ))
         .merge(assets::routes())
-        .layer(middleware::from_fn_with_state(
-            state.metrics.clone(),
-            ops::metrics::record,
+        .layer(Spanned::new(
+            "metrics",
+            middleware::from_fn_with_state(state.metrics.clone(), ops::metrics::record),
         ));
-    logging_failures_once(http::around(app))
+    logging_failures_once(http::around(app)).layer(middleware::from_fn_with_state(
+        state.recorder.clone(),
+        perf::record_requests,
+    ))
 }
 
 /// Each failure is logged once, by [`error::log_server_errors`], at the level its error
@@ -228,8 +243,11 @@ pub fn router(state: &AppState) -> Router {
 /// by default it would log every 5xx again at error level — a database outage's 503
 /// that the app logs as a warning, a gate's 503 that it does not log at all.
 fn logging_failures_once(app: Router) -> Router {
-    app.layer(middleware::from_fn(error::log_server_errors))
-        .layer(TraceLayer::new_for_http().on_failure(()))
+    app.layer(Spanned::new(
+        "failure log",
+        middleware::from_fn(error::log_server_errors),
+    ))
+    .layer(TraceLayer::new_for_http().on_failure(()))
 }
 
 #[cfg(test)]

@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use crate::app::ops::Ops;
 use crate::app::ops::metrics::Metrics;
+use crate::app::perf::Recorder;
 use crate::base::config::{CacheSettings, Config};
 use crate::base::instrument::Detector;
 use crate::lab::workbench::Workbench;
 use crate::lab::{self, Lab};
+use crate::services::history::History;
 use crate::services::http::rate_limit::CommentLimiter;
 use crate::views::naive_gate::NaiveGate;
 use crate::views::site::Site;
@@ -27,19 +29,26 @@ pub struct AppState {
     pub naive: NaiveGate,
     /// What each request's statements are checked for (N+1) and whether pages list them.
     pub detector: Detector,
+    /// Which requests are kept in the request history, and the history.
+    pub recorder: Recorder,
 }
 
 impl AppState {
     /// The state for `config` around the pages' `site` (`Site::new`): the lab on the
     /// same database, the metrics of the same caches.
-    pub fn new(site: Site, config: &Config) -> Self {
+    pub fn new(site: Site, config: &Config) -> anyhow::Result<Self> {
         let (cache, pages) = (site.cache.clone(), site.pages.clone());
         let redis = match &config.cache {
             CacheSettings::Redis { url, .. } => Some(url.clone()),
             CacheSettings::Memory => None,
         };
         let workbench = Workbench::new(site.db.clone(), config.database.clone()).with_redis(redis);
-        Self {
+        let recorder = Recorder::new(
+            History::new(&config.perf, &config.cache)?,
+            config.perf.record,
+            config.comment_rate.trusted_proxies > 0,
+        );
+        Ok(Self {
             site,
             lab: Lab {
                 workbench: Arc::new(workbench),
@@ -54,7 +63,8 @@ impl AppState {
             comment_limiter: CommentLimiter::new(config.comment_rate),
             naive: NaiveGate::new(config.naive),
             detector: Detector::new(config.inspection),
-        }
+            recorder,
+        })
     }
 
     pub fn ops(&self) -> Ops {

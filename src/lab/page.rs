@@ -374,6 +374,12 @@ pub struct LabPatternTemplate {
 
 /// `GET /lab/{pattern}`: waits for its turn, runs the first comparison, shows both
 /// sides.
+#[tracing::instrument(
+    level = "debug",
+    name = "handler",
+    skip_all,
+    fields(label = "lab pattern")
+)]
 pub async fn pattern(
     State(lab): State<Lab>,
     Path(slug): Path<String>,

@@ -77,11 +77,15 @@ fn implements(line: &str, owner: &str) -> bool {
     ident == owner
 }
 
-/// The function declared at `start`, from its doc comment to its closing brace.
+/// The function declared at `start`, from its doc comment and attributes (a
+/// `#[tracing::instrument]`) to its closing brace.
 fn cut(lines: &[&str], start: usize) -> Option<String> {
     let indent = &lines[start][..lines[start].len() - lines[start].trim_start().len()];
     let mut first = start;
-    while first > 0 && lines[first - 1].trim_start().starts_with("///") {
+    while first > 0 && {
+        let above = lines[first - 1].trim_start();
+        above.starts_with("///") || above.starts_with("#[")
+    } {
         first -= 1;
     }
     let one_line = lines[start].trim_end().ends_with('}');
@@ -117,10 +121,10 @@ fn declares(line: &str, name: &str) -> bool {
 mod tests {
     use super::*;
 
-    const FILE: &str = "use x;\n\n/// Does a thing.\n/// Twice.\npub async fn thing(a: u8) -> u8 {\n    if a > 0 {\n        a\n    } else {\n        0\n    }\n}\n\nfn other() {}\n";
+    const FILE: &str = "use x;\n\n/// Does a thing.\n/// Twice.\n#[tracing::instrument]\npub async fn thing(a: u8) -> u8 {\n    if a > 0 {\n        a\n    } else {\n        0\n    }\n}\n\nfn other() {}\n";
 
     #[test]
-    fn cuts_a_function_with_its_doc_comment() {
+    fn cuts_a_function_with_its_doc_comment_and_attributes() {
         let thing = function(FILE, "thing").unwrap();
         assert!(thing.starts_with("/// Does a thing."));
         assert!(thing.ends_with("    }\n}"));

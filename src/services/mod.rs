@@ -8,6 +8,8 @@ pub mod cache;
 pub mod db;
 /// A limit on how many expensive requests run at once (the lab, the naive twins).
 pub mod gate;
+/// The request history behind `/_perf/requests`: in process or in Redis, bounded.
+pub mod history;
 /// The HTTP layer: compression, conditional GET, static files, security headers,
 /// timeouts, the comment rate limit, the server loop.
 pub mod http;

@@ -67,12 +67,13 @@ where
     Fut: Future<Output = Result<T, AppError>>,
 {
     if !uses_page_cache(site, variant) {
-        return Ok(build(false).await?.into_response());
+        let html = render_traced(&build(false).await?)?;
+        return Ok(axum::response::Html(html).into_response());
     }
     let (page, served) = site
         .pages
         .get_or_render(key, || async {
-            let html = build(true).await?.render().map_err(render_failed)?;
+            let html = render_traced(&build(true).await?)?;
             Ok(Rendered {
                 html,
                 subject: None,
@@ -86,6 +87,16 @@ where
 /// `PAGE_CACHE=off`.
 pub fn uses_page_cache(site: &Site, variant: Variant) -> bool {
     variant == Variant::Optimized && site.pages.is_enabled()
+}
+
+/// `template` rendered, in a `template` span named after it: its row in the
+/// request's waterfall.
+pub fn render_traced<T: Template>(template: &T) -> Result<String, AppError> {
+    let name = std::any::type_name::<T>();
+    let label = name.rsplit("::").next().unwrap_or(name);
+    tracing::debug_span!("template", label)
+        .in_scope(|| template.render())
+        .map_err(render_failed)
 }
 
 pub fn render_failed(error: askama::Error) -> AppError {

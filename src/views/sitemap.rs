@@ -29,6 +29,7 @@ const HEAD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"
 const TAIL: &str = "</urlset>\n";
 
 /// `GET /sitemap.xml`.
+#[tracing::instrument(level = "debug", name = "handler", skip_all, fields(label = "sitemap"))]
 pub async fn sitemap(State(site): State<Site>) -> Response {
     let batches = stream::unfold(Some(Position::FIRST), move |position| {
         let site = site.clone();

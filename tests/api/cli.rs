@@ -95,7 +95,7 @@ fn a_variable_set_to_nothing_counts_as_unset() {
 }
 
 /// Every setting perfblog reads, by its variable.
-const SETTINGS: [&str; 19] = [
+const SETTINGS: [&str; 21] = [
     "DATABASE_URL",
     "DATABASE_MAX_CONNECTIONS",
     "DATABASE_ACQUIRE_TIMEOUT",
@@ -114,6 +114,8 @@ const SETTINGS: [&str; 19] = [
     "N_PLUS_ONE",
     "N_PLUS_ONE_THRESHOLD",
     "PERF_SLOW_MS",
+    "PERF_RECORD",
+    "PERF_HISTORY",
     "PERFBLOG_INSPECT",
 ];
 

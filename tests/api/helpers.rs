@@ -6,7 +6,7 @@ use indicatif::ProgressBar;
 use perfblog::app::startup::Application;
 use perfblog::base::config::{
     AdminToken, CacheSettings, CommentRate, Config, ConnectionTimeouts, DatabaseUrl, Inspection,
-    MailSettings, NaiveRoutes, PageCacheSettings, RetryPolicy, WorkerSettings,
+    MailSettings, NaiveRoutes, PageCacheSettings, PerfRecording, RetryPolicy, WorkerSettings,
 };
 use perfblog::base::entities::post;
 use perfblog::services::cache::{FragmentCache, PageCache};
@@ -57,6 +57,8 @@ pub struct TestOptions {
     pub connections: ConnectionTimeouts,
     /// The N+1 detector logging, as in production, and the SQL panel off.
     pub inspection: Inspection,
+    /// Every request recorded, in a history of 500.
+    pub perf: PerfRecording,
 }
 
 impl Default for TestOptions {
@@ -80,6 +82,7 @@ impl Default for TestOptions {
             },
             connections: ConnectionTimeouts::default(),
             inspection: Inspection::default(),
+            perf: PerfRecording::default(),
         }
     }
 }
@@ -163,11 +166,25 @@ impl TestApp {
     }
 }
 
+/// The request recorder's spans, as the binary installs them (`main.rs`), once per
+/// test process: without them a recorded request's waterfall has statements only.
+/// A test that captures logs (`CapturedLogs`) replaces it on its own thread.
+fn record_spans() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let subscriber = tracing_subscriber::registry()
+            .with(perfblog::base::instrument::trace::SpanRecorder::layer());
+        let _ = tracing::subscriber::set_global_default(subscriber);
+    });
+}
+
 async fn launch(
     database_url: &str,
     database: Option<TestDatabase>,
     options: TestOptions,
 ) -> TestApp {
+    record_spans();
     let cache_settings = options.cache.unwrap_or_else(default_cache);
     let mail_dir = tempfile::tempdir().expect("a mail folder");
     let config = Config {
@@ -188,6 +205,7 @@ async fn launch(
         connections: options.connections,
         naive: options.naive,
         inspection: options.inspection,
+        perf: options.perf,
     };
     let app = Application::build(&config, "127.0.0.1:0".parse().expect("address parses"))
         .await

@@ -22,6 +22,7 @@ mod findings;
 mod fragment_cache;
 mod fuzz;
 mod helpers;
+mod history;
 mod http_layer;
 mod import;
 mod indexes;

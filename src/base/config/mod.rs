@@ -23,7 +23,7 @@ use clap::{ArgAction, Args};
 pub use sections::{
     CacheSettings, CommentRate, ConnectionTimeouts, DEFAULT_LAB_WAIT, DEFAULT_MAIL_DIR,
     DEFAULT_VIEW_FLUSH, Inspection, MailSettings, NPlusOne, NaiveRoutes, PageCacheSettings,
-    RetryPolicy, WorkerSettings,
+    PerfRecording, RecordPolicy, RetryPolicy, WorkerSettings,
 };
 pub use values::{AdminToken, Backend, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_DATABASE_URL, DatabaseUrl};
 use values::{
@@ -65,6 +65,8 @@ pub struct Config {
     pub naive: NaiveRoutes,
     /// What each request's statements are checked for, and whether pages show them.
     pub inspection: Inspection,
+    /// Which requests the request history keeps (`/_perf/requests`).
+    pub perf: PerfRecording,
 }
 
 /// The embedded defaults: SQLite, `.eml` files, an in-process cache, a worker in the
@@ -91,6 +93,7 @@ impl Default for Config {
             connections: ConnectionTimeouts::default(),
             naive: NaiveRoutes::default(),
             inspection: Inspection::default(),
+            perf: PerfRecording::default(),
         }
     }
 }
@@ -187,6 +190,16 @@ pub struct Settings {
     #[arg(long, env = "PERFBLOG_INSPECT", global = true, value_name = "0|1",
           default_value = "0", action = ArgAction::Set, value_parser = setting(switch))]
     pub inspect: bool,
+    /// Which requests /_perf/requests keeps, with their statements and spans: `off`,
+    /// `errors` (5xx), `slow` (a finding or a 5xx), `sample:N` (one in N) or `all`.
+    #[arg(long, env = "PERF_RECORD", global = true, value_name = "POLICY", default_value = "all",
+          value_parser = setting(RecordPolicy::parse))]
+    pub perf_record: RecordPolicy,
+    /// The most requests the history keeps, from 10 to 100000 (in process, or in Redis
+    /// when REDIS_URL is set, where each also expires after an hour).
+    #[arg(long, env = "PERF_HISTORY", global = true, value_name = "N", default_value = "500",
+          value_parser = setting(|raw| whole_number::<usize>(raw, 10, 100_000)))]
+    pub perf_history: usize,
     /// Retired: refused with the name of the setting that replaced it.
     #[arg(long, env = "TRUST_FORWARDED_FOR", global = true, hide = true,
           value_parser = setting(replaced_by_trusted_proxies))]
@@ -239,6 +252,11 @@ impl Settings {
                 threshold: self.n_plus_one_threshold,
                 panel: self.inspect,
                 slow: std::time::Duration::from_millis(self.perf_slow_ms),
+            },
+            perf: PerfRecording {
+                record: self.perf_record,
+                keep: self.perf_history,
+                ..defaults.perf
             },
             ..defaults
         }

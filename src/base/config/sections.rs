@@ -151,6 +151,63 @@ impl Default for Inspection {
     }
 }
 
+/// Which requests the request history keeps (`PERF_RECORD`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RecordPolicy {
+    /// None: no span is opened, no statement copied.
+    Off,
+    /// Those answered 5xx.
+    Errors,
+    /// Those with a finding (a slow part or statement, an N+1 suspect) or a 5xx.
+    Slow,
+    /// One request in N, whatever it did.
+    Sample(u32),
+    /// Every request (`cargo run`'s default: one person looking at their own server).
+    #[default]
+    All,
+}
+
+impl RecordPolicy {
+    /// `off`, `errors`, `slow`, `sample:N` (N from 2 to 1,000,000) or `all`.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw.trim() {
+            "off" => Ok(Self::Off),
+            "errors" => Ok(Self::Errors),
+            "slow" => Ok(Self::Slow),
+            "all" => Ok(Self::All),
+            other => match other.strip_prefix("sample:").map(str::parse::<u32>) {
+                Some(Ok(n)) if (2..=1_000_000).contains(&n) => Ok(Self::Sample(n)),
+                Some(_) => Err(format!(
+                    "`{other}`: sample:N takes a whole number N from 2 to 1000000"
+                )),
+                None => Err(format!(
+                    "`{other}` is none of `off`, `errors`, `slow`, `sample:N` and `all`"
+                )),
+            },
+        }
+    }
+}
+
+/// The request history: which requests it keeps, how many, for how long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PerfRecording {
+    pub record: RecordPolicy,
+    /// The most requests kept (`PERF_HISTORY`); the oldest goes first.
+    pub keep: usize,
+    /// How long a request stays in a shared (Redis) history.
+    pub ttl: std::time::Duration,
+}
+
+impl Default for PerfRecording {
+    fn default() -> Self {
+        Self {
+            record: RecordPolicy::All,
+            keep: 500,
+            ttl: std::time::Duration::from_secs(3600),
+        }
+    }
+}
+
 /// How many comments one address may post.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CommentRate {

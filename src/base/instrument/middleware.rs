@@ -4,6 +4,11 @@
 //! before N+1 (`X-Perf-Findings`), and N+1 suspects (headers, one warning per route, a
 //! 500 under `N_PLUS_ONE=raise`).
 
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -11,7 +16,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::detector::{self, Detector, Inspection, NPlusOne, ShapeCount};
 use super::findings::{self, Finding};
-use super::{Keep, PANEL, QueryLog, Watch};
+use super::{CURRENT, Keep, PANEL, QueryLog, RequestLog, Watch};
+use http_body::{Frame, SizeHint};
 
 /// Middleware: counts the request's statements and reports them in `X-Query-Count`
 /// and `Server-Timing`, so a browser's developer tools show them; with the detector
@@ -66,7 +72,51 @@ pub async fn count_request_queries(
     response
         .extensions_mut()
         .insert(Suspects(u32::try_from(suspects.len()).unwrap_or(u32::MAX)));
+    response.extensions_mut().insert(RequestLog(log.clone()));
+    in_scope_while_streamed(response, log)
+}
+
+/// A body whose size is not known yet is produced after the handler returned (the
+/// export, the sitemap): it is polled inside the request's scope, so its statements
+/// count towards the request — for the history, which reads the log when the body
+/// ends; the headers went out before them.
+fn in_scope_while_streamed(response: Response, log: Arc<QueryLog>) -> Response {
+    if response.body().size_hint().exact().is_some() {
+        return response;
+    }
+    let mut response = response.map(|inner| Body::new(InScope { inner, log }));
+    response.extensions_mut().insert(StreamedBody);
     response
+}
+
+/// Marks a response whose body was streamed: its statements ran after its headers.
+#[derive(Clone, Copy, Debug)]
+pub struct StreamedBody;
+
+struct InScope {
+    inner: Body,
+    log: Arc<QueryLog>,
+}
+
+impl HttpBody for InScope {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let log = self.log.clone();
+        CURRENT.sync_scope(log, || Pin::new(&mut self.inner).poll_frame(cx))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// How many N+1 suspects a response's request had — all of them, where the headers

@@ -22,8 +22,9 @@ pub mod detector;
 pub mod findings;
 mod middleware;
 pub mod shape;
+pub mod trace;
 
-pub use middleware::{Suspects, count_request_queries};
+pub use middleware::{StreamedBody, Suspects, count_request_queries};
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -144,8 +145,9 @@ struct Keep {
 
 impl QueryLog {
     /// Adds a statement to this scope and every scope around it; its shape, worked out
-    /// once, to those that keep shapes — up to a deliberate scope.
-    fn record(&self, elapsed: Duration, statement: &Statement) {
+    /// once, to those that keep shapes — up to a deliberate scope. Returns the
+    /// innermost named part it ran in.
+    fn record(&self, elapsed: Duration, statement: &Statement) -> Option<&'static str> {
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         let mut shape: Option<String> = None;
         let mut shapes_wanted = true;
@@ -181,6 +183,7 @@ impl QueryLog {
             shapes_wanted &= !log.deliberate;
             scope = log.parent.as_deref();
         }
+        part
     }
 
     /// Counts one run of `shape`; notes where it was issued when it reaches the
@@ -413,7 +416,8 @@ pub async fn component<F: Future>(name: &'static str, future: F) -> F::Output {
         part: Some(name),
         ..Keep::default()
     };
-    let (output, log) = QueryLog::scope(keep, future).await;
+    let span = tracing::debug_span!("part", label = name);
+    let (output, log) = QueryLog::scope(keep, tracing::Instrument::instrument(future, span)).await;
     if let Some(parent) = &log.parent
         && let Ok(mut components) = parent.components.lock()
     {
@@ -466,7 +470,11 @@ impl QueryStats {
 pub fn attach(db: &mut DatabaseConnection) {
     db.set_metric_callback(|info| {
         // Outside a counted scope (start-up, the seeder) there is nothing to add to.
-        let _ = CURRENT.try_with(|log| log.record(info.elapsed, info.statement));
+        let part = CURRENT
+            .try_with(|log| log.record(info.elapsed, info.statement))
+            .ok()
+            .flatten();
+        trace::record_statement(info.elapsed, info.statement, part);
     });
 }
 
@@ -496,6 +504,24 @@ pub fn slow_findings() -> Vec<findings::Finding> {
             None => Vec::new(),
         })
         .unwrap_or_default()
+}
+
+/// A request's log, handed on in its response's extensions to what reports on the
+/// request after its body has ended (the request history): a streamed body's
+/// statements are in it by then.
+#[derive(Clone, Debug)]
+pub struct RequestLog(Arc<QueryLog>);
+
+impl RequestLog {
+    pub fn stats(&self) -> QueryStats {
+        self.0.stats()
+    }
+
+    /// Its findings, slow before N+1, each costliest first.
+    pub fn findings(&self) -> Vec<findings::Finding> {
+        let slow = self.0.slow.unwrap_or(Duration::MAX);
+        findings::of(&self.0, &self.0.suspects(), slow)
+    }
 }
 
 /// A request's statements and cache lookups, as the SQL panel shows them.

@@ -126,6 +126,7 @@ impl FragmentCache {
 
     /// The value cached under `key`, or `render`'s result — computed once however
     /// many requests miss at the same time, then cached for about `ttl`.
+    #[tracing::instrument(level = "debug", name = "cache", skip_all, fields(label = "fragment", key = %key))]
     pub async fn get_or_render<F, Fut, V>(
         &self,
         key: &str,

@@ -67,6 +67,7 @@ impl Store {
         }))
     }
 
+    #[tracing::instrument(level = "debug", name = "cache", skip_all, fields(label = "lookup", key = %key))]
     pub async fn lookup(&self, key: &str) -> Result<Found, Unavailable> {
         match self {
             Store::Memory(memory) => Ok(memory.lookup(key).await),
@@ -74,6 +75,7 @@ impl Store {
         }
     }
 
+    #[tracing::instrument(level = "debug", name = "cache", skip_all, fields(label = "put", key = %key))]
     pub async fn put(
         &self,
         key: &str,
@@ -105,6 +107,7 @@ impl Store {
 
     /// A whole cached page, as bytes (Redis only; in process the page cache keeps
     /// pages itself).
+    #[tracing::instrument(level = "debug", name = "cache", skip_all, fields(label = "get_page", key = %key))]
     pub async fn get_page(&self, key: &str) -> Result<Option<Vec<u8>>, Unavailable> {
         match self {
             Store::Memory(_) => Ok(None),
@@ -112,6 +115,7 @@ impl Store {
         }
     }
 
+    #[tracing::instrument(level = "debug", name = "cache", skip_all, fields(label = "put_page", key = %key))]
     pub async fn put_page(&self, key: &str, page: &[u8], ttl: Duration) -> Result<(), Unavailable> {
         match self {
             Store::Memory(_) => Ok(()),
@@ -145,6 +149,7 @@ impl Store {
 
     /// Adds one view of `post_id` to the shared tally and its running total (two
     /// `HINCRBY`s, one round trip), or `None` when views are tallied in process.
+    #[tracing::instrument(level = "debug", name = "cache", skip_all, fields(label = "add_view", post_id = post_id))]
     pub async fn add_view(&self, post_id: i32) -> Result<Option<SharedViews>, Unavailable> {
         match self {
             Store::Memory(_) => Ok(None),
@@ -153,6 +158,7 @@ impl Store {
     }
 
     /// `post_id`'s shared pending views and running total, counting nothing.
+    #[tracing::instrument(level = "debug", name = "cache", skip_all, fields(label = "peek_views", post_id = post_id))]
     pub async fn peek_views(&self, post_id: i32) -> Result<Option<SharedViews>, Unavailable> {
         match self {
             Store::Memory(_) => Ok(None),
@@ -241,6 +247,7 @@ pub struct RedisStore {
 impl RedisStore {
     /// `MGET generation fragment`: one round trip. A value is stored as
     /// `"<generation>\n<html>"`.
+    #[tracing::instrument(level = "debug", name = "redis", skip_all, fields(label = "lookup"))]
     async fn lookup(&self, key: &str) -> Result<Found, Unavailable> {
         self.pay_pending_bump().await?;
         let mut connection = self.manager.clone();
@@ -259,6 +266,7 @@ impl RedisStore {
         Ok(Found { generation, value })
     }
 
+    #[tracing::instrument(level = "debug", name = "redis", skip_all, fields(label = "put"))]
     async fn put(
         &self,
         key: &str,
@@ -288,6 +296,12 @@ impl RedisStore {
         Ok(())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "redis",
+        skip_all,
+        fields(label = "generation")
+    )]
     async fn generation(&self) -> Result<u64, Unavailable> {
         self.pay_pending_bump().await?;
         let mut connection = self.manager.clone();
@@ -309,6 +323,7 @@ impl RedisStore {
         self.health.observe(answer)
     }
 
+    #[tracing::instrument(level = "debug", name = "redis", skip_all, fields(label = "get_page"))]
     async fn get_page(&self, key: &str) -> Result<Option<Vec<u8>>, Unavailable> {
         self.health.check()?;
         let mut connection = self.manager.clone();
@@ -317,6 +332,7 @@ impl RedisStore {
         self.health.observe(answer)
     }
 
+    #[tracing::instrument(level = "debug", name = "redis", skip_all, fields(label = "put_page"))]
     async fn put_page(&self, key: &str, page: &[u8], ttl: Duration) -> Result<(), Unavailable> {
         self.health.check()?;
         let mut connection = self.manager.clone();
@@ -330,6 +346,7 @@ impl RedisStore {
         self.health.observe(answer)
     }
 
+    #[tracing::instrument(level = "debug", name = "redis", skip_all, fields(label = "add_view"))]
     async fn add_view(&self, post_id: i32) -> Result<SharedViews, Unavailable> {
         self.health.check()?;
         let mut connection = self.manager.clone();
@@ -343,6 +360,12 @@ impl RedisStore {
         Ok(SharedViews { pending, total })
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "redis",
+        skip_all,
+        fields(label = "peek_views")
+    )]
     async fn peek_views(&self, post_id: i32) -> Result<SharedViews, Unavailable> {
         self.health.check()?;
         let mut connection = self.manager.clone();
@@ -381,6 +404,12 @@ impl RedisStore {
 
     /// `MULTI; HGETALL views; DEL views; EXEC`: read and emptied in one step, so a
     /// view another replica adds meanwhile lands in the next tally, never in none.
+    #[tracing::instrument(
+        level = "debug",
+        name = "redis",
+        skip_all,
+        fields(label = "take_views")
+    )]
     async fn take_views(&self) -> Result<Vec<(i32, i64)>, Unavailable> {
         self.health.check()?;
         let mut connection = self.manager.clone();

@@ -1,11 +1,13 @@
 //! The database: connecting (with query counting attached), migrating, starting
-//! transactions that write, and asking how a statement would run ([`explain`]).
+//! transactions that write, and asking how a statement would run ([`explain`] for the
+//! lab, [`plan_tree`] for the request history).
 
 pub mod bulk_insert;
 pub mod counters;
 pub mod exists;
 pub mod explain;
 pub mod indexes;
+pub mod plan_tree;
 pub mod scratch;
 
 use std::time::Duration;

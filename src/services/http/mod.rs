@@ -6,6 +6,7 @@ pub mod assets;
 pub mod conditional;
 pub mod rate_limit;
 pub mod serve;
+pub mod spanned;
 
 use std::time::Duration;
 
@@ -15,6 +16,8 @@ use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
+
+use spanned::Spanned;
 
 /// Bodies smaller than this go out as they are: compressing them costs more CPU than
 /// the bytes it saves (a 404 page, a redirect).
@@ -38,22 +41,26 @@ pub fn around(router: Router) -> Router {
         ("x-frame-options", "DENY"),
     ];
     let mut router = router
-        .layer(axum::middleware::from_fn(conditional::conditional_get))
-        .layer(
+        .layer(Spanned::new(
+            "conditional GET",
+            axum::middleware::from_fn(conditional::conditional_get),
+        ))
+        .layer(Spanned::new(
+            "compression",
             CompressionLayer::new().compress_when(
                 SizeAbove::new(COMPRESS_ABOVE_BYTES)
                     .and(NotForContentType::IMAGES)
                     .and(NotForContentType::GRPC),
             ),
-        );
+        ));
     for (name, value) in security_headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(name),
             HeaderValue::from_static(value),
         ));
     }
-    router.layer(TimeoutLayer::with_status_code(
-        StatusCode::SERVICE_UNAVAILABLE,
-        REQUEST_TIMEOUT,
+    router.layer(Spanned::new(
+        "timeout",
+        TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT),
     ))
 }

@@ -17,6 +17,7 @@ use crate::base::entities::{post, post_tag};
 use crate::services::db;
 use crate::services::db::counters::{self, Change};
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn publish_drafts(
     db: &(impl ConnectionTrait + TransactionTrait),
     now: DateTime<Utc>,
@@ -36,6 +37,7 @@ pub async fn publish_drafts(
 }
 
 /// Saves `draft` as published and counts it in its tags' counters: two statements.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn publish(
     db: &impl ConnectionTrait,
     draft: post::Model,
@@ -50,6 +52,7 @@ pub async fn publish(
     counters::published_changed(db, &[id], Change::Published).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn archive_published_before(
     db: &(impl ConnectionTrait + TransactionTrait),
     cutoff: ArchiveCutoff,
@@ -76,6 +79,7 @@ pub async fn archive_published_before(
 }
 
 /// For each matching post: is it tagged already? If not, tag it (and count it).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn tag_matching(
     db: &(impl ConnectionTrait + TransactionTrait),
     tag_id: i32,

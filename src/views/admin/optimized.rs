@@ -18,6 +18,7 @@ use crate::services::db::counters::{self, Change};
 
 /// `UPDATE posts SET status = 'published', published_at = $now, updated_at = $now
 ///  WHERE status = 'draft' RETURNING id`, then the tags' counters.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn publish_drafts(db: &impl TransactionTrait, now: DateTime<Utc>) -> Result<u64, DbErr> {
     let txn = db::begin_write(db).await?;
     let published = changed_ids(
@@ -40,6 +41,7 @@ pub async fn publish_drafts(db: &impl TransactionTrait, now: DateTime<Utc>) -> R
 /// `UPDATE posts SET status = 'archived', updated_at = $now
 ///  WHERE status = 'published' AND published_at < $cutoff RETURNING id`, then the tags'
 ///  counters.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn archive_published_before(
     db: &impl TransactionTrait,
     cutoff: ArchiveCutoff,
@@ -79,6 +81,7 @@ async fn changed_ids(
 ///  SELECT id, $tag FROM posts WHERE LOWER(title) LIKE $pattern
 ///  AND NOT EXISTS (SELECT 1 FROM post_tags WHERE post_id = posts.id AND tag_id = $tag)
 ///  RETURNING post_id`, then the tag's counter.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn tag_matching(
     db: &impl TransactionTrait,
     tag_id: i32,

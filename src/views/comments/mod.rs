@@ -187,6 +187,12 @@ pub async fn insert_comment(
 /// `POST /posts/{slug}/comments` and its naive twin. The optimized variant stores
 /// the comment and its email in one transaction and answers at once (the outbox
 /// worker sends the email); the naive one sends the email before answering.
+#[tracing::instrument(
+    level = "debug",
+    name = "handler",
+    skip_all,
+    fields(label = "add comment")
+)]
 pub async fn add(
     State(site): State<Site>,
     variant: Variant,

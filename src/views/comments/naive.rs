@@ -13,6 +13,7 @@ use crate::base::error::AppError;
 use crate::services::db;
 use crate::services::mail::{self, Mailer};
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn add(
     db: &impl TransactionTrait,
     mailer: &Mailer,

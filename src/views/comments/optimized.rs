@@ -16,6 +16,7 @@ use crate::services::mail::outbox;
 
 /// `db` may be a pool or a transaction: in a transaction (the lab's, which is rolled
 /// back) this one is a savepoint, and its commit releases the savepoint.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn add(
     db: &impl TransactionTrait,
     target: &CommentTarget,

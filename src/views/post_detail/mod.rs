@@ -108,6 +108,12 @@ const ROOT: &str = "../";
 /// view, adds the sidebar — three parts, each named in the footer. The optimized page
 /// goes through the page cache, and counts the view on every request, hit or miss:
 /// the naive page by read-add-write, the optimized one into the write-behind tally.
+#[tracing::instrument(
+    level = "debug",
+    name = "handler",
+    skip_all,
+    fields(label = "post page")
+)]
 pub async fn page(
     State(site): State<Site>,
     variant: Variant,
@@ -128,14 +134,14 @@ pub async fn page(
     })
     .await?;
     let sidebar = sidebar::for_page(&site, variant, ROOT).await?;
-    Ok(PostDetailTemplate {
+    let html = cached_page::render_traced(&PostDetailTemplate {
         root: ROOT,
         post,
         sidebar,
         views_hole: false,
         footer: Footer::capture(variant, &request.uri),
-    }
-    .into_response())
+    })?;
+    Ok(axum::response::Html(html).into_response())
 }
 
 /// The optimized post page from the page cache: the page with two holes, then the view
@@ -152,15 +158,13 @@ async fn cached(site: &Site, slug: &Slug, request: &PageRequest) -> Result<Respo
             let post = component("post", load(site, variant, slug)).await?;
             let subject =
                 write_behind::subject_at_render(&site.views, post.id, post.view_count, epoch).await;
-            let html = PostDetailTemplate {
+            let html = cached_page::render_traced(&PostDetailTemplate {
                 root: ROOT,
                 post,
                 sidebar: sidebar::for_page(site, variant, ROOT).await?,
                 views_hole: true,
                 footer: Footer::hole(variant),
-            }
-            .render()
-            .map_err(cached_page::render_failed)?;
+            })?;
             Ok(Rendered {
                 html,
                 subject: Some(subject),

@@ -15,6 +15,7 @@ use crate::base::slug::Slug;
 use crate::views::site::TagLink;
 
 /// `None` when no published post has this slug.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn load(db: &impl ConnectionTrait, slug: &Slug) -> Result<Option<PostDetail>, DbErr> {
     let Some(post) = post::Entity::find()
         .filter(post::Column::Slug.eq(slug.as_str()))
@@ -48,6 +49,7 @@ pub async fn load(db: &impl ConnectionTrait, slug: &Slug) -> Result<Option<PostD
 
 /// The post's latest comments, then one more query per comment for its author's name:
 /// 1 + C statements for C comments shown.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn latest_comments(
     db: &impl ConnectionTrait,
     post: &post::Model,
@@ -82,6 +84,7 @@ pub async fn latest_comments(
 /// and wrong under concurrency: two requests that read 41 both write 42, and one view
 /// is lost (a lost update). The tests count how many of 200 concurrent views survive.
 /// Returns the count it wrote (0 if the post is gone).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn count_view(db: &impl ConnectionTrait, post_id: i32) -> Result<i32, DbErr> {
     let read: Option<i32> = post::Entity::find_by_id(post_id)
         .select_only()

@@ -22,6 +22,7 @@ use crate::views::batch::tags_of;
 use crate::views::site::TagLink;
 
 /// `None` when no published post has this slug.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn load(db: &impl ConnectionTrait, slug: &Slug) -> Result<Option<PostDetail>, DbErr> {
     let Some((post, author)) = post_with_author(db, slug).await? else {
         return Ok(None);
@@ -38,6 +39,7 @@ pub async fn load(db: &impl ConnectionTrait, slug: &Slug) -> Result<Option<PostD
 /// connection of its own from the pool, and the page waits for the slowest of the
 /// three instead of their sum. On one connection — inside a transaction — they would
 /// queue, and when every connection is busy they wait for one.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn load_concurrently(
     db: &impl ConnectionTrait,
     slug: &Slug,
@@ -64,6 +66,7 @@ async fn post_with_author(
 }
 
 /// The post's latest comments, each with its author, joined.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn latest_comments(
     db: &impl ConnectionTrait,
     post_id: i32,
@@ -123,6 +126,7 @@ fn missing_author(of: &str, id: i32) -> DbErr {
 /// What changed from `naive.rs`: the addition happens in the database, under the row's
 /// lock, so concurrent views queue for the row instead of overwriting each other —
 /// 200 concurrent views count 200.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn count_view(db: &impl ConnectionTrait, post_id: i32) -> Result<i32, DbErr> {
     let increment = Query::update()
         .table(post::Entity)

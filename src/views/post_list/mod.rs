@@ -155,6 +155,12 @@ pub struct PostListTemplate {
 const ROOT: &str = "./";
 
 /// `GET /` and `GET /naive/`: the optimized list through the page cache.
+#[tracing::instrument(
+    level = "debug",
+    name = "handler",
+    skip_all,
+    fields(label = "post list")
+)]
 pub async fn page(
     State(site): State<Site>,
     variant: Variant,

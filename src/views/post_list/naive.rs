@@ -15,6 +15,7 @@ use crate::base::entities::{comment, post, tag, user};
 use crate::views::pagination::PageWindow;
 use crate::views::site::TagLink;
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn load_page(
     db: &impl ConnectionTrait,
     window: PageWindow,
@@ -28,6 +29,7 @@ pub async fn load_page(
 }
 
 /// The page's posts as whole rows: every column, `body` included.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn page_rows(
     db: &impl ConnectionTrait,
     window: PageWindow,
@@ -41,6 +43,7 @@ pub async fn page_rows(
 
 /// Three queries per post: its author's name, its tags, its comment count (the N + 1
 /// problem, three times over).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn summarize(
     db: &impl ConnectionTrait,
     posts: Vec<post::Model>,

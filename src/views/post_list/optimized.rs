@@ -58,6 +58,7 @@ impl From<post::Model> for PostRow {
 
 /// Three queries whatever the page size: the page with its comment counts, then the
 /// authors and tags of its posts.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn load_page(
     db: &impl ConnectionTrait,
     window: PageWindow,
@@ -71,6 +72,7 @@ pub async fn load_page(
 }
 
 /// The page's posts as [`PostRow`]s: seven columns, no `body`.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn page_rows(
     db: &impl ConnectionTrait,
     window: PageWindow,
@@ -120,6 +122,7 @@ pub fn project(query: Select<post::Entity>) -> Select<post::Entity> {
 
 /// Completes rows into summaries with two batched queries, however many rows there
 /// are, each entry's comment count taken from its row. An empty page needs none.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn summarize(
     db: &impl ConnectionTrait,
     rows: Vec<PostRow>,
@@ -135,6 +138,7 @@ pub async fn summarize(
 /// batched query, `COUNT(*) … GROUP BY post_id` over the page's posts. The eager-loading
 /// lesson's optimized side, where the naive side counts post by post; the
 /// denormalized-counters lesson's naive side, where the counter is read instead.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn summarize_counting(
     db: &impl ConnectionTrait,
     rows: Vec<PostRow>,

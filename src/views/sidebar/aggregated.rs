@@ -18,10 +18,12 @@ use crate::base::error::AppError;
 
 /// The sidebar counted by the database and rendered, on every call: what a page does
 /// without the fragment cache, and what the cache runs on a miss.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn fragment(db: &impl ConnectionTrait, root: &str) -> Result<Fragment, AppError> {
     render(&load(db).await?, root)
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn load(db: &impl ConnectionTrait) -> Result<Sidebar, DbErr> {
     // SELECT tags.name, tags.slug, COUNT(*) FROM post_tags
     //   JOIN tags ON … JOIN posts ON … WHERE posts.status = 'published'

@@ -17,10 +17,12 @@ use crate::base::error::AppError;
 
 /// The sidebar from the counters and rendered, on every call: what a page does without
 /// the fragment cache, and what the cache runs on a miss.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn fragment(db: &impl ConnectionTrait, root: &str) -> Result<Fragment, AppError> {
     render(&load(db).await?, root)
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn load(db: &impl ConnectionTrait) -> Result<Sidebar, DbErr> {
     // SELECT name, slug, published_post_count FROM tags
     //  WHERE published_post_count > 0 ORDER BY name

@@ -100,8 +100,8 @@ struct SidebarTemplate<'a> {
 
 /// The sidebar as HTML for a page whose links start at `root` ("./" or "../").
 pub fn render(sidebar: &Sidebar, root: &str) -> Result<Fragment, AppError> {
-    let html = SidebarTemplate { root, sidebar }
-        .render()
+    let html = tracing::debug_span!("template", label = "SidebarTemplate")
+        .in_scope(|| SidebarTemplate { root, sidebar }.render())
         .map_err(|error| {
             AppError::Internal(anyhow::Error::new(error).context("rendering the sidebar"))
         })?;

@@ -12,6 +12,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 use super::{POPULAR_POSTS, PopularPost, Sidebar, TagCount};
 use crate::base::entities::{comment, post, post_tag, tag};
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn load(db: &impl ConnectionTrait) -> Result<Sidebar, DbErr> {
     let tags = tag::Entity::find()
         .order_by_asc(tag::Column::Name)

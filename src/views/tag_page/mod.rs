@@ -47,6 +47,12 @@ pub struct TagPageTemplate {
 const ROOT: &str = "../";
 
 /// `GET /tags/{slug}` and `GET /naive/tags/{slug}`.
+#[tracing::instrument(
+    level = "debug",
+    name = "handler",
+    skip_all,
+    fields(label = "tag page")
+)]
 pub async fn page(
     State(site): State<Site>,
     variant: Variant,

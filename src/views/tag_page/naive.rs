@@ -15,6 +15,7 @@ use crate::views::post_list::{self, PostListPage, published_newest_first};
 use crate::views::site::TagLink;
 
 /// `None` when no tag has this slug.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn load_page(
     db: &impl ConnectionTrait,
     slug: &Slug,

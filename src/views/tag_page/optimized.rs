@@ -21,6 +21,7 @@ use crate::views::post_list::published_newest_first;
 use crate::views::site::TagLink;
 
 /// `None` when no tag has this slug.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn load_page(
     db: &impl ConnectionTrait,
     slug: &Slug,

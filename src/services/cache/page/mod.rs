@@ -277,6 +277,7 @@ impl PageCache {
 
     /// The page under `key`: from the cache when it holds a fresh one, else rendered
     /// once however many requests miss together. When disabled, always rendered.
+    #[tracing::instrument(level = "debug", name = "cache", skip_all, fields(label = "page", key = %key))]
     pub async fn get_or_render<F, Fut>(
         &self,
         key: &str,

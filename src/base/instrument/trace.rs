@@ -1,0 +1,403 @@
+//! A request's timeline, for its waterfall: every `tracing` span opened while it ran
+//! (the middleware layers, the handler, the loaders, each cache and Redis call, the
+//! template) and every SQL statement, each with its start offset and its duration, so
+//! work that overlaps shows as overlapping.
+//!
+//! The spans are the code's own `tracing` spans, at `DEBUG`: with
+//! `RUST_LOG=perfblog=debug` the same spans reach the log. [`SpanRecorder`] is a
+//! `tracing` layer that keeps a span only while a [`Trace`] is current — a task-local
+//! that the request recorder installs — so a request that is not being recorded opens
+//! no span at all. Statements come from SeaORM's metric callback, which knows how long
+//! a statement took when it ends: its start is its end minus that.
+//!
+//! A trace is bounded: at most [`Trace::MOST_SPANS`] spans and statements, and at most
+//! [`Trace::MOST_SQL_BYTES`] of SQL text; past those, runs are counted, not kept.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sea_orm::{Statement, Value, Values};
+use serde::{Deserialize, Serialize};
+use tracing::span::{Attributes, Id};
+use tracing::subscriber::Interest;
+use tracing::{Metadata, Subscriber};
+use tracing_subscriber::layer::{Context, Filter, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+tokio::task_local! {
+    static TRACE: Arc<Trace>;
+}
+
+/// One request's spans and statements, as they finished.
+#[derive(Debug)]
+pub struct Trace {
+    started: Instant,
+    timeline: Mutex<Timeline>,
+}
+
+/// What a trace kept, and what it only counted.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Timeline {
+    pub spans: Vec<SpanRun>,
+    pub statements: Vec<StatementRun>,
+    /// Spans and statements past [`Trace::MOST_SPANS`]: counted, not kept.
+    pub not_kept: u32,
+    /// SQL text kept so far, against [`Trace::MOST_SQL_BYTES`].
+    #[serde(skip)]
+    pub sql_bytes: usize,
+}
+
+/// A `tracing` span that closed: what it was called, its fields, when it opened
+/// (from the request's start) and how long it stayed open.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpanRun {
+    /// `layer`, `handler`, `cache`.
+    pub name: String,
+    /// Its `label` field, what this one is among its name's: `compression`.
+    pub label: String,
+    /// Its other fields, `key=value` separated by spaces: `key=sidebar:./`.
+    pub fields: String,
+    pub start_us: u64,
+    pub duration_us: u64,
+}
+
+/// One SQL statement: as sent, its parameters as SQL literals (emails and tokens
+/// redacted), the part of the page it ran in, when and how long.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementRun {
+    pub sql: String,
+    pub params: Vec<String>,
+    /// The statement with its parameters written in, ready to paste into `psql` or
+    /// `sqlite3` (redacted ones stay redacted). Empty past the trace's SQL budget.
+    pub runnable: String,
+    pub part: Option<String>,
+    /// The function that issued it, where that function carries a span
+    /// (`#[tracing::instrument]`, as the loaders do): `perfblog::views::post_list::naive::summarize
+    /// (src/views/post_list/naive.rs:45)`. Found from the current span, so it costs no
+    /// backtrace.
+    pub call_site: Option<String>,
+    pub start_us: u64,
+    pub duration_us: u64,
+}
+
+impl Trace {
+    /// Spans and statements kept per request.
+    pub const MOST_SPANS: usize = 1000;
+    /// SQL text kept per request (statements and their runnable form): the lab runs
+    /// statements with 10,000 values, and a history keeps hundreds of requests.
+    pub const MOST_SQL_BYTES: usize = 64 * 1024;
+
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            started: Instant::now(),
+            timeline: Mutex::new(Timeline::default()),
+        })
+    }
+
+    /// How long ago the request started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// What it kept so far.
+    pub fn timeline(&self) -> Timeline {
+        self.timeline
+            .lock()
+            .map(|timeline| timeline.clone())
+            .unwrap_or_default()
+    }
+
+    fn offset_us(&self, at: Instant) -> u64 {
+        micros(at.saturating_duration_since(self.started))
+    }
+
+    fn add_span(&self, name: &str, fields: Fields, opened: Instant) {
+        let run = SpanRun {
+            name: name.to_owned(),
+            label: fields.label,
+            fields: fields.others,
+            start_us: self.offset_us(opened),
+            duration_us: micros(opened.elapsed()),
+        };
+        if let Ok(mut timeline) = self.timeline.lock() {
+            if timeline.spans.len() + timeline.statements.len() >= Self::MOST_SPANS {
+                timeline.not_kept += 1;
+            } else {
+                timeline.spans.push(run);
+            }
+        }
+    }
+
+    fn add_statement(&self, elapsed: Duration, statement: &Statement, part: Option<&str>) {
+        let ended = Instant::now();
+        let Ok(mut timeline) = self.timeline.lock() else {
+            return;
+        };
+        if timeline.spans.len() + timeline.statements.len() >= Self::MOST_SPANS {
+            timeline.not_kept += 1;
+            return;
+        }
+        let within_budget = timeline.sql_bytes + 2 * statement.sql.len() <= Self::MOST_SQL_BYTES;
+        let (sql, params, runnable) = if within_budget {
+            let redacted = redacted(statement);
+            let runnable = redacted.to_string();
+            let params = literals(&redacted);
+            (statement.sql.clone(), params, runnable)
+        } else {
+            let cut = crate::base::instrument::shape::brief(&statement.sql, 200);
+            (cut, Vec::new(), String::new())
+        };
+        timeline.sql_bytes += sql.len() + runnable.len();
+        timeline.statements.push(StatementRun {
+            sql,
+            params,
+            runnable,
+            part: part.map(str::to_owned),
+            call_site: call_site(),
+            start_us: self.offset_us(ended.checked_sub(elapsed).unwrap_or(self.started)),
+            duration_us: micros(elapsed),
+        });
+    }
+}
+
+/// Spans that name a kind of work, not a function: never a call site.
+const KINDS_OF_WORK: [&str; 8] = [
+    "request", "layer", "handler", "part", "cache", "redis", "template", "body",
+];
+
+/// The innermost span's function, when it is a function's span.
+fn call_site() -> Option<String> {
+    let span = tracing::Span::current();
+    let metadata = span.metadata()?;
+    if KINDS_OF_WORK.contains(&metadata.name()) {
+        return None;
+    }
+    Some(format!(
+        "{}::{} ({}:{})",
+        metadata.module_path().unwrap_or("?"),
+        metadata.name(),
+        metadata.file().unwrap_or("?"),
+        metadata.line().unwrap_or(0)
+    ))
+}
+
+fn micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Runs `future` with `trace` current: its spans and statements go there.
+pub async fn tracing_into<F: Future>(trace: Arc<Trace>, future: F) -> F::Output {
+    TRACE.scope(trace, future).await
+}
+
+/// Runs `poll` (a body's next frame) with `trace` current.
+pub fn tracing_into_sync<R>(trace: Arc<Trace>, poll: impl FnOnce() -> R) -> R {
+    TRACE.sync_scope(trace, poll)
+}
+
+fn is_tracing() -> bool {
+    TRACE.try_with(|_| ()).is_ok()
+}
+
+/// Adds a statement that just ended to the current trace, if there is one.
+pub(super) fn record_statement(elapsed: Duration, statement: &Statement, part: Option<&str>) {
+    let _ = TRACE.try_with(|trace| trace.add_statement(elapsed, statement, part));
+}
+
+/// `statement` with each string parameter that looks like an email address or a
+/// token replaced: a history is read by more people than the database is.
+fn redacted(statement: &Statement) -> Statement {
+    let values = statement.values.as_ref().map(|values| {
+        Values(
+            values
+                .0
+                .iter()
+                .map(|value| match value {
+                    Value::String(Some(text)) if looks_secret(text) => {
+                        Value::String(Some("[redacted]".to_owned()))
+                    }
+                    other => other.clone(),
+                })
+                .collect(),
+        )
+    });
+    Statement {
+        values,
+        ..statement.clone()
+    }
+}
+
+/// An email address, or a long unbroken run of token characters (an admin token, a
+/// session key, a hash).
+fn looks_secret(text: &str) -> bool {
+    let email = text.contains('@') && !text.contains(char::is_whitespace) && text.len() < 320;
+    let token = text.len() >= 24
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '=' | '+' | '/'));
+    email || token
+}
+
+/// Each parameter as the SQL literal that would replace it.
+fn literals(statement: &Statement) -> Vec<String> {
+    let Some(values) = &statement.values else {
+        return Vec::new();
+    };
+    values
+        .0
+        .iter()
+        .map(|value| {
+            let one = Statement {
+                sql: "?".to_owned(),
+                values: Some(Values(vec![value.clone()])),
+                db_backend: sea_orm::DbBackend::Sqlite,
+            };
+            one.to_string()
+        })
+        .collect()
+}
+
+/// The `tracing` layer that keeps each span of a traced request in its [`Trace`],
+/// with [`WhileTracing`] as its filter: install both (`SpanRecorder::layer()`).
+pub struct SpanRecorder;
+
+/// Kept in a span's extensions from its opening to its closing.
+struct Opened {
+    trace: Arc<Trace>,
+    at: Instant,
+    fields: Fields,
+}
+
+impl SpanRecorder {
+    /// The recorder and its filter, ready for `tracing_subscriber::registry().with(…)`.
+    pub fn layer<S>() -> tracing_subscriber::filter::Filtered<SpanRecorder, WhileTracing, S>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        SpanRecorder.with_filter(WhileTracing)
+    }
+}
+
+impl<S> Layer<S> for SpanRecorder
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Ok(trace) = TRACE.try_with(Arc::clone) else {
+            return;
+        };
+        let mut fields = Fields::default();
+        attrs.record(&mut fields);
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(Opened {
+                trace,
+                at: Instant::now(),
+                fields,
+            });
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else {
+            return;
+        };
+        let opened = span.extensions_mut().remove::<Opened>();
+        if let Some(opened) = opened {
+            opened.trace.add_span(span.name(), opened.fields, opened.at);
+        }
+    }
+}
+
+/// perfblog's own spans, and only while a request is being traced: a request that is
+/// not recorded opens none (unless the log asks for them).
+pub struct WhileTracing;
+
+impl<S> Filter<S> for WhileTracing {
+    fn enabled(&self, metadata: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        metadata.is_span() && metadata.target().starts_with("perfblog") && is_tracing()
+    }
+
+    fn callsite_enabled(&self, metadata: &'static Metadata<'static>) -> Interest {
+        if metadata.is_span() && metadata.target().starts_with("perfblog") {
+            Interest::sometimes()
+        } else {
+            Interest::never()
+        }
+    }
+}
+
+/// A span's `label`, and its other fields as `key=value` pairs.
+#[derive(Default)]
+struct Fields {
+    label: String,
+    others: String,
+}
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.record_str(field, &format!("{value:?}"));
+    }
+
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "label" {
+            value.clone_into(&mut self.label);
+            return;
+        }
+        if !self.others.is_empty() {
+            self.others.push(' ');
+        }
+        self.others.push_str(field.name());
+        self.others.push('=');
+        self.others.push_str(value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_and_tokens_are_redacted_and_other_values_kept() {
+        let statement = Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT 1 WHERE a = $1 AND b = $2 AND c = $3 AND d = $4",
+            [
+                Value::from("ada@example.com"),
+                Value::from("3f9a8c7d6e5b4a39281706f5e4d3c2b1"),
+                Value::from("a title with words"),
+                Value::from(42),
+            ],
+        );
+        let redacted = redacted(&statement);
+        assert_eq!(
+            literals(&redacted),
+            ["'[redacted]'", "'[redacted]'", "'a title with words'", "42"]
+        );
+        assert_eq!(
+            redacted.to_string(),
+            "SELECT 1 WHERE a = '[redacted]' AND b = '[redacted]' AND c = 'a title with words' AND d = 42"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_statement_starts_its_duration_before_it_was_recorded() {
+        let trace = Trace::new();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let statement = Statement::from_string(sea_orm::DbBackend::Sqlite, "SELECT 1");
+        tracing_into(trace.clone(), async {
+            record_statement(Duration::from_millis(15), &statement, Some("sidebar"));
+        })
+        .await;
+        let run = &trace.timeline().statements[0];
+        assert_eq!(run.duration_us, 15_000);
+        assert!((4_000..20_000).contains(&run.start_us), "{run:?}");
+        assert_eq!(run.part.as_deref(), Some("sidebar"));
+    }
+
+    #[test]
+    fn outside_a_trace_nothing_is_recorded() {
+        let statement = Statement::from_string(sea_orm::DbBackend::Sqlite, "SELECT 1");
+        record_statement(Duration::from_millis(1), &statement, None);
+        assert!(!is_tracing());
+    }
+}
