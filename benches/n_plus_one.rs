@@ -158,8 +158,14 @@ fn recorder_off_by_itself(runtime: &tokio::runtime::Runtime) {
     use perfblog::services::http::spanned::Spanned;
 
     let bare = Router::new().route("/", route_get(|| async { "ok" }));
-    let history = History::new(&PerfRecording::default(), &Cache::Memory).expect("a history");
-    let recorder = Recorder::new(history, RecordPolicy::Off, false);
+    let off = PerfRecording {
+        record: RecordPolicy::Off,
+        ..PerfRecording::default()
+    };
+    let recorder = Recorder::new(
+        History::new(&off, &Cache::Memory).expect("a history"),
+        false,
+    );
     let mut layered = bare.clone();
     for label in ["a", "b", "c", "d", "e", "f", "g", "h"] {
         layered = layered.layer(Spanned::new(label, tower::layer::util::Identity::new()));

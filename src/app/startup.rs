@@ -19,6 +19,7 @@ use crate::base::config::{AdminToken, Config, ConnectionTimeouts, WorkerSettings
 use crate::base::{error, instrument};
 use crate::lab;
 use crate::services::db;
+use crate::services::history::TaskRecorder;
 use crate::services::http::spanned::Spanned;
 use crate::services::http::{self, assets, rate_limit};
 use crate::services::mail::Mailer;
@@ -110,6 +111,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (stop, stopped) = watch::channel(false);
         let site = &self.state.site;
+        let batches = TaskRecorder::new(&self.state.recorder.history, self.state.detector.settings);
         let worker = self.worker.map(|settings| {
             let worker = Worker::new(
                 site.db.clone(),
@@ -117,13 +119,15 @@ impl Application {
                 settings,
                 site.outbox_wake.clone(),
             )
-            .count_failures_in(self.state.metrics.send_failures());
+            .count_failures_in(self.state.metrics.send_failures())
+            .record_batches_in(batches.clone());
             tokio::spawn(worker.run(stopped.clone()))
         });
         let flusher = tokio::spawn(site.views.clone().run(
             site.db.clone(),
             self.view_flush,
             stopped.clone(),
+            batches,
         ));
         let trims = tokio::spawn(self.state.comment_limiter.clone().run_trims(stopped));
         http::serve::serve(
@@ -188,7 +192,9 @@ pub async fn run_worker_until_stopped(config: &Config) -> anyhow::Result<()> {
     let mailer = Mailer::new(&config.mail)?;
     let settings = config.worker.unwrap_or_default();
     let (stop, stopped) = watch::channel(false);
-    let worker = Worker::new(db, mailer, settings, Arc::new(Notify::new()));
+    let history = crate::services::history::History::new(&config.perf, &config.cache)?;
+    let worker = Worker::new(db, mailer, settings, Arc::new(Notify::new()))
+        .record_batches_in(TaskRecorder::new(&history, config.inspection));
     let running = tokio::spawn(worker.run(stopped));
     shutdown_signal().await;
     let _ = stop.send(true);

@@ -45,7 +45,6 @@ impl AppState {
         let workbench = Workbench::new(site.db.clone(), config.database.clone()).with_redis(redis);
         let recorder = Recorder::new(
             History::new(&config.perf, &config.cache)?,
-            config.perf.record,
             config.comment_rate.trusted_proxies > 0,
         );
         Ok(Self {

@@ -1,4 +1,5 @@
-//! The request history behind `/_perf/requests`: the last requests recorded, each with
+//! The request history behind `/_perf/requests`: the last requests (and background
+//! tasks' batches) recorded, each with
 //! its statements, spans and findings. In process by default; in Redis when
 //! `REDIS_URL` is set, so every replica behind a load balancer writes to and reads
 //! from the same history.
@@ -19,8 +20,10 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
-use crate::base::config::{CacheSettings, PerfRecording};
-use crate::base::instrument::trace::Timeline;
+use crate::base::config::{CacheSettings, Inspection, PerfRecording, RecordPolicy};
+use crate::base::instrument::findings::{Finding, Kind};
+use crate::base::instrument::trace::{Timeline, Trace};
+use crate::base::instrument::{QueryStats, RequestLog, TracedRun, traced_task};
 
 /// Redis writes of recorded requests under way at once.
 pub const MOST_WRITES_IN_FLIGHT: usize = 32;
@@ -34,7 +37,7 @@ pub struct Summary {
     pub method: String,
     /// Path and query, as asked.
     pub path: String,
-    /// The route's pattern: `GET /posts/{slug}`.
+    /// The route's pattern, `/posts/{slug}`, or the task's name.
     pub route: String,
     pub status: u16,
     /// From the request's arrival to its body's last byte.
@@ -71,6 +74,120 @@ pub struct RequestRecord {
     pub timeline: Timeline,
 }
 
+/// A request (or a background task's run) that has finished, as the record needs it.
+pub struct Finished<'a> {
+    pub id: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub method: String,
+    pub path: String,
+    pub route: String,
+    pub status: u16,
+    pub streamed: bool,
+    pub body_bytes: u64,
+    pub log: Option<&'a RequestLog>,
+    pub findings: &'a [Finding],
+    pub trace: &'a Trace,
+}
+
+impl RequestRecord {
+    pub fn of(finished: Finished<'_>) -> Self {
+        let timeline = finished.trace.timeline();
+        // A response the query log never saw (a timeout's 503, answered around it)
+        // still has its statements in the timeline.
+        let stats = finished
+            .log
+            .map(RequestLog::stats)
+            .unwrap_or_else(|| QueryStats {
+                statements: u32::try_from(timeline.statements.len()).unwrap_or(u32::MAX),
+                db_time: timeline
+                    .statements
+                    .iter()
+                    .map(|run| Duration::from_micros(run.duration_us))
+                    .sum(),
+                cache: None,
+            });
+        let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        let count = |slow: bool| {
+            let n = finished
+                .findings
+                .iter()
+                .filter(|f| f.is_slow() == slow)
+                .count();
+            u32::try_from(n).unwrap_or(u32::MAX)
+        };
+        Self {
+            summary: Summary {
+                id: finished.id,
+                at: finished.at,
+                method: finished.method,
+                path: finished.path,
+                route: finished.route,
+                status: finished.status,
+                total_us: micros(finished.trace.elapsed()),
+                db_us: micros(stats.db_time),
+                statements: stats.statements,
+                slow: count(true),
+                n_plus_one: count(false),
+                streamed: finished.streamed,
+                body_bytes: finished.body_bytes,
+            },
+            findings: finished.findings.iter().map(RecordedFinding::of).collect(),
+            timeline,
+        }
+    }
+}
+
+impl RecordedFinding {
+    fn of(finding: &Finding) -> Self {
+        Self {
+            kind: match finding.kind {
+                Kind::NPlusOne => "n+1",
+                Kind::SlowPart | Kind::SlowStatement => "slow",
+            }
+            .to_owned(),
+            text: finding.describe(),
+            fix: finding.fix.name.to_owned(),
+            lab: format!("/lab/{}", finding.fix.lab),
+        }
+    }
+}
+
+/// Records a background task's batches in the history: the outbox worker's and the
+/// view counts' flusher's. `None` under `PERF_RECORD=off`.
+#[derive(Clone)]
+pub struct TaskRecorder {
+    history: History,
+    inspection: Inspection,
+}
+
+impl TaskRecorder {
+    pub fn new(history: &History, inspection: Inspection) -> Option<Self> {
+        (history.policy != RecordPolicy::Off).then(|| Self {
+            history: history.clone(),
+            inspection,
+        })
+    }
+}
+
+/// Runs one batch of the task `name`, traced, and keeps it when `outcome` says it did
+/// something — `Some(failed)` — rather than find nothing to do (`None`: a worker's
+/// empty claim, a flush with no views).
+pub async fn record_batch<F: Future>(
+    recorder: Option<&TaskRecorder>,
+    name: &'static str,
+    batch: F,
+    outcome: impl FnOnce(&F::Output) -> Option<bool>,
+) -> F::Output {
+    let Some(recorder) = recorder else {
+        return batch.await;
+    };
+    let (output, run) = traced_task(name, recorder.inspection, batch).await;
+    if let Some(failed) = outcome(&output) {
+        recorder.history.add_task(name, &run, failed);
+    }
+    output
+}
+
 /// Redis could not be asked.
 #[derive(Debug)]
 pub struct HistoryUnavailable;
@@ -100,9 +217,12 @@ impl RecorderCost {
 pub struct History {
     kept: Arc<Kept>,
     keep: usize,
+    policy: RecordPolicy,
     recorded: Arc<AtomicU64>,
     spent_ns: Arc<AtomicU64>,
     not_stored: Arc<AtomicU64>,
+    /// The background tasks whose findings were logged.
+    warned_tasks: Arc<Mutex<std::collections::HashSet<&'static str>>>,
 }
 
 enum Kept {
@@ -145,10 +265,28 @@ impl History {
         Ok(Self {
             kept: Arc::new(kept),
             keep: settings.keep,
+            policy: settings.record,
             recorded: Arc::default(),
             spent_ns: Arc::default(),
             not_stored: Arc::default(),
+            warned_tasks: Arc::default(),
         })
+    }
+
+    /// Whether a traced request (or task run) that ended with `status` and `findings`
+    /// is kept, as `PERF_RECORD` says.
+    pub fn keeps(&self, status: u16, findings: &[Finding]) -> bool {
+        match self.policy {
+            RecordPolicy::Off => false,
+            RecordPolicy::Errors => status >= 500,
+            RecordPolicy::Slow => status >= 500 || !findings.is_empty(),
+            RecordPolicy::Sample(_) | RecordPolicy::All => true,
+        }
+    }
+
+    /// Which requests it keeps (`PERF_RECORD`).
+    pub fn policy(&self) -> RecordPolicy {
+        self.policy
     }
 
     /// Whether replicas sharing Redis share this history.
@@ -195,24 +333,44 @@ impl History {
         let mut connection = redis.manager.clone();
         let list_key = redis.list_key.clone();
         let record_key = format!("{}{}", redis.record_prefix, record.summary.id);
+        let record_prefix = redis.record_prefix.clone();
         let ttl = redis.ttl.as_secs().max(1);
         let keep = isize::try_from(self.keep).unwrap_or(isize::MAX) - 1;
         let not_stored = self.not_stored.clone();
         runtime.spawn(async move {
-            let written: redis::RedisResult<()> = redis::pipe()
+            // The records that fall off the list are deleted with it: the history holds
+            // at most `keep` of them, whatever the rate of requests.
+            let written: redis::RedisResult<Vec<String>> = redis::pipe()
                 .atomic()
                 .set_ex(&record_key, whole, ttl)
                 .ignore()
                 .lpush(&list_key, summary)
                 .ignore()
+                .lrange(&list_key, keep + 1, -1)
                 .ltrim(&list_key, 0, keep)
                 .ignore()
                 .expire(&list_key, i64::try_from(ttl).unwrap_or(i64::MAX))
                 .ignore()
-                .query_async(&mut connection)
-                .await;
-            if written.is_err() {
-                not_stored.fetch_add(1, Ordering::Relaxed);
+                .query_async::<(Vec<String>,)>(&mut connection)
+                .await
+                .map(|(fallen,)| fallen);
+            match written {
+                Ok(fallen) => {
+                    let keys: Vec<String> = fallen
+                        .iter()
+                        .filter_map(|json| serde_json::from_str::<Summary>(json).ok())
+                        .map(|summary| format!("{record_prefix}{}", summary.id))
+                        .collect();
+                    if !keys.is_empty() {
+                        let _: redis::RedisResult<()> = redis::cmd("DEL")
+                            .arg(&keys)
+                            .query_async(&mut connection)
+                            .await;
+                    }
+                }
+                Err(_) => {
+                    not_stored.fetch_add(1, Ordering::Relaxed);
+                }
             }
             drop(permit);
         });
@@ -261,6 +419,43 @@ impl History {
                 Ok(stored.and_then(|json| serde_json::from_str(&json).ok()))
             }
         }
+    }
+
+    /// Keeps a background task's run (an outbox batch, a flush of view counts) as a
+    /// request to the route `TASK {name}`, so the history covers what no request ran;
+    /// warns once per task when it had a finding.
+    pub fn add_task(&self, name: &'static str, run: &TracedRun, failed: bool) {
+        let started = std::time::Instant::now();
+        let findings = run.log.findings();
+        let status = if failed { 500 } else { 200 };
+        if !findings.is_empty()
+            && self
+                .warned_tasks
+                .lock()
+                .is_ok_and(|mut warned| warned.insert(name))
+        {
+            for finding in &findings {
+                tracing::warn!(task = name, finding = %finding.describe(), fix = %finding.fix.name, "a background task's finding");
+            }
+        }
+        if !self.keeps(status, &findings) {
+            return;
+        }
+        let record = RequestRecord::of(Finished {
+            id: format!("{:016x}", rand::random::<u64>()),
+            at: chrono::Utc::now()
+                - chrono::Duration::from_std(run.trace.elapsed()).unwrap_or_default(),
+            method: "TASK".to_owned(),
+            path: name.to_owned(),
+            route: name.to_owned(),
+            status,
+            streamed: false,
+            body_bytes: 0,
+            log: Some(&run.log),
+            findings: &findings,
+            trace: &run.trace,
+        });
+        self.add(record, started.elapsed());
     }
 
     /// What recording has cost this process so far.

@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use crate::base::error::AppError;
+use crate::base::instrument::trace::OpenSpan;
 use crate::base::variant::Variant;
 use crate::services::cache::page::{CachedPage, Hole, Rendered, Served};
 use crate::services::cache::precompressed::Encoding;
@@ -94,9 +95,8 @@ pub fn uses_page_cache(site: &Site, variant: Variant) -> bool {
 pub fn render_traced<T: Template>(template: &T) -> Result<String, AppError> {
     let name = std::any::type_name::<T>();
     let label = name.rsplit("::").next().unwrap_or(name);
-    tracing::debug_span!("template", label)
-        .in_scope(|| template.render())
-        .map_err(render_failed)
+    let _timed = OpenSpan::open("template", label);
+    template.render().map_err(render_failed)
 }
 
 pub fn render_failed(error: askama::Error) -> AppError {

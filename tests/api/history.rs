@@ -338,3 +338,45 @@ async fn a_statement_past_the_timeout_is_cancelled_and_its_estimate_shown() {
     let why = plan.estimate_only_because.expect("says why");
     assert!(why.contains("200 ms statement_timeout"), "{why}");
 }
+
+/// The history's summaries, newest first, as JSON; asked again for up to 5 s until
+/// one is a run of the background task `task`.
+async fn wait_for_task(app: &TestApp, task: &str) -> Value {
+    for _ in 0..250 {
+        let list: Vec<Value> = json_of(history(app, "/_perf/requests", true).await).await;
+        if let Some(run) = list.into_iter().find(|s| s["route"] == task) {
+            return run;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no run of {task} in the history");
+}
+
+#[tokio::test]
+async fn the_outbox_worker_and_the_view_counts_flusher_are_in_the_history() {
+    let app = spawn_app_with(TestOptions {
+        view_flush: Duration::from_millis(50),
+        ..TestOptions::default()
+    })
+    .await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+
+    let comment =
+        crate::comments::post_comment(&app, &format!("/posts/{}/comments", post.slug), "Recorded.")
+            .await;
+    assert_eq!(comment.status, 303);
+    let _ = app.get(&format!("/posts/{}", post.slug)).await.text().await;
+
+    for task in ["outbox worker batch", "view counts flush"] {
+        let run = wait_for_task(&app, task).await;
+        assert_eq!(run["method"], "TASK");
+        assert_eq!(run["status"], 200, "{run}");
+        let record = record_of(&app, run["id"].as_str().unwrap()).await;
+        assert!(record["statements"].as_u64() > Some(0), "{record}");
+        assert!(
+            names(&record, "spans", "name").contains(&"task".to_owned()),
+            "{record}"
+        );
+    }
+}

@@ -189,6 +189,7 @@ async fn a_graceful_shutdown_writes_the_views_counted_before_it() {
         app.db.clone(),
         Duration::from_secs(3600),
         stopped,
+        None,
     ));
     for _ in 0..3 {
         write_behind::count_view(&app.db, &tally, post.id)

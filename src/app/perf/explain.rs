@@ -44,13 +44,14 @@ pub async fn explain(
             record.timeline.statements.len()
         ))
     })?;
-    if statement.runnable.is_empty() {
+    let runnable = statement.runnable();
+    if runnable.is_empty() {
         return Err(AppError::Unprocessable(
             "This statement's text was past what a record keeps: run it by hand to see its plan."
                 .to_owned(),
         ));
     }
-    let plan = plan_tree::explain_read(&perf.db, &statement.runnable, EXPLAIN_TIMEOUT)
+    let plan = plan_tree::explain_read(&perf.db, &runnable, EXPLAIN_TIMEOUT)
         .await
         .map_err(|refused| match refused {
             NotExplained::NotARead(why) => {
@@ -66,7 +67,7 @@ pub async fn explain(
     Ok(ExplainPage {
         root: "/",
         id,
-        sql: statement.runnable.clone(),
+        sql: runnable,
         plan,
         footer: Footer::capture(Variant::Optimized, &uri).without_twin(),
     }

@@ -1,7 +1,7 @@
 //! Measure first, after the fact: every request gets an `X-Request-Id`, and the ones
 //! `PERF_RECORD` asks for are kept — statements, spans, findings — in a bounded history
 //! that `/_perf/requests` lists and `/_perf/requests/{id}` draws as a waterfall, each
-//! `SELECT` with a safe EXPLAIN.
+//! `SELECT` kept whole with a safe EXPLAIN.
 
 pub mod explain;
 pub mod pages;
@@ -9,9 +9,12 @@ pub mod recorder;
 pub mod waterfall;
 
 use axum::Router;
+use axum::http::HeaderValue;
+use axum::http::header::CACHE_CONTROL;
 use axum::middleware;
 use axum::routing::{get, post};
 use sea_orm::DatabaseConnection;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::base::config::AdminToken;
 use crate::views::admin::auth;
@@ -34,5 +37,10 @@ pub fn routes(perf: Perf, token: AdminToken) -> Router {
             post(explain::explain),
         )
         .route_layer(middleware::from_fn_with_state(token, auth::require_admin))
+        // SQL and its parameters: kept by no browser or proxy cache.
+        .layer(SetResponseHeaderLayer::overriding(
+            CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .with_state(perf)
 }

@@ -53,11 +53,16 @@ pub(super) fn wants_json(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("application/json"))
 }
 
+/// Rows the HTML list shows: the newest that match (the JSON has them all).
+const MOST_LISTED: usize = 200;
+
 #[derive(Template, WebTemplate)]
 #[template(path = "perf_requests.html")]
 struct RequestsPage {
     root: &'static str,
     requests: Vec<Summary>,
+    /// How many matched the filters, of which the newest [`MOST_LISTED`] are shown.
+    matching: usize,
     kept: usize,
     routes: Vec<String>,
     filters: Filters,
@@ -81,13 +86,16 @@ pub async fn requests(
     routes.sort();
     routes.dedup();
     let kept = all.len();
-    let requests: Vec<Summary> = all.into_iter().filter(|s| filters.admits(s)).collect();
+    let mut requests: Vec<Summary> = all.into_iter().filter(|s| filters.admits(s)).collect();
     if wants_json(&headers) {
         return Ok(Json(requests).into_response());
     }
+    let matching = requests.len();
+    requests.truncate(MOST_LISTED);
     Ok(RequestsPage {
         root: "/",
         requests,
+        matching,
         kept,
         routes,
         filters,
@@ -167,11 +175,11 @@ fn statement_rows(record: &RequestRecord, waterfall: &Waterfall) -> Vec<Statemen
         .enumerate()
         .map(|(at, ((run, shape), row))| StatementRow {
             at,
-            explainable: !run.runnable.is_empty() && plan_tree::is_a_read(&run.runnable).is_ok(),
+            explainable: run.whole && plan_tree::is_a_read(&run.sql).is_ok(),
             row,
             sql: run.sql.clone(),
             params: run.params.join(", "),
-            runnable: run.runnable.clone(),
+            runnable: run.runnable(),
             part: run.part.clone().unwrap_or_default(),
             call_site: run.call_site.clone().unwrap_or_default(),
             duplicates: exact

@@ -19,13 +19,11 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use http_body::{Frame, SizeHint};
-use tracing::Instrument;
 
 use crate::base::config::RecordPolicy;
-use crate::base::instrument::findings::{Finding, Kind};
-use crate::base::instrument::trace::{self, Trace};
+use crate::base::instrument::trace::{self, OpenSpan, Trace};
 use crate::base::instrument::{RequestLog, StreamedBody};
-use crate::services::history::{History, RecordedFinding, RequestRecord, Summary};
+use crate::services::history::{Finished, History, RequestRecord};
 
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -42,10 +40,10 @@ pub struct Recorder {
 impl Recorder {
     /// `trust_request_id`: the app stands behind a reverse proxy (`TRUSTED_PROXIES`),
     /// which sets or passes on the request's id; without one, any client could.
-    pub fn new(history: History, policy: RecordPolicy, trust_request_id: bool) -> Self {
+    pub fn new(history: History, trust_request_id: bool) -> Self {
         Self {
+            policy: history.policy(),
             history,
-            policy,
             trust_request_id,
             arrivals: Arc::default(),
         }
@@ -68,10 +66,15 @@ impl Recorder {
         }
     }
 
-    /// Whether to trace a request to `path` at all: the history's own pages and the
-    /// static files never; the rest as the policy says, so far as it can say up front.
+    /// Whether to trace a request to `path` at all: the history's own pages, the
+    /// static files and the probes (`/healthz`, `/metrics`, polled every few seconds)
+    /// never; the rest as the policy says, so far as it can say up front.
     fn traces(&self, path: &str) -> bool {
-        if path.starts_with("/_perf") || path.starts_with("/static/") {
+        if path.starts_with("/_perf")
+            || path.starts_with("/static/")
+            || path == "/healthz"
+            || path == "/metrics"
+        {
             return false;
         }
         match self.policy {
@@ -81,16 +84,6 @@ impl Recorder {
                 .fetch_add(1, Ordering::Relaxed)
                 .is_multiple_of(u64::from(n)),
             RecordPolicy::Errors | RecordPolicy::Slow | RecordPolicy::All => true,
-        }
-    }
-
-    /// Whether a traced request that ended with `status` and `findings` is kept.
-    fn keeps(&self, status: u16, findings: &[Finding]) -> bool {
-        match self.policy {
-            RecordPolicy::Off => false,
-            RecordPolicy::Errors => status >= 500,
-            RecordPolicy::Slow => status >= 500 || !findings.is_empty(),
-            RecordPolicy::Sample(_) | RecordPolicy::All => true,
         }
     }
 }
@@ -125,19 +118,14 @@ pub async fn record_requests(
             .map_or("unmatched", MatchedPath::as_str)
             .to_owned(),
     };
-    let span = trace::tracing_into_sync(
-        trace.clone(),
-        || tracing::debug_span!("request", method = %arrived.method, route = %arrived.route),
-    );
-    let mut response =
-        trace::tracing_into(trace.clone(), next.run(request).instrument(span.clone())).await;
+    let span = trace::tracing_into_sync(trace.clone(), || OpenSpan::open("request", ""));
+    let mut response = trace::tracing_into(trace.clone(), next.run(request)).await;
     set_request_id(&mut response, &id);
     let status = response.status().as_u16();
     let log = response.extensions().get::<RequestLog>().cloned();
     let streamed = response.extensions().get::<StreamedBody>().is_some();
-    let sending = trace::tracing_into_sync(trace.clone(), || {
-        tracing::debug_span!("body", label = "encode and send")
-    });
+    let sending =
+        trace::tracing_into_sync(trace.clone(), || OpenSpan::open("body", "encode and send"));
     let ending = Ending {
         recorder,
         id,
@@ -145,7 +133,7 @@ pub async fn record_requests(
         status,
         streamed,
         log,
-        spans: vec![span, sending],
+        spans: [span, sending].into_iter().flatten().collect(),
     };
     response.map(|inner| {
         Body::new(Recorded {
@@ -180,7 +168,7 @@ struct Ending {
     streamed: bool,
     log: Option<RequestLog>,
     /// The request's span and the body's: closed when the body ends.
-    spans: Vec<tracing::Span>,
+    spans: Vec<OpenSpan>,
 }
 
 /// The response body, polled with the request's trace current; at its end (or when
@@ -204,52 +192,23 @@ impl Recorded {
             .as_ref()
             .map(RequestLog::findings)
             .unwrap_or_default();
-        if !ending.recorder.keeps(ending.status, &findings) {
+        if !ending.recorder.history.keeps(ending.status, &findings) {
             return;
         }
-        let stats = ending
-            .log
-            .as_ref()
-            .map(RequestLog::stats)
-            .unwrap_or_default();
-        let micros = |d: std::time::Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        let count = |slow: bool| {
-            let n = findings.iter().filter(|f| f.is_slow() == slow).count();
-            u32::try_from(n).unwrap_or(u32::MAX)
-        };
-        let record = RequestRecord {
-            summary: Summary {
-                id: ending.id,
-                at: ending.arrived.at,
-                method: ending.arrived.method,
-                path: ending.arrived.path,
-                route: ending.arrived.route,
-                status: ending.status,
-                total_us: micros(self.trace.elapsed()),
-                db_us: micros(stats.db_time),
-                statements: stats.statements,
-                slow: count(true),
-                n_plus_one: count(false),
-                streamed: ending.streamed,
-                body_bytes: self.bytes,
-            },
-            findings: findings.iter().map(recorded).collect(),
-            timeline: self.trace.timeline(),
-        };
+        let record = RequestRecord::of(Finished {
+            id: ending.id,
+            at: ending.arrived.at,
+            method: ending.arrived.method,
+            path: ending.arrived.path,
+            route: ending.arrived.route,
+            status: ending.status,
+            streamed: ending.streamed,
+            body_bytes: self.bytes,
+            log: ending.log.as_ref(),
+            findings: &findings,
+            trace: &self.trace,
+        });
         ending.recorder.history.add(record, started.elapsed());
-    }
-}
-
-fn recorded(finding: &Finding) -> RecordedFinding {
-    RecordedFinding {
-        kind: match finding.kind {
-            Kind::NPlusOne => "n+1",
-            Kind::SlowPart | Kind::SlowStatement => "slow",
-        }
-        .to_owned(),
-        text: finding.describe(),
-        fix: finding.fix.name.to_owned(),
-        lab: format!("/lab/{}", finding.fix.lab),
     }
 }
 

@@ -1,5 +1,6 @@
 //! A recorded request drawn as a waterfall: one row per span and statement, in the
-//! order they started, each indented under the span it ran inside and drawn as a bar
+//! order they started, each indented under the span whose time interval holds it (the
+//! nesting is read from the times, not recorded) and drawn as a bar
 //! at its offset on the request's timeline. Server-rendered: each bar is an SVG
 //! rectangle (the site's content security policy allows no inline style or script).
 
@@ -74,7 +75,11 @@ impl Waterfall {
                     open.pop();
                 }
                 let depth = open.len();
-                open.push(interval.end);
+                // Only a span holds rows: statements that overlap (run at once) sit
+                // side by side, not one under the other.
+                if interval.kind == "span" {
+                    open.push(interval.end);
+                }
                 Row {
                     kind: interval.kind,
                     label: interval.label,
@@ -191,7 +196,7 @@ mod tests {
             statements: vec![StatementRun {
                 sql: "SELECT 1".to_owned(),
                 params: Vec::new(),
-                runnable: "SELECT 1".to_owned(),
+                whole: true,
                 part: Some("sidebar".to_owned()),
                 call_site: None,
                 start_us: 6_000,

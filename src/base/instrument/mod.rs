@@ -416,8 +416,7 @@ pub async fn component<F: Future>(name: &'static str, future: F) -> F::Output {
         part: Some(name),
         ..Keep::default()
     };
-    let span = tracing::debug_span!("part", label = name);
-    let (output, log) = QueryLog::scope(keep, tracing::Instrument::instrument(future, span)).await;
+    let (output, log) = QueryLog::scope(keep, trace::timed("part", name, future)).await;
     if let Some(parent) = &log.parent
         && let Ok(mut components) = parent.components.lock()
     {
@@ -522,6 +521,43 @@ impl RequestLog {
         let slow = self.0.slow.unwrap_or(Duration::MAX);
         findings::of(&self.0, &self.0.suspects(), slow)
     }
+}
+
+/// A background task's run, traced like a request: its log (statements, findings) and
+/// its trace (spans, statements with their offsets).
+pub struct TracedRun {
+    pub log: RequestLog,
+    pub trace: Arc<trace::Trace>,
+}
+
+/// Runs `future` — one batch of a background task — as if it were a request: traced,
+/// its statements checked for N+1 and slow ones as `inspection` says. The outbox
+/// worker and the view counts' flusher run each batch through this, so the detector
+/// and the request history see what no request ran.
+pub async fn traced_task<F: Future>(
+    name: &'static str,
+    inspection: Inspection,
+    future: F,
+) -> (F::Output, TracedRun) {
+    let trace = trace::Trace::new();
+    let keep = Keep {
+        shapes: true,
+        watch: (inspection.n_plus_one != detector::NPlusOne::Off).then_some(Watch {
+            threshold: inspection.threshold,
+            call_site: false,
+        }),
+        slow: Some(inspection.slow),
+        ..Keep::default()
+    };
+    let traced = async { QueryLog::scope(keep, trace::timed("task", name, future)).await };
+    let (output, log) = trace::tracing_into(trace.clone(), traced).await;
+    (
+        output,
+        TracedRun {
+            log: RequestLog(log),
+            trace,
+        },
+    )
 }
 
 /// A request's statements and cache lookups, as the SQL panel shows them.

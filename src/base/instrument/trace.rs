@@ -1,22 +1,30 @@
-//! A request's timeline, for its waterfall: every `tracing` span opened while it ran
-//! (the middleware layers, the handler, the loaders, each cache and Redis call, the
-//! template) and every SQL statement, each with its start offset and its duration, so
-//! work that overlaps shows as overlapping.
+//! A request's timeline, for its waterfall: every span opened while it ran (the
+//! request, its middleware layers, the handler, the page's parts, the loaders, each
+//! cache and Redis call, each template, the body) and every SQL statement, each with
+//! its start offset and its duration, so work that overlaps shows as overlapping.
 //!
-//! The spans are the code's own `tracing` spans, at `DEBUG`: with
-//! `RUST_LOG=perfblog=debug` the same spans reach the log. [`SpanRecorder`] is a
-//! `tracing` layer that keeps a span only while a [`Trace`] is current — a task-local
-//! that the request recorder installs — so a request that is not being recorded opens
-//! no span at all. Statements come from SeaORM's metric callback, which knows how long
-//! a statement took when it ends: its start is its end minus that.
+//! Two kinds of span go in. The handlers, the loaders and the Redis calls carry
+//! `tracing` spans, at `DEBUG`: with `RUST_LOG=perfblog=debug` they are the context of
+//! the log's lines, and a loader's span names the function that issued a statement.
+//! [`SpanRecorder`] is a `tracing` layer that keeps such a span only while a [`Trace`]
+//! is current — a task-local that the request recorder (and [`super::traced_task`])
+//! installs — so a request that is not being recorded opens none. The rest are timed
+//! by [`OpenSpan`] and [`timed`] instead: a `tracing` span is entered and left on
+//! every poll of its future, through every span around it, and with one per layer,
+//! part and cache call the recorder cost more than its budget (the measurement log,
+//! 2026-12-05); an [`OpenSpan`] notes when it opened and when it closed, and logs
+//! that at `DEBUG` when it closes. Statements come from SeaORM's metric callback, which
+//! knows how long a statement took when it ends: its start is its end minus that.
 //!
-//! A trace is bounded: at most [`Trace::MOST_SPANS`] spans and statements, and at most
-//! [`Trace::MOST_SQL_BYTES`] of SQL text; past those, runs are counted, not kept.
+//! A trace is bounded: past [`Trace::MOST_SPANS`] spans and statements, runs are
+//! counted, not kept; past [`Trace::MOST_SQL_BYTES`] of SQL and parameter text, a
+//! statement keeps only a brief of its text, without parameters (no runnable form, no
+//! EXPLAIN).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sea_orm::{Statement, Value, Values};
+use sea_orm::{Statement, Value};
 use serde::{Deserialize, Serialize};
 use tracing::span::{Attributes, Id};
 use tracing::subscriber::Interest;
@@ -47,7 +55,7 @@ pub struct Timeline {
     pub sql_bytes: usize,
 }
 
-/// A `tracing` span that closed: what it was called, its fields, when it opened
+/// A span that closed: what it was called, its fields, when it opened
 /// (from the request's start) and how long it stayed open.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpanRun {
@@ -66,10 +74,10 @@ pub struct SpanRun {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatementRun {
     pub sql: String,
+    /// Its parameters as SQL literals, in order. Empty past the trace's SQL budget.
     pub params: Vec<String>,
-    /// The statement with its parameters written in, ready to paste into `psql` or
-    /// `sqlite3` (redacted ones stay redacted). Empty past the trace's SQL budget.
-    pub runnable: String,
+    /// Whether the SQL text was kept whole (within the trace's budget).
+    pub whole: bool,
     pub part: Option<String>,
     /// The function that issued it, where that function carries a span
     /// (`#[tracing::instrument]`, as the loaders do): `perfblog::views::post_list::naive::summarize
@@ -83,7 +91,7 @@ pub struct StatementRun {
 impl Trace {
     /// Spans and statements kept per request.
     pub const MOST_SPANS: usize = 1000;
-    /// SQL text kept per request (statements and their runnable form): the lab runs
+    /// SQL and parameter text kept per request: the lab runs
     /// statements with 10,000 values, and a history keeps hundreds of requests.
     pub const MOST_SQL_BYTES: usize = 64 * 1024;
 
@@ -112,10 +120,14 @@ impl Trace {
     }
 
     fn add_span(&self, name: &str, fields: Fields, opened: Instant) {
+        self.add_run(name, fields.label, fields.others, opened);
+    }
+
+    fn add_run(&self, name: &str, label: String, fields: String, opened: Instant) {
         let run = SpanRun {
             name: name.to_owned(),
-            label: fields.label,
-            fields: fields.others,
+            label,
+            fields,
             start_us: self.offset_us(opened),
             duration_us: micros(opened.elapsed()),
         };
@@ -137,21 +149,28 @@ impl Trace {
             timeline.not_kept += 1;
             return;
         }
-        let within_budget = timeline.sql_bytes + 2 * statement.sql.len() <= Self::MOST_SQL_BYTES;
-        let (sql, params, runnable) = if within_budget {
-            let redacted = redacted(statement);
-            let runnable = redacted.to_string();
-            let params = literals(&redacted);
-            (statement.sql.clone(), params, runnable)
+        let fits = |params: &[String]| {
+            let text = statement.sql.len() + params.iter().map(String::len).sum::<usize>();
+            timeline.sql_bytes + text <= Self::MOST_SQL_BYTES
+        };
+        let params = if fits(&[]) {
+            literals(statement)
+        } else {
+            Vec::new()
+        };
+        let whole = !params.is_empty() || statement.values.is_none() || statement.sql.is_empty();
+        let whole = whole && fits(&params);
+        let (sql, params) = if whole {
+            (statement.sql.clone(), params)
         } else {
             let cut = crate::base::instrument::shape::brief(&statement.sql, 200);
-            (cut, Vec::new(), String::new())
+            (cut, Vec::new())
         };
-        timeline.sql_bytes += sql.len() + runnable.len();
+        timeline.sql_bytes += sql.len() + params.iter().map(String::len).sum::<usize>();
         timeline.statements.push(StatementRun {
             sql,
             params,
-            runnable,
+            whole,
             part: part.map(str::to_owned),
             call_site: call_site(),
             start_us: self.offset_us(ended.checked_sub(elapsed).unwrap_or(self.started)),
@@ -161,8 +180,8 @@ impl Trace {
 }
 
 /// Spans that name a kind of work, not a function: never a call site.
-const KINDS_OF_WORK: [&str; 8] = [
-    "request", "layer", "handler", "part", "cache", "redis", "template", "body",
+const KINDS_OF_WORK: [&str; 9] = [
+    "request", "layer", "handler", "part", "cache", "redis", "template", "body", "task",
 ];
 
 /// The innermost span's function, when it is a function's span.
@@ -195,6 +214,83 @@ pub fn tracing_into_sync<R>(trace: Arc<Trace>, poll: impl FnOnce() -> R) -> R {
     TRACE.sync_scope(trace, poll)
 }
 
+/// A span timed without `tracing`: opened where it is made, closed when dropped.
+pub struct OpenSpan {
+    trace: Arc<Trace>,
+    name: &'static str,
+    label: &'static str,
+    fields: String,
+    at: Instant,
+}
+
+impl OpenSpan {
+    /// A span of the current trace, or `None` outside one (nothing to time).
+    pub fn open(name: &'static str, label: &'static str) -> Option<Self> {
+        TRACE
+            .try_with(|trace| Self {
+                trace: trace.clone(),
+                name,
+                label,
+                fields: String::new(),
+                at: Instant::now(),
+            })
+            .ok()
+    }
+
+    /// With fields, `key=value` separated by spaces (made only when tracing).
+    pub fn with_fields(mut self, fields: String) -> Self {
+        self.fields = fields;
+        self
+    }
+}
+
+impl Drop for OpenSpan {
+    fn drop(&mut self) {
+        tracing::debug!(
+            span = self.name,
+            label = self.label,
+            elapsed_us = micros(self.at.elapsed()),
+            "span closed"
+        );
+        let fields = std::mem::take(&mut self.fields);
+        self.trace
+            .add_run(self.name, self.label.to_owned(), fields, self.at);
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future timed as a span of the current trace: see [`timed`].
+    pub struct Timed<F> {
+        #[pin]
+        inner: F,
+        span: Option<OpenSpan>,
+    }
+}
+
+impl<F: Future> Future for Timed<F> {
+    type Output = F::Output;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let this = self.project();
+        let output = std::task::ready!(this.inner.poll(cx));
+        this.span.take();
+        std::task::Poll::Ready(output)
+    }
+}
+
+/// `future`, timed as the span `name` `label` (`layer compression`, `part sidebar`)
+/// of the current trace, from now until it finishes or is dropped. Outside a trace it
+/// costs one task-local lookup.
+pub fn timed<F: Future>(name: &'static str, label: &'static str, future: F) -> Timed<F> {
+    Timed {
+        inner: future,
+        span: OpenSpan::open(name, label),
+    }
+}
+
 fn is_tracing() -> bool {
     TRACE.try_with(|_| ()).is_ok()
 }
@@ -204,57 +300,84 @@ pub(super) fn record_statement(elapsed: Duration, statement: &Statement, part: O
     let _ = TRACE.try_with(|trace| trace.add_statement(elapsed, statement, part));
 }
 
-/// `statement` with each string parameter that looks like an email address or a
-/// token replaced: a history is read by more people than the database is.
-fn redacted(statement: &Statement) -> Statement {
-    let values = statement.values.as_ref().map(|values| {
-        Values(
-            values
-                .0
-                .iter()
-                .map(|value| match value {
-                    Value::String(Some(text)) if looks_secret(text) => {
-                        Value::String(Some("[redacted]".to_owned()))
+impl StatementRun {
+    /// The statement with its parameters written in, ready to paste into `psql` or
+    /// `sqlite3` (redacted ones stay redacted); empty when its text was not kept whole.
+    /// Made when a page asks, not while the request runs.
+    pub fn runnable(&self) -> String {
+        if !self.whole {
+            return String::new();
+        }
+        let mut written = String::with_capacity(self.sql.len() + 16 * self.params.len());
+        let mut next = 0;
+        let mut quote: Option<char> = None;
+        let mut chars = self.sql.char_indices().peekable();
+        while let Some((_, c)) = chars.next() {
+            match (quote, c) {
+                (Some(open), c) if c == open => quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '"') => quote = Some(c),
+                (None, '?') => {
+                    written.push_str(self.params.get(next).map_or("?", String::as_str));
+                    next += 1;
+                    continue;
+                }
+                (None, '$') if chars.peek().is_some_and(|(_, d)| d.is_ascii_digit()) => {
+                    let mut number = 0usize;
+                    while let Some((_, d)) =
+                        chars.peek().copied().filter(|(_, d)| d.is_ascii_digit())
+                    {
+                        number = number * 10 + d.to_digit(10).unwrap_or(0) as usize;
+                        chars.next();
                     }
-                    other => other.clone(),
-                })
-                .collect(),
-        )
-    });
-    Statement {
-        values,
-        ..statement.clone()
+                    match number.checked_sub(1).and_then(|at| self.params.get(at)) {
+                        Some(literal) => written.push_str(literal),
+                        None => written.push_str(&format!("${number}")),
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            written.push(c);
+        }
+        written
     }
 }
 
-/// An email address, or a long unbroken run of token characters (an admin token, a
-/// session key, a hash).
-fn looks_secret(text: &str) -> bool {
-    let email = text.contains('@') && !text.contains(char::is_whitespace) && text.len() < 320;
-    let token = text.len() >= 24
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '=' | '+' | '/'));
-    email || token
-}
-
-/// Each parameter as the SQL literal that would replace it.
+/// Each parameter of `statement` as the SQL literal that would replace it — a string
+/// that looks like an email address or a token as `'[redacted]'`: a history is read
+/// by more people than the database is.
 fn literals(statement: &Statement) -> Vec<String> {
+    use sea_orm::sea_query::{
+        MysqlQueryBuilder, PostgresQueryBuilder, QueryBuilder, SqliteQueryBuilder,
+    };
     let Some(values) = &statement.values else {
         return Vec::new();
     };
     values
         .0
         .iter()
-        .map(|value| {
-            let one = Statement {
-                sql: "?".to_owned(),
-                values: Some(Values(vec![value.clone()])),
-                db_backend: sea_orm::DbBackend::Sqlite,
-            };
-            one.to_string()
+        .map(|value| match value {
+            Value::String(Some(text)) if looks_secret(text) => "'[redacted]'".to_owned(),
+            value => match statement.db_backend {
+                sea_orm::DbBackend::Postgres => PostgresQueryBuilder.value_to_string(value),
+                sea_orm::DbBackend::MySql => MysqlQueryBuilder.value_to_string(value),
+                _ => SqliteQueryBuilder.value_to_string(value),
+            },
         })
         .collect()
+}
+
+/// Anything with an `@` in it (an address, `"Ada" <ada@example.com>`, a comment that
+/// quotes one), or a long unbroken run of token characters (an admin token, a session
+/// key, a hash).
+fn looks_secret(text: &str) -> bool {
+    let email = text.contains('@');
+    let token = text.len() >= 24
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '=' | '+' | '/'));
+    email || token
 }
 
 /// The `tracing` layer that keeps each span of a traced request in its [`Trace`],
@@ -303,7 +426,17 @@ where
         };
         let opened = span.extensions_mut().remove::<Opened>();
         if let Some(opened) = opened {
-            opened.trace.add_span(span.name(), opened.fields, opened.at);
+            // A function's span (`#[tracing::instrument]`) is named with where the
+            // function lives: `post_list::naive::load_page`.
+            let name = if KINDS_OF_WORK.contains(&span.name()) {
+                span.name().to_owned()
+            } else {
+                let mut path: Vec<&str> = span.metadata().target().rsplit("::").take(2).collect();
+                path.reverse();
+                path.push(span.name());
+                path.join("::")
+            };
+            opened.trace.add_span(&name, opened.fields, opened.at);
         }
     }
 }
@@ -368,15 +501,30 @@ mod tests {
                 Value::from(42),
             ],
         );
-        let redacted = redacted(&statement);
+        let params = literals(&statement);
         assert_eq!(
-            literals(&redacted),
+            params,
             ["'[redacted]'", "'[redacted]'", "'a title with words'", "42"]
         );
+        let run = StatementRun {
+            sql: statement.sql.clone(),
+            params,
+            whole: true,
+            part: None,
+            call_site: None,
+            start_us: 0,
+            duration_us: 0,
+        };
         assert_eq!(
-            redacted.to_string(),
+            run.runnable(),
             "SELECT 1 WHERE a = '[redacted]' AND b = '[redacted]' AND c = 'a title with words' AND d = 42"
         );
+        let sqlite = StatementRun {
+            sql: "SELECT '?' WHERE a = ? AND b = ?".to_owned(),
+            params: vec!["1".to_owned(), "'x'".to_owned()],
+            ..run
+        };
+        assert_eq!(sqlite.runnable(), "SELECT '?' WHERE a = 1 AND b = 'x'");
     }
 
     #[tokio::test]

@@ -35,6 +35,7 @@ use rand::Rng;
 
 use crate::base::config::CacheSettings;
 use crate::base::error::AppError;
+use crate::base::instrument::trace::OpenSpan;
 use crate::base::instrument::{self, CacheOutcome};
 pub use page::PageCache;
 use store::Store;
@@ -126,7 +127,6 @@ impl FragmentCache {
 
     /// The value cached under `key`, or `render`'s result — computed once however
     /// many requests miss at the same time, then cached for about `ttl`.
-    #[tracing::instrument(level = "debug", name = "cache", skip_all, fields(label = "fragment", key = %key))]
     pub async fn get_or_render<F, Fut, V>(
         &self,
         key: &str,
@@ -138,6 +138,8 @@ impl FragmentCache {
         Fut: Future<Output = Result<V, AppError>>,
         V: Into<Arc<str>>,
     {
+        let _timed =
+            OpenSpan::open("cache", "fragment").map(|span| span.with_fields(format!("key={key}")));
         let inner = &self.inner;
         let generation = match inner.store.lookup(key).await {
             Ok(found) => {

@@ -67,7 +67,6 @@ impl Store {
         }))
     }
 
-    #[tracing::instrument(level = "debug", name = "cache", skip_all, fields(label = "lookup", key = %key))]
     pub async fn lookup(&self, key: &str) -> Result<Found, Unavailable> {
         match self {
             Store::Memory(memory) => Ok(memory.lookup(key).await),
@@ -75,7 +74,6 @@ impl Store {
         }
     }
 
-    #[tracing::instrument(level = "debug", name = "cache", skip_all, fields(label = "put", key = %key))]
     pub async fn put(
         &self,
         key: &str,
@@ -107,7 +105,6 @@ impl Store {
 
     /// A whole cached page, as bytes (Redis only; in process the page cache keeps
     /// pages itself).
-    #[tracing::instrument(level = "debug", name = "cache", skip_all, fields(label = "get_page", key = %key))]
     pub async fn get_page(&self, key: &str) -> Result<Option<Vec<u8>>, Unavailable> {
         match self {
             Store::Memory(_) => Ok(None),
@@ -115,7 +112,6 @@ impl Store {
         }
     }
 
-    #[tracing::instrument(level = "debug", name = "cache", skip_all, fields(label = "put_page", key = %key))]
     pub async fn put_page(&self, key: &str, page: &[u8], ttl: Duration) -> Result<(), Unavailable> {
         match self {
             Store::Memory(_) => Ok(()),
@@ -149,7 +145,6 @@ impl Store {
 
     /// Adds one view of `post_id` to the shared tally and its running total (two
     /// `HINCRBY`s, one round trip), or `None` when views are tallied in process.
-    #[tracing::instrument(level = "debug", name = "cache", skip_all, fields(label = "add_view", post_id = post_id))]
     pub async fn add_view(&self, post_id: i32) -> Result<Option<SharedViews>, Unavailable> {
         match self {
             Store::Memory(_) => Ok(None),
@@ -158,7 +153,6 @@ impl Store {
     }
 
     /// `post_id`'s shared pending views and running total, counting nothing.
-    #[tracing::instrument(level = "debug", name = "cache", skip_all, fields(label = "peek_views", post_id = post_id))]
     pub async fn peek_views(&self, post_id: i32) -> Result<Option<SharedViews>, Unavailable> {
         match self {
             Store::Memory(_) => Ok(None),

@@ -30,10 +30,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DbErr, Statement};
 use tokio::sync::watch;
 
 use super::FragmentCache;
+use crate::services::history::{TaskRecorder, record_batch};
 
 /// Posts per flush statement: keeps a statement's text (and its row locks) bounded.
 const POSTS_PER_STATEMENT: usize = 1_000;
@@ -243,12 +244,14 @@ impl ViewTally {
 
     /// Flushes every `interval` until `stopped` turns true, then once more: a
     /// graceful shutdown writes every view counted before it. A failing flush is
-    /// logged once when the failures start and once when they end.
+    /// logged once when the failures start and once when they end. Each flush that
+    /// wrote views goes into the request history, when `batches` says where.
     pub async fn run<C: ConnectionTrait>(
         self,
         db: C,
         interval: Duration,
         mut stopped: watch::Receiver<bool>,
+        batches: Option<TaskRecorder>,
     ) {
         let mut failing = false;
         loop {
@@ -256,7 +259,17 @@ impl ViewTally {
                 () = tokio::time::sleep(interval) => false,
                 _ = stopped.wait_for(|stop| *stop) => true,
             };
-            let result = self.flush(&db).await;
+            let result = record_batch(
+                batches.as_ref(),
+                "view counts flush",
+                self.flush(&db),
+                |flushed| match flushed {
+                    Ok(flushed) if flushed.views == 0 => None,
+                    Ok(_) => Some(false),
+                    Err(_) => Some(true),
+                },
+            )
+            .await;
             match (&result, failing) {
                 (Err(error), false) => {
                     tracing::warn!(%error, "view counts could not be written; kept for the next flush");
@@ -294,11 +307,14 @@ async fn write(db: &impl ConnectionTrait, views: &[(i32, i64)]) -> Result<(), Db
         let separator = if i == 0 { "" } else { ", " };
         let _ = write!(values, "{separator}({post_id}, {n})");
     }
-    db.execute_unprepared(&format!(
+    // `execute_raw`, not `execute_unprepared`: SeaORM meters only the former, and the
+    // detector and the request history count what it meters.
+    let sql = format!(
         "WITH v(post_id, views) AS (VALUES {values}) \
          UPDATE posts SET view_count = view_count + v.views \
          FROM v WHERE posts.id = v.post_id"
-    ))
-    .await?;
+    );
+    db.execute_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await?;
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! A safe EXPLAIN for the request history: the plan of one recorded `SELECT`, as a tree,
 //! with what is worth a look flagged.
 //!
-//! Safe three ways, because `EXPLAIN ANALYZE` runs the statement (laravel-debugbar
-//! learned it the hard way: a write hidden in a statement ran again):
+//! Safe three ways, because `EXPLAIN ANALYZE` runs the statement (a write hidden in a
+//! statement runs again: laravel-debugbar issue 1678):
 //! - only a read is offered: one statement, a `SELECT` or a `WITH … SELECT` whose
 //!   parts write nothing ([`is_a_read`]);
 //! - on PostgreSQL it runs in a `READ ONLY` transaction that is rolled back, so a write
@@ -17,7 +17,8 @@
 //!
 //! Flagged: a step whose actual rows are more than [`ROW_GAP`] times off the estimate
 //! (the planner's statistics are stale or blind: it chose its plan for another number)
-//! and a whole-table read of a table with at least [`LARGE_TABLE`] rows.
+//! and a sequential scan that read at least [`LARGE_TABLE`] rows over all its loops
+//! (PostgreSQL) or a whole-table `SCAN` of a table that has that many (SQLite).
 
 use std::time::Duration;
 
@@ -335,8 +336,9 @@ async fn explain_sqlite(db: &DatabaseConnection, sql: &str) -> Result<PlanTree, 
             what: detail.clone(),
             ..Step::default()
         };
+        // A CTE's or a subquery's name is no table to count: those are skipped.
         if let Some(table) = whole_table_scan(detail)
-            && let Some(rows) = rows_at_least(db, table).await?
+            && let Ok(Some(rows)) = rows_at_least(db, table).await
         {
             step.flags.push(format!(
                 "reads every row of {table} (at least {rows} rows): an index on what it filters or sorts by would seek instead (/lab/indexes)"

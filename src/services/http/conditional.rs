@@ -32,8 +32,17 @@ pub async fn conditional_get(request: Request, next: Next) -> Response {
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("text/html"));
-    // A cached page arrives with its own ETag and, maybe, already compressed.
-    if response.status() != StatusCode::OK || !is_html || response.headers().contains_key(ETAG) {
+    // A cached page arrives with its own ETag and, maybe, already compressed; a page
+    // marked `no-store` (the request history's) is kept by no cache, validator or not.
+    let no_store = response
+        .headers()
+        .get(CACHE_CONTROL)
+        .is_some_and(|value| value == "no-store");
+    if response.status() != StatusCode::OK
+        || !is_html
+        || no_store
+        || response.headers().contains_key(ETAG)
+    {
         return response;
     }
     let (mut parts, body) = response.into_parts();

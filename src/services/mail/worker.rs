@@ -19,6 +19,7 @@ use super::outbox;
 use super::{Mailer, message};
 use crate::base::config::WorkerSettings;
 use crate::base::entities::outbox_message;
+use crate::services::history::{TaskRecorder, record_batch};
 
 pub struct Worker {
     db: DatabaseConnection,
@@ -27,6 +28,8 @@ pub struct Worker {
     id: String,
     wake: Arc<Notify>,
     failures: Option<Counter>,
+    /// Where each batch that sent something is recorded (the request history).
+    batches: Option<TaskRecorder>,
 }
 
 impl Worker {
@@ -48,7 +51,14 @@ impl Worker {
             id,
             wake,
             failures: None,
+            batches: None,
         }
+    }
+
+    /// Records each batch that claimed a message in the request history, checked for
+    /// N+1 and slow statements like a request.
+    pub fn record_batches_in(self, batches: Option<TaskRecorder>) -> Self {
+        Self { batches, ..self }
     }
 
     /// Adds each failed delivery to `counter` (`/metrics`).
@@ -66,7 +76,17 @@ impl Worker {
         // When the current database outage began; `None` while the database answers.
         let mut outage: Option<std::time::Instant> = None;
         while !*stop.borrow() {
-            let delivered = self.deliver_due().await;
+            let delivered = record_batch(
+                self.batches.as_ref(),
+                "outbox worker batch",
+                self.deliver_due(),
+                |delivered| match delivered {
+                    Ok(0) => None,
+                    Ok(_) => Some(false),
+                    Err(_) => Some(true),
+                },
+            )
+            .await;
             outage = self.note_outage(outage, delivered.as_ref().err());
             let idle = !matches!(delivered, Ok(claimed) if claimed > 0);
             if idle {

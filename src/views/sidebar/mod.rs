@@ -23,6 +23,7 @@ use askama::Template;
 
 use crate::base::error::AppError;
 use crate::base::instrument::component;
+use crate::base::instrument::trace::OpenSpan;
 use crate::base::variant::Variant;
 use crate::views::site::Site;
 
@@ -100,8 +101,9 @@ struct SidebarTemplate<'a> {
 
 /// The sidebar as HTML for a page whose links start at `root` ("./" or "../").
 pub fn render(sidebar: &Sidebar, root: &str) -> Result<Fragment, AppError> {
-    let html = tracing::debug_span!("template", label = "SidebarTemplate")
-        .in_scope(|| SidebarTemplate { root, sidebar }.render())
+    let _timed = OpenSpan::open("template", "SidebarTemplate");
+    let html = SidebarTemplate { root, sidebar }
+        .render()
         .map_err(|error| {
             AppError::Internal(anyhow::Error::new(error).context("rendering the sidebar"))
         })?;

@@ -31,6 +31,7 @@ use stored::{decode, encode};
 mod stored;
 use crate::base::config::PageCacheSettings;
 use crate::base::error::AppError;
+use crate::base::instrument::trace::OpenSpan;
 use crate::base::instrument::{self, CacheOutcome};
 
 /// A place in a cached page that is filled per request.
@@ -277,7 +278,6 @@ impl PageCache {
 
     /// The page under `key`: from the cache when it holds a fresh one, else rendered
     /// once however many requests miss together. When disabled, always rendered.
-    #[tracing::instrument(level = "debug", name = "cache", skip_all, fields(label = "page", key = %key))]
     pub async fn get_or_render<F, Fut>(
         &self,
         key: &str,
@@ -287,6 +287,8 @@ impl PageCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Rendered, AppError>>,
     {
+        let _timed =
+            OpenSpan::open("cache", "page").map(|span| span.with_fields(format!("key={key}")));
         let Some(inner) = &self.inner else {
             let page = build(render, 0, Duration::ZERO).await?;
             return Ok((Arc::new(page), Served::Miss));
