@@ -111,7 +111,11 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (stop, stopped) = watch::channel(false);
         let site = &self.state.site;
-        let batches = TaskRecorder::new(&self.state.recorder.history, self.state.detector.settings);
+        let batches = TaskRecorder::new(
+            &self.state.recorder.history,
+            self.state.detector.settings,
+            self.state.detector.allowed.clone(),
+        );
         let worker = self.worker.map(|settings| {
             let worker = Worker::new(
                 site.db.clone(),
@@ -193,8 +197,13 @@ pub async fn run_worker_until_stopped(config: &Config) -> anyhow::Result<()> {
     let settings = config.worker.unwrap_or_default();
     let (stop, stopped) = watch::channel(false);
     let history = crate::services::history::History::new(&config.perf, &config.cache)?;
-    let worker = Worker::new(db, mailer, settings, Arc::new(Notify::new()))
-        .record_batches_in(TaskRecorder::new(&history, config.inspection));
+    let worker = Worker::new(db, mailer, settings, Arc::new(Notify::new())).record_batches_in(
+        TaskRecorder::new(
+            &history,
+            config.inspection,
+            config.n_plus_one_allow.iter().cloned().collect(),
+        ),
+    );
     let running = tokio::spawn(worker.run(stopped));
     shutdown_signal().await;
     let _ = stop.send(true);

@@ -158,13 +158,16 @@ impl RecordedFinding {
 pub struct TaskRecorder {
     history: History,
     inspection: Inspection,
+    /// `N_PLUS_ONE_ALLOW`, as the requests' detector has it.
+    allowed: Arc<[String]>,
 }
 
 impl TaskRecorder {
-    pub fn new(history: &History, inspection: Inspection) -> Option<Self> {
+    pub fn new(history: &History, inspection: Inspection, allowed: Arc<[String]>) -> Option<Self> {
         (history.policy != RecordPolicy::Off).then(|| Self {
             history: history.clone(),
             inspection,
+            allowed,
         })
     }
 }
@@ -181,7 +184,7 @@ pub async fn record_batch<F: Future>(
     let Some(recorder) = recorder else {
         return batch.await;
     };
-    let (output, run) = traced_task(name, recorder.inspection, batch).await;
+    let (output, run) = traced_task(name, recorder.inspection, &recorder.allowed, batch).await;
     if let Some(failed) = outcome(&output) {
         recorder.history.add_task(name, &run, failed);
     }

@@ -59,6 +59,8 @@ pub struct TestOptions {
     pub inspection: Inspection,
     /// Every request recorded, in a history of 500.
     pub perf: PerfRecording,
+    /// No repeat allowed.
+    pub n_plus_one_allow: Vec<String>,
 }
 
 impl Default for TestOptions {
@@ -83,6 +85,7 @@ impl Default for TestOptions {
             connections: ConnectionTimeouts::default(),
             inspection: Inspection::default(),
             perf: PerfRecording::default(),
+            n_plus_one_allow: Vec::new(),
         }
     }
 }
@@ -206,6 +209,7 @@ async fn launch(
         naive: options.naive,
         inspection: options.inspection,
         perf: options.perf,
+        n_plus_one_allow: options.n_plus_one_allow,
     };
     let app = Application::build(&config, "127.0.0.1:0".parse().expect("address parses"))
         .await

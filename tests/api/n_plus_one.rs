@@ -221,6 +221,39 @@ async fn a_higher_threshold_lets_a_page_of_twenty_pass() {
 }
 
 #[tokio::test]
+async fn a_repeat_allowed_by_its_shape_or_its_call_site_is_no_suspect() {
+    let app = spawn_app_with(TestOptions {
+        n_plus_one_allow: vec![
+            "FROM \"users\"".to_owned(),
+            "post_list::naive::summarize".to_owned(),
+        ],
+        ..TestOptions::rendering_every_page()
+    })
+    .await;
+    app.seed(SMALL).await;
+    let naive = app.get_page("/naive/").await;
+    assert_eq!(naive.status, 200);
+    // The authors by their shape; the tags and counts by the function that loops (its
+    // span names it: every request is traced under the default PERF_RECORD).
+    assert!(naive.n_plus_one.is_empty(), "{:?}", naive.n_plus_one);
+
+    let by_shape_only = spawn_app_with(TestOptions {
+        n_plus_one_allow: vec!["FROM \"users\"".to_owned()],
+        ..TestOptions::rendering_every_page()
+    })
+    .await;
+    by_shape_only.seed(SMALL).await;
+    let naive = by_shape_only.get_page("/naive/").await;
+    assert_eq!(naive.n_plus_one.len(), 2, "{:?}", naive.n_plus_one);
+    assert!(
+        naive
+            .n_plus_one
+            .iter()
+            .all(|r| !r.contains("FROM \"users\""))
+    );
+}
+
+#[tokio::test]
 async fn with_the_detector_off_nothing_is_reported() {
     let app = spawn_app_with(with_detector(NPlusOne::Off)).await;
     app.seed(SMALL).await;

@@ -67,6 +67,9 @@ pub struct Config {
     pub inspection: Inspection,
     /// Which requests the request history keeps (`/_perf/requests`).
     pub perf: PerfRecording,
+    /// Statement repeats that are meant: no N+1 suspect when the shape or the call site
+    /// contains one of these (`N_PLUS_ONE_ALLOW`).
+    pub n_plus_one_allow: Vec<String>,
 }
 
 /// The embedded defaults: SQLite, `.eml` files, an in-process cache, a worker in the
@@ -94,6 +97,7 @@ impl Default for Config {
             naive: NaiveRoutes::default(),
             inspection: Inspection::default(),
             perf: PerfRecording::default(),
+            n_plus_one_allow: Vec::new(),
         }
     }
 }
@@ -180,6 +184,16 @@ pub struct Settings {
     #[arg(long, env = "N_PLUS_ONE_THRESHOLD", global = true, value_name = "N", default_value = "5",
           value_parser = setting(|raw| whole_number::<u32>(raw, 2, 1000)))]
     pub n_plus_one_threshold: u32,
+    /// Repeats that are meant, comma-separated: a statement shape or a call site that
+    /// contains one is never an N+1 suspect (`FROM "tags"`, `sidebar::naive::load`).
+    #[arg(
+        long,
+        env = "N_PLUS_ONE_ALLOW",
+        global = true,
+        value_name = "PATTERNS",
+        value_delimiter = ','
+    )]
+    pub n_plus_one_allow: Vec<String>,
     /// Milliseconds of database time that make a page's part or one statement a slow
     /// finding, reported before any N+1 (`X-Perf-Findings`), from 1 to 60000.
     #[arg(long, env = "PERF_SLOW_MS", global = true, value_name = "MS", default_value = "50",
@@ -258,6 +272,7 @@ impl Settings {
                 keep: self.perf_history,
                 ..defaults.perf
             },
+            n_plus_one_allow: self.n_plus_one_allow,
             ..defaults
         }
     }

@@ -200,14 +200,22 @@ impl Fix {
 #[derive(Clone, Debug, Default)]
 pub struct Detector {
     pub settings: Inspection,
+    /// `N_PLUS_ONE_ALLOW`: repeats that are meant, by a piece of their shape or of the
+    /// call site that issued them.
+    pub allowed: Arc<[String]>,
     /// One warning per route per app: the log says it once, `/metrics` keeps counting.
     warned: Arc<Mutex<HashSet<String>>>,
 }
 
 impl Detector {
-    pub fn new(settings: Inspection) -> Self {
+    pub fn new(settings: Inspection, allowed: &[String]) -> Self {
         Self {
             settings,
+            allowed: allowed
+                .iter()
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| p.trim().to_owned())
+                .collect(),
             warned: Arc::default(),
         }
     }

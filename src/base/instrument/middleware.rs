@@ -41,6 +41,7 @@ pub async fn count_request_queries(
         shapes: detecting || panel,
         watch: detecting.then(|| Watch {
             threshold,
+            allowed: detector.allowed.clone(),
             call_site: n_plus_one == NPlusOne::Raise || !detector.has_warned(&route),
         }),
         slow: Some(slow),

@@ -124,16 +124,33 @@ impl Shapes {
 }
 
 /// How a scope watches for repeated shapes.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Watch {
     threshold: u32,
+    /// Repeats that are meant (`N_PLUS_ONE_ALLOW`): a shape, or the call site that
+    /// issued it, containing one of these is no suspect.
+    allowed: Arc<[String]>,
     /// Take a backtrace when a shape reaches the threshold: the whole stack walked and
     /// resolved to files and lines, so once per route, not per statement.
     call_site: bool,
 }
 
+impl Watch {
+    /// Whether `tally` is a repeat that is meant: its shape or its call site names an
+    /// allowed pattern.
+    fn allows(&self, tally: &ShapeCount) -> bool {
+        self.allowed.iter().any(|pattern| {
+            tally.shape.contains(pattern.as_str())
+                || tally
+                    .call_site
+                    .as_deref()
+                    .is_some_and(|site| site.contains(pattern.as_str()))
+        })
+    }
+}
+
 /// What a scope keeps besides its counts.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Keep {
     statements: bool,
     shapes: bool,
@@ -195,11 +212,16 @@ impl QueryLog {
         let tally = shapes.entry(shape);
         tally.count += 1;
         tally.db_time += elapsed;
-        if let Some(watch) = self.watch
-            && watch.call_site
+        // Where it was issued, when it becomes a suspect: a backtrace where the scope
+        // will be reported in full, else the loader's span (free, when traced).
+        if let Some(watch) = &self.watch
             && tally.count == watch.threshold
         {
-            tally.call_site = detector::call_site();
+            tally.call_site = if watch.call_site {
+                detector::call_site()
+            } else {
+                trace::call_site()
+            };
         }
     }
 
@@ -238,7 +260,7 @@ impl QueryLog {
 
     /// The shapes that ran at least the threshold of times: N+1 suspects.
     fn suspects(&self) -> Vec<ShapeCount> {
-        let Some(watch) = self.watch else {
+        let Some(watch) = &self.watch else {
             return Vec::new();
         };
         // Filtered under the lock: only the suspects are copied, usually none.
@@ -251,7 +273,7 @@ impl QueryLog {
                     shapes
                         .in_order
                         .iter()
-                        .filter(|tally| tally.count >= watch.threshold)
+                        .filter(|tally| tally.count >= watch.threshold && !watch.allows(tally))
                         .cloned()
                         .collect(),
                 )
@@ -537,13 +559,15 @@ pub struct TracedRun {
 pub async fn traced_task<F: Future>(
     name: &'static str,
     inspection: Inspection,
+    allowed: &Arc<[String]>,
     future: F,
 ) -> (F::Output, TracedRun) {
     let trace = trace::Trace::new();
     let keep = Keep {
         shapes: true,
-        watch: (inspection.n_plus_one != detector::NPlusOne::Off).then_some(Watch {
+        watch: (inspection.n_plus_one != detector::NPlusOne::Off).then(|| Watch {
             threshold: inspection.threshold,
+            allowed: allowed.clone(),
             call_site: false,
         }),
         slow: Some(inspection.slow),
@@ -597,7 +621,7 @@ pub fn inspected() -> Option<Inspected> {
                     shapes
                 },
                 db_time: log.stats().db_time,
-                threshold: log.watch.map(|watch| watch.threshold),
+                threshold: log.watch.as_ref().map(|watch| watch.threshold),
                 lookups: log.lookups(),
             })
         })
@@ -667,6 +691,7 @@ pub async fn assert_no_n_plus_one<F: Future>(future: F) -> (F::Output, QueryRepo
         shapes: true,
         watch: Some(Watch {
             threshold,
+            allowed: Arc::from([]),
             call_site: true,
         }),
         ..Keep::default()
