@@ -655,10 +655,15 @@ impl CapturedLogs {
 
     /// How many captured lines contain `needle`.
     pub fn count(&self, needle: &str) -> usize {
+        self.count_with_all(&[needle])
+    }
+
+    /// How many captured lines contain every one of `needles`.
+    pub fn count_with_all(&self, needles: &[&str]) -> usize {
         let bytes = self.0.lock().map(|b| b.clone()).unwrap_or_default();
         String::from_utf8_lossy(&bytes)
             .lines()
-            .filter(|line| line.contains(needle))
+            .filter(|line| needles.iter().all(|needle| line.contains(needle)))
             .count()
     }
 }
