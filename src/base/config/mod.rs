@@ -181,7 +181,7 @@ pub struct Settings {
           default_value = "log", value_parser = setting(NPlusOne::parse))]
     pub n_plus_one: NPlusOne,
     /// Runs of one statement shape in one request that make it a suspect, from 2 to 1000.
-    #[arg(long, env = "N_PLUS_ONE_THRESHOLD", global = true, value_name = "N", default_value = "5",
+    #[arg(long, env = "N_PLUS_ONE_THRESHOLD", global = true, value_name = "N", default_value = "2",
           value_parser = setting(|raw| whole_number::<u32>(raw, 2, 1000)))]
     pub n_plus_one_threshold: u32,
     /// Repeats that are meant, comma-separated: a statement shape or a call site that

@@ -144,7 +144,7 @@ impl Default for Inspection {
     fn default() -> Self {
         Self {
             n_plus_one: NPlusOne::Log,
-            threshold: 5,
+            threshold: 2,
             panel: false,
             slow: std::time::Duration::from_millis(50),
         }
