@@ -126,3 +126,26 @@ fn a_count_per_entry_points_at_eager_loadings_grouped_query() {
         Fix::for_shape("SELECT COUNT(*) FROM \"comments\" WHERE \"comments\".\"post_id\" = $1");
     assert_eq!(fix.lab, "eager-loading");
 }
+
+#[tokio::test]
+async fn with_every_finding_reported_a_naive_pages_head_fits_a_proxys_default_buffer() {
+    // A threshold every part and statement passes: the most findings a head can carry.
+    let app = spawn_app_with(slow_from(1)).await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    for path in [
+        "/naive/".to_owned(),
+        format!("/naive/posts/{}", post.slug),
+        "/naive/?page=2".to_owned(),
+    ] {
+        let response = app.get(&path).await;
+        let head: usize = response
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 4)
+            .sum();
+        // nginx's default buffer for a proxied response's head (`proxy_buffer_size`);
+        // `deploy/nginx.conf` leaves it at the default. Past it, nginx answers 502.
+        assert!(head < 4096, "{path}: a head of {head} bytes");
+    }
+}
