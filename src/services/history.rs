@@ -6,7 +6,7 @@
 //!
 //! Bounded both ways: at most `PERF_HISTORY` requests (the oldest goes first), each
 //! holding at most a trace's budget of SQL text; in Redis each request also expires
-//! after [`PerfRecording::ttl`]. Storing never holds up a response: in process it is a
+//! after [`PerfRecording::ttl`]. Storing waits on nothing: in process it is a
 //! push under a lock, to Redis a background write, at most [`MOST_WRITES_IN_FLIGHT`]
 //! at once — past that, or while Redis is down, a request is counted as not stored.
 
@@ -495,6 +495,25 @@ mod tests {
             findings: Vec::new(),
             timeline: Timeline::default(),
         }
+    }
+
+    #[tokio::test]
+    async fn with_redis_down_a_request_is_counted_as_not_stored_and_reading_says_unavailable() {
+        let nowhere = CacheSettings::Redis {
+            url: "redis://127.0.0.1:1".to_owned(),
+            namespace: "perfblog-nowhere".to_owned(),
+        };
+        let history = History::new(&PerfRecording::default(), &nowhere).unwrap();
+        history.add(record(1), Duration::ZERO);
+        for _ in 0..100 {
+            if history.cost().not_stored == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(history.cost().not_stored, 1);
+        assert!(history.recent().await.is_err());
+        assert!(history.get("r1").await.is_err());
     }
 
     #[tokio::test]

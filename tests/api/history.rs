@@ -279,6 +279,20 @@ async fn a_recorded_select_is_explained_as_a_tree_on_either_backend() {
     let id = request_id(&app.get("/naive/").await);
     let record = record_of(&app, &id).await;
 
+    let past_the_end = explain(&app, &id, 10_000).await;
+    assert_eq!(
+        past_the_end.status(),
+        404,
+        "no statement 10000: a 404 that says so"
+    );
+    assert!(
+        past_the_end
+            .text()
+            .await
+            .unwrap()
+            .contains("there is no statement 10000")
+    );
+
     let response = explain(&app, &id, first(&record, "SELECT")).await;
     assert_eq!(response.status(), 200);
     let plan: Value = json_of(response).await;

@@ -492,19 +492,13 @@ async fn every_naive_admin_action_loops_and_is_flagged_and_no_optimized_one_is()
     );
 }
 
-/// A loop is a loop however short: at a threshold of 2 (Prosopite's default) a post
+/// A loop is a loop however short: at the default threshold, 2 (Prosopite's), a post
 /// with two comments, whose naive page asks for each comment's author alone, is
 /// flagged, and its optimized page is not.
 #[tokio::test]
-async fn at_a_threshold_of_two_a_loop_of_two_is_flagged() {
-    let app = spawn_app_with(TestOptions {
-        inspection: Inspection {
-            threshold: 2,
-            ..Inspection::default()
-        },
-        ..TestOptions::rendering_every_page()
-    })
-    .await;
+async fn at_the_default_threshold_a_loop_of_two_is_flagged() {
+    assert_eq!(Inspection::default().threshold, 2);
+    let app = spawn_app_with(TestOptions::rendering_every_page()).await;
     app.seed(DatasetSize {
         comments_per_post: 0,
         ..SMALL

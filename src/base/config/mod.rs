@@ -387,6 +387,9 @@ mod tests {
             ("--n-plus-one-threshold", "1", "N_PLUS_ONE_THRESHOLD"),
             ("--n-plus-one-threshold", "five", "N_PLUS_ONE_THRESHOLD"),
             ("--perf-slow-ms", "0", "PERF_SLOW_MS"),
+            ("--perf-record", "everything", "PERF_RECORD"),
+            ("--perf-record", "sample:1", "PERF_RECORD"),
+            ("--perf-history", "5", "PERF_HISTORY"),
             ("--inspect", "yes", "PERFBLOG_INSPECT"),
         ] {
             let error = refusal(&[flag, value]);

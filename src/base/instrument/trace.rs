@@ -554,9 +554,14 @@ mod tests {
     }
 
     #[test]
-    fn outside_a_trace_nothing_is_recorded() {
+    fn a_statement_outside_the_traces_scope_is_not_in_it() {
+        let trace = Trace::new();
         let statement = Statement::from_string(sea_orm::DbBackend::Sqlite, "SELECT 1");
         record_statement(Duration::from_millis(1), &statement, None);
+        tracing_into_sync(trace.clone(), || {
+            record_statement(Duration::from_millis(1), &statement, None);
+        });
+        assert_eq!(trace.timeline().statements.len(), 1);
         assert!(!is_tracing());
     }
 }
