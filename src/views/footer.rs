@@ -15,7 +15,8 @@ use crate::services::cache::page::{RenderCost, Served};
 pub struct Footer {
     pub variant: Variant,
     pub stats: QueryStats,
-    /// The named parts of the page ("post list", "sidebar"), in the order they ran.
+    /// The named parts of the page ("post list", "sidebar"), costliest first: the
+    /// part to measure first leads.
     pub components: Vec<Component>,
     /// The same page in the other variant, where there is one.
     pub twin_href: Option<String>,
@@ -79,7 +80,7 @@ impl Footer {
         Self {
             variant,
             stats: instrument::current(),
-            components: instrument::components(),
+            components: costliest_first(instrument::components()),
             twin_href: Some(twin_href),
             is_hole: false,
             page: None,
@@ -132,6 +133,17 @@ impl Footer {
     pub fn db_ms(&self) -> String {
         format!("{:.2}", self.stats.db_millis())
     }
+
+    /// `part`'s share of the request's database time, in whole percent: its bar.
+    pub fn share(&self, part: &Component) -> u32 {
+        instrument::percent_of(part.stats.db_time, self.stats.db_time)
+    }
+}
+
+/// `parts` by database time, most first; parts that cost the same keep the order they ran.
+fn costliest_first(mut parts: Vec<Component>) -> Vec<Component> {
+    parts.sort_by_key(|part| std::cmp::Reverse(part.stats.db_time));
+    parts
 }
 
 #[cfg(test)]

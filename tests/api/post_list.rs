@@ -160,25 +160,38 @@ async fn the_list_runs_three_queries_and_reports_them_in_headers_and_footer() {
 }
 
 #[tokio::test]
-async fn the_footer_and_server_timing_say_what_each_part_of_a_twin_page_cost() {
+async fn the_footer_and_server_timing_say_what_each_part_of_a_twin_page_cost_costliest_first() {
     let app = spawn_app_rendering_every_page().await;
     app.seed(SMALL).await;
     app.get_page("/").await;
 
     let (optimized, naive) = app.get_both("/").await;
 
-    let parts = |page: &crate::helpers::Page| -> Vec<String> {
+    // Each part as the footer shows it, "post list 61", with its milliseconds, in order.
+    let parts = |page: &crate::helpers::Page| -> Vec<(String, f64)> {
         page.body
             .match_indices("<span class=\"part\">")
             .map(|(at, tag)| {
                 let rest = &page.body[at + tag.len()..];
-                let part = &rest[..rest.find(" · ").expect("a time follows")];
-                part.to_owned()
+                let (part, rest) = rest.split_once(" · ").expect("a time follows");
+                let ms = rest.split_once(" ms").expect("in ms").0;
+                (part.to_owned(), ms.parse().expect("a number of ms"))
             })
             .collect()
     };
-    assert_eq!(parts(&naive), ["post list 61", "sidebar 4"]);
-    assert_eq!(parts(&optimized), ["post list 3", "sidebar 0"]);
+    for (page, expected) in [
+        (&naive, ["post list 61", "sidebar 4"]),
+        (&optimized, ["post list 3", "sidebar 0"]),
+    ] {
+        let parts = parts(page);
+        let mut names: Vec<&str> = parts.iter().map(|(name, _)| name.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, expected);
+        assert!(
+            parts.windows(2).all(|pair| pair[0].1 >= pair[1].1),
+            "costliest first: {parts:?}"
+        );
+    }
     let timing = |page: &crate::helpers::Page, part: &str| {
         page.timings
             .iter()

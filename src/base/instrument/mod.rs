@@ -511,7 +511,7 @@ pub fn suspects() -> Vec<ShapeCount> {
 }
 
 /// `part` as a whole percentage of `whole`: a row's share of a request's database time.
-fn percent_of(part: Duration, whole: Duration) -> u32 {
+pub fn percent_of(part: Duration, whole: Duration) -> u32 {
     let share = 100.0 * part.as_secs_f64() / whole.as_secs_f64().max(f64::MIN_POSITIVE);
     share.round().clamp(0.0, 100.0) as u32
 }
