@@ -10,6 +10,9 @@
 //! kept) and `slow` (every request traced, this one not kept), each paired with
 //! `off`. And what the recorder costs when it records nothing, on a route that does
 //! nothing else: an `X-Request-Id` and the layers' spans that are never opened.
+//!
+//! SQL comments (`SQL_COMMENTS`) on the same page, traced as `cargo run` traces it (so
+//! each comment names its function), paired with the page without them.
 
 mod support;
 
@@ -119,25 +122,29 @@ fn n_plus_one(c: &mut Criterion) {
 
     recorder_on_the_list(&runtime, &bench);
     recorder_off_by_itself(&runtime);
+    sql_comments_on_the_list(&runtime, &bench);
     shapes_of_the_list(&mut group, &runtime, &bench);
     group.finish();
+}
+
+/// The app serving the optimized list (page cache off, sidebar cached in process) as
+/// `inspection` and `record` say, its first request made.
+fn the_list(
+    runtime: &tokio::runtime::Runtime,
+    bench: &support::BenchDatabase,
+    inspection: Inspection,
+    record: RecordPolicy,
+) -> Router {
+    let app = support::inspecting_app(&bench.db, CacheSettings::Memory, false, inspection, record);
+    runtime.block_on(get(&app, "/"));
+    app
 }
 
 /// The optimized list with the recorder off, keeping every request, and tracing every
 /// request to keep only those with a finding (none here): paired, printed.
 fn recorder_on_the_list(runtime: &tokio::runtime::Runtime, bench: &support::BenchDatabase) {
     support::record_spans();
-    let recording = |record| {
-        let app = support::inspecting_app(
-            &bench.db,
-            CacheSettings::Memory,
-            false,
-            Inspection::default(),
-            record,
-        );
-        runtime.block_on(get(&app, "/"));
-        app
-    };
+    let recording = |record| the_list(runtime, bench, Inspection::default(), record);
     let off = recording(RecordPolicy::Off);
     for (record, name) in [(RecordPolicy::All, "all"), (RecordPolicy::Slow, "slow")] {
         let added = runtime.block_on(paired_difference(&off, &recording(record)));
@@ -180,6 +187,24 @@ fn recorder_off_by_itself(runtime: &tokio::runtime::Runtime) {
 
 /// The detector's own work on that page, without the page: the shape of each
 /// statement the optimized list runs.
+/// The optimized list with every statement commented, paired with the same list
+/// without, both traced and kept (`PERF_RECORD=all`, as `cargo run` has it): printed.
+fn sql_comments_on_the_list(runtime: &tokio::runtime::Runtime, bench: &support::BenchDatabase) {
+    support::record_spans();
+    let commenting = |sql_comments| {
+        let inspection = Inspection {
+            sql_comments,
+            ..Inspection::default()
+        };
+        the_list(runtime, bench, inspection, RecordPolicy::All)
+    };
+    let added = runtime.block_on(paired_difference(&commenting(false), &commenting(true)));
+    eprintln!(
+        "{}, cost of SQL_COMMENTS=1 on the list: {added}",
+        bench.group_name("n_plus_one")
+    );
+}
+
 fn shapes_of_the_list(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     runtime: &tokio::runtime::Runtime,

@@ -42,7 +42,8 @@ impl AppState {
             CacheSettings::Redis { url, .. } => Some(url.clone()),
             CacheSettings::Memory => None,
         };
-        let workbench = Workbench::new(site.db.clone(), config.database.clone()).with_redis(redis);
+        let workbench =
+            Workbench::new(site.db.inner().clone(), config.database.clone()).with_redis(redis);
         let recorder = Recorder::new(
             History::new(&config.perf, &config.cache)?,
             config.comment_rate.trusted_proxies > 0,

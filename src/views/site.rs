@@ -12,13 +12,15 @@ use tokio::sync::Notify;
 use crate::base::config::{AdminToken, Config};
 use crate::base::entities::tag;
 use crate::services::cache::{FragmentCache, PageCache, ViewTally};
+use crate::services::db::commented::Db;
 use crate::services::mail::Mailer;
 
 /// What the pages share. Cloned per request, so everything in it is a handle.
 #[derive(Clone)]
 pub struct Site {
-    /// A connection pool; every statement through it is counted (see `instrument`).
-    pub db: DatabaseConnection,
+    /// A connection pool; every statement through it is counted (see `instrument`) and
+    /// ends with a comment saying where it came from (see `commented`).
+    pub db: Db,
     /// Rendered fragments (the sidebar) and "no such post" answers; writes invalidate it.
     pub cache: FragmentCache,
     /// Whole optimized pages (list, tag, post), under the same generation as the
@@ -51,7 +53,7 @@ impl Site {
             pages: PageCache::new(&cache, &config.page_cache),
             views: ViewTally::new(&cache),
             cache,
-            db,
+            db: Db::new(db),
             admin_token,
             mailer: Mailer::new(&config.mail)?,
             outbox_wake: Arc::new(Notify::new()),

@@ -95,7 +95,7 @@ fn a_variable_set_to_nothing_counts_as_unset() {
 }
 
 /// Every setting perfblog reads, by its variable.
-const SETTINGS: [&str; 22] = [
+const SETTINGS: [&str; 23] = [
     "DATABASE_URL",
     "DATABASE_MAX_CONNECTIONS",
     "DATABASE_ACQUIRE_TIMEOUT",
@@ -117,6 +117,7 @@ const SETTINGS: [&str; 22] = [
     "PERF_SLOW_MS",
     "PERF_RECORD",
     "PERF_HISTORY",
+    "SQL_COMMENTS",
     "PERFBLOG_INSPECT",
 ];
 

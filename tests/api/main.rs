@@ -40,6 +40,7 @@ mod post_list;
 mod seed;
 mod sitemap;
 mod smtp_sink;
+mod sql_comments;
 mod stylesheet;
 mod tag_page;
 mod view_counter;

@@ -70,10 +70,12 @@ impl OwnPostgres {
             .arg(&self.data));
     }
 
-    /// Starts it again on the same port and waits until it accepts connections.
+    /// Starts it again on the same port and waits until it accepts connections, with
+    /// `pg_stat_statements` loaded (a test creates the extension if it reads it).
     pub fn resume(&self) {
         let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off \
+             -c shared_preload_libraries=pg_stat_statements",
             self.port,
             self.data.display()
         );

@@ -8,16 +8,16 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
-use sea_orm::DatabaseConnection;
 
 use crate::services::cache::FragmentCache;
+use crate::services::db::commented::Db;
 use metrics::Metrics;
 
 /// What the operations routes read: the database and the cache they check, and the
 /// metrics they report.
 #[derive(Clone)]
 pub struct Ops {
-    pub db: DatabaseConnection,
+    pub db: Db,
     pub cache: FragmentCache,
     pub metrics: Arc<Metrics>,
 }

@@ -204,6 +204,11 @@ pub struct Settings {
     #[arg(long, env = "PERFBLOG_INSPECT", global = true, value_name = "0|1",
           default_value = "0", action = ArgAction::Set, value_parser = setting(switch))]
     pub inspect: bool,
+    /// `1` ends every statement with a sqlcommenter comment naming its route, variant and
+    /// function, so pg_stat_statements and the slow-query log lead back to the code.
+    #[arg(long, env = "SQL_COMMENTS", global = true, value_name = "0|1",
+          default_value = "1", action = ArgAction::Set, value_parser = setting(switch))]
+    pub sql_comments: bool,
     /// Which requests /_perf/requests keeps, with their statements and spans: `off`,
     /// `errors` (5xx), `slow` (a finding or a 5xx), `sample:N` (one in N) or `all`.
     #[arg(long, env = "PERF_RECORD", global = true, value_name = "POLICY", default_value = "all",
@@ -266,6 +271,7 @@ impl Settings {
                 threshold: self.n_plus_one_threshold,
                 panel: self.inspect,
                 slow: std::time::Duration::from_millis(self.perf_slow_ms),
+                sql_comments: self.sql_comments,
             },
             perf: PerfRecording {
                 record: self.perf_record,

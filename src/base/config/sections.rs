@@ -138,6 +138,9 @@ pub struct Inspection {
     /// A part of a page or one statement with at least this much database time is a
     /// slow finding, reported before any N+1 (`PERF_SLOW_MS`).
     pub slow: std::time::Duration,
+    /// `SQL_COMMENTS`: every statement ends with a comment naming its route, variant
+    /// and function, for what the database reports (`pg_stat_statements`).
+    pub sql_comments: bool,
 }
 
 impl Default for Inspection {
@@ -147,6 +150,7 @@ impl Default for Inspection {
             threshold: 2,
             panel: false,
             slow: std::time::Duration::from_millis(50),
+            sql_comments: true,
         }
     }
 }

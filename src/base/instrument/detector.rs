@@ -273,7 +273,11 @@ pub(super) fn call_site() -> Option<String> {
     call_site_in(&trace)
 }
 
-/// The first frame of this crate's `src/` outside `src/base/instrument/` in a printed
+/// Frames of the crate's own that pass a statement on rather than issue it: the
+/// instruments, and the connection that comments each statement.
+const PASSING_ON: [&str; 2] = ["src/base/instrument/", "src/services/db/commented.rs"];
+
+/// The first frame of this crate's `src/` outside [`PASSING_ON`] in a printed
 /// backtrace, as `function (file:line)`, the file from the repository's root.
 /// Frames are told by their file, not their symbol: with release builds' line
 /// tables only, an inlined async body is named `{async_fn#0}<…>`, without its path.
@@ -289,7 +293,7 @@ fn call_site_in(trace: &str) -> Option<String> {
         let at = pair[1].strip_prefix("at ")?;
         let at = at.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(at);
         let at = at.trim_start_matches(['.', '/']);
-        if !at.starts_with("src/") || at.starts_with("src/base/instrument/") {
+        if !at.starts_with("src/") || PASSING_ON.iter().any(|own| at.starts_with(own)) {
             return None;
         }
         // `file:line:column` → `file:line`.
@@ -403,9 +407,10 @@ mod tests {
     }
 
     #[test]
-    fn the_call_site_is_the_first_frame_of_this_crate_outside_the_instrument() {
+    fn the_call_site_is_the_first_frame_of_this_crate_outside_the_instrument_and_the_commenting_connection()
+     {
         let trace = format!(
-            "   0: std::backtrace::Backtrace::force_capture\n             at /rustc/abc/library/std/src/backtrace.rs:312:9\n   1: perfblog::instrument::detector::call_site\n             at ./src/base/instrument/detector.rs:150:17\n   2: sea_orm::driver::sqlx_sqlite::SqlxSqlitePoolConnection::query_all::{{{{closure}}}}\n             at /cargo/sea-orm/src/driver/sqlx_sqlite.rs:120:9\n   3: perfblog::views::post_list::naive::summarize::{{{{closure}}}}::{{{{closure}}}}\n             at {}/src/views/post_list/naive.rs:48:14\n   4: perfblog::views::post_list::naive::load_page::{{{{closure}}}}\n",
+            "   0: std::backtrace::Backtrace::force_capture\n             at /rustc/abc/library/std/src/backtrace.rs:312:9\n   1: perfblog::instrument::detector::call_site\n             at ./src/base/instrument/detector.rs:150:17\n   2: <perfblog::services::db::commented::Commented<C> as sea_orm::ConnectionTrait>::query_all_raw::{{{{closure}}}}\n             at ./src/services/db/commented.rs:82:9\n   2: sea_orm::driver::sqlx_sqlite::SqlxSqlitePoolConnection::query_all::{{{{closure}}}}\n             at /cargo/sea-orm/src/driver/sqlx_sqlite.rs:120:9\n   3: perfblog::views::post_list::naive::summarize::{{{{closure}}}}::{{{{closure}}}}\n             at {}/src/views/post_list/naive.rs:48:14\n   4: perfblog::views::post_list::naive::load_page::{{{{closure}}}}\n",
             env!("CARGO_MANIFEST_DIR")
         );
         assert_eq!(

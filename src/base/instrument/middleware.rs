@@ -16,7 +16,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::detector::{self, Detector, Inspection, NPlusOne, ShapeCount};
 use super::findings::{self, Finding};
-use super::{CURRENT, Keep, PANEL, QueryLog, RequestLog, Watch};
+use super::{CURRENT, Keep, PANEL, QueryLog, RequestLog, Watch, sql_comment};
+use crate::base::variant::Variant;
 use http_body::{Frame, SizeHint};
 
 /// Middleware: counts the request's statements and reports them in `X-Query-Count`
@@ -34,8 +35,15 @@ pub async fn count_request_queries(
         threshold,
         panel,
         slow,
+        sql_comments,
     } = detector.settings;
     let route = route_of(&request);
+    let tags = sql_comments.then(|| {
+        sql_comment::request_tags(
+            matched_path(&request),
+            Variant::of_path(request.uri().path()),
+        )
+    });
     let detecting = n_plus_one != NPlusOne::Off;
     let keep = Keep {
         shapes: detecting || panel,
@@ -45,6 +53,7 @@ pub async fn count_request_queries(
             call_site: n_plus_one == NPlusOne::Raise || !detector.has_warned(&route),
         }),
         slow: Some(slow),
+        tags,
         ..Keep::default()
     };
     let started = std::time::Instant::now();
@@ -224,11 +233,15 @@ fn warn_slow_once(detector: &Detector, route: &str, findings: &[Finding]) {
 /// `GET /posts/{slug}`: the method and the route's pattern, never the slug itself
 /// (one warning per route, and a bounded set of them).
 fn route_of(request: &Request) -> String {
-    let path = request
+    format!("{} {}", request.method(), matched_path(request))
+}
+
+/// The route's pattern, `/posts/{slug}`.
+fn matched_path(request: &Request) -> &str {
+    request
         .extensions()
         .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str);
-    format!("{} {path}", request.method())
+        .map_or("unmatched", MatchedPath::as_str)
 }
 
 /// The log's one warning for `route`, with where each suspect was issued.

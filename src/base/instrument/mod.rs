@@ -6,9 +6,12 @@
 //! benches). A scope opened inside another (the lab measures each side of a pattern
 //! inside its own request) reports to both, so a request's count is every statement
 //! it ran. The task-local follows the request's future wherever it is polled, but
-//! not into a `tokio::spawn`ed task, nor into a response body streamed after the
-//! handler returned (the export, the sitemap): code in a request path must not spawn
-//! queries, and a streamed body's queries go uncounted and unchecked.
+//! not into a `tokio::spawn`ed task: code in a request path must not spawn queries. A
+//! response body streamed after the handler returned (the export, the sitemap) is
+//! polled inside the request's scope again ([`StreamedBody`]), so its queries count.
+//!
+//! A request's or a task's scope also carries its SQL comment's tags ([`sql_comment`]):
+//! the commenting connection asks for them as each statement is sent.
 //!
 //! A page names its parts with [`component`] ("post list", "sidebar", "view
 //! counter"): each part is a nested scope whose figures are kept under its name, so
@@ -22,6 +25,7 @@ pub mod detector;
 pub mod findings;
 mod middleware;
 pub mod shape;
+pub mod sql_comment;
 pub mod trace;
 
 pub use middleware::{StreamedBody, Suspects, count_request_queries};
@@ -73,6 +77,9 @@ pub struct QueryLog {
     part: Option<&'static str>,
     /// The named parts run inside this scope, in the order they finished.
     components: Mutex<Vec<Component>>,
+    /// The sqlcommenter tags of a request's or a task's scope (`SQL_COMMENTS`); nested
+    /// scopes use their parent's.
+    tags: Option<Arc<str>>,
     /// The enclosing scope's log, which counts this scope's statements too.
     parent: Option<Arc<QueryLog>>,
 }
@@ -158,6 +165,7 @@ struct Keep {
     deliberate: bool,
     slow: Option<Duration>,
     part: Option<&'static str>,
+    tags: Option<Arc<str>>,
 }
 
 impl QueryLog {
@@ -235,6 +243,7 @@ impl QueryLog {
             deliberate: keep.deliberate,
             slow: keep.slow,
             part: keep.part,
+            tags: keep.tags,
             parent: CURRENT.try_with(Arc::clone).ok(),
             ..QueryLog::default()
         });
@@ -487,16 +496,51 @@ impl QueryStats {
     }
 }
 
-/// Makes every statement run through `db` count towards the current task's log.
+/// Makes every statement run through `db` count towards the current task's log, as
+/// written: without the comment [`sql_comment`] added.
 pub fn attach(db: &mut DatabaseConnection) {
     db.set_metric_callback(|info| {
+        let written = as_written(info.statement);
         // Outside a counted scope (start-up, the seeder) there is nothing to add to.
         let part = CURRENT
-            .try_with(|log| log.record(info.elapsed, info.statement))
+            .try_with(|log| log.record(info.elapsed, &written))
             .ok()
             .flatten();
-        trace::record_statement(info.elapsed, info.statement, part);
+        trace::record_statement(info.elapsed, &written, part);
     });
+}
+
+/// `sent` without the app's SQL comment: copied only when it has one.
+fn as_written(sent: &Statement) -> std::borrow::Cow<'_, Statement> {
+    let written = sql_comment::without(&sent.sql);
+    if written.len() == sent.sql.len() {
+        return std::borrow::Cow::Borrowed(sent);
+    }
+    std::borrow::Cow::Owned(Statement {
+        sql: written.to_owned(),
+        values: sent.values.clone(),
+        db_backend: sent.db_backend,
+    })
+}
+
+/// The sqlcommenter comment for a statement sent now: the current scope's tags and the
+/// function whose span is current. None outside a tagged scope, or with
+/// `SQL_COMMENTS=0`.
+pub fn sql_comment_now() -> Option<String> {
+    let tags = CURRENT
+        .try_with(|log| {
+            let mut scope = Some(log.as_ref());
+            while let Some(log) = scope {
+                if let Some(tags) = &log.tags {
+                    return Some(tags.clone());
+                }
+                scope = log.parent.as_deref();
+            }
+            None
+        })
+        .ok()
+        .flatten()?;
+    Some(sql_comment::comment(&tags, trace::current_function()))
 }
 
 /// What the current request (or [`count_queries`] scope) has run so far.
@@ -571,6 +615,9 @@ pub async fn traced_task<F: Future>(
             call_site: false,
         }),
         slow: Some(inspection.slow),
+        tags: inspection
+            .sql_comments
+            .then(|| sql_comment::task_tags(name)),
         ..Keep::default()
     };
     let traced = async { QueryLog::scope(keep, trace::timed("task", name, future)).await };

@@ -194,13 +194,21 @@ const KINDS_OF_WORK: [&str; 9] = [
     "request", "layer", "handler", "part", "cache", "redis", "template", "body", "task",
 ];
 
+/// The innermost span's metadata, when it is a function's span.
+fn function_span() -> Option<&'static tracing::Metadata<'static>> {
+    let metadata = tracing::Span::current().metadata()?;
+    (!KINDS_OF_WORK.contains(&metadata.name())).then_some(metadata)
+}
+
+/// The innermost span's function, as its module and name, when it is a function's span.
+pub(super) fn current_function() -> Option<(&'static str, &'static str)> {
+    let metadata = function_span()?;
+    Some((metadata.module_path().unwrap_or("?"), metadata.name()))
+}
+
 /// The innermost span's function, when it is a function's span.
 pub(super) fn call_site() -> Option<String> {
-    let span = tracing::Span::current();
-    let metadata = span.metadata()?;
-    if KINDS_OF_WORK.contains(&metadata.name()) {
-        return None;
-    }
+    let metadata = function_span()?;
     Some(format!(
         "{}::{} ({}:{})",
         metadata.module_path().unwrap_or("?"),

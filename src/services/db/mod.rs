@@ -1,8 +1,10 @@
-//! The database: connecting (with query counting attached), migrating, starting
+//! The database: connecting (with query counting attached), commenting each statement
+//! with where it came from ([`commented`]), migrating, starting
 //! transactions that write, and asking how a statement would run ([`explain`] for the
 //! lab, [`plan_tree`] for the request history).
 
 pub mod bulk_insert;
+pub mod commented;
 pub mod counters;
 pub mod exists;
 pub mod explain;

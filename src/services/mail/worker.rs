@@ -12,17 +12,18 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use prometheus_client::metrics::counter::Counter;
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::DbErr;
 use tokio::sync::{Notify, watch};
 
 use super::outbox;
 use super::{Mailer, message};
 use crate::base::config::WorkerSettings;
 use crate::base::entities::outbox_message;
+use crate::services::db::commented::Db;
 use crate::services::history::{TaskRecorder, record_batch};
 
 pub struct Worker {
-    db: DatabaseConnection,
+    db: Db,
     mailer: Mailer,
     settings: WorkerSettings,
     id: String,
@@ -34,7 +35,7 @@ pub struct Worker {
 
 impl Worker {
     pub fn new(
-        db: DatabaseConnection,
+        db: impl Into<Db>,
         mailer: Mailer,
         settings: WorkerSettings,
         wake: Arc<Notify>,
@@ -45,7 +46,7 @@ impl Worker {
             rand::random::<u32>()
         );
         Self {
-            db,
+            db: db.into(),
             mailer,
             settings,
             id,

@@ -6,7 +6,7 @@
 //! trip (or a hash-map lookup) returns finished HTML. On a miss, concurrent requests
 //! share one computation. See `cache` for invalidation, TTL jitter and Redis outages.
 
-use sea_orm::DatabaseConnection;
+use sea_orm::ConnectionTrait;
 
 use super::{Fragment, denormalized};
 use crate::base::error::AppError;
@@ -16,7 +16,7 @@ use crate::services::cache::{FRAGMENT_TTL, FragmentCache};
 /// its own entry (`sidebar:./`, `sidebar:../`).
 pub async fn load(
     cache: &FragmentCache,
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     root: &str,
 ) -> Result<Fragment, AppError> {
     let html = cache

@@ -13,8 +13,7 @@
 use axum::body::Bytes;
 use futures_util::stream::{self, Stream, StreamExt};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::write_lines;
@@ -28,8 +27,8 @@ pub const BATCH: u64 = 100;
 /// item; ends after the first error, which it yields. Fused: the compression layer
 /// polls a body once more after its end (for trailers), and an unfused `unfold`
 /// panics when polled past its end.
-pub fn export(
-    db: DatabaseConnection,
+pub fn export<C: ConnectionTrait + Clone + Send + 'static>(
+    db: C,
     limit: Option<u64>,
 ) -> impl Stream<Item = Result<Bytes, DbErr>> + Send + 'static {
     let start = Some(Progress {
