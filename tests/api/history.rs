@@ -10,6 +10,7 @@ use perfblog::services::db::plan_tree::{self, NotExplained};
 use sea_orm::DbBackend;
 use serde_json::Value;
 
+use crate::comments::post_comment;
 use crate::helpers::{ADMIN_TOKEN, SMALL, TestApp, TestOptions, spawn_app, spawn_app_with};
 
 async fn history(app: &TestApp, path: &str, json: bool) -> reqwest::Response {
@@ -337,6 +338,46 @@ async fn explain_refuses_a_write_hidden_in_a_cte_and_the_database_refuses_one_in
         panic!("the read-only transaction refuses nextval: {refused:?}");
     };
     assert!(error.to_string().contains("read-only"), "{error}");
+}
+
+#[tokio::test]
+async fn a_plan_made_with_redacted_values_says_so() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    post_comment(&app, &format!("/posts/{}/comments", post.slug), "Planned.").await;
+    let mut posted = None;
+    for _ in 0..100 {
+        let list: Vec<Value> = json_of(history(&app, "/_perf/requests", true).await).await;
+        posted = list
+            .iter()
+            .find(|summary| summary["method"] == "POST")
+            .and_then(|summary| summary["id"].as_str().map(str::to_owned));
+        if posted.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let id = posted.expect("the comment's POST is kept");
+    let record = record_of(&app, &id).await;
+    let statements = record["timeline"]["statements"].as_array().expect("a list");
+    let by_email = statements
+        .iter()
+        .position(|run| {
+            run["sql"]
+                .as_str()
+                .is_some_and(|sql| sql.starts_with("SELECT"))
+                && run["params"][0] == "'[redacted]'"
+        })
+        .expect("the commenter looked up by a redacted email");
+
+    let plan: Value = json_of(explain(&app, &id, by_email).await).await;
+    assert_eq!(plan["planned_with_redacted_values"], true, "{plan}");
+    let plain = first(&record, "SELECT");
+    if plain != by_email {
+        let plan: Value = json_of(explain(&app, &id, plain).await).await;
+        assert_eq!(plan["planned_with_redacted_values"], false, "{plan}");
+    }
 }
 
 #[tokio::test]

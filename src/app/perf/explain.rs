@@ -10,6 +10,7 @@ use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 
 use super::Perf;
 use super::pages::{recorded, wants_json};
@@ -27,8 +28,18 @@ struct ExplainPage {
     root: &'static str,
     id: String,
     sql: String,
+    /// Some values were redacted, and planned as the text `'[redacted]'`.
+    redacted: bool,
     plan: PlanTree,
     footer: Footer,
+}
+
+/// The plan as JSON, saying whether it was made with redacted values.
+#[derive(Serialize)]
+struct Explained<'a> {
+    #[serde(flatten)]
+    plan: &'a PlanTree,
+    planned_with_redacted_values: bool,
 }
 
 pub async fn explain(
@@ -61,13 +72,19 @@ pub async fn explain(
                 "The database could not explain this statement: {error}"
             )),
         })?;
+    let redacted = statement.redacted != 0;
     if wants_json(&headers) {
-        return Ok(Json(plan).into_response());
+        return Ok(Json(Explained {
+            plan: &plan,
+            planned_with_redacted_values: redacted,
+        })
+        .into_response());
     }
     Ok(ExplainPage {
         root: "/",
         id,
         sql: runnable,
+        redacted,
         plan,
         footer: Footer::capture(Variant::Optimized, &uri).without_twin(),
     }

@@ -161,11 +161,13 @@ pub async fn request(
 /// ones (same shape, any parameters) counted apart, as django-debug-toolbar does.
 fn statement_rows(record: &RequestRecord, waterfall: &Waterfall) -> Vec<StatementRow> {
     let statements = &record.timeline.statements;
-    let mut exact: HashMap<(&str, &[String]), usize> = HashMap::new();
+    let mut exact: HashMap<(&str, &[String], u64), usize> = HashMap::new();
     let shape_of: Vec<String> = statements.iter().map(|run| shape::of(&run.sql)).collect();
     let mut shapes: HashMap<&str, usize> = HashMap::new();
     for (run, shape) in statements.iter().zip(&shape_of) {
-        *exact.entry((&run.sql, &run.params)).or_default() += 1;
+        *exact
+            .entry((&run.sql, &run.params, run.redacted))
+            .or_default() += 1;
         *shapes.entry(shape).or_default() += 1;
     }
     statements
@@ -183,7 +185,7 @@ fn statement_rows(record: &RequestRecord, waterfall: &Waterfall) -> Vec<Statemen
             part: run.part.clone().unwrap_or_default(),
             call_site: run.call_site.clone().unwrap_or_default(),
             duplicates: exact
-                .get(&(run.sql.as_str(), run.params.as_slice()))
+                .get(&(run.sql.as_str(), run.params.as_slice(), run.redacted))
                 .copied()
                 .unwrap_or(1),
             similar: shapes.get(shape.as_str()).copied().unwrap_or(1),

@@ -196,6 +196,7 @@ mod tests {
             statements: vec![StatementRun {
                 sql: "SELECT 1".to_owned(),
                 params: Vec::new(),
+                redacted: 0,
                 whole: true,
                 part: Some("sidebar".to_owned()),
                 call_site: None,

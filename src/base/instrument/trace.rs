@@ -76,6 +76,11 @@ pub struct StatementRun {
     pub sql: String,
     /// Its parameters as SQL literals, in order. Empty past the trace's SQL budget.
     pub params: Vec<String>,
+    /// A fingerprint of the values redacted from `params` (0 if none), keyed per
+    /// process so it cannot be guessed back: two runs that differ only in a redacted
+    /// value are not exact duplicates.
+    #[serde(default)]
+    pub redacted: u64,
     /// Whether the SQL text was kept whole (within the trace's budget).
     pub whole: bool,
     pub part: Option<String>,
@@ -163,10 +168,10 @@ impl Trace {
             let text = statement.sql.len() + params.iter().map(String::len).sum::<usize>();
             timeline.sql_bytes + text <= Self::MOST_SQL_BYTES
         };
-        let params = if fits(&[]) {
+        let (params, redacted) = if fits(&[]) {
             literals(statement)
         } else {
-            Vec::new()
+            (Vec::new(), 0)
         };
         let whole = !params.is_empty() || statement.values.is_none() || statement.sql.is_empty();
         let whole = whole && fits(&params);
@@ -180,6 +185,7 @@ impl Trace {
         timeline.statements.push(StatementRun {
             sql,
             params,
+            redacted,
             whole,
             part: part.map(str::to_owned),
             call_site: call_site(),
@@ -364,26 +370,36 @@ impl StatementRun {
 
 /// Each parameter of `statement` as the SQL literal that would replace it — a string
 /// that looks like an email address or a token as `'[redacted]'`: a history is read
-/// by more people than the database is.
-fn literals(statement: &Statement) -> Vec<String> {
+/// by more people than the database is — and a fingerprint of what was redacted.
+fn literals(statement: &Statement) -> (Vec<String>, u64) {
     use sea_orm::sea_query::{
         MysqlQueryBuilder, PostgresQueryBuilder, QueryBuilder, SqliteQueryBuilder,
     };
+    use std::hash::{BuildHasher, Hash, Hasher};
+    /// Random per process: a fingerprint of an email address that anyone could compute
+    /// would give the address back to whoever tried the likely ones.
+    static KEYS: std::sync::LazyLock<std::collections::hash_map::RandomState> =
+        std::sync::LazyLock::new(Default::default);
     let Some(values) = &statement.values else {
-        return Vec::new();
+        return (Vec::new(), 0);
     };
-    values
+    let mut hidden: Option<std::collections::hash_map::DefaultHasher> = None;
+    let literals = values
         .0
         .iter()
         .map(|value| match value {
-            Value::String(Some(text)) if looks_secret(text) => "'[redacted]'".to_owned(),
+            Value::String(Some(text)) if looks_secret(text) => {
+                text.hash(hidden.get_or_insert_with(|| KEYS.build_hasher()));
+                "'[redacted]'".to_owned()
+            }
             value => match statement.db_backend {
                 sea_orm::DbBackend::Postgres => PostgresQueryBuilder.value_to_string(value),
                 sea_orm::DbBackend::MySql => MysqlQueryBuilder.value_to_string(value),
                 _ => SqliteQueryBuilder.value_to_string(value),
             },
         })
-        .collect()
+        .collect();
+    (literals, hidden.map_or(0, |hasher| hasher.finish()))
 }
 
 /// Anything with an `@` in it (an address, `"Ada" <ada@example.com>`, a comment that
@@ -508,6 +524,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn runs_that_differ_only_in_a_redacted_value_are_told_apart_and_equal_ones_are_not() {
+        let with = |email: &str| {
+            literals(&Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                "SELECT 1 WHERE email = $1",
+                [Value::from(email)],
+            ))
+        };
+        let (ada, grace) = (with("ada@example.com"), with("grace@example.com"));
+        assert_eq!(ada.0, grace.0, "both read '[redacted]'");
+        assert_ne!(ada.1, grace.1);
+        assert_eq!(ada.1, with("ada@example.com").1);
+        assert_eq!(with("no secret here").1, 0);
+    }
+
+    #[test]
     fn emails_and_tokens_are_redacted_and_other_values_kept() {
         let statement = Statement::from_sql_and_values(
             sea_orm::DbBackend::Postgres,
@@ -519,7 +551,7 @@ mod tests {
                 Value::from(42),
             ],
         );
-        let params = literals(&statement);
+        let (params, redacted) = literals(&statement);
         assert_eq!(
             params,
             ["'[redacted]'", "'[redacted]'", "'a title with words'", "42"]
@@ -527,6 +559,7 @@ mod tests {
         let run = StatementRun {
             sql: statement.sql.clone(),
             params,
+            redacted,
             whole: true,
             part: None,
             call_site: None,
@@ -540,6 +573,7 @@ mod tests {
         let sqlite = StatementRun {
             sql: "SELECT '?' WHERE a = ? AND b = ?".to_owned(),
             params: vec!["1".to_owned(), "'x'".to_owned()],
+            redacted: 0,
             ..run
         };
         assert_eq!(sqlite.runnable(), "SELECT '?' WHERE a = 1 AND b = 'x'");

@@ -23,7 +23,8 @@
 use std::time::Duration;
 
 use sea_orm::{
-    AccessMode, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait,
+    AccessMode, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, RuntimeErr, Statement,
+    TransactionTrait,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -197,7 +198,7 @@ async fn explain_postgres(
     .await;
     let (json, estimate_only_because) = match analyzed {
         Ok(json) => (json, None),
-        Err(error) if error.to_string().contains("statement timeout") => {
+        Err(error) if cancelled_by_timeout(&error) => {
             let estimate = plan_json(db, &format!("EXPLAIN (FORMAT JSON) {sql}"), timeout)
                 .await
                 .map_err(NotExplained::Failed)?;
@@ -221,6 +222,20 @@ async fn explain_postgres(
         postgres_steps(plan, 0, &mut tree.steps);
     }
     Ok(tree)
+}
+
+/// Whether PostgreSQL cancelled the statement (SQLSTATE 57014, `query_canceled`): under
+/// `SET LOCAL statement_timeout`, its timeout.
+fn cancelled_by_timeout(error: &DbErr) -> bool {
+    let (DbErr::Query(RuntimeErr::SqlxError(error)) | DbErr::Exec(RuntimeErr::SqlxError(error))) =
+        error
+    else {
+        return false;
+    };
+    error
+        .as_database_error()
+        .and_then(|error| error.code())
+        .is_some_and(|code| code == "57014")
 }
 
 /// One `EXPLAIN … FORMAT JSON` in a read-only transaction under `timeout`, rolled back.
