@@ -263,7 +263,22 @@ fn logging_failures_once(app: Router) -> Router {
         "failure log",
         middleware::from_fn(error::log_server_errors),
     ))
-    .layer(TraceLayer::new_for_http().on_failure(()))
+    .layer(
+        TraceLayer::new_for_http()
+            .make_span_with(request_span)
+            .on_failure(()),
+    )
+}
+
+/// The span each line logged in a request carries (tower-http's fields): every line
+/// repeats it, so its address is cut as every logged address is.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        uri = %error::loggable_uri(request.uri()),
+        version = ?request.version(),
+    )
 }
 
 #[cfg(test)]
@@ -352,6 +367,24 @@ mod tests {
             assert_eq!(lines_at(&logs, "ERROR"), errors, "{path}:\n{logs}");
             assert_eq!(lines_at(&logs, "WARN"), warnings, "{path}:\n{logs}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_failure_under_a_long_url_is_logged_on_a_line_of_bounded_length() {
+        let app = logging_failures_once(Router::new().route(
+            "/bug",
+            get(|| async { AppError::Internal(anyhow::anyhow!("bug")) }),
+        ));
+        let path = format!("/bug?x={}", "a".repeat(65_400));
+        let request = Request::get(path.as_str()).body(Body::empty()).unwrap();
+        let logs = logs_of(async {
+            app.oneshot(request).await.unwrap();
+        })
+        .await;
+        assert_eq!(lines_at(&logs, "ERROR"), 1, "{logs}");
+        let longest = logs.lines().map(str::len).max().unwrap_or(0);
+        assert!(longest < 1024, "a line of {longest} bytes");
+        assert!(logs.contains("(65407 bytes)"), "{logs}");
     }
 
     #[tokio::test]

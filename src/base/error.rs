@@ -299,7 +299,7 @@ impl AppError {
 /// logs no failures of its own (`on_failure(())` in `startup::router`).
 pub async fn log_server_errors(request: Request, next: Next) -> Response {
     let method = request.method().clone();
-    let uri = request.uri().clone();
+    let uri = loggable_uri(request.uri());
     let response = next.run(request).await;
     let status = response.status();
     match response.extensions().get::<Logged>() {
@@ -316,6 +316,20 @@ pub async fn log_server_errors(request: Request, next: Next) -> Response {
         None => {}
     }
     response
+}
+
+/// The most of a request's address a log line carries: a URL can be as long as the
+/// server takes a request head.
+const MOST_URI_LOGGED: usize = 256;
+
+/// `uri` as a log line carries it: cut to [`MOST_URI_LOGGED`] characters, saying how
+/// long it was.
+pub fn loggable_uri(uri: &axum::http::Uri) -> String {
+    let uri = uri.to_string();
+    match uri.char_indices().nth(MOST_URI_LOGGED) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &uri[..cut], uri.len()),
+        None => uri,
+    }
 }
 
 /// The fallback for addresses no route matches.

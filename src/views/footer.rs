@@ -69,7 +69,7 @@ impl PageNote {
 
 impl Footer {
     pub fn capture(variant: Variant, uri: &Uri) -> Self {
-        let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
+        let path_and_query = twin_of(uri);
         let twin_href = match variant {
             Variant::Naive => path_and_query
                 .strip_prefix("/naive")
@@ -140,6 +140,25 @@ impl Footer {
     }
 }
 
+/// The longest query a twin link carries over: a page's own (`?page=12`, `?after=…`)
+/// is far shorter; anything longer is not echoed into the page.
+const MOST_QUERY_CARRIED: usize = 256;
+
+/// The path and query the twin link starts from: the query left off past
+/// [`MOST_QUERY_CARRIED`] bytes.
+fn twin_of(uri: &Uri) -> &str {
+    match uri.path_and_query() {
+        Some(whole)
+            if whole
+                .query()
+                .is_none_or(|query| query.len() <= MOST_QUERY_CARRIED) =>
+        {
+            whole.as_str()
+        }
+        _ => uri.path(),
+    }
+}
+
 /// `parts` by database time, most first; parts that cost the same keep the order they ran.
 fn costliest_first(mut parts: Vec<Component>) -> Vec<Component> {
     parts.sort_by_key(|part| std::cmp::Reverse(part.stats.db_time));
@@ -159,5 +178,14 @@ mod tests {
         );
         let naive = Footer::capture(Variant::Naive, &Uri::from_static("/naive/?page=3"));
         assert_eq!(naive.twin_href.as_deref(), Some("/?page=3"));
+    }
+
+    #[test]
+    fn a_query_longer_than_a_page_would_use_is_not_echoed_into_the_twin_link() {
+        let long: Uri = format!("/tags/rust?x={}", "&".repeat(13_049))
+            .parse()
+            .expect("a URI");
+        let footer = Footer::capture(Variant::Optimized, &long);
+        assert_eq!(footer.twin_href.as_deref(), Some("/naive/tags/rust"));
     }
 }

@@ -103,8 +103,9 @@ const BROTLI_QUALITY: i32 = 5;
 const BROTLI_WINDOW_BITS: u8 = 18;
 /// DEFLATE level for segments (paid once per render).
 const GZIP_LEVEL: u32 = 9;
-/// The largest hole: one uncompressed brotli meta-block of four length nibbles.
-const MAX_HOLE_BYTES: usize = 1 << 16;
+/// The most of a hole one block carries: a DEFLATE stored block's 16-bit length (an
+/// uncompressed brotli meta-block takes one more). A larger hole goes in as several.
+const MOST_HOLE_BYTES_A_BLOCK: usize = (1 << 16) - 1;
 
 /// A page's fixed parts, uncompressed and compressed, in order. Holes go between
 /// consecutive segments: `n` segments have `n - 1` holes.
@@ -147,17 +148,14 @@ impl Segments {
     }
 
     /// The whole body in `encoding`, with `holes` filled in between the segments.
-    /// `holes` has one fewer entry than there are segments; each is under 64 KiB.
+    /// `holes` has one fewer entry than there are segments; a hole of any size goes in
+    /// as blocks of at most [`MOST_HOLE_BYTES_A_BLOCK`].
     pub fn assemble(&self, encoding: Encoding, holes: &[&[u8]]) -> anyhow::Result<Bytes> {
         anyhow::ensure!(
             holes.len() + 1 == self.identity.len(),
             "{} holes for {} segments",
             holes.len(),
             self.identity.len()
-        );
-        anyhow::ensure!(
-            holes.iter().all(|hole| hole.len() < MAX_HOLE_BYTES),
-            "a hole is larger than 64 KiB"
         );
         match encoding {
             Encoding::Identity => Ok(self.join_identity(holes)),
@@ -179,7 +177,7 @@ impl Segments {
     }
 
     fn join_gzip(&self, holes: &[&[u8]]) -> Bytes {
-        let holes_size: usize = holes.iter().map(|h| h.len() + 5).sum();
+        let holes_size: usize = holes.iter().map(|h| h.len() + 5 * blocks(h)).sum();
         let mut body = BytesMut::with_capacity(self.size(Encoding::Gzip) + holes_size + 20);
         // Magic, DEFLATE, no flags, no mtime, no extra flags, OS unknown.
         body.put_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
@@ -190,7 +188,9 @@ impl Segments {
             crc.update(&self.identity[index]);
             length += self.identity[index].len() as u64;
             if let Some(hole) = holes.get(index).filter(|hole| !hole.is_empty()) {
-                put_stored_block(&mut body, hole);
+                for block in hole.chunks(MOST_HOLE_BYTES_A_BLOCK) {
+                    put_stored_block(&mut body, block);
+                }
                 crc.update(hole);
                 length += hole.len() as u64;
             }
@@ -204,7 +204,7 @@ impl Segments {
     }
 
     fn join_brotli(&self, holes: &[&[u8]]) -> anyhow::Result<Bytes> {
-        let holes_size: usize = holes.iter().map(|h| h.len() + 4).sum();
+        let holes_size: usize = holes.iter().map(|h| h.len() + 4 * blocks(h)).sum();
         let mut out = vec![0u8; self.size(Encoding::Brotli) + holes_size + 16];
         let mut written = 0;
         let mut joiner = BroCatli::new();
@@ -223,7 +223,9 @@ impl Segments {
         for (index, segment) in self.brotli.iter().enumerate() {
             append(segment, &mut joiner)?;
             if let Some(hole) = holes.get(index).filter(|hole| !hole.is_empty()) {
-                append(&uncompressed_brotli_stream(hole), &mut joiner)?;
+                for block in hole.chunks(MOST_HOLE_BYTES_A_BLOCK) {
+                    append(&uncompressed_brotli_stream(block), &mut joiner)?;
+                }
             }
         }
         match joiner.finish(&mut out, &mut written) {
@@ -270,6 +272,11 @@ fn deflate_segment(segment: &[u8]) -> anyhow::Result<Bytes> {
             return Ok(Bytes::from(out));
         }
     }
+}
+
+/// How many blocks `hole` goes in as.
+fn blocks(hole: &[u8]) -> usize {
+    hole.len().div_ceil(MOST_HOLE_BYTES_A_BLOCK)
 }
 
 /// A DEFLATE stored block (not final) holding `data`, from a byte boundary.
@@ -347,12 +354,18 @@ mod tests {
     }
 
     #[test]
-    fn every_encoding_decodes_to_the_segments_with_the_holes_filled() {
+    fn every_encoding_decodes_to_the_segments_with_holes_of_any_size_filled() {
         let segments = Segments::compress(page()).expect("compresses");
+        let (one_block, block_and_one, many) = (
+            vec![b'y'; MOST_HOLE_BYTES_A_BLOCK],
+            vec![b'z'; MOST_HOLE_BYTES_A_BLOCK + 1],
+            vec![b'&'; 5 * MOST_HOLE_BYTES_A_BLOCK + 7],
+        );
         for holes in [
             vec![&b"42 views"[..], &b"<span>3 queries</span>"[..]],
             vec![&b""[..], &b"x"[..]],
-            vec![&[b'y'; 65_000][..], &b""[..]],
+            vec![&one_block[..], &b""[..]],
+            vec![&block_and_one[..], &many[..]],
         ] {
             let identity = segments
                 .assemble(Encoding::Identity, &holes)

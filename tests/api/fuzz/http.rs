@@ -1,6 +1,7 @@
 //! The HTTP property: whatever a stranger sends a running app — any `?page=` or
-//! `?after=`, any slug, any comment form — the answer is a 2xx, 3xx or 4xx, never a
-//! 5xx. Few cases ([`HTTP_CASES`]): each is a request.
+//! `?after=`, any slug, any comment form, a query string of any length on a cached
+//! page — the answer is a 2xx, 3xx or 4xx, never a 5xx. Few cases ([`HTTP_CASES`]):
+//! each is a request.
 
 use axum::http::header::CONTENT_TYPE;
 use proptest::prelude::*;
@@ -33,6 +34,14 @@ enum Visit {
         slug: Option<String>,
         body: Raw,
     },
+    /// A cached page (the list, a tag, a post) with a query of `length` copies of
+    /// `filler`: up to past what the page cache's holes once took (64 KiB, with `&`
+    /// escaped to five bytes) and near the longest URI `http` takes.
+    LongQuery {
+        page: usize,
+        filler: char,
+        length: usize,
+    },
 }
 
 fn visit() -> impl Strategy<Value = Visit> {
@@ -51,6 +60,8 @@ fn visit() -> impl Strategy<Value = Visit> {
         1 => segment.clone().prop_map(|slug| Visit::Post { slug }),
         2 => (prefix, proptest::option::of(segment), comment_body())
             .prop_map(|(prefix, slug, body)| Visit::Comment { prefix, slug, body }),
+        1 => (0..3usize, prop_oneof![Just('&'), Just('a'), Just('=')], 0..65_000usize)
+            .prop_map(|(page, filler, length)| Visit::LongQuery { page, filler, length }),
     ]
 }
 
@@ -73,6 +84,21 @@ fn strangers_get_a_2xx_3xx_or_4xx_from_the_running_app_never_a_5xx() {
                 .client
                 .get(format!("{}/tags/{slug}?{query}", app.address)),
             Visit::Post { slug } => app.client.get(format!("{}/posts/{slug}", app.address)),
+            Visit::LongQuery {
+                page,
+                filler,
+                length,
+            } => {
+                let cached = [
+                    "/".to_owned(),
+                    "/tags/rust".to_owned(),
+                    format!("/posts/{post_slug}"),
+                ];
+                let query = filler.to_string().repeat(*length);
+                app.client
+                    .get(format!("{}{}?x={query}", app.address, cached[*page]))
+                    .header("accept-encoding", "gzip, deflate, br, zstd")
+            }
             Visit::Comment { prefix, slug, body } => app
                 .client
                 .post(format!(
