@@ -25,6 +25,7 @@ use super::Ops;
 use crate::base::instrument::Suspects;
 use crate::base::variant::Variant;
 use crate::services::cache::{FragmentCache, PageCache};
+use crate::services::http::timeout::TimedOut;
 use crate::services::mail::outbox;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -193,19 +194,28 @@ impl Collector for CacheCollector {
 
 /// Middleware: times each request and records its statements, labelled with the
 /// route's pattern (`/posts/{slug}`, never the slug itself) and its variant.
+/// A request stopped by the timeout is dropped here mid-way and counted as the `503` it
+/// was answered.
 pub async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
     let variant = Variant::of_path(&route).to_string();
-    let started = Instant::now();
+    let mut unfinished = Unfinished {
+        metrics: &metrics,
+        labels: Some(RouteLabels { route, variant }),
+        started: Instant::now(),
+        timed_out: request.extensions().get::<TimedOut>().cloned(),
+    };
     let response = next.run(request).await;
-    let labels = RouteLabels { route, variant };
+    let Some(labels) = unfinished.labels.take() else {
+        return response;
+    };
     metrics
         .latency
         .get_or_create(&labels)
-        .observe(started.elapsed().as_secs_f64());
+        .observe(unfinished.started.elapsed().as_secs_f64());
     if let Some(statements) = response
         .headers()
         .get("x-query-count")
@@ -236,6 +246,39 @@ pub async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next:
     response
 }
 
+/// A request [`record`] has not seen answered: dropped before it was, by the timeout
+/// (counted as its `503`) or by a client that went away (not counted: nothing was
+/// answered).
+struct Unfinished<'a> {
+    metrics: &'a Metrics,
+    labels: Option<RouteLabels>,
+    started: Instant,
+    timed_out: Option<TimedOut>,
+}
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        let Some(labels) = self.labels.take() else {
+            return;
+        };
+        if !self.timed_out.as_ref().is_some_and(TimedOut::happened) {
+            return;
+        }
+        self.metrics
+            .latency
+            .get_or_create(&labels)
+            .observe(self.started.elapsed().as_secs_f64());
+        self.metrics
+            .requests
+            .get_or_create(&RequestLabels {
+                route: labels.route,
+                variant: labels.variant,
+                status: StatusCode::SERVICE_UNAVAILABLE.as_u16(),
+            })
+            .inc();
+    }
+}
+
 /// `GET /metrics`. The outbox gauges are read from the database at each scrape (a
 /// failed read keeps the last value): every worker and replica shares one outbox.
 pub async fn metrics(State(state): State<Ops>) -> Response {
@@ -262,5 +305,62 @@ pub async fn metrics(State(state): State<Ops>) -> Response {
         )
             .into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::base::config::{CacheSettings, PageCacheSettings};
+    use crate::services::http::timeout;
+
+    /// The metrics' text after `path` was asked of a router whose `/slow` outlasts a
+    /// 50 ms timeout, with the timeout and the metrics layered as the app layers them.
+    async fn metrics_after(path: &str) -> (u16, String) {
+        let cache = FragmentCache::new(&CacheSettings::Memory).expect("a cache");
+        let pages = PageCache::new(&cache, &PageCacheSettings::default());
+        let metrics = Metrics::new(cache, pages);
+        let app = Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .route("/fast", get(|| async { "soon" }))
+            .layer(axum::middleware::from_fn_with_state(
+                metrics.clone(),
+                record,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                Duration::from_millis(50),
+                timeout::limit,
+            ));
+        let request = Request::get(path).body(Body::empty()).expect("a request");
+        let status = app.oneshot(request).await.expect("answered").status();
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &metrics.registry).expect("encodes");
+        (status.as_u16(), text)
+    }
+
+    #[tokio::test]
+    async fn a_request_stopped_by_the_timeout_is_counted_as_its_503() {
+        let (status, text) = metrics_after("/slow").await;
+        assert_eq!(status, 503);
+        assert!(
+            text.contains(r#"route="/slow",variant="optimized",status="503""#),
+            "{text}"
+        );
+        let (status, text) = metrics_after("/fast").await;
+        assert_eq!(status, 200);
+        assert!(!text.contains(r#"status="503""#), "{text}");
     }
 }

@@ -7,15 +7,15 @@ pub mod conditional;
 pub mod rate_limit;
 pub mod serve;
 pub mod spanned;
+pub mod timeout;
 
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue};
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 
 use spanned::Spanned;
 
@@ -61,6 +61,6 @@ pub fn around(router: Router) -> Router {
     }
     router.layer(Spanned::new(
         "timeout",
-        TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT),
+        axum::middleware::from_fn_with_state(REQUEST_TIMEOUT, timeout::limit),
     ))
 }
