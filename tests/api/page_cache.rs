@@ -257,6 +257,50 @@ async fn a_cached_page_goes_out_in_brotli_gzip_or_identity_each_with_its_own_eta
 }
 
 #[tokio::test]
+async fn x_gzip_is_gzip_and_every_representation_cached_or_not_has_its_own_etag_and_varies() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    for path in ["/", "/naive/"] {
+        app.get_page(path).await;
+        let mut etags = Vec::new();
+        for (accept, coding) in [
+            ("gzip", Some("gzip")),
+            ("x-gzip", Some("gzip")),
+            ("br", Some("br")),
+            ("identity", None),
+        ] {
+            let (status, headers, body) = fetch(&app, path, accept, None).await;
+            assert_eq!(status, 200);
+            assert_eq!(
+                header(&headers, "content-encoding"),
+                coding,
+                "{path} {accept}"
+            );
+            if coding == Some("gzip") {
+                assert!(String::from_utf8_lossy(&gunzip(&body)).contains("</html>"));
+            }
+            let etag = header(&headers, "etag").expect("an ETag").to_owned();
+            let (status, headers, _) = fetch(&app, path, accept, Some(&etag)).await;
+            assert_eq!(status, 304, "{path} {accept}");
+            assert_eq!(header(&headers, "etag"), Some(etag.as_str()));
+            assert_eq!(
+                header(&headers, "vary"),
+                Some("accept-encoding"),
+                "{path} {accept}: a 304 varies too"
+            );
+            etags.push((coding, etag));
+        }
+        for (one, other) in etags.iter().zip(etags.iter().skip(1)) {
+            if one.0 != other.0 {
+                assert_ne!(one.1, other.1, "{path}: {etags:?}");
+            }
+        }
+        let identity = fetch(&app, path, "identity", Some(&etags[0].1)).await;
+        assert_eq!(identity.0, 200, "{path}: gzip's ETag is not identity's");
+    }
+}
+
+#[tokio::test]
 async fn a_cached_page_under_a_query_of_any_length_is_served_whole_without_echoing_it() {
     let app = spawn_app().await;
     app.seed(SMALL).await;

@@ -56,7 +56,7 @@ impl Encoding {
         let Some(header) = accept_encoding else {
             return Encoding::Identity;
         };
-        let (brotli, gzip) = (weight(header, "br"), weight(header, "gzip"));
+        let (brotli, gzip) = (weight(header, &["br"]), weight(header, GZIP));
         if brotli > 0.0 && brotli >= gzip {
             Encoding::Brotli
         } else if gzip > 0.0 {
@@ -68,12 +68,16 @@ impl Encoding {
 
     /// Whether `accept_encoding` takes gzip (every browser's does).
     pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
-        accept_encoding.is_some_and(|header| weight(header, "gzip") > 0.0)
+        accept_encoding.is_some_and(|header| weight(header, GZIP) > 0.0)
     }
 }
 
-/// The q-value `header` gives `wanted`: its own, else `*`'s, else 0.
-fn weight(header: &str, wanted: &str) -> f32 {
+/// gzip's names: `x-gzip` is the same coding (RFC 9110, 8.4.1.3).
+const GZIP: &[&str] = &["gzip", "x-gzip"];
+
+/// The q-value `header` gives the coding called `names`: the first one it lists,
+/// else `*`'s, else 0.
+fn weight(header: &str, names: &[&str]) -> f32 {
     let mut star = None;
     for item in header.split(',') {
         let mut parts = item.split(';');
@@ -84,7 +88,7 @@ fn weight(header: &str, wanted: &str) -> f32 {
                 (name.trim().eq_ignore_ascii_case("q")).then(|| value.trim().parse::<f32>().ok())?
             })
             .unwrap_or(1.0);
-        if coding.eq_ignore_ascii_case(wanted) {
+        if names.iter().any(|name| coding.eq_ignore_ascii_case(name)) {
             return q;
         }
         if coding == "*" {
@@ -402,7 +406,7 @@ mod tests {
     }
 
     #[test]
-    fn accept_encoding_picks_brotli_then_gzip_and_respects_q_zero() {
+    fn accept_encoding_picks_brotli_then_gzip_and_respects_q_zero_and_x_gzip_is_gzip() {
         let pick = |header| Encoding::negotiate(Some(header));
         assert_eq!(pick("gzip, deflate, br, zstd"), Encoding::Brotli);
         assert_eq!(pick("gzip, deflate"), Encoding::Gzip);
@@ -413,5 +417,9 @@ mod tests {
         assert_eq!(pick("br;q=0.5, gzip;q=1.0"), Encoding::Gzip);
         assert_eq!(pick("gzip;q=0.8, *;q=0.9"), Encoding::Brotli);
         assert_eq!(Encoding::negotiate(None), Encoding::Identity);
+        assert_eq!(pick("x-gzip"), Encoding::Gzip);
+        assert_eq!(pick("X-GZIP;q=0.5, identity"), Encoding::Gzip);
+        assert_eq!(pick("x-gzip;q=0, *"), Encoding::Brotli);
+        assert!(Encoding::accepts_gzip(Some("x-gzip")));
     }
 }

@@ -6,10 +6,15 @@
 //! templates with `<!--volatile-->…<!--/volatile-->` and left out of the hash. A write
 //! that changes what a page says (a comment: its count on the list, the comment on
 //! the post page, the sidebar) changes its ETag.
+//!
+//! The compression layer around this one encodes the page after its ETag is made, as
+//! the client's `Accept-Encoding` asks: each ETag names that header too (hashed), so
+//! identity, gzip, brotli and zstd never share one, and every answer — a `304`
+//! included — says it varies with it.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -26,6 +31,7 @@ pub async fn conditional_get(request: Request, next: Next) -> Response {
         return next.run(request).await;
     }
     let if_none_match = request.headers().get(IF_NONE_MATCH).cloned();
+    let accept_encoding = request.headers().get(ACCEPT_ENCODING).cloned();
     let response = next.run(request).await;
     let is_html = response
         .headers()
@@ -49,10 +55,13 @@ pub async fn conditional_get(request: Request, next: Next) -> Response {
     let Ok(bytes) = to_bytes(body, MAX_PAGE_BYTES).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let etag = etag_of(&bytes);
+    let etag = etag_of(&bytes, representation(&bytes, accept_encoding.as_ref()));
     parts
         .headers
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    parts
+        .headers
+        .insert(VARY, HeaderValue::from_static("accept-encoding"));
     if let Ok(value) = HeaderValue::from_str(&etag) {
         parts.headers.insert(ETAG, value);
     }
@@ -64,8 +73,27 @@ pub async fn conditional_get(request: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
-/// A weak validator (`W/"…"`): the same page compressed differently is still the same.
-fn etag_of(page: &[u8]) -> String {
+/// Which representation of `page` the compression layer will send: `identity` for a
+/// page too small to compress or a client that names no coding, else one per
+/// `Accept-Encoding` value (the layer's choice follows from it alone).
+fn representation(page: &[u8], accept_encoding: Option<&HeaderValue>) -> String {
+    match accept_encoding {
+        Some(header) if page.len() as u64 >= super::COMPRESS_ABOVE_BYTES => {
+            let normalized: Vec<u8> = header
+                .as_bytes()
+                .iter()
+                .filter(|byte| !byte.is_ascii_whitespace())
+                .map(u8::to_ascii_lowercase)
+                .collect();
+            format!("ae{:08x}", xxhash_rust::xxh3::xxh3_64(&normalized) as u32)
+        }
+        _ => "identity".to_owned(),
+    }
+}
+
+/// A weak validator (`W/"…-representation"`): the page's content, the volatile parts
+/// left out, and its representation.
+fn etag_of(page: &[u8], representation: String) -> String {
     let mut hasher = Xxh3::new();
     match std::str::from_utf8(page) {
         Ok(mut rest) => {
@@ -80,7 +108,7 @@ fn etag_of(page: &[u8]) -> String {
         }
         Err(_) => hasher.update(page),
     }
-    format!("W/\"{:016x}\"", hasher.digest())
+    format!("W/\"{:016x}-{representation}\"", hasher.digest())
 }
 
 /// `If-None-Match: W/"a", "b"` or `*` against `etag`, compared weakly as RFC 9110
@@ -117,17 +145,34 @@ mod tests {
 
     #[test]
     fn volatile_parts_do_not_change_the_etag() {
-        let a = etag_of(
-            b"<p>Post</p><!--volatile--><footer>3 queries, 1.2 ms</footer><!--/volatile-->",
-        );
-        let b = etag_of(
-            b"<p>Post</p><!--volatile--><footer>3 queries, 0.9 ms</footer><!--/volatile-->",
-        );
-        let c = etag_of(
-            b"<p>Post!</p><!--volatile--><footer>3 queries, 0.9 ms</footer><!--/volatile-->",
-        );
+        let etag = |page: &[u8]| etag_of(page, "identity".to_owned());
+        let a =
+            etag(b"<p>Post</p><!--volatile--><footer>3 queries, 1.2 ms</footer><!--/volatile-->");
+        let b =
+            etag(b"<p>Post</p><!--volatile--><footer>3 queries, 0.9 ms</footer><!--/volatile-->");
+        let c =
+            etag(b"<p>Post!</p><!--volatile--><footer>3 queries, 0.9 ms</footer><!--/volatile-->");
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert!(a.starts_with("W/\""));
+    }
+
+    #[test]
+    fn each_accept_encoding_gets_its_own_etag_unless_the_page_is_too_small_to_compress() {
+        let page = vec![b'x'; 4096];
+        let with = |header: &'static str| {
+            etag_of(
+                &page,
+                representation(&page, Some(&HeaderValue::from_static(header))),
+            )
+        };
+        assert_ne!(with("gzip"), with("br"));
+        assert_ne!(with("gzip, deflate, br, zstd"), with("identity"));
+        assert_eq!(with("gzip, br"), with("GZIP,BR"));
+        let small = b"<p>a 404 page</p>";
+        assert_eq!(
+            representation(small, Some(&HeaderValue::from_static("br"))),
+            representation(small, None)
+        );
     }
 }
