@@ -93,6 +93,41 @@ async fn a_comment_is_stored_shown_escaped_and_the_page_redirects_back_to_it() {
 }
 
 #[tokio::test]
+async fn a_comment_that_is_not_utf8_once_decoded_is_a_400_and_is_not_stored() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    let before = comment::Entity::find()
+        .count(&app.db)
+        .await
+        .expect("counts");
+    // Bytes that are not UTF-8, an overlong `.`, a lone surrogate.
+    for bad in ["%FF%FE", "%C0%AE", "%ED%A0%80"] {
+        for prefix in ["", "/naive"] {
+            let response = app
+                .client
+                .post(format!(
+                    "{}{prefix}/posts/{}/comments",
+                    app.address, post.slug
+                ))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("name=Grace&email=grace%40example.com&body=a{bad}b"))
+                .send()
+                .await
+                .expect("answered");
+            assert_eq!(response.status(), 400, "{prefix} {bad}");
+            let message = response.text().await.expect("a body");
+            assert!(message.contains("field `body` is not UTF-8"), "{message}");
+        }
+    }
+    let after = comment::Entity::find()
+        .count(&app.db)
+        .await
+        .expect("counts");
+    assert_eq!(after, before, "nothing stored");
+}
+
+#[tokio::test]
 async fn the_optimized_comment_queues_its_email_and_the_worker_delivers_it_with_a_stable_message_id()
  {
     let sink = smtp_sink::start(Behaviour::Accept);
