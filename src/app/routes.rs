@@ -13,10 +13,18 @@ use crate::views::{admin, post_detail, post_list, sitemap, tag_page};
 
 pub fn pages(site: Site) -> Router {
     let pages = Router::new()
-        .route("/naive", get(|| async { Redirect::permanent("/naive/") }))
+        .route("/naive", get(naive_root))
         .merge(twins("/", get(post_list::page)))
         .merge(twins("/tags/{slug}", get(tag_page::page)))
         .merge(twins("/posts/{slug}", get(post_detail::page)))
         .route("/sitemap.xml", get(sitemap::sitemap));
     pages.merge(admin::routes(&site)).with_state(site)
+}
+
+/// `/naive` is the naive list, at `/naive/`: the query goes along (`?page=3`).
+async fn naive_root(uri: axum::http::Uri) -> Redirect {
+    match uri.query() {
+        Some(query) => Redirect::permanent(&format!("/naive/?{query}")),
+        None => Redirect::permanent("/naive/"),
+    }
 }

@@ -332,9 +332,22 @@ pub fn loggable_uri(uri: &axum::http::Uri) -> String {
     }
 }
 
-/// The fallback for addresses no route matches.
-pub async fn not_found() -> AppError {
-    AppError::NotFound("There is no page at this address.".to_owned())
+/// The fallback for addresses no route matches. A page asked for with a trailing slash
+/// (`/posts/hello/`, `/lab/`) is sent to the address without it, its query kept.
+pub async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    let trimmed = path.trim_end_matches('/');
+    let reads = method == axum::http::Method::GET || method == axum::http::Method::HEAD;
+    // Never `//host` or `/\host`: a browser reads either as another site.
+    let same_site = trimmed.starts_with('/') && !trimmed[1..].starts_with(['/', '\\']);
+    if reads && trimmed.len() < path.len() && same_site {
+        let query = uri
+            .query()
+            .map(|query| format!("?{query}"))
+            .unwrap_or_default();
+        return axum::response::Redirect::permanent(&format!("{trimmed}{query}")).into_response();
+    }
+    AppError::NotFound("There is no page at this address.".to_owned()).into_response()
 }
 
 #[cfg(test)]

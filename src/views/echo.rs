@@ -8,16 +8,33 @@ pub fn shorten(raw: &str) -> String {
 
 /// The first `max_chars` characters of `raw`, with "…" when there were more: for text
 /// a page shows in a list (an email's last error), where a line is enough.
+/// Control characters (a NUL, an escape) are written as escapes (`\0`, `\u{1b}`), never
+/// put raw into a page.
 pub fn shorten_to(raw: &str, max_chars: usize) -> String {
-    match raw.char_indices().nth(max_chars) {
-        None => raw.to_owned(),
-        Some((end, _)) => format!("{}…", &raw[..end]),
+    let (kept, cut) = match raw.char_indices().nth(max_chars) {
+        None => (raw, ""),
+        Some((end, _)) => (&raw[..end], "…"),
+    };
+    let mut shown = String::with_capacity(kept.len() + cut.len());
+    for c in kept.chars() {
+        if c.is_control() {
+            shown.extend(c.escape_debug());
+        } else {
+            shown.push(c);
+        }
     }
+    shown.push_str(cut);
+    shown
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_shown_as_escapes() {
+        assert_eq!(shorten("a\0b\u{1b}[31m"), "a\\0b\\u{1b}[31m");
+    }
 
     #[test]
     fn only_text_longer_than_the_limit_is_cut_and_marked() {

@@ -94,6 +94,21 @@ async fn a_cross_site_form_is_refused_even_with_the_token() {
 }
 
 #[tokio::test]
+async fn the_token_is_taken_under_any_case_of_its_scheme() {
+    let app = spawn_app().await;
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let response = app
+            .client
+            .get(format!("{}/admin", app.address))
+            .header("authorization", format!("{scheme} {ADMIN_TOKEN}"))
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(response.status(), 200, "{scheme}");
+    }
+}
+
+#[tokio::test]
 async fn the_admin_page_shows_post_counts_and_both_variants_of_each_action() {
     let app = spawn_app().await;
     app.seed(DatasetSize { posts: 60, ..SMALL }).await;

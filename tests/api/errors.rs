@@ -23,6 +23,41 @@ async fn a_page_number_that_is_not_one_or_more_is_a_400_that_says_why() {
         assert_eq!(page.status, 400, "?page={bad}");
         assert!(page.body.contains("`page`"), "?page={bad}: {}", page.body);
         assert!(page.body.contains("<p class=\"message\">"));
+        assert!(
+            !page.body.contains('\0'),
+            "?page={bad}: no raw NUL in the page"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_address_with_a_trailing_slash_redirects_to_the_one_without_keeping_the_query() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    for (asked, sent_to) in [
+        (
+            format!("/posts/{}/", post.slug),
+            format!("/posts/{}", post.slug),
+        ),
+        (
+            "/tags/rust/?page=2".to_owned(),
+            "/tags/rust?page=2".to_owned(),
+        ),
+        ("/lab/".to_owned(), "/lab".to_owned()),
+        ("/naive?page=2".to_owned(), "/naive/?page=2".to_owned()),
+    ] {
+        let response = app.get(&asked).await;
+        assert_eq!(response.status(), 308, "{asked}");
+        assert_eq!(response.headers()["location"], sent_to.as_str(), "{asked}");
+    }
+    for elsewhere in ["//example.com/", "//example.com//"] {
+        let response = app.get(elsewhere).await;
+        assert_eq!(
+            response.status(),
+            404,
+            "{elsewhere}: never sent to another site"
+        );
     }
 }
 

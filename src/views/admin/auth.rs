@@ -30,10 +30,15 @@ pub async fn require_admin(
 
 fn presented_token(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
-    if let Some(token) = value.strip_prefix("Bearer ") {
-        return Some(token.trim().to_owned());
+    // Schemes are case-insensitive (RFC 9110, 11.1): `bearer` is `Bearer`.
+    let (scheme, credentials) = value.trim_start().split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Some(credentials.trim().to_owned());
     }
-    let decoded = BASE64.decode(value.strip_prefix("Basic ")?.trim()).ok()?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = BASE64.decode(credentials.trim()).ok()?;
     let (_user, password) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
     Some(password.to_owned())
 }
