@@ -75,6 +75,28 @@ async fn every_admin_route_refuses_requests_without_the_token_and_changes_nothin
 }
 
 #[tokio::test]
+async fn over_http2_a_form_from_the_sites_own_origin_is_taken_and_another_refused() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+    for (origin, status) in [(app.address.as_str(), 200), ("https://evil.example", 403)] {
+        let response = h2
+            .post(format!("{}/admin/publish-drafts", app.address))
+            .basic_auth("admin", Some(ADMIN_TOKEN))
+            .header("origin", origin)
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(response.version(), reqwest::Version::HTTP_2);
+        assert_eq!(response.status(), status, "from {origin}");
+    }
+}
+
+#[tokio::test]
 async fn a_cross_site_form_is_refused_even_with_the_token() {
     let app = spawn_app().await;
     app.seed(SMALL).await;

@@ -5,7 +5,8 @@
 
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, HOST, ORIGIN};
-use axum::http::{HeaderMap, Method};
+use axum::http::uri::Authority;
+use axum::http::{HeaderMap, Method, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
@@ -24,7 +25,7 @@ pub async fn require_admin(
     if !token.matches(&presented) {
         return Err(AppError::Unauthorized);
     }
-    refuse_cross_site_writes(request.method(), request.headers())?;
+    refuse_cross_site_writes(request.method(), request.uri(), request.headers())?;
     Ok(next.run(request).await)
 }
 
@@ -45,19 +46,28 @@ fn presented_token(headers: &HeaderMap) -> Option<String> {
 
 /// A browser sends basic-auth credentials with any request to this site, including a
 /// form another site submits (CSRF). Browsers say where a request comes from; a write
-/// from another origin is refused even with valid credentials.
-fn refuse_cross_site_writes(method: &Method, headers: &HeaderMap) -> Result<(), AppError> {
+/// from another origin is refused even with valid credentials. The site's own host is
+/// the `Host` header, or over HTTP/2 (which has none) the `:authority` in `uri`.
+fn refuse_cross_site_writes(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<(), AppError> {
     if matches!(*method, Method::GET | Method::HEAD) {
         return Ok(());
     }
     let cross_site = headers
         .get("sec-fetch-site")
         .is_some_and(|site| site == "cross-site");
-    let foreign_origin = match (headers.get(ORIGIN), headers.get(HOST)) {
+    let host = match headers.get(HOST) {
+        Some(host) => host.to_str().ok(),
+        None => uri.authority().map(Authority::as_str),
+    };
+    let foreign_origin = match (headers.get(ORIGIN), host) {
         (Some(origin), Some(host)) => {
             let origin = origin.to_str().unwrap_or("null");
             let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-            host.to_str().map_or(true, |host| origin_host != host)
+            origin_host != host
         }
         (Some(_), None) => true,
         (None, _) => false,
@@ -109,15 +119,39 @@ mod tests {
             ("origin", "http://127.0.0.1:3000"),
             ("host", "127.0.0.1:3000"),
         ]);
-        assert!(refuse_cross_site_writes(&Method::POST, &same).is_ok());
+        assert!(
+            refuse_cross_site_writes(&Method::POST, &Uri::from_static("/admin"), &same).is_ok()
+        );
         let other = headers(&[
             ("origin", "https://evil.example"),
             ("host", "127.0.0.1:3000"),
         ]);
-        assert!(refuse_cross_site_writes(&Method::POST, &other).is_err());
-        assert!(refuse_cross_site_writes(&Method::GET, &other).is_ok());
+        assert!(
+            refuse_cross_site_writes(&Method::POST, &Uri::from_static("/admin"), &other).is_err()
+        );
+        assert!(
+            refuse_cross_site_writes(&Method::GET, &Uri::from_static("/admin"), &other).is_ok()
+        );
         let fetch = headers(&[("sec-fetch-site", "cross-site")]);
-        assert!(refuse_cross_site_writes(&Method::POST, &fetch).is_err());
-        assert!(refuse_cross_site_writes(&Method::POST, &HeaderMap::new()).is_ok());
+        assert!(
+            refuse_cross_site_writes(&Method::POST, &Uri::from_static("/admin"), &fetch).is_err()
+        );
+        assert!(
+            refuse_cross_site_writes(
+                &Method::POST,
+                &Uri::from_static("/admin"),
+                &HeaderMap::new()
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn over_http2_the_origin_is_compared_with_the_authority() {
+        let h2 = Uri::from_static("http://127.0.0.1:3000/admin/archive");
+        let same = headers(&[("origin", "http://127.0.0.1:3000")]);
+        assert!(refuse_cross_site_writes(&Method::POST, &h2, &same).is_ok());
+        let other = headers(&[("origin", "https://evil.example")]);
+        assert!(refuse_cross_site_writes(&Method::POST, &h2, &other).is_err());
     }
 }
