@@ -185,8 +185,6 @@ fn recorder_off_by_itself(runtime: &tokio::runtime::Runtime) {
     eprintln!("recorder off and eight layers' spans, by themselves: {added}");
 }
 
-/// The detector's own work on that page, without the page: the shape of each
-/// statement the optimized list runs.
 /// The optimized list with every statement commented, paired with the same list
 /// without, both traced and kept (`PERF_RECORD=all`, as `cargo run` has it): printed.
 fn sql_comments_on_the_list(runtime: &tokio::runtime::Runtime, bench: &support::BenchDatabase) {
@@ -205,6 +203,8 @@ fn sql_comments_on_the_list(runtime: &tokio::runtime::Runtime, bench: &support::
     );
 }
 
+/// The detector's own work on that page, without the page: the shape of each
+/// statement the optimized list runs.
 fn shapes_of_the_list(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     runtime: &tokio::runtime::Runtime,

@@ -112,7 +112,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (stop, stopped) = watch::channel(false);
         let site = &self.state.site;
-        let batches = TaskRecorder::new(
+        let batches = Some(TaskRecorder::new(
             &self.state.recorder.history,
             self.state.detector.settings,
             self.state.detector.allowed.clone(),
@@ -199,7 +199,7 @@ pub async fn run_worker_until_stopped(config: &Config) -> anyhow::Result<()> {
     let (stop, stopped) = watch::channel(false);
     let history = crate::services::history::History::new(&config.perf, &config.cache)?;
     let worker = Worker::new(db, mailer, settings, Arc::new(Notify::new())).record_batches_in(
-        TaskRecorder::new(
+        Some(TaskRecorder::new(
             &history,
             config.inspection,
             config.n_plus_one_allow.iter().cloned().collect(),

@@ -23,7 +23,7 @@ use tokio::sync::Semaphore;
 use crate::base::config::{CacheSettings, Inspection, PerfRecording, RecordPolicy};
 use crate::base::instrument::findings::{Finding, Kind};
 use crate::base::instrument::trace::{Timeline, Trace};
-use crate::base::instrument::{QueryStats, RequestLog, TracedRun, traced_task};
+use crate::base::instrument::{QueryStats, RequestLog, TracedRun, tagged_task, traced_task};
 
 /// Redis writes of recorded requests under way at once.
 pub const MOST_WRITES_IN_FLIGHT: usize = 32;
@@ -156,19 +156,21 @@ impl RecordedFinding {
 /// view counts' flusher's. `None` under `PERF_RECORD=off`.
 #[derive(Clone)]
 pub struct TaskRecorder {
-    history: History,
+    /// None under `PERF_RECORD=off`: batches are neither traced nor kept, only their
+    /// statements commented (`SQL_COMMENTS`).
+    history: Option<History>,
     inspection: Inspection,
     /// `N_PLUS_ONE_ALLOW`, as the requests' detector has it.
     allowed: Arc<[String]>,
 }
 
 impl TaskRecorder {
-    pub fn new(history: &History, inspection: Inspection, allowed: Arc<[String]>) -> Option<Self> {
-        (history.policy != RecordPolicy::Off).then(|| Self {
-            history: history.clone(),
+    pub fn new(history: &History, inspection: Inspection, allowed: Arc<[String]>) -> Self {
+        Self {
+            history: (history.policy != RecordPolicy::Off).then(|| history.clone()),
             inspection,
             allowed,
-        })
+        }
     }
 }
 
@@ -184,9 +186,12 @@ pub async fn record_batch<F: Future>(
     let Some(recorder) = recorder else {
         return batch.await;
     };
+    let Some(history) = &recorder.history else {
+        return tagged_task(name, recorder.inspection, batch).await;
+    };
     let (output, run) = traced_task(name, recorder.inspection, &recorder.allowed, batch).await;
     if let Some(failed) = outcome(&output) {
-        recorder.history.add_task(name, &run, failed);
+        history.add_task(name, &run, failed);
     }
     output
 }

@@ -73,9 +73,13 @@ impl OwnPostgres {
     /// Starts it again on the same port and waits until it accepts connections, with
     /// `pg_stat_statements` loaded (a test creates the extension if it reads it).
     pub fn resume(&self) {
+        let preload = if self.has_pg_stat_statements() {
+            " -c shared_preload_libraries=pg_stat_statements"
+        } else {
+            ""
+        };
         let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off \
-             -c shared_preload_libraries=pg_stat_statements",
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off{preload}",
             self.port,
             self.data.display()
         );
@@ -86,6 +90,14 @@ impl OwnPostgres {
             .arg("-D")
             .arg(&self.data)
             .arg("start"));
+    }
+
+    /// Whether the `pg_stat_statements` module is installed beside the server (it comes
+    /// with PostgreSQL's contrib): without it, the server starts without it.
+    pub fn has_pg_stat_statements(&self) -> bool {
+        self.bin
+            .parent()
+            .is_some_and(|root| root.join("lib/pg_stat_statements.so").is_file())
     }
 
     fn command(&self, program: &str) -> Command {

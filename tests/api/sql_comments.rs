@@ -37,7 +37,8 @@ async fn statements_seen(app: &TestApp) -> Vec<String> {
 #[tokio::test]
 async fn pg_stat_statements_names_the_route_variant_and_function_of_each_statement_reads_and_writes()
  {
-    let Some(postgres) = OwnPostgres::start() else {
+    let Some(postgres) = OwnPostgres::start().filter(OwnPostgres::has_pg_stat_statements) else {
+        eprintln!("skipped: pg_stat_statements is not installed");
         return;
     };
     let app = spawn_app_on(&postgres.url(), TestOptions::rendering_every_page()).await;
@@ -82,7 +83,8 @@ async fn pg_stat_statements_names_the_route_variant_and_function_of_each_stateme
 
 #[tokio::test]
 async fn with_sql_comments_off_statements_reach_the_database_as_written() {
-    let Some(postgres) = OwnPostgres::start() else {
+    let Some(postgres) = OwnPostgres::start().filter(OwnPostgres::has_pg_stat_statements) else {
+        eprintln!("skipped: pg_stat_statements is not installed");
         return;
     };
     let options = TestOptions {

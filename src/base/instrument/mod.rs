@@ -171,8 +171,14 @@ struct Keep {
 impl QueryLog {
     /// Adds a statement to this scope and every scope around it; its shape, worked out
     /// once, to those that keep shapes — up to a deliberate scope. Returns the
-    /// innermost named part it ran in.
-    fn record(&self, elapsed: Duration, statement: &Statement) -> Option<&'static str> {
+    /// innermost named part it ran in. `written` is the statement's text without the
+    /// app's SQL comment.
+    fn record(
+        &self,
+        elapsed: Duration,
+        statement: &Statement,
+        written: &str,
+    ) -> Option<&'static str> {
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         let mut shape: Option<String> = None;
         let mut shapes_wanted = true;
@@ -185,8 +191,8 @@ impl QueryLog {
                 && shapes_wanted
                 && let Ok(mut runs) = log.slow_runs.lock()
             {
-                let shape = shape
-                    .get_or_insert_with(|| shape::of_sent(&statement.sql, statement.db_backend));
+                let shape =
+                    shape.get_or_insert_with(|| shape::of_sent(written, statement.db_backend));
                 runs.push(SlowRun {
                     shape: shape.clone(),
                     elapsed,
@@ -196,13 +202,17 @@ impl QueryLog {
             if let Some(run) = &log.statements_run
                 && let Ok(mut run) = run.lock()
             {
-                run.push(statement.clone());
+                run.push(Statement {
+                    sql: written.to_owned(),
+                    values: statement.values.clone(),
+                    db_backend: statement.db_backend,
+                });
             }
             log.statements.fetch_add(1, Ordering::Relaxed);
             log.db_nanos.fetch_add(nanos, Ordering::Relaxed);
             if shapes_wanted && let Some(shapes) = &log.shapes {
-                let shape = shape
-                    .get_or_insert_with(|| shape::of_sent(&statement.sql, statement.db_backend));
+                let shape =
+                    shape.get_or_insert_with(|| shape::of_sent(written, statement.db_backend));
                 log.tally(shapes, shape, elapsed);
             }
             shapes_wanted &= !log.deliberate;
@@ -500,27 +510,14 @@ impl QueryStats {
 /// written: without the comment [`sql_comment`] added.
 pub fn attach(db: &mut DatabaseConnection) {
     db.set_metric_callback(|info| {
-        let written = as_written(info.statement);
+        let written = sql_comment::without(&info.statement.sql);
         // Outside a counted scope (start-up, the seeder) there is nothing to add to.
         let part = CURRENT
-            .try_with(|log| log.record(info.elapsed, &written))
+            .try_with(|log| log.record(info.elapsed, info.statement, &written))
             .ok()
             .flatten();
-        trace::record_statement(info.elapsed, &written, part);
+        trace::record_statement(info.elapsed, info.statement, &written, part);
     });
-}
-
-/// `sent` without the app's SQL comment: copied only when it has one.
-fn as_written(sent: &Statement) -> std::borrow::Cow<'_, Statement> {
-    let written = sql_comment::without(&sent.sql);
-    if written.len() == sent.sql.len() {
-        return std::borrow::Cow::Borrowed(sent);
-    }
-    std::borrow::Cow::Owned(Statement {
-        sql: written.to_owned(),
-        values: sent.values.clone(),
-        db_backend: sent.db_backend,
-    })
 }
 
 /// The sqlcommenter comment for a statement sent now: the current scope's tags and the
@@ -629,6 +626,22 @@ pub async fn traced_task<F: Future>(
             trace,
         },
     )
+}
+
+/// Runs `future` — one batch of a background task that is not traced
+/// (`PERF_RECORD=off`) — in a scope that only carries its SQL comment's tags.
+pub async fn tagged_task<F: Future>(
+    name: &'static str,
+    inspection: Inspection,
+    future: F,
+) -> F::Output {
+    let keep = Keep {
+        tags: inspection
+            .sql_comments
+            .then(|| sql_comment::task_tags(name)),
+        ..Keep::default()
+    };
+    QueryLog::scope(keep, future).await.0
 }
 
 /// A request's statements and cache lookups, as the SQL panel shows them.

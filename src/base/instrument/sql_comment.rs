@@ -11,6 +11,7 @@
 //! `SQL_COMMENTS=0` leaves statements as written. The app's own reports (the SQL panel,
 //! the history, the detector) show statements without the comment.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -70,30 +71,45 @@ fn controller(module: &str) -> String {
 }
 
 /// `sql` with `comment` added where it keeps the statement one statement: before a
-/// closing semicolon, if it has one.
+/// closing semicolon, if it has one. A statement that has a comment of its own is left
+/// as written, as the format asks (a trailing `--` would swallow ours).
 pub fn appended(sql: &str, comment: &str) -> String {
-    let body = sql.trim_end();
-    let body = body.strip_suffix(';').unwrap_or(body).trim_end();
-    let mut commented = String::with_capacity(body.len() + comment.len());
+    if sql.contains("/*") || sql.contains("--") {
+        return sql.to_owned();
+    }
+    let trimmed = sql.trim_end();
+    let (body, closing) = match trimmed.strip_suffix(';') {
+        Some(body) => (body.trim_end(), ";"),
+        None => (trimmed, ""),
+    };
+    let mut commented = String::with_capacity(body.len() + comment.len() + closing.len());
     commented.push_str(body);
     commented.push_str(comment);
+    commented.push_str(closing);
     commented
 }
 
 /// `sql` without the comment the app added, if it has one: what the app's own reports
 /// show.
-pub fn without(sql: &str) -> &str {
-    if !sql.ends_with("*/") {
-        return sql;
+pub fn without(sql: &str) -> Cow<'_, str> {
+    let (commented, closing) = match sql.strip_suffix(';') {
+        Some(body) => (body, ";"),
+        None => (sql, ""),
+    };
+    if !commented.ends_with("*/") {
+        return Cow::Borrowed(sql);
     }
-    match sql.rfind(OPENING) {
+    match commented.rfind(OPENING) {
         Some(at)
-            if sql[at + OPENING.len()..].starts_with("action='")
-                || sql[at + OPENING.len()..].starts_with("framework='") =>
+            if commented[at + OPENING.len()..].starts_with("action='")
+                || commented[at + OPENING.len()..].starts_with("framework='") =>
         {
-            &sql[..at]
+            match closing {
+                "" => Cow::Borrowed(&commented[..at]),
+                _ => Cow::Owned(format!("{}{closing}", &commented[..at])),
+            }
         }
-        _ => sql,
+        _ => Cow::Borrowed(sql),
     }
 }
 
@@ -127,7 +143,14 @@ mod tests {
 
     #[test]
     fn a_closing_semicolon_stays_last_so_the_statement_stays_one() {
-        assert_eq!(appended("SELECT 1;\n", " /*x*/"), "SELECT 1 /*x*/");
+        assert_eq!(appended("SELECT 1;\n", " /*x*/"), "SELECT 1 /*x*/;");
+    }
+
+    #[test]
+    fn a_statement_with_a_comment_of_its_own_is_left_as_written() {
+        for own in ["SELECT 1 -- the first", "SELECT /* hint */ 1"] {
+            assert_eq!(appended(own, " /*x*/"), own);
+        }
     }
 
     #[test]
@@ -138,5 +161,7 @@ mod tests {
         assert_eq!(without(written), written);
         let users_own = "SELECT 1 /* a note */";
         assert_eq!(without(users_own), users_own);
+        let closed = appended("SELECT 1;", &comment(&task_tags("outbox"), None));
+        assert_eq!(without(&closed), "SELECT 1;");
     }
 }

@@ -145,8 +145,14 @@ impl Trace {
         }
     }
 
-    fn add_statement(&self, elapsed: Duration, statement: &Statement, part: Option<&str>) {
-        self.add_statement_ended(Instant::now(), elapsed, statement, part);
+    fn add_statement(
+        &self,
+        elapsed: Duration,
+        statement: &Statement,
+        written: &str,
+        part: Option<&str>,
+    ) {
+        self.add_statement_ended(Instant::now(), elapsed, statement, written, part);
     }
 
     /// A statement that ended at `ended`, after running for `elapsed`.
@@ -155,6 +161,7 @@ impl Trace {
         ended: Instant,
         elapsed: Duration,
         statement: &Statement,
+        written: &str,
         part: Option<&str>,
     ) {
         let Ok(mut timeline) = self.timeline.lock() else {
@@ -165,7 +172,7 @@ impl Trace {
             return;
         }
         let fits = |params: &[String]| {
-            let text = statement.sql.len() + params.iter().map(String::len).sum::<usize>();
+            let text = written.len() + params.iter().map(String::len).sum::<usize>();
             timeline.sql_bytes + text <= Self::MOST_SQL_BYTES
         };
         let (params, redacted) = if fits(&[]) {
@@ -173,12 +180,12 @@ impl Trace {
         } else {
             (Vec::new(), 0)
         };
-        let whole = !params.is_empty() || statement.values.is_none() || statement.sql.is_empty();
+        let whole = !params.is_empty() || statement.values.is_none() || written.is_empty();
         let whole = whole && fits(&params);
         let (sql, params) = if whole {
-            (statement.sql.clone(), params)
+            (written.to_owned(), params)
         } else {
-            let cut = crate::base::instrument::shape::brief(&statement.sql, 200);
+            let cut = crate::base::instrument::shape::brief(written, 200);
             (cut, Vec::new())
         };
         timeline.sql_bytes += sql.len() + params.iter().map(String::len).sum::<usize>();
@@ -320,8 +327,14 @@ fn is_tracing() -> bool {
 }
 
 /// Adds a statement that just ended to the current trace, if there is one.
-pub(super) fn record_statement(elapsed: Duration, statement: &Statement, part: Option<&str>) {
-    let _ = TRACE.try_with(|trace| trace.add_statement(elapsed, statement, part));
+/// `written` is its text without the app's SQL comment.
+pub(super) fn record_statement(
+    elapsed: Duration,
+    statement: &Statement,
+    written: &str,
+    part: Option<&str>,
+) {
+    let _ = TRACE.try_with(|trace| trace.add_statement(elapsed, statement, written, part));
 }
 
 impl StatementRun {
@@ -588,6 +601,7 @@ mod tests {
             ended,
             Duration::from_millis(15),
             &statement,
+            "SELECT 1",
             Some("sidebar"),
         );
         let run = &trace.timeline().statements[0];
@@ -599,9 +613,9 @@ mod tests {
     fn a_statement_outside_the_traces_scope_is_not_in_it() {
         let trace = Trace::new();
         let statement = Statement::from_string(sea_orm::DbBackend::Sqlite, "SELECT 1");
-        record_statement(Duration::from_millis(1), &statement, None);
+        record_statement(Duration::from_millis(1), &statement, "SELECT 1", None);
         tracing_into_sync(trace.clone(), || {
-            record_statement(Duration::from_millis(1), &statement, None);
+            record_statement(Duration::from_millis(1), &statement, "SELECT 1", None);
         });
         assert_eq!(trace.timeline().statements.len(), 1);
         assert!(!is_tracing());

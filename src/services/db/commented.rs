@@ -1,10 +1,10 @@
 //! A connection that ends each statement with its sqlcommenter comment
-//! ([`instrument::sql_comment`]): what the app's pages, workers and lab run through.
+//! ([`instrument::sql_comment`]): what the app's pages and workers run through.
 //!
 //! SeaORM has no hook that may change a statement before it is sent, so the comment is
 //! added by a connection wrapped around the pool, and around each transaction begun on
 //! it — every statement sent through either carries it. Statements run on the bare
-//! pool (start-up, the seeder, the lab's fixtures) are not commented.
+//! pool (start-up, the seeder, the lab's experiments, EXPLAIN) are not commented.
 
 use std::future::Future;
 use std::pin::Pin;
