@@ -116,7 +116,7 @@ impl Application {
             &self.state.recorder.history,
             self.state.detector.settings,
             self.state.detector.allowed.clone(),
-        );
+        ));
         let worker = self.worker.map(|settings| {
             let worker = Worker::new(
                 site.db.clone(),
@@ -203,7 +203,7 @@ pub async fn run_worker_until_stopped(config: &Config) -> anyhow::Result<()> {
             &history,
             config.inspection,
             config.n_plus_one_allow.iter().cloned().collect(),
-        ),
+        )),
     );
     let running = tokio::spawn(worker.run(stopped));
     shutdown_signal().await;
@@ -270,10 +270,13 @@ fn logging_failures_once(app: Router) -> Router {
     )
 }
 
-/// The span each line logged in a request carries (tower-http's fields): every line
-/// repeats it, so its address is cut as every logged address is.
+/// The span each line logged in a request carries (tower-http's target and fields, so
+/// filters that name tower-http still apply and the request recorder does not take it
+/// for one of the app's own): every line repeats it, so its address is cut as every
+/// logged address is.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     tracing::debug_span!(
+        target: "tower_http::trace::make_span",
         "request",
         method = %request.method(),
         uri = %error::loggable_uri(request.uri()),

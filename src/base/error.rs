@@ -299,18 +299,24 @@ impl AppError {
 /// logs no failures of its own (`on_failure(())` in `startup::router`).
 pub async fn log_server_errors(request: Request, next: Next) -> Response {
     let method = request.method().clone();
-    let uri = loggable_uri(request.uri());
+    let uri = request.uri().clone();
     let response = next.run(request).await;
     let status = response.status();
     match response.extensions().get::<Logged>() {
         Some(Logged::Error(cause)) => {
+            let uri = loggable_uri(&uri);
             tracing::error!(%method, %uri, %status, error = ?cause, "request failed");
         }
         Some(Logged::Outage(cause)) => {
+            let uri = loggable_uri(&uri);
             tracing::warn!(%method, %uri, error = %cause, "database unavailable");
         }
-        Some(Logged::Busy) => tracing::debug!(%method, %uri, "turned away: busy"),
+        Some(Logged::Busy) => {
+            let uri = loggable_uri(&uri);
+            tracing::debug!(%method, %uri, "turned away: busy");
+        }
         None if status.is_server_error() => {
+            let uri = loggable_uri(&uri);
             tracing::warn!(%method, %uri, %status, "server error without a cause recorded");
         }
         None => {}

@@ -181,6 +181,25 @@ mod tests {
     }
 
     #[test]
+    fn parts_are_listed_costliest_first_and_equal_ones_in_the_order_they_ran() {
+        let part = |name, ms| Component {
+            name,
+            stats: QueryStats {
+                db_time: std::time::Duration::from_millis(ms),
+                ..QueryStats::default()
+            },
+        };
+        let listed = costliest_first(vec![
+            part("post list", 5),
+            part("view counter", 1),
+            part("sidebar", 400),
+            part("comments", 1),
+        ]);
+        let names: Vec<&str> = listed.iter().map(|part| part.name).collect();
+        assert_eq!(names, ["sidebar", "post list", "view counter", "comments"]);
+    }
+
+    #[test]
     fn a_query_longer_than_a_page_would_use_is_not_echoed_into_the_twin_link() {
         let long: Uri = format!("/tags/rust?x={}", "&".repeat(13_049))
             .parse()

@@ -8,6 +8,7 @@ use axum::extract::{FromRequest, RawForm, Request};
 use percent_encoding::percent_decode;
 use serde::de::DeserializeOwned;
 
+use super::echo::shorten;
 use crate::base::error::AppError;
 
 pub struct FormInput<T>(pub T);
@@ -25,7 +26,8 @@ where
             .map_err(rejected)?;
         if let Some(field) = first_field_not_utf8(&body) {
             return Err(AppError::BadRequest(format!(
-                "The form's field `{field}` is not UTF-8 text once decoded."
+                "The form's field `{}` is not UTF-8 text once decoded.",
+                shorten(&field)
             )));
         }
         serde_urlencoded::from_bytes(&body)

@@ -31,7 +31,13 @@ pub async fn conditional_get(request: Request, next: Next) -> Response {
         return next.run(request).await;
     }
     let if_none_match = request.headers().get(IF_NONE_MATCH).cloned();
-    let accept_encoding = request.headers().get(ACCEPT_ENCODING).cloned();
+    // Every line of it, as the compression layer reads them all.
+    let accept_encoding: Vec<HeaderValue> = request
+        .headers()
+        .get_all(ACCEPT_ENCODING)
+        .iter()
+        .cloned()
+        .collect();
     let response = next.run(request).await;
     let is_html = response
         .headers()
@@ -55,13 +61,20 @@ pub async fn conditional_get(request: Request, next: Next) -> Response {
     let Ok(bytes) = to_bytes(body, MAX_PAGE_BYTES).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let etag = etag_of(&bytes, representation(&bytes, accept_encoding.as_ref()));
+    let etag = etag_of(&bytes, representation(&bytes, &accept_encoding));
     parts
         .headers
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    parts
-        .headers
-        .insert(VARY, HeaderValue::from_static("accept-encoding"));
+    let varies = parts.headers.get_all(VARY).iter().any(|value| {
+        value
+            .to_str()
+            .is_ok_and(|value| value.to_ascii_lowercase().contains("accept-encoding"))
+    });
+    if !varies {
+        parts
+            .headers
+            .append(VARY, HeaderValue::from_static("accept-encoding"));
+    }
     if let Ok(value) = HeaderValue::from_str(&etag) {
         parts.headers.insert(ETAG, value);
     }
@@ -76,19 +89,17 @@ pub async fn conditional_get(request: Request, next: Next) -> Response {
 /// Which representation of `page` the compression layer will send: `identity` for a
 /// page too small to compress or a client that names no coding, else one per
 /// `Accept-Encoding` value (the layer's choice follows from it alone).
-fn representation(page: &[u8], accept_encoding: Option<&HeaderValue>) -> String {
-    match accept_encoding {
-        Some(header) if page.len() as u64 >= super::COMPRESS_ABOVE_BYTES => {
-            let normalized: Vec<u8> = header
-                .as_bytes()
-                .iter()
-                .filter(|byte| !byte.is_ascii_whitespace())
-                .map(u8::to_ascii_lowercase)
-                .collect();
-            format!("ae{:08x}", xxhash_rust::xxh3::xxh3_64(&normalized) as u32)
-        }
-        _ => "identity".to_owned(),
+fn representation(page: &[u8], accept_encoding: &[HeaderValue]) -> String {
+    if accept_encoding.is_empty() || (page.len() as u64) < super::COMPRESS_ABOVE_BYTES {
+        return "identity".to_owned();
     }
+    let normalized: Vec<u8> = accept_encoding
+        .iter()
+        .flat_map(|line| line.as_bytes().iter().chain(b","))
+        .filter(|byte| !byte.is_ascii_whitespace())
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    format!("ae{:016x}", xxhash_rust::xxh3::xxh3_64(&normalized))
 }
 
 /// A weak validator (`W/"…-representation"`): the page's content, the volatile parts
@@ -163,7 +174,7 @@ mod tests {
         let with = |header: &'static str| {
             etag_of(
                 &page,
-                representation(&page, Some(&HeaderValue::from_static(header))),
+                representation(&page, &[HeaderValue::from_static(header)]),
             )
         };
         assert_ne!(with("gzip"), with("br"));
@@ -171,8 +182,18 @@ mod tests {
         assert_eq!(with("gzip, br"), with("GZIP,BR"));
         let small = b"<p>a 404 page</p>";
         assert_eq!(
-            representation(small, Some(&HeaderValue::from_static("br"))),
-            representation(small, None)
+            representation(small, &[HeaderValue::from_static("br")]),
+            representation(small, &[])
+        );
+        let lines = |lines: &[&'static str]| {
+            let lines: Vec<HeaderValue> =
+                lines.iter().map(|l| HeaderValue::from_static(l)).collect();
+            representation(&page, &lines)
+        };
+        assert_ne!(
+            lines(&["gzip", "br"]),
+            lines(&["gzip"]),
+            "every line counts"
         );
     }
 }

@@ -35,8 +35,8 @@ enum Visit {
         body: Raw,
     },
     /// A cached page (the list, a tag, a post) with a query of `length` copies of
-    /// `filler`: up to past what the page cache's holes once took (64 KiB, with `&`
-    /// escaped to five bytes) and near the longest URI `http` takes.
+    /// `filler`: past what once made the footer's hole too large (with `&` escaped to
+    /// five bytes) and near the longest URI `http` takes.
     LongQuery {
         page: usize,
         filler: char,
