@@ -24,6 +24,7 @@ mod fuzz;
 mod helpers;
 mod history;
 mod http_layer;
+mod image;
 mod import;
 mod indexes;
 mod keyset_pagination;
