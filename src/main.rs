@@ -3,8 +3,9 @@
 /// and without, is in docs/operations.md ("Under load").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use perfblog::base::config::LogFormat;
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::Layer as _;
+use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -15,18 +16,11 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 const WORKER_STACK_BYTES: usize = 8 * 1024 * 1024;
 
 fn main() -> std::process::ExitCode {
-    let log = tracing_subscriber::fmt::layer()
-        // Colours for a terminal only: a container's log (docker compose) keeps no
-        // escape codes for whatever reads it.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .with_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("perfblog=info,tower_http=warn,warn")),
-        );
+    let cli = perfblog::app::cli::Cli::from_args_and_env();
     // The log, and the request recorder's spans (each recorded request's waterfall):
     // the same spans, which `RUST_LOG=perfblog=debug` also shows in the log.
     tracing_subscriber::registry()
-        .with(log)
+        .with(log_layer(cli.log_format()))
         .with(perfblog::base::instrument::trace::SpanRecorder::layer())
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -40,14 +34,42 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(perfblog::app::cli::run(
-        perfblog::app::cli::Cli::from_args_and_env(),
-    )) {
+    match runtime.block_on(perfblog::app::cli::run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             // `{:#}` prints the chain of causes on one line, without a backtrace.
             eprintln!("error: {error:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// The log as `format` says, filtered by `RUST_LOG` or, without it, the app's
+/// information and everyone's warnings — and, in JSON, one line per request
+/// (`perfblog::access`), which text leaves out unless `RUST_LOG` asks for it.
+fn log_layer<S>(format: LogFormat) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+{
+    let filter = |default: &str| {
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default))
+    };
+    // Colours for a terminal only: a container's log (docker compose) keeps no escape
+    // codes for whatever reads it.
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_ansi(terminal)
+            .with_filter(filter(
+                "perfblog=info,perfblog::access=warn,tower_http=warn,warn",
+            ))
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_filter(filter("perfblog=info,tower_http=warn,warn"))
+            .boxed(),
     }
 }

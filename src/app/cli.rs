@@ -7,7 +7,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::app::startup::{self, Application};
-use crate::base::config::{Config, Settings, blank_is_unset};
+use crate::base::config::{Config, LogFormat, Settings, blank_is_unset};
 use crate::services::cache::FragmentCache;
 use crate::services::db;
 use crate::services::db::counters::{self, Drift};
@@ -91,6 +91,11 @@ fn at_least_one(raw: &str) -> Result<usize, String> {
 impl Cli {
     /// The command line and the environment, parsed; on a usage error, the message and
     /// exit code 2. A variable set to nothing counts as unset.
+    /// How the log is to be written: known before the log is set up.
+    pub fn log_format(&self) -> crate::base::config::LogFormat {
+        self.settings.log_format
+    }
+
     pub fn from_args_and_env() -> Self {
         let matches = Self::command().mut_args(blank_is_unset).get_matches();
         Self::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
@@ -160,14 +165,24 @@ async fn seed_command(config: &Config, args: SeedArgs) -> anyhow::Result<()> {
             .await
             .context("could not check whether the database holds data")?
     {
-        println!("The database already holds data; not seeding.");
+        announce(config, "The database already holds data; not seeding.");
         return Ok(());
     }
     let report = seed_with_progress(&db, size, existing).await?;
     // A running server's Redis cache still shows the old data: move it on.
     FragmentCache::new(&config.cache)?.invalidate().await;
-    println!("{}", describe(&report, config.database.backend()));
+    announce(config, &describe(&report, config.database.backend()));
     Ok(())
+}
+
+/// What the server (or `seed`, its one-shot job in compose) tells whoever started it: a
+/// line of its own in text, a line of the log under `LOG_FORMAT=json`, where a reader
+/// expects nothing else.
+fn announce(config: &Config, text: &str) {
+    match config.log_format {
+        LogFormat::Text => println!("{text}"),
+        LogFormat::Json => tracing::info!("{text}"),
+    }
 }
 
 async fn serve(config: &Config, bind: SocketAddr, args: ServeArgs) -> anyhow::Result<()> {
@@ -177,23 +192,32 @@ async fn serve(config: &Config, bind: SocketAddr, args: ServeArgs) -> anyhow::Re
             .await
             .context("could not check whether the database holds data")?;
     if needs_seed {
-        println!(
-            "First start: seeding the standard dataset into {} (once).",
-            config.database.redacted()
+        announce(
+            config,
+            &format!(
+                "First start: seeding the standard dataset into {} (once).",
+                config.database.redacted()
+            ),
         );
         let report = seed_with_progress(app.db(), DatasetSize::STANDARD, Existing::Refuse).await?;
-        println!("{}", describe(&report, config.database.backend()));
+        announce(config, &describe(&report, config.database.backend()));
     }
     let url = app.url();
     if app.admin_token_generated() {
-        println!(
-            "Admin token for {url}/admin (generated for this run; set ADMIN_TOKEN to keep one): {}",
-            app.admin_token().expose()
+        announce(
+            config,
+            &format!(
+                "Admin token for {url}/admin (generated for this run; set ADMIN_TOKEN to keep one): {}",
+                app.admin_token().expose()
+            ),
         );
     }
-    println!(
-        "perfblog is serving {url}/  (the naive twin of every page is under {url}/naive/; \
-         each pattern runs live, both sides, at {url}/lab)"
+    announce(
+        config,
+        &format!(
+            "perfblog is serving {url}/  (the naive twin of every page is under {url}/naive/; \
+             each pattern runs live, both sides, at {url}/lab)"
+        ),
     );
     app.run_until_stopped().await
 }

@@ -95,7 +95,7 @@ fn a_variable_set_to_nothing_counts_as_unset() {
 }
 
 /// Every setting perfblog reads, by its variable.
-const SETTINGS: [&str; 23] = [
+const SETTINGS: [&str; 24] = [
     "DATABASE_URL",
     "DATABASE_MAX_CONNECTIONS",
     "DATABASE_ACQUIRE_TIMEOUT",
@@ -119,6 +119,7 @@ const SETTINGS: [&str; 23] = [
     "PERF_HISTORY",
     "SQL_COMMENTS",
     "PERFBLOG_INSPECT",
+    "LOG_FORMAT",
 ];
 
 /// `perfblog <args> --help`, with nothing in the environment.
@@ -203,12 +204,21 @@ fn seeding_zero_users_is_refused_before_touching_the_database() {
     assert!(stderr.contains("at least one user"), "{stderr}");
 }
 
-#[test]
-fn sigterm_lets_the_server_finish_and_exit_cleanly() {
-    use std::io::{BufRead, BufReader, Read, Write};
+/// A release of the server on a fresh SQLite file, with `env` set, serving on a free
+/// port: the process, its standard output's lines after the one that says where it
+/// serves, and that address.
+struct Server {
+    process: std::process::Child,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    address: String,
+    _dir: tempfile::TempDir,
+}
+
+fn serve(env: &[(&str, &str)]) -> Server {
+    use std::io::{BufRead, BufReader};
 
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut server = perfblog()
+    let mut process = perfblog()
         .args(["serve", "--bind", "127.0.0.1:0", "--no-seed"])
         .env(
             "DATABASE_URL",
@@ -218,43 +228,100 @@ fn sigterm_lets_the_server_finish_and_exit_cleanly() {
         .env("ADMIN_TOKEN", "sigterm-test-token-0123")
         .env_remove("REDIS_URL")
         .env_remove("SMTP_URL")
+        .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("perfblog starts");
-    let stdout = server.stdout.take().expect("stdout is piped");
-    let serving = BufReader::new(stdout)
-        .lines()
+    let stdout = process.stdout.take().expect("stdout is piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let serving = lines
+        .by_ref()
         .map_while(Result::ok)
-        .find(|line| line.starts_with("perfblog is serving"))
+        .find(|line| line.contains("perfblog is serving"))
         .expect("it says where it serves");
     let address = serving
         .split("http://")
         .nth(1)
-        .and_then(|rest| rest.split('/').next())
+        .and_then(|rest| rest.split(['/', '"', ' ']).next())
         .expect("an address")
         .to_owned();
+    Server {
+        process,
+        lines,
+        address,
+        _dir: dir,
+    }
+}
 
-    let mut connection = std::net::TcpStream::connect(&address).expect("it listens");
+/// `GET path` over a connection of its own, read to the end: the raw answer.
+fn get_raw(address: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+
+    let mut connection = std::net::TcpStream::connect(address).expect("it listens");
     connection
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
         .expect("request sent");
     let mut answer = String::new();
     connection.read_to_string(&mut answer).expect("answer read");
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    answer
+}
 
+/// Sends SIGTERM and waits up to 10 s for the process to exit: its exit status.
+fn terminate(server: &mut Server) -> std::process::ExitStatus {
     let terminated = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
+        .args(["-TERM", &server.process.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(terminated.success());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = server.try_wait().expect("waitable") {
-            break status;
+    loop {
+        if let Some(status) = server.process.try_wait().expect("waitable") {
+            return status;
         }
         assert!(std::time::Instant::now() < deadline, "it stops within 10 s");
         std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    }
+}
+
+#[test]
+fn sigterm_lets_the_server_finish_and_exit_cleanly() {
+    let mut server = serve(&[]);
+    let answer = get_raw(&server.address, "/healthz");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let status = terminate(&mut server);
     assert!(status.success(), "a clean exit: {status:?}");
+}
+
+#[test]
+fn under_log_format_json_every_line_is_an_object_and_each_request_has_one() {
+    let mut server = serve(&[("LOG_FORMAT", "json")]);
+    let answer = get_raw(&server.address, "/healthz");
+    let request_id = answer
+        .lines()
+        .find_map(|line| line.strip_prefix("x-request-id: "))
+        .expect("an X-Request-Id")
+        .trim()
+        .to_owned();
+    assert!(terminate(&mut server).success());
+    let lines: Vec<String> = server.lines.by_ref().map_while(Result::ok).collect();
+    let logged: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let access = logged
+        .iter()
+        .find(|line| line["target"] == "perfblog::access")
+        .unwrap_or_else(|| panic!("an access line in {lines:#?}"));
+    assert_eq!(access["request_id"], request_id.as_str(), "{access}");
+    assert_eq!(access["route"], "/healthz", "{access}");
+    assert_eq!(access["status"], 200, "{access}");
+    assert!(access["latency_ms"].as_f64().is_some(), "{access}");
+    assert!(
+        lines.iter().all(|line| !line.contains('\u{1b}')),
+        "no colour codes when the output is not a terminal"
+    );
 }

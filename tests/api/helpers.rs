@@ -210,6 +210,7 @@ async fn launch(
         inspection: options.inspection,
         perf: options.perf,
         n_plus_one_allow: options.n_plus_one_allow,
+        log_format: perfblog::base::config::LogFormat::Text,
     };
     let app = Application::build(&config, "127.0.0.1:0".parse().expect("address parses"))
         .await

@@ -22,8 +22,8 @@ use clap::{ArgAction, Args};
 
 pub use sections::{
     CacheSettings, CommentRate, ConnectionTimeouts, DEFAULT_LAB_WAIT, DEFAULT_MAIL_DIR,
-    DEFAULT_VIEW_FLUSH, Inspection, MailSettings, NPlusOne, NaiveRoutes, PageCacheSettings,
-    PerfRecording, RecordPolicy, RetryPolicy, WorkerSettings,
+    DEFAULT_VIEW_FLUSH, Inspection, LogFormat, MailSettings, NPlusOne, NaiveRoutes,
+    PageCacheSettings, PerfRecording, RecordPolicy, RetryPolicy, WorkerSettings,
 };
 pub use values::{AdminToken, Backend, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_DATABASE_URL, DatabaseUrl};
 use values::{
@@ -70,6 +70,8 @@ pub struct Config {
     /// Statement repeats that are meant: no N+1 suspect when the shape or the call site
     /// contains one of these (`N_PLUS_ONE_ALLOW`).
     pub n_plus_one_allow: Vec<String>,
+    /// `LOG_FORMAT`: text, or a JSON object a line.
+    pub log_format: LogFormat,
 }
 
 /// The embedded defaults: SQLite, `.eml` files, an in-process cache, a worker in the
@@ -98,6 +100,7 @@ impl Default for Config {
             inspection: Inspection::default(),
             perf: PerfRecording::default(),
             n_plus_one_allow: Vec::new(),
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -204,6 +207,11 @@ pub struct Settings {
     #[arg(long, env = "PERFBLOG_INSPECT", global = true, value_name = "0|1",
           default_value = "0", action = ArgAction::Set, value_parser = setting(switch))]
     pub inspect: bool,
+    /// How the log is written: `text`, or `json` (one object a line, and one line per
+    /// request with its id, route, status and latency).
+    #[arg(long, env = "LOG_FORMAT", global = true, value_name = "text|json",
+          default_value = "text", value_parser = setting(LogFormat::parse))]
+    pub log_format: LogFormat,
     /// `1` ends every statement with a sqlcommenter comment naming its route, variant and
     /// function, so pg_stat_statements and the slow-query log lead back to the code.
     #[arg(long, env = "SQL_COMMENTS", global = true, value_name = "0|1",
@@ -279,6 +287,7 @@ impl Settings {
                 ..defaults.perf
             },
             n_plus_one_allow: self.n_plus_one_allow,
+            log_format: self.log_format,
             ..defaults
         }
     }

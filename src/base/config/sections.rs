@@ -126,6 +126,28 @@ impl NPlusOne {
     }
 }
 
+/// How the log is written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// A line of text per event, coloured on a terminal only.
+    #[default]
+    Text,
+    /// A JSON object per line, for a machine to read; each request also gets one line
+    /// (`perfblog::access`) with its id, route, status and latency.
+    Json,
+}
+
+impl LogFormat {
+    /// `text` or `json`.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw.trim() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("`{other}` is neither `text` nor `json`")),
+        }
+    }
+}
+
 /// The N+1 detector's settings, and the SQL panel's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Inspection {
