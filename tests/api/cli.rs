@@ -95,7 +95,7 @@ fn a_variable_set_to_nothing_counts_as_unset() {
 }
 
 /// Every setting perfblog reads, by its variable.
-const SETTINGS: [&str; 24] = [
+const SETTINGS: [&str; 25] = [
     "DATABASE_URL",
     "DATABASE_MAX_CONNECTIONS",
     "DATABASE_ACQUIRE_TIMEOUT",
@@ -108,6 +108,7 @@ const SETTINGS: [&str; 24] = [
     "PAGE_CACHE",
     "TRUSTED_PROXIES",
     "HEADER_READ_TIMEOUT",
+    "MAX_CONNECTIONS",
     "REPOSITORY_URL",
     "NAIVE_ROUTES",
     "NAIVE_CONCURRENCY",

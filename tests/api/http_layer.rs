@@ -287,9 +287,60 @@ fn short_header_timeout() -> TestOptions {
     TestOptions {
         connections: perfblog::base::config::ConnectionTimeouts {
             header_read: std::time::Duration::from_millis(300),
+            ..perfblog::base::config::ConnectionTimeouts::default()
         },
         ..TestOptions::default()
     }
+}
+
+#[tokio::test]
+async fn connections_that_send_nothing_or_only_an_http2_preface_are_closed_at_the_same_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app_with(short_header_timeout()).await;
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    // An empty SETTINGS frame: length 0, type 4, no flags, stream 0.
+    const SETTINGS: &[u8] = &[0, 0, 0, 4, 0, 0, 0, 0, 0];
+    for sent in [
+        &b""[..],
+        &PREFACE[..10],
+        PREFACE,
+        &[PREFACE, SETTINGS].concat(),
+    ] {
+        let mut silent = Vec::new();
+        for _ in 0..10 {
+            let mut stream = connect(&app).await;
+            stream.write_all(sent).await.expect("sent");
+            silent.push(stream);
+        }
+        for stream in &mut silent {
+            let closed = read_until_closed(stream, std::time::Duration::from_secs(5)).await;
+            assert!(
+                closed.is_some(),
+                "after {} bytes, still open 5 s after a 0.3 s timeout",
+                sent.len()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_connection_past_the_limit_is_answered_503_and_closed() {
+    let app = spawn_app_with(TestOptions {
+        connections: perfblog::base::config::ConnectionTimeouts {
+            header_read: std::time::Duration::from_secs(2),
+            most_open: 2,
+        },
+        ..TestOptions::default()
+    })
+    .await;
+    let _held = (connect(&app).await, connect(&app).await);
+    let mut third = connect(&app).await;
+    let answer = read_until_closed(&mut third, std::time::Duration::from_secs(5))
+        .await
+        .expect("closed at once");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.ends_with("try again in a moment."), "{answer}");
 }
 
 #[tokio::test]

@@ -142,6 +142,11 @@ pub struct Settings {
     #[arg(long, env = "HEADER_READ_TIMEOUT", global = true, value_name = "SECONDS",
           default_value = "10", value_parser = setting(|raw| seconds(raw, 0.1, 600.0)))]
     pub header_read_timeout: Duration,
+    /// Connections open at once, from 1 to 100000; one more is answered 503 and closed.
+    /// Keep it under the process's open-file limit (`ulimit -n`).
+    #[arg(long, env = "MAX_CONNECTIONS", global = true, value_name = "N", default_value = "1000",
+          value_parser = setting(|raw| whole_number::<usize>(raw, 1, 100_000)))]
+    pub max_connections: usize,
     /// How many reverse proxies stand in front of the app, from 0 to 10; the comment rate
     /// limit keys on the X-Forwarded-For entry that many places from the right.
     #[arg(long, env = "TRUSTED_PROXIES", global = true, value_name = "N", default_value = "0",
@@ -268,6 +273,7 @@ impl Settings {
             repository_url: self.repository_url,
             connections: ConnectionTimeouts {
                 header_read: self.header_read_timeout,
+                most_open: self.max_connections,
             },
             naive: NaiveRoutes {
                 enabled: self.naive_routes,

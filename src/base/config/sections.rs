@@ -66,12 +66,15 @@ impl Default for PageCacheSettings {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConnectionTimeouts {
     pub header_read: Duration,
+    /// Connections open at once (`MAX_CONNECTIONS`); one more is answered 503 and closed.
+    pub most_open: usize,
 }
 
 impl Default for ConnectionTimeouts {
     fn default() -> Self {
         Self {
             header_read: Duration::from_secs(10),
+            most_open: 1000,
         }
     }
 }

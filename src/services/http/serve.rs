@@ -7,10 +7,18 @@
 //! deliver a complete request head. hyper starts that clock whenever the connection
 //! waits for a request — when it opens, and again after each response — so the same
 //! limit closes a keep-alive connection left idle.
+//!
+//! hyper's clock does not cover a connection that sends nothing at all (hyper-util waits
+//! for its first bytes to tell HTTP/1 from HTTP/2), nor an HTTP/2 one that sends its
+//! preface and no request: every connection that has brought no request within the same
+//! limit is closed. And at most `ConnectionTimeouts::most_open` are open at once: one
+//! more is answered `503` and closed, rather than left to exhaust the process's files.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -22,7 +30,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 use tower_service::Service;
 
 use crate::base::config::ConnectionTimeouts;
@@ -42,6 +52,7 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(timeouts.header_read);
     let graceful = GracefulShutdown::new();
+    let open = Arc::new(Semaphore::new(timeouts.most_open));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -56,17 +67,35 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            tokio::spawn(refuse(stream));
+            continue;
+        };
         let _ = stream.set_nodelay(true);
+        let asked = Arc::new(AtomicBool::new(false));
         let service = TowerToHyperService::new(WithPeer {
             app: app.clone(),
             peer,
+            asked: asked.clone(),
         });
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();
         let connection = graceful.watch(connection);
+        let silent_for = timeouts.header_read;
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            let _open = permit;
+            let mut connection = std::pin::pin!(connection);
+            let ended = tokio::select! {
+                ended = &mut connection => ended,
+                () = tokio::time::sleep(silent_for) => {
+                    if !asked.load(Ordering::Relaxed) {
+                        return; // Dropped: closed without a word, as it said none.
+                    }
+                    connection.await
+                }
+            };
+            if let Err(error) = ended {
                 tracing::debug!(%peer, %error, "connection closed with an error");
             }
         });
@@ -75,11 +104,27 @@ pub async fn serve(
     graceful.shutdown().await;
 }
 
-/// The router, with the peer's address put where axum's `ConnectInfo` looks for it.
+/// What a connection past the limit is told before it is closed.
+const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\
+Content-Type: text/plain; charset=utf-8\r\nRetry-After: 5\r\nContent-Length: 53\r\n\r\n\
+Too many connections are open; try again in a moment.";
+
+/// Answers a connection past the limit `503` and closes it, giving the write a second.
+async fn refuse(mut stream: TcpStream) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(REFUSAL).await?;
+        stream.shutdown().await
+    })
+    .await;
+}
+
+/// The router, with the peer's address put where axum's `ConnectInfo` looks for it;
+/// notes that the connection has brought a request.
 #[derive(Clone)]
 struct WithPeer {
     app: Router,
     peer: SocketAddr,
+    asked: Arc<AtomicBool>,
 }
 
 impl Service<Request<Incoming>> for WithPeer {
@@ -95,6 +140,7 @@ impl Service<Request<Incoming>> for WithPeer {
     }
 
     fn call(&mut self, request: Request<Incoming>) -> Self::Future {
+        self.asked.store(true, Ordering::Relaxed);
         let mut request = request.map(Body::new);
         request.extensions_mut().insert(ConnectInfo(self.peer));
         self.app.call(request)
