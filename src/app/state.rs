@@ -60,7 +60,7 @@ impl AppState {
                 },
             },
             metrics: Metrics::new(cache, pages),
-            comment_limiter: CommentLimiter::new(config.comment_rate),
+            comment_limiter: CommentLimiter::new(config.comment_rate, &config.cache)?,
             naive: NaiveGate::new(config.naive),
             detector: Detector::new(config.inspection, &config.n_plus_one_allow),
             recorder,

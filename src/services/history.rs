@@ -15,8 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Context;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
@@ -24,6 +23,7 @@ use crate::base::config::{CacheSettings, Inspection, PerfRecording, RecordPolicy
 use crate::base::instrument::findings::{Finding, Kind};
 use crate::base::instrument::trace::{Timeline, Trace};
 use crate::base::instrument::{QueryStats, RequestLog, TracedRun, tagged_task, traced_task};
+use crate::services::cache::lazy_redis;
 
 /// Redis writes of recorded requests under way at once.
 pub const MOST_WRITES_IN_FLIGHT: usize = 32;
@@ -253,22 +253,13 @@ impl History {
     pub fn new(settings: &PerfRecording, cache: &CacheSettings) -> anyhow::Result<Self> {
         let kept = match cache {
             CacheSettings::Memory => Kept::Memory(Mutex::new(VecDeque::new())),
-            CacheSettings::Redis { url, namespace } => {
-                let client = redis::Client::open(url.as_str())
-                    .with_context(|| format!("REDIS_URL `{url}` cannot be used"))?;
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(Duration::from_millis(250)))
-                    .set_response_timeout(Some(Duration::from_millis(500)))
-                    .set_number_of_retries(1);
-                Kept::Redis(RedisHistory {
-                    manager: ConnectionManager::new_lazy_with_config(client, config)
-                        .context("could not set up the history's Redis connection")?,
-                    list_key: format!("{namespace}:perf:requests"),
-                    record_prefix: format!("{namespace}:perf:request:"),
-                    ttl: settings.ttl,
-                    writes: Arc::new(Semaphore::new(MOST_WRITES_IN_FLIGHT)),
-                })
-            }
+            CacheSettings::Redis { url, namespace } => Kept::Redis(RedisHistory {
+                manager: lazy_redis(url, Duration::from_millis(500), "the history")?,
+                list_key: format!("{namespace}:perf:requests"),
+                record_prefix: format!("{namespace}:perf:request:"),
+                ttl: settings.ttl,
+                writes: Arc::new(Semaphore::new(MOST_WRITES_IN_FLIGHT)),
+            }),
         };
         Ok(Self {
             kept: Arc::new(kept),

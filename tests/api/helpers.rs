@@ -160,10 +160,15 @@ impl TestApp {
     /// A second instance of the app on this one's database and cache (a replica
     /// behind the same load balancer), with no worker of its own.
     pub async fn spawn_replica(&self) -> TestApp {
+        self.spawn_replica_with(TestOptions::default()).await
+    }
+
+    /// A replica as [`TestApp::spawn_replica`], with `options` for the rest.
+    pub async fn spawn_replica_with(&self, options: TestOptions) -> TestApp {
         let options = TestOptions {
             worker: None,
             cache: Some(self.cache_settings.clone()),
-            ..TestOptions::default()
+            ..options
         };
         launch(&self.database_url, None, options).await
     }

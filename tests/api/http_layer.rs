@@ -146,6 +146,80 @@ async fn an_oversized_comment_form_is_a_413_with_a_message() {
     );
 }
 
+/// Five at once, then one every six seconds.
+fn five_then_ten_a_minute() -> TestOptions {
+    TestOptions {
+        comment_rate: CommentRate {
+            per_minute: std::num::NonZeroU32::new(10).expect("non-zero"),
+            burst: std::num::NonZeroU32::new(5).expect("non-zero"),
+            ..CommentRate::default()
+        },
+        ..TestOptions::default()
+    }
+}
+
+/// Posts `count` comments from one address, taking turns among `apps`: how many were
+/// accepted, and every status seen.
+async fn comments_accepted(apps: &[&TestApp], slug: &str, count: usize) -> (usize, Vec<u16>) {
+    let mut statuses = Vec::new();
+    for turn in 0..count {
+        let app = apps[turn % apps.len()];
+        let response = app
+            .client
+            .post(format!("{}/posts/{slug}/comments", app.address))
+            .form(&[
+                ("name", "Ada"),
+                ("email", "ada@example.com"),
+                ("body", "Once more"),
+            ])
+            .send()
+            .await
+            .expect("answered");
+        statuses.push(response.status().as_u16());
+    }
+    (
+        statuses.iter().filter(|status| **status == 303).count(),
+        statuses,
+    )
+}
+
+#[tokio::test]
+async fn with_redis_two_replicas_share_one_comment_limit() {
+    let app = spawn_app_with(five_then_ten_a_minute()).await;
+    if app.cache_settings == perfblog::base::config::CacheSettings::Memory {
+        eprintln!("skipped: the replicas share the limit through Redis (TEST_REDIS_URL)");
+        return;
+    }
+    let replica = app.spawn_replica_with(five_then_ten_a_minute()).await;
+    app.seed(SMALL).await;
+    let slug = app.first_published().await.slug;
+
+    let (accepted, statuses) = comments_accepted(&[&app, &replica], &slug, 12).await;
+    assert_eq!(accepted, 5, "one burst across both: {statuses:?}");
+    assert!(
+        statuses.iter().all(|status| matches!(status, 303 | 429)),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn with_redis_down_each_process_still_limits_comments_on_its_own() {
+    let unreachable = perfblog::base::config::CacheSettings::Redis {
+        url: "redis://127.0.0.1:1".to_owned(),
+        namespace: "perfblog-test-down".to_owned(),
+    };
+    let app = spawn_app_with(TestOptions {
+        cache: Some(unreachable),
+        ..five_then_ten_a_minute()
+    })
+    .await;
+    app.seed(SMALL).await;
+    let slug = app.first_published().await.slug;
+
+    let (accepted, statuses) = comments_accepted(&[&app], &slug, 8).await;
+    assert_eq!(accepted, 5, "the process's own burst: {statuses:?}");
+}
+
 #[tokio::test]
 async fn too_many_comments_from_one_address_are_429s_with_retry_after() {
     let two_then_one_a_minute = CommentRate {

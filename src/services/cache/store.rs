@@ -30,6 +30,24 @@ pub struct Found {
     pub value: Option<Arc<str>>,
 }
 
+/// A connection to Redis at `url` for `what` (named in the error), made on first use
+/// and remade after a failure, each command given `response_timeout`: Redis down costs
+/// a request that long at most.
+pub fn lazy_redis(
+    url: &str,
+    response_timeout: Duration,
+    what: &str,
+) -> anyhow::Result<ConnectionManager> {
+    let client =
+        redis::Client::open(url).with_context(|| format!("REDIS_URL `{url}` cannot be used"))?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_millis(250)))
+        .set_response_timeout(Some(response_timeout))
+        .set_number_of_retries(1);
+    ConnectionManager::new_lazy_with_config(client, config)
+        .with_context(|| format!("could not set up {what}'s Redis connection"))
+}
+
 pub enum Store {
     Memory(MemoryStore),
     Redis(RedisStore),
@@ -47,15 +65,8 @@ impl Store {
     }
 
     pub fn redis(url: &str, namespace: &str) -> anyhow::Result<Self> {
-        let client = redis::Client::open(url)
-            .with_context(|| format!("REDIS_URL `{url}` cannot be used"))?;
         // Fail fast: a page must not wait long for a cache it can do without.
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(250)))
-            .set_response_timeout(Some(Duration::from_millis(250)))
-            .set_number_of_retries(1);
-        let manager = ConnectionManager::new_lazy_with_config(client, config)
-            .context("could not set up the Redis connection")?;
+        let manager = lazy_redis(url, Duration::from_millis(250), "the cache")?;
         Ok(Store::Redis(RedisStore {
             manager,
             generation_key: format!("{namespace}:generation"),

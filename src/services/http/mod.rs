@@ -6,6 +6,7 @@ pub mod assets;
 pub mod conditional;
 pub mod rate_limit;
 pub mod serve;
+pub mod shared_rate;
 pub mod spanned;
 pub mod timeout;
 

@@ -15,6 +15,9 @@
 //!   its cap: when a new address would exceed it, the stale entries go at once, and if
 //!   every entry is still live the map is emptied — a client with that many addresses
 //!   was never going to be stopped by a per-address limit anyway.
+//!
+//! With `REDIS_URL` set, the limit is kept in Redis ([`SharedQuota`]), so replicas
+//! share it; while Redis is down, each process falls back to its own.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
@@ -30,7 +33,8 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use tokio::sync::watch;
 
-use crate::base::config::CommentRate;
+use super::shared_rate::SharedQuota;
+use crate::base::config::{CacheSettings, CommentRate};
 use crate::base::error::AppError;
 
 /// How often stale addresses are dropped.
@@ -47,11 +51,29 @@ pub struct CommentLimiter<C: Clock = DefaultClock> {
     clock: C,
     trusted_proxies: usize,
     max_addresses: usize,
+    /// The replicas' shared limit, with `REDIS_URL`.
+    shared: Option<SharedQuota>,
 }
 
 impl CommentLimiter {
-    pub fn new(rate: CommentRate) -> Arc<Self> {
-        Arc::new(Self::with_clock(rate, DefaultClock::default()))
+    /// The limit `rate`, shared through Redis when `cache` is there.
+    pub fn new(rate: CommentRate, cache: &CacheSettings) -> anyhow::Result<Arc<Self>> {
+        let mut limiter = Self::with_clock(rate, DefaultClock::default());
+        if let CacheSettings::Redis { url, namespace } = cache {
+            limiter.shared = Some(SharedQuota::new(&rate, url, namespace)?);
+        }
+        Ok(Arc::new(limiter))
+    }
+
+    /// `Ok`, or how long until this address may post again: as the replicas' shared
+    /// limit says, or this process's own when there is none or Redis is down.
+    pub async fn check(&self, client: IpAddr) -> Result<(), Duration> {
+        if let Some(shared) = &self.shared
+            && let Some(verdict) = shared.check(client).await
+        {
+            return verdict;
+        }
+        self.check_here(client)
     }
 
     /// Drops stale addresses every [`TRIM_EVERY`] until `stop` turns true.
@@ -76,6 +98,7 @@ impl<C: Clock + Clone> CommentLimiter<C> {
             clock,
             trusted_proxies: rate.trusted_proxies,
             max_addresses: rate.max_addresses,
+            shared: None,
         }
     }
 
@@ -87,8 +110,8 @@ impl<C: Clock + Clone> CommentLimiter<C> {
         self.limiter.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// `Ok`, or how long until this address may post again.
-    pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
+    /// `Ok`, or how long until this address may post again, by this process's count.
+    pub fn check_here(&self, client: IpAddr) -> Result<(), Duration> {
         if self.tracked_addresses() >= self.max_addresses {
             self.make_room();
         }
@@ -158,7 +181,7 @@ pub async fn limit_comments(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0.ip());
     let client = limiter.client(request.headers(), peer);
-    if let Err(wait) = limiter.check(client) {
+    if let Err(wait) = limiter.check(client).await {
         return Err(AppError::TooManyRequests {
             retry_after: wait.max(Duration::from_secs(1)),
         });
@@ -238,7 +261,7 @@ mod tests {
         let clock = FakeRelativeClock::default();
         let limiter = CommentLimiter::with_clock(rate(0, 1_000_000), clock.clone());
         for n in 0..100_000 {
-            assert!(limiter.check(address(n)).is_ok());
+            assert!(limiter.check_here(address(n)).is_ok());
         }
         assert_eq!(limiter.tracked_addresses(), 100_000);
 
@@ -254,7 +277,7 @@ mod tests {
         let clock = FakeRelativeClock::default();
         let limiter = CommentLimiter::with_clock(rate(0, 10_000), clock.clone());
         for n in 0..100_000 {
-            let _ = limiter.check(address(n));
+            let _ = limiter.check_here(address(n));
             assert!(limiter.tracked_addresses() <= 10_000);
         }
     }
@@ -264,9 +287,9 @@ mod tests {
         let clock = FakeRelativeClock::default();
         let limiter = CommentLimiter::with_clock(rate(0, 1000), clock.clone());
         for _ in 0..5 {
-            assert!(limiter.check(address(1)).is_ok());
+            assert!(limiter.check_here(address(1)).is_ok());
         }
-        assert!(limiter.check(address(2)).is_ok());
+        assert!(limiter.check_here(address(2)).is_ok());
         // Address 2's window (one comment) has passed; address 1's (a burst of five,
         // 30 s) has not.
         clock.advance(Duration::from_secs(13));
