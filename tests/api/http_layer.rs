@@ -368,6 +368,23 @@ fn short_header_timeout() -> TestOptions {
 }
 
 #[tokio::test]
+async fn a_request_with_two_host_headers_is_a_400() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    let mut stream = connect(&app).await;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: blog.test\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("sent");
+    let answer = read_until_closed(&mut stream, std::time::Duration::from_secs(5))
+        .await
+        .expect("answered and closed");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("2 Host headers"), "{answer}");
+}
+
+#[tokio::test]
 async fn connections_that_send_nothing_or_only_an_http2_preface_are_closed_at_the_same_timeout() {
     use tokio::io::AsyncWriteExt;
     let app = spawn_app_with(short_header_timeout()).await;

@@ -18,6 +18,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::base::error::AppError;
 use spanned::Spanned;
 
 /// Bodies smaller than this go out as they are: compressing them costs more CPU than
@@ -60,8 +61,29 @@ pub fn around(router: Router) -> Router {
             HeaderValue::from_static(value),
         ));
     }
-    router.layer(Spanned::new(
-        "timeout",
-        axum::middleware::from_fn_with_state(REQUEST_TIMEOUT, timeout::limit),
-    ))
+    router
+        .layer(Spanned::new(
+            "timeout",
+            axum::middleware::from_fn_with_state(REQUEST_TIMEOUT, timeout::limit),
+        ))
+        .layer(axum::middleware::from_fn(one_host))
+}
+
+/// Middleware: a request with more than one `Host` header is a 400, as RFC 9112 (3.2)
+/// says — hyper passes it on, and a proxy and the app could each read a different one.
+async fn one_host(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<axum::response::Response, AppError> {
+    let hosts = request
+        .headers()
+        .get_all(axum::http::header::HOST)
+        .iter()
+        .count();
+    if hosts > 1 {
+        return Err(AppError::BadRequest(format!(
+            "A request names its host once; this one has {hosts} Host headers."
+        )));
+    }
+    Ok(next.run(request).await)
 }
