@@ -82,26 +82,40 @@ pub async fn serve(
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();
         let connection = graceful.watch(connection);
-        let silent_for = timeouts.header_read;
-        tokio::spawn(async move {
-            let _open = permit;
-            let mut connection = std::pin::pin!(connection);
-            let ended = tokio::select! {
-                ended = &mut connection => ended,
-                () = tokio::time::sleep(silent_for) => {
-                    if !asked.load(Ordering::Relaxed) {
-                        return; // Dropped: closed without a word, as it said none.
-                    }
-                    connection.await
-                }
-            };
-            if let Err(error) = ended {
-                tracing::debug!(%peer, %error, "connection closed with an error");
-            }
-        });
+        tokio::spawn(serve_one(
+            connection,
+            asked,
+            timeouts.header_read,
+            peer,
+            permit,
+        ));
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// Serves one `connection` to its end, or drops it — closing it — if it has `asked` no
+/// request within `silent_for`. It holds one of the open connections' permits.
+async fn serve_one<E: std::fmt::Display>(
+    connection: impl Future<Output = Result<(), E>>,
+    asked: Arc<AtomicBool>,
+    silent_for: Duration,
+    peer: SocketAddr,
+    _open: tokio::sync::OwnedSemaphorePermit,
+) {
+    let mut connection = std::pin::pin!(connection);
+    let ended = tokio::select! {
+        ended = &mut connection => ended,
+        () = tokio::time::sleep(silent_for) => {
+            if !asked.load(Ordering::Relaxed) {
+                return; // Dropped: closed without a word, as it said none.
+            }
+            connection.await
+        }
+    };
+    if let Err(error) = ended {
+        tracing::debug!(%peer, %error, "connection closed with an error");
+    }
 }
 
 /// What a connection past the limit is told before it is closed.
