@@ -23,7 +23,7 @@ use crate::base::config::{CacheSettings, Inspection, PerfRecording, RecordPolicy
 use crate::base::instrument::findings::{Finding, Kind};
 use crate::base::instrument::trace::{Timeline, Trace};
 use crate::base::instrument::{QueryStats, RequestLog, TracedRun, tagged_task, traced_task};
-use crate::services::cache::lazy_redis;
+use crate::services::redis_connection::lazy_redis;
 
 /// Redis writes of recorded requests under way at once.
 pub const MOST_WRITES_IN_FLIGHT: usize = 32;

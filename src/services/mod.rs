@@ -16,5 +16,7 @@ pub mod http;
 /// Email: the comment notification, SMTP or `.eml` files, the outbox and its worker,
 /// and an SMTP server in process for the lab and the tests.
 pub mod mail;
+/// Connections to Redis, made on first use, each command bounded.
+pub mod redis_connection;
 /// The deterministic dataset, written with multi-row inserts.
 pub mod seed;

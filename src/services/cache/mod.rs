@@ -24,8 +24,6 @@
 pub mod page;
 pub mod precompressed;
 mod store;
-
-pub use store::lazy_redis;
 pub mod write_behind;
 
 use std::future::Future;

@@ -7,9 +7,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use redis::AsyncCommands;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 
 /// One post's views in the shared tally.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,24 +29,6 @@ pub struct Found {
     pub value: Option<Arc<str>>,
 }
 
-/// A connection to Redis at `url` for `what` (named in the error), made on first use
-/// and remade after a failure, each command given `response_timeout`: Redis down costs
-/// a request that long at most.
-pub fn lazy_redis(
-    url: &str,
-    response_timeout: Duration,
-    what: &str,
-) -> anyhow::Result<ConnectionManager> {
-    let client =
-        redis::Client::open(url).with_context(|| format!("REDIS_URL `{url}` cannot be used"))?;
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_millis(250)))
-        .set_response_timeout(Some(response_timeout))
-        .set_number_of_retries(1);
-    ConnectionManager::new_lazy_with_config(client, config)
-        .with_context(|| format!("could not set up {what}'s Redis connection"))
-}
-
 pub enum Store {
     Memory(MemoryStore),
     Redis(RedisStore),
@@ -66,7 +47,11 @@ impl Store {
 
     pub fn redis(url: &str, namespace: &str) -> anyhow::Result<Self> {
         // Fail fast: a page must not wait long for a cache it can do without.
-        let manager = lazy_redis(url, Duration::from_millis(250), "the cache")?;
+        let manager = crate::services::redis_connection::lazy_redis(
+            url,
+            Duration::from_millis(250),
+            "the cache",
+        )?;
         Ok(Store::Redis(RedisStore {
             manager,
             generation_key: format!("{namespace}:generation"),

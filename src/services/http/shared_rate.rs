@@ -11,7 +11,7 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 
 use crate::base::config::CommentRate;
-use crate::services::cache::lazy_redis;
+use crate::services::redis_connection::lazy_redis;
 
 /// GCRA: an address may send when now ≥ its arrival time minus the burst's tolerance;
 /// each request moves the arrival time on by one emission interval. Returns 0 when
