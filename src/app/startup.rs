@@ -110,6 +110,7 @@ impl Application {
     /// another, and writes the views counted so far. A background task that panicked
     /// is logged and makes this an error.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let shutdown = shutdown_signal();
         let (stop, stopped) = watch::channel(false);
         let site = &self.state.site;
         let batches = Some(TaskRecorder::new(
@@ -139,7 +140,7 @@ impl Application {
             self.listener,
             router(&self.state),
             self.connections,
-            shutdown_signal(),
+            shutdown,
         )
         .await;
         let _ = stop.send(true);
@@ -168,21 +169,31 @@ async fn join_background(tasks: Vec<(&'static str, JoinHandle<()>)>) -> anyhow::
 }
 
 /// Ctrl-C, or SIGTERM (what `docker stop` and orchestrators send).
-async fn shutdown_signal() {
+/// The handlers are installed when this is called, not when it is first awaited: a
+/// SIGTERM that arrives before the server loop first polls it still stops the server
+/// gracefully instead of killing it.
+fn shutdown_signal() -> impl Future<Output = ()> {
+    #[cfg(unix)]
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    shutdown_on(async move {
+        #[cfg(unix)]
+        match terminate.as_mut() {
+            Some(signal) => {
+                signal.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await;
+    })
+}
+
+/// Waits for Ctrl-C or `terminate`, then says the server is shutting down.
+async fn shutdown_on(terminate: impl Future<Output = ()>) {
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
     tokio::select! {
         _ = interrupt => {}
         _ = terminate => {}

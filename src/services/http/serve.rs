@@ -56,6 +56,9 @@ pub async fn serve(
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
+            // Shutdown first: asked to stop, the loop accepts nothing more.
+            biased;
+            () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -65,7 +68,6 @@ pub async fn serve(
                     continue;
                 }
             },
-            () = &mut shutdown => break,
         };
         let Ok(permit) = open.clone().try_acquire_owned() else {
             tokio::spawn(refuse(stream));
