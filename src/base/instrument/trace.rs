@@ -180,8 +180,8 @@ impl Trace {
         } else {
             (Vec::new(), 0)
         };
-        let whole = !params.is_empty() || statement.values.is_none() || written.is_empty();
-        let whole = whole && fits(&params);
+        // Past the budget even without its parameters, `params` is empty and this fails.
+        let whole = fits(&params);
         let (sql, params) = if whole {
             (written.to_owned(), params)
         } else {
@@ -607,6 +607,21 @@ mod tests {
         let run = &trace.timeline().statements[0];
         assert_eq!((run.start_us, run.duration_us), (5_000, 15_000));
         assert_eq!(run.part.as_deref(), Some("sidebar"));
+    }
+
+    #[test]
+    fn a_statement_without_parameters_is_kept_whole() {
+        let trace = Trace::new();
+        // What SeaORM builds for `find().all()`: values present, and empty.
+        let statement = Statement::from_sql_and_values(
+            sea_orm::DbBackend::Sqlite,
+            r#"SELECT "id" FROM "comments""#,
+            Vec::<Value>::new(),
+        );
+        trace.add_statement(Duration::from_millis(1), &statement, &statement.sql, None);
+        let run = &trace.timeline().statements[0];
+        assert!(run.whole, "{run:?}");
+        assert_eq!(run.runnable(), r#"SELECT "id" FROM "comments""#);
     }
 
     #[test]
