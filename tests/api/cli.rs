@@ -210,6 +210,8 @@ fn seeding_zero_users_is_refused_before_touching_the_database() {
 /// serves, and that address.
 struct Server {
     process: std::process::Child,
+    /// The line that said where it serves.
+    serving: String,
     lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
     address: String,
     _dir: tempfile::TempDir,
@@ -250,6 +252,7 @@ fn serve(env: &[(&str, &str)]) -> Server {
         .to_owned();
     Server {
         process,
+        serving,
         lines,
         address,
         _dir: dir,
@@ -308,7 +311,9 @@ fn under_log_format_json_every_line_is_an_object_and_each_request_has_one() {
         .trim()
         .to_owned();
     assert!(terminate(&mut server).success());
-    let lines: Vec<String> = server.lines.by_ref().map_while(Result::ok).collect();
+    let lines: Vec<String> = std::iter::once(server.serving.clone())
+        .chain(server.lines.by_ref().map_while(Result::ok))
+        .collect();
     let logged: Vec<serde_json::Value> = lines
         .iter()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
@@ -318,6 +323,7 @@ fn under_log_format_json_every_line_is_an_object_and_each_request_has_one() {
         .find(|line| line["target"] == "perfblog::access")
         .unwrap_or_else(|| panic!("an access line in {lines:#?}"));
     assert_eq!(access["request_id"], request_id.as_str(), "{access}");
+    assert_eq!(access["method"], "GET", "{access}");
     assert_eq!(access["route"], "/healthz", "{access}");
     assert_eq!(access["status"], 200, "{access}");
     assert!(access["latency_ms"].as_f64().is_some(), "{access}");

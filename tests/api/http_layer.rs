@@ -431,6 +431,7 @@ async fn a_connection_past_the_limit_is_answered_503_and_closed() {
         .expect("closed at once");
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("Retry-After: 5\r\n"), "{answer}");
     assert!(answer.ends_with("try again in a moment."), "{answer}");
 }
 
