@@ -5,7 +5,7 @@
 
 use axum::body::{Bytes, to_bytes};
 use axum::extract::State;
-use axum::http::Uri;
+use axum::http::{Method, Uri};
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -142,7 +142,14 @@ pub async fn page(site: &Site, post: Option<&Slug>) -> Result<Bytes, AppError> {
         None => post_list::page(state, Variant::Optimized, Position::FIRST, request("/")).await?,
         Some(slug) => {
             let path = format!("/posts/{slug}");
-            post_detail::page(state, Variant::Optimized, slug.clone(), request(&path)).await?
+            post_detail::page(
+                state,
+                Variant::Optimized,
+                slug.clone(),
+                Method::GET,
+                request(&path),
+            )
+            .await?
         }
     };
     to_bytes(response.into_body(), usize::MAX)

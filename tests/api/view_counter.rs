@@ -33,6 +33,28 @@ async fn each_view_of_a_post_page_counts_once_and_the_page_shows_it() {
 }
 
 #[tokio::test]
+async fn a_head_request_is_no_view_on_either_page_cached_or_not() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    app.set_views(post.id, 41).await;
+    for prefix in ["", "/naive", "", "/naive"] {
+        let response = app
+            .client
+            .head(format!("{}{prefix}/posts/{}", app.address, post.slug))
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(response.status(), 200, "HEAD {prefix}");
+    }
+    app.flush_views().await;
+    assert_eq!(app.views_of(post.id).await, 41, "no HEAD counted");
+
+    let page = app.get_page(&format!("/posts/{}", post.slug)).await;
+    assert!(page.body.contains("42 views"), "a GET still counts");
+}
+
+#[tokio::test]
 async fn the_naive_counter_takes_two_statements_and_the_atomic_one_one() {
     let app = spawn_app().await;
     app.seed(SMALL).await;

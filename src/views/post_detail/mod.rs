@@ -8,6 +8,7 @@ pub mod write_behind;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
+use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
@@ -106,8 +107,10 @@ const ROOT: &str = "../";
 
 /// `GET /posts/{slug}` and `GET /naive/posts/{slug}`: loads the post, counts the
 /// view, adds the sidebar — three parts, each named in the footer. The optimized page
-/// goes through the page cache, and counts the view on every request, hit or miss:
-/// the naive page by read-add-write, the optimized one into the write-behind tally.
+/// goes through the page cache, and counts the view on every GET, hit or miss: the
+/// naive page by read-add-write, the optimized one into the write-behind tally. A HEAD
+/// shows the count without adding to it. (A `304` revalidation still counts: the
+/// conditional layer decides it after the page is made.)
 #[tracing::instrument(
     level = "debug",
     name = "handler",
@@ -118,17 +121,24 @@ pub async fn page(
     State(site): State<Site>,
     variant: Variant,
     slug: Slug,
+    method: Method,
     request: PageRequest,
 ) -> Result<Response, AppError> {
+    // A HEAD asks about the page without reading it: no view.
+    let viewed = method != Method::HEAD;
     if cached_page::uses_page_cache(&site, variant) {
-        return cached(&site, &slug, &request).await;
+        return cached(&site, &slug, &request, viewed).await;
     }
     let mut post = component("post", load(&site, variant, &slug)).await?;
     post.view_count = component("view counter", async {
-        match variant {
-            Variant::Naive => naive::count_view(&site.db, post.id).await,
-            Variant::Optimized => {
+        match (variant, viewed) {
+            (Variant::Naive, true) => naive::count_view(&site.db, post.id).await,
+            (Variant::Naive, false) => Ok(post.view_count),
+            (Variant::Optimized, true) => {
                 Ok(write_behind::count_loaded_view(&site.views, post.id, post.view_count).await)
+            }
+            (Variant::Optimized, false) => {
+                Ok(write_behind::loaded_views(&site.views, post.id, post.view_count).await)
             }
         }
     })
@@ -149,7 +159,12 @@ pub async fn page(
 /// tally's views since — and put in the first hole.
 /// A stale page (the database is down) still counts its view into the tally, and
 /// shows its count at render plus the views since where the tally can tell.
-async fn cached(site: &Site, slug: &Slug, request: &PageRequest) -> Result<Response, AppError> {
+async fn cached(
+    site: &Site,
+    slug: &Slug,
+    request: &PageRequest,
+    viewed: bool,
+) -> Result<Response, AppError> {
     let variant = Variant::Optimized;
     let (page, served) = site
         .pages
@@ -172,6 +187,8 @@ async fn cached(site: &Site, slug: &Slug, request: &PageRequest) -> Result<Respo
         })
         .await?;
     let views = match (page.subject, served) {
+        // Not a view: the count at render fills a hole no one reads.
+        (Some(subject), _) if !viewed => Some(subject.views_at_render),
         (Some(subject), Served::Stale) => {
             Some(write_behind::count_stale_view(&site.views, subject).await)
         }

@@ -50,6 +50,12 @@ pub async fn count_loaded_view(tally: &ViewTally, post_id: i32, stored: i32) -> 
     shown(stored, tally.add(post_id).await.pending)
 }
 
+/// The count to show for `post_id` without counting a view (a HEAD): `stored` plus the
+/// views not yet stored.
+pub async fn loaded_views(tally: &ViewTally, post_id: i32, stored: i32) -> i32 {
+    shown(stored, tally.peek(post_id).await.pending)
+}
+
 /// What a page rendered now records of its post's views, to count later ones from:
 /// `stored` was read when the tally's [`ViewTally::flush_epoch`] was `epoch`. If a
 /// flush ran meanwhile, moving views from the tally into the column, the page records
