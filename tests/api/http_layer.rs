@@ -2,7 +2,7 @@
 
 use perfblog::base::config::CommentRate;
 
-use crate::helpers::{SMALL, TestApp, TestOptions, spawn_app, spawn_app_with};
+use crate::helpers::{CapturedLogs, SMALL, TestApp, TestOptions, spawn_app, spawn_app_with};
 
 async fn etag(app: &TestApp, path: &str) -> String {
     let response = app.get(path).await;
@@ -215,9 +215,16 @@ async fn with_redis_down_each_process_still_limits_comments_on_its_own() {
     .await;
     app.seed(SMALL).await;
     let slug = app.first_published().await.slug;
+    let logs = CapturedLogs::default();
+    let _capturing = logs.install();
 
     let (accepted, statuses) = comments_accepted(&[&app], &slug, 8).await;
     assert_eq!(accepted, 5, "the process's own burst: {statuses:?}");
+    assert_eq!(
+        logs.count("Redis is unreachable: each process limits comments on its own"),
+        1,
+        "warned once for the outage, not once per comment"
+    );
 }
 
 #[tokio::test]
