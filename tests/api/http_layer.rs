@@ -2,6 +2,7 @@
 
 use perfblog::base::config::CommentRate;
 
+use crate::comments::post_comment;
 use crate::helpers::{CapturedLogs, SMALL, TestApp, TestOptions, spawn_app, spawn_app_with};
 
 async fn etag(app: &TestApp, path: &str) -> String {
@@ -164,18 +165,8 @@ async fn comments_accepted(apps: &[&TestApp], slug: &str, count: usize) -> (usiz
     let mut statuses = Vec::new();
     for turn in 0..count {
         let app = apps[turn % apps.len()];
-        let response = app
-            .client
-            .post(format!("{}/posts/{slug}/comments", app.address))
-            .form(&[
-                ("name", "Ada"),
-                ("email", "ada@example.com"),
-                ("body", "Once more"),
-            ])
-            .send()
-            .await
-            .expect("answered");
-        statuses.push(response.status().as_u16());
+        let page = post_comment(app, &format!("/posts/{slug}/comments"), "Once more").await;
+        statuses.push(page.status);
     }
     (
         statuses.iter().filter(|status| **status == 303).count(),

@@ -206,9 +206,18 @@ async fn under_raise_a_suspect_is_a_500_carrying_the_report_and_optimized_pages_
     assert!(naive.body.contains("see /lab/eager-loading"));
 }
 
+/// The N+1 suspects `/naive/` reports on the small dataset under `options`.
+async fn naive_list_suspects(options: TestOptions) -> Vec<String> {
+    let app = spawn_app_with(options).await;
+    app.seed(SMALL).await;
+    let naive = app.get_page("/naive/").await;
+    assert_eq!(naive.status, 200);
+    naive.n_plus_one
+}
+
 #[tokio::test]
 async fn a_higher_threshold_lets_a_page_of_twenty_pass() {
-    let app = spawn_app_with(TestOptions {
+    let suspects = naive_list_suspects(TestOptions {
         inspection: Inspection {
             threshold: 21,
             ..Inspection::default()
@@ -216,15 +225,12 @@ async fn a_higher_threshold_lets_a_page_of_twenty_pass() {
         ..TestOptions::rendering_every_page()
     })
     .await;
-    app.seed(SMALL).await;
-    let naive = app.get_page("/naive/").await;
-    assert_eq!(naive.status, 200);
-    assert!(naive.n_plus_one.is_empty(), "{:?}", naive.n_plus_one);
+    assert!(suspects.is_empty(), "{suspects:?}");
 }
 
 #[tokio::test]
 async fn a_repeat_allowed_by_its_shape_or_its_call_site_is_no_suspect() {
-    let app = spawn_app_with(TestOptions {
+    let suspects = naive_list_suspects(TestOptions {
         n_plus_one_allow: vec![
             "FROM \"users\"".to_owned(),
             "post_list::naive::summarize".to_owned(),
@@ -232,27 +238,17 @@ async fn a_repeat_allowed_by_its_shape_or_its_call_site_is_no_suspect() {
         ..TestOptions::rendering_every_page()
     })
     .await;
-    app.seed(SMALL).await;
-    let naive = app.get_page("/naive/").await;
-    assert_eq!(naive.status, 200);
     // The authors by their shape; the tags and counts by the function that loops (its
     // span names it: every request is traced under the default PERF_RECORD).
-    assert!(naive.n_plus_one.is_empty(), "{:?}", naive.n_plus_one);
+    assert!(suspects.is_empty(), "{suspects:?}");
 
-    let by_shape_only = spawn_app_with(TestOptions {
+    let suspects = naive_list_suspects(TestOptions {
         n_plus_one_allow: vec!["FROM \"users\"".to_owned()],
         ..TestOptions::rendering_every_page()
     })
     .await;
-    by_shape_only.seed(SMALL).await;
-    let naive = by_shape_only.get_page("/naive/").await;
-    assert_eq!(naive.n_plus_one.len(), 2, "{:?}", naive.n_plus_one);
-    assert!(
-        naive
-            .n_plus_one
-            .iter()
-            .all(|r| !r.contains("FROM \"users\""))
-    );
+    assert_eq!(suspects.len(), 2, "{suspects:?}");
+    assert!(suspects.iter().all(|r| !r.contains("FROM \"users\"")));
 }
 
 #[tokio::test]

@@ -212,10 +212,6 @@ pub async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next:
     let Some(labels) = unfinished.labels.take() else {
         return response;
     };
-    metrics
-        .latency
-        .get_or_create(&labels)
-        .observe(unfinished.started.elapsed().as_secs_f64());
     if let Some(statements) = response
         .headers()
         .get("x-query-count")
@@ -235,14 +231,7 @@ pub async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next:
             .get_or_create(&labels)
             .inc_by(u64::from(suspects));
     }
-    metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            route: labels.route,
-            variant: labels.variant,
-            status: response.status().as_u16(),
-        })
-        .inc();
+    unfinished.answered(labels, response.status());
     response
 }
 
@@ -256,14 +245,9 @@ struct Unfinished<'a> {
     timed_out: Option<TimedOut>,
 }
 
-impl Drop for Unfinished<'_> {
-    fn drop(&mut self) {
-        let Some(labels) = self.labels.take() else {
-            return;
-        };
-        if !self.timed_out.as_ref().is_some_and(TimedOut::happened) {
-            return;
-        }
+impl Unfinished<'_> {
+    /// Counts the request under `labels` as answered `status`, with its latency.
+    fn answered(&self, labels: RouteLabels, status: StatusCode) {
         self.metrics
             .latency
             .get_or_create(&labels)
@@ -273,9 +257,20 @@ impl Drop for Unfinished<'_> {
             .get_or_create(&RequestLabels {
                 route: labels.route,
                 variant: labels.variant,
-                status: StatusCode::SERVICE_UNAVAILABLE.as_u16(),
+                status: status.as_u16(),
             })
             .inc();
+    }
+}
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        if !self.timed_out.as_ref().is_some_and(TimedOut::happened) {
+            return;
+        }
+        if let Some(labels) = self.labels.take() {
+            self.answered(labels, StatusCode::SERVICE_UNAVAILABLE);
+        }
     }
 }
 
@@ -362,5 +357,39 @@ mod tests {
         let (status, text) = metrics_after("/fast").await;
         assert_eq!(status, 200);
         assert!(!text.contains(r#"status="503""#), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_request_whose_client_went_away_is_not_counted() {
+        let cache = FragmentCache::new(&CacheSettings::Memory).expect("a cache");
+        let metrics = Metrics::new(
+            cache.clone(),
+            PageCache::new(&cache, &PageCacheSettings::default()),
+        );
+        let app = Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .layer(axum::middleware::from_fn_with_state(
+                metrics.clone(),
+                record,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                Duration::from_secs(60),
+                timeout::limit,
+            ));
+        let request = Request::get("/slow")
+            .body(Body::empty())
+            .expect("a request");
+        // Dropped after 50 ms, as hyper drops a request whose connection closed.
+        let gone = tokio::time::timeout(Duration::from_millis(50), app.oneshot(request)).await;
+        assert!(gone.is_err());
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &metrics.registry).expect("encodes");
+        assert!(!text.contains(r#"route="/slow""#), "{text}");
     }
 }

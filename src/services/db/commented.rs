@@ -213,3 +213,53 @@ impl<C: TransactionSession + Send> TransactionSession for Commented<C> {
         self.inner.rollback().await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectOptions, Database};
+
+    use super::*;
+
+    async fn one_table() -> Db {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1).sqlx_logging(false);
+        let db = Database::connect(options)
+            .await
+            .expect("an in-memory database");
+        db.execute_unprepared("CREATE TABLE t (n INTEGER)")
+            .await
+            .expect("a table");
+        Db::new(db)
+    }
+
+    async fn rows(db: &Db) -> usize {
+        db.query_all_raw(Statement::from_string(DbBackend::Sqlite, "SELECT n FROM t"))
+            .await
+            .expect("a read")
+            .len()
+    }
+
+    #[tokio::test]
+    async fn a_transaction_through_the_wrapper_commits_on_ok_and_rolls_back_on_err() {
+        let db = one_table().await;
+        let kept: Result<(), TransactionError<DbErr>> = db
+            .transaction(|txn| {
+                Box::pin(async move {
+                    txn.execute_unprepared("INSERT INTO t VALUES (1)").await?;
+                    Ok(())
+                })
+            })
+            .await;
+        assert!(kept.is_ok(), "{kept:?}");
+        let undone: Result<(), TransactionError<DbErr>> = db
+            .transaction(|txn| {
+                Box::pin(async move {
+                    txn.execute_unprepared("INSERT INTO t VALUES (2)").await?;
+                    Err(DbErr::Custom("changed my mind".to_owned()))
+                })
+            })
+            .await;
+        assert!(matches!(undone, Err(TransactionError::Transaction(_))));
+        assert_eq!(rows(&db).await, 1, "the first kept, the second rolled back");
+    }
+}
