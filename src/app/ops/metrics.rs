@@ -316,9 +316,9 @@ mod tests {
     use crate::base::config::{CacheSettings, PageCacheSettings};
     use crate::services::http::timeout;
 
-    /// The metrics' text after `path` was asked of a router whose `/slow` outlasts a
-    /// 50 ms timeout, with the timeout and the metrics layered as the app layers them.
-    async fn metrics_after(path: &str) -> (u16, String) {
+    /// Fresh metrics, and a router whose `/slow` takes 5 s and `/fast` answers at once,
+    /// with the metrics and a `limit` timeout layered as the app layers them.
+    fn measured(limit: Duration) -> (Arc<Metrics>, Router) {
         let cache = FragmentCache::new(&CacheSettings::Memory).expect("a cache");
         let pages = PageCache::new(&cache, &PageCacheSettings::default());
         let metrics = Metrics::new(cache, pages);
@@ -335,15 +335,22 @@ mod tests {
                 metrics.clone(),
                 record,
             ))
-            .layer(axum::middleware::from_fn_with_state(
-                Duration::from_millis(50),
-                timeout::limit,
-            ));
-        let request = Request::get(path).body(Body::empty()).expect("a request");
-        let status = app.oneshot(request).await.expect("answered").status();
+            .layer(axum::middleware::from_fn_with_state(limit, timeout::limit));
+        (metrics, app)
+    }
+
+    fn text_of(metrics: &Metrics) -> String {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &metrics.registry).expect("encodes");
-        (status.as_u16(), text)
+        text
+    }
+
+    /// The status `path` got under a 50 ms timeout, and the metrics' text after it.
+    async fn metrics_after(path: &str) -> (u16, String) {
+        let (metrics, app) = measured(Duration::from_millis(50));
+        let request = Request::get(path).body(Body::empty()).expect("a request");
+        let status = app.oneshot(request).await.expect("answered").status();
+        (status.as_u16(), text_of(&metrics))
     }
 
     #[tokio::test]
@@ -361,35 +368,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_whose_client_went_away_is_not_counted() {
-        let cache = FragmentCache::new(&CacheSettings::Memory).expect("a cache");
-        let metrics = Metrics::new(
-            cache.clone(),
-            PageCache::new(&cache, &PageCacheSettings::default()),
-        );
-        let app = Router::new()
-            .route(
-                "/slow",
-                get(|| async {
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                    "late"
-                }),
-            )
-            .layer(axum::middleware::from_fn_with_state(
-                metrics.clone(),
-                record,
-            ))
-            .layer(axum::middleware::from_fn_with_state(
-                Duration::from_secs(60),
-                timeout::limit,
-            ));
+        let (metrics, app) = measured(Duration::from_secs(60));
         let request = Request::get("/slow")
             .body(Body::empty())
             .expect("a request");
         // Dropped after 50 ms, as hyper drops a request whose connection closed.
         let gone = tokio::time::timeout(Duration::from_millis(50), app.oneshot(request)).await;
         assert!(gone.is_err());
-        let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &metrics.registry).expect("encodes");
+        let text = text_of(&metrics);
         assert!(!text.contains(r#"route="/slow""#), "{text}");
     }
 }
