@@ -17,7 +17,8 @@ pub fn pages(site: Site) -> Router {
         .merge(twins("/", get(post_list::page)))
         .merge(twins("/tags/{slug}", get(tag_page::page)))
         .merge(twins("/posts/{slug}", get(post_detail::page)))
-        .route("/sitemap.xml", get(sitemap::sitemap));
+        .route("/sitemap.xml", get(sitemap::sitemap))
+        .route("/robots.txt", get(sitemap::robots));
     pages.merge(admin::routes(&site)).with_state(site)
 }
 

@@ -13,7 +13,7 @@ pub mod error;
 pub mod instrument;
 /// A slug, validated where it crosses the boundary, and making one from a title.
 pub mod slug;
-/// The stylesheet, compiled in, and its fingerprinted name.
-pub mod stylesheet;
+/// The static files (the stylesheet, the icon), compiled in, and their fingerprinted names.
+pub mod static_files;
 /// Which loader produced a page: naive or optimized.
 pub mod variant;

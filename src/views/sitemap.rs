@@ -1,4 +1,5 @@
-//! `GET /sitemap.xml`: every published post's address and when it last changed, for
+//! What crawlers read. `GET /robots.txt`: what they may crawl, and where the sitemap
+//! is. `GET /sitemap.xml`: every published post's address and when it last changed, for
 //! search engines — streamed. The body is written 1,000 posts at a time, each batch
 //! found by keyset (just after the last post of the batch before), so the server holds
 //! one batch, not the whole list, however many posts there are; a client that goes
@@ -9,6 +10,7 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -20,6 +22,8 @@ use super::pagination::{PageWindow, Position};
 use super::post_list::optimized::keyset;
 use super::post_list::published_newest_first;
 use crate::base::entities::post;
+use crate::services::cache::precompressed::Encoding;
+use crate::services::http::assets::{A_DAY_THEN_REVALIDATE, Served};
 use crate::views::site::Site;
 
 /// Posts per batch: one statement each.
@@ -54,6 +58,31 @@ pub async fn sitemap(State(site): State<Site>) -> Response {
         Body::from_stream(body),
     )
         .into_response()
+}
+
+/// Where crawlers are not welcome: the naive twins (slow on purpose, and the same
+/// content again), the lab (each visit runs both sides of a pattern against the
+/// database), and the admin's and operator's pages.
+const DISALLOWED: [&str; 4] = ["/naive", "/lab", "/admin", "/_perf"];
+
+/// `GET /robots.txt`: the paths above, and the sitemap's address. It can carry no hash
+/// in its name, so it is cached for a day and then revalidated by its ETag.
+pub async fn robots(State(site): State<Site>, request: HeaderMap) -> Response {
+    let mut text = String::from("User-agent: *\n");
+    for path in DISALLOWED {
+        text.push_str(&format!("Disallow: {path}\n"));
+    }
+    text.push_str(&format!("\nSitemap: {}/sitemap.xml\n", site.public_url));
+    let validator = format!(
+        "robots.{:016x}",
+        xxhash_rust::xxh3::xxh3_64(text.as_bytes())
+    );
+    let served = Served {
+        content_type: "text/plain; charset=utf-8",
+        validator: &validator,
+        cache_control: A_DAY_THEN_REVALIDATE,
+    };
+    served.respond(Bytes::from(text), Encoding::Identity, &request)
 }
 
 /// A post as the sitemap needs it: id, slug, published and last changed.

@@ -42,6 +42,7 @@ mod seed;
 mod sitemap;
 mod smtp_sink;
 mod sql_comments;
+mod static_files;
 mod stylesheet;
 mod tag_page;
 mod view_counter;

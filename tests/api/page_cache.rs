@@ -343,7 +343,7 @@ async fn a_cached_page_under_a_query_of_any_length_is_served_whole_without_echoi
 #[tokio::test]
 async fn the_stylesheet_is_compressed_once_and_served_in_the_encoding_asked_for() {
     let app = spawn_app().await;
-    let path = perfblog::base::stylesheet::path();
+    let path = perfblog::base::static_files::STYLESHEET.path();
     for (accept, coding) in [
         ("gzip, deflate, br, zstd", Some("br")),
         ("gzip", Some("gzip")),
@@ -356,7 +356,7 @@ async fn the_stylesheet_is_compressed_once_and_served_in_the_encoding_asked_for(
         } else {
             gunzip(&body)
         };
-        assert_eq!(css, perfblog::base::stylesheet::CSS.as_bytes());
+        assert_eq!(css, perfblog::base::static_files::STYLESHEET.bytes);
     }
 }
 

@@ -1,10 +1,15 @@
 //! Static files with fingerprinted names: `/static/style.<hash>.css` (see
-//! `stylesheet`), cached by browsers and proxies for a year without asking again
-//! (`immutable`). The file is compiled into the binary: the app runs from any
+//! `static_files`), cached by browsers and proxies for a year without asking again
+//! (`immutable`). The files are compiled into the binary: the app runs from any
 //! directory and from a bare container image.
 //!
-//! It is compressed once, on first use, at the highest settings (brotli 11, gzip 9):
-//! a request picks an encoding and copies bytes; the compression layer passes
+//! Two names cannot carry a hash, because clients ask for them by name:
+//! `/favicon.ico` (the same icon pages link under its hashed name) and `/robots.txt`
+//! (`views::sitemap`). Those are cached for a day and then revalidated: the client asks
+//! again with the ETag and gets an empty 304 while the file is unchanged.
+//!
+//! Each file is compressed once, on first use, at the highest settings (brotli 11,
+//! gzip 9): a request picks an encoding and copies bytes; the compression layer passes
 //! responses that already have a `Content-Encoding` through untouched.
 
 use std::io::Write;
@@ -21,76 +26,118 @@ use axum::routing::get;
 use bytes::Bytes;
 
 use crate::base::error::AppError;
-use crate::base::stylesheet;
+use crate::base::static_files::{FAVICON, FILES, StaticFile};
 use crate::services::cache::precompressed::Encoding;
 use crate::services::http::conditional::etag_matches;
 
+/// A fingerprinted name never changes its content: a year, and no revalidation.
+const FOREVER: &str = "public, max-age=31536000, immutable";
+/// A fixed name may: a day, then a revalidation.
+pub const A_DAY_THEN_REVALIDATE: &str = "public, max-age=86400";
+
 pub fn routes() -> Router {
-    Router::new().route("/static/{file}", get(serve))
+    Router::new()
+        .route("/static/{file}", get(fingerprinted))
+        .route("/favicon.ico", get(favicon))
 }
 
-/// The stylesheet in each encoding, made once.
+/// A file in each encoding, made once.
 struct Encoded {
     brotli: Option<Bytes>,
     gzip: Option<Bytes>,
 }
 
-static ENCODED: LazyLock<Encoded> = LazyLock::new(|| Encoded {
-    brotli: brotli_of(stylesheet::CSS.as_bytes()),
-    gzip: gzip_of(stylesheet::CSS.as_bytes()),
+/// Every file's encodings, in the order of `FILES`.
+static ENCODED: LazyLock<Vec<Encoded>> = LazyLock::new(|| {
+    FILES
+        .iter()
+        .map(|file| Encoded {
+            brotli: brotli_of(file.bytes),
+            gzip: gzip_of(file.bytes),
+        })
+        .collect()
 });
 
-/// Compresses the stylesheet now rather than on the first request for it.
+/// Compresses the files now rather than on the first request for each.
 pub fn precompress() {
     LazyLock::force(&ENCODED);
 }
 
-async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
-    if file != stylesheet::file_name() {
-        return AppError::NotFound("There is no such file.".to_owned()).into_response();
+async fn fingerprinted(Path(name): Path<String>, headers: HeaderMap) -> Response {
+    match StaticFile::named(&name) {
+        Some(file) => serve(file, &headers, FOREVER),
+        None => AppError::NotFound("There is no such file.".to_owned()).into_response(),
     }
+}
+
+async fn favicon(headers: HeaderMap) -> Response {
+    serve(&FAVICON, &headers, A_DAY_THEN_REVALIDATE)
+}
+
+/// `file` in the encoding the client prefers.
+fn serve(file: &'static StaticFile, headers: &HeaderMap, cache_control: &'static str) -> Response {
+    let encoded = FILES
+        .iter()
+        .zip(ENCODED.iter())
+        .find(|(listed, _)| std::ptr::eq(**listed, file))
+        .map(|(_, encoded)| encoded);
     let accepted = headers.get(ACCEPT_ENCODING).and_then(|v| v.to_str().ok());
-    let (encoding, body) = match Encoding::negotiate(accepted) {
-        Encoding::Brotli if ENCODED.brotli.is_some() => (Encoding::Brotli, ENCODED.brotli.clone()),
-        Encoding::Brotli | Encoding::Gzip if ENCODED.gzip.is_some() => {
-            (Encoding::Gzip, ENCODED.gzip.clone())
+    let (encoding, body) = match (Encoding::negotiate(accepted), encoded) {
+        (
+            Encoding::Brotli,
+            Some(Encoded {
+                brotli: Some(b), ..
+            }),
+        ) => (Encoding::Brotli, b.clone()),
+        (Encoding::Brotli | Encoding::Gzip, Some(Encoded { gzip: Some(g), .. })) => {
+            (Encoding::Gzip, g.clone())
         }
-        _ => (Encoding::Identity, None),
+        _ => (Encoding::Identity, Bytes::from_static(file.bytes)),
     };
-    let body = body.unwrap_or_else(|| Bytes::from_static(stylesheet::CSS.as_bytes()));
-    // The name is the content's hash, so it is the validator too.
-    let etag = format!(
-        "W/\"{}-{}\"",
-        stylesheet::file_name(),
-        encoding.etag_suffix()
-    );
-    let mut response = if headers
-        .get(IF_NONE_MATCH)
-        .is_some_and(|candidates| etag_matches(candidates, &etag))
-    {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        let mut response = body.into_response();
+    let served = Served {
+        content_type: file.content_type,
+        // The name is the content's hash, so it is the validator too.
+        validator: file.file_name(),
+        cache_control,
+    };
+    served.respond(body, encoding, headers)
+}
+
+/// How a file compiled in (or made from settings, as `/robots.txt` is) goes out.
+pub struct Served<'a> {
+    pub content_type: &'static str,
+    /// What names this content: a hash of it. The ETag is this and the encoding.
+    pub validator: &'a str,
+    pub cache_control: &'static str,
+}
+
+impl Served<'_> {
+    /// `body`, already in `encoding`, or an empty 304 when the request's
+    /// `If-None-Match` names this representation's ETag.
+    pub fn respond(&self, body: Bytes, encoding: Encoding, request: &HeaderMap) -> Response {
+        let etag = format!("\"{}-{}\"", self.validator, encoding.etag_suffix());
+        let mut response = if request
+            .get(IF_NONE_MATCH)
+            .is_some_and(|candidates| etag_matches(candidates, &etag))
+        {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else {
+            let mut response = body.into_response();
+            let headers = response.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(self.content_type));
+            if let Some(coding) = encoding.content_encoding() {
+                headers.insert(CONTENT_ENCODING, HeaderValue::from_static(coding));
+            }
+            response
+        };
         let headers = response.headers_mut();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/css; charset=utf-8"),
-        );
-        if let Some(coding) = encoding.content_encoding() {
-            headers.insert(CONTENT_ENCODING, HeaderValue::from_static(coding));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static(self.cache_control));
+        headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
+        if let Ok(etag) = HeaderValue::from_str(&etag) {
+            headers.insert(ETAG, etag);
         }
         response
-    };
-    let headers = response.headers_mut();
-    headers.insert(
-        CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=31536000, immutable"),
-    );
-    headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
-    if let Ok(etag) = HeaderValue::from_str(&etag) {
-        headers.insert(ETAG, etag);
     }
-    response
 }
 
 /// Brotli at quality 11: slow, and paid once. `None` if compressing failed (it does
