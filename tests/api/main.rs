@@ -45,5 +45,6 @@ mod sql_comments;
 mod static_files;
 mod stylesheet;
 mod tag_page;
+mod templates;
 mod view_counter;
 mod write_behind;

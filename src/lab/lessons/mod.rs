@@ -7,6 +7,7 @@ pub mod aggregation;
 pub mod atomic_counters;
 pub mod bulk_inserts;
 pub mod bulk_updates;
+pub mod compiled_templates;
 pub mod concurrent_reads;
 pub mod connection_pooling;
 pub mod denormalized_counters;
@@ -20,6 +21,7 @@ pub mod one_transaction;
 pub mod per_view_caching;
 pub mod projection;
 pub mod streaming;
+pub mod template_caching;
 pub mod write_behind_counter;
 
 pub use super::backfire::{Backfire, Line, median_of, refusal, time};
@@ -33,6 +35,7 @@ pub static LESSONS: &[&Lesson] = &[
     &atomic_counters::LESSON,
     &bulk_inserts::LESSON,
     &bulk_updates::LESSON,
+    &compiled_templates::LESSON,
     &concurrent_reads::LESSON,
     &connection_pooling::LESSON,
     &denormalized_counters::LESSON,
@@ -46,6 +49,7 @@ pub static LESSONS: &[&Lesson] = &[
     &per_view_caching::LESSON,
     &projection::LESSON,
     &streaming::LESSON,
+    &template_caching::LESSON,
     &write_behind_counter::LESSON,
 ];
 

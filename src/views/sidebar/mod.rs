@@ -10,16 +10,22 @@
 //!   only when the counting happens: at the write, once);
 //! - `cached.rs`: that, rendered once and reused from the fragment cache (what the
 //!   optimized pages show: fragment caching changes only whether it is recomputed).
+//!
+//! Rendering it is a ladder of its own (`runtime_template.rs`): a runtime engine that
+//! parses `sidebar.html` on every request, the same engine parsing it once, and the
+//! template compiled into the binary ([`render`], what every page uses).
 
 pub mod aggregated;
 pub mod cached;
 pub mod denormalized;
 pub mod naive;
+pub mod runtime_template;
 
 use std::fmt;
 use std::sync::Arc;
 
 use askama::Template;
+use serde::Serialize;
 
 use crate::base::error::AppError;
 use crate::base::instrument::component;
@@ -30,8 +36,9 @@ use crate::views::site::Site;
 /// Posts in the "most discussed" list.
 pub const POPULAR_POSTS: u64 = 5;
 
-/// What all four loaders return.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What all four loaders return. (`Serialize`: a runtime template engine reads it as
+/// data, see `runtime_template`.)
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Sidebar {
     /// Tags with at least one published post, by name.
     pub tags: Vec<TagCount>,
@@ -68,14 +75,14 @@ impl Sidebar {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TagCount {
     pub name: String,
     pub slug: String,
     pub posts: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PopularPost {
     pub title: String,
     pub slug: String,

@@ -35,7 +35,7 @@ import seed  # noqa: E402
 ORDER = ["eager-loading", "projection", "aggregation", "keyset-pagination", "exists",
          "streaming", "bulk-updates", "bulk-inserts", "atomic-counters",
          "write-behind-counter", "offloaded-email", "denormalized-counters",
-         "fragment-caching", "per-view-caching", "indexes", "connection-pooling",
+         "template-caching", "compiled-templates", "fragment-caching", "per-view-caching", "indexes", "connection-pooling",
          "concurrent-reads"]
 
 

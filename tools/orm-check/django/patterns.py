@@ -24,7 +24,7 @@ from django.db.models import BooleanField, Case, Count, F, OuterRef, Prefetch, Q
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Lower
 from django.db.models.signals import post_save
-from django.template import engines
+from django.template import Context, engines
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 
@@ -796,6 +796,90 @@ def denorm_recount():
     drifted = (Post.objects.annotate(fresh=fresh).exclude(comment_count=F("fresh"))
                .update(comment_count=fresh))
     return {"rows drifted": drifted}
+
+
+# ================================================================ template-caching
+
+# perfblog's own sidebar template: the same file askama compiles reads as Django's
+# template language too (and as Jinja2's, below).
+TEMPLATES_DIR = str(__import__("pathlib").Path(__file__).resolve().parents[3] / "templates")
+
+
+def sidebar_data():  # the sidebar as perfblog's template reads it: plain values
+    tags = [{"name": t.name, "slug": t.slug, "posts": t.published_post_count}
+            for t in Tag.objects.filter(published_post_count__gt=0).order_by("name")]
+    popular = [{"title": p.title, "slug": p.slug, "comments": p.comment_count}
+               for p in Post.objects.filter(status="published")
+                                    .order_by("-comment_count", "id")[:5]]
+    return {"root": "./", "sidebar": {"tags": tags, "popular": popular}}
+
+
+@contextlib.contextmanager
+def counting_parses():
+    """How many times Django's template language parsed a template's text."""
+    from django.template.base import Template
+    original, parses = Template.compile_nodelist, []
+
+    def counted(self):
+        parses.append(self.name)
+        return original(self)
+    Template.compile_nodelist = counted
+    try:
+        yield parses
+    finally:
+        Template.compile_nodelist = original
+
+
+def render_three_times(engine):
+    data = sidebar_data()
+    with counting_parses() as parses:
+        html = [engine.get_template("sidebar.html").render(Context(data)) for _ in range(3)]
+    return {"renders": len(html), "parses": len(parses), "same bytes": len(set(html)) == 1}
+
+
+@step("template-caching", "naive", "the filesystem loader alone: three renders of "
+      "templates/sidebar.html", show=(render_three_times,), driver=True)
+def template_uncached():
+    from django.template import Engine
+    return render_three_times(Engine(
+        dirs=[TEMPLATES_DIR], loaders=["django.template.loaders.filesystem.Loader"]))
+
+
+@step("template-caching", "optimized", "the cached loader (Django's default when the "
+      "loaders are not set): the same three renders")
+def template_cached():
+    from django.template import Engine
+    return render_three_times(Engine(dirs=[TEMPLATES_DIR], loaders=[
+        ("django.template.loaders.cached.Loader",
+         ["django.template.loaders.filesystem.Loader"])]))
+
+
+# ================================================================ compiled-templates
+
+@step("compiled-templates", "naive", "Django's template language, cached: parsed once, "
+      "its node tree walked on every render")
+def template_tree():
+    from django.template import Engine
+    engine = Engine(dirs=[TEMPLATES_DIR], loaders=[
+        ("django.template.loaders.cached.Loader",
+         ["django.template.loaders.filesystem.Loader"])])
+    template = engine.get_template("sidebar.html")
+    nodes = sum(1 for _ in template.nodelist.get_nodes_by_type(object))
+    return {"nodes walked per render": nodes,
+            "bytes": len(template.render(Context(sidebar_data())))}
+
+
+@step("compiled-templates", "optimized", "Django's Jinja2 backend: the template compiled to "
+      "Python code once, that code run on every render")
+def template_jinja2():
+    from django.template.backends.jinja2 import Jinja2
+    backend = Jinja2({"DIRS": [TEMPLATES_DIR], "APP_DIRS": False, "NAME": "jinja2",
+                      "OPTIONS": {}})
+    template = backend.get_template("sidebar.html")
+    code = backend.env.compile(backend.env.loader.get_source(backend.env, "sidebar.html")[0],
+                               raw=True)
+    return {"Python lines compiled": code.count("\n"),
+            "bytes": len(template.render(sidebar_data()))}
 
 
 # ================================================================ fragment-caching
