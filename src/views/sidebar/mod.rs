@@ -12,7 +12,7 @@
 //!   optimized pages show: fragment caching changes only whether it is recomputed).
 //!
 //! Rendering it is a ladder of its own (`runtime_template.rs`): a runtime engine that
-//! parses `sidebar.html` on every request, the same engine parsing it once, and the
+//! parses `sidebar.html` on every render, the same engine parsing it once, and the
 //! template compiled into the binary ([`render`], what every page uses).
 
 pub mod aggregated;

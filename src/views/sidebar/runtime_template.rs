@@ -2,8 +2,8 @@
 //! language, the family Django's templates belong to — from the very file askama
 //! compiles, `templates/sidebar.html`. Three rungs, each changing one thing:
 //!
-//! - [`render_parsing_each_time`]: the engine set up and the template parsed on every
-//!   call (Django's template loaders without the cached loader);
+//! - [`render_parsing_each_time`]: the template parsed on every render (Django's
+//!   template loaders without the cached loader);
 //! - [`render_parsed_once`]: the same engine and template, parsed once and kept
 //!   (Django's cached template loader);
 //! - [`super::render`]: askama, the template compiled into the binary with the rest of
@@ -17,7 +17,7 @@ use std::sync::LazyLock;
 
 use askama::filters::Escaper;
 use minijinja::value::Serde;
-use minijinja::{AutoEscape, Environment, Error, Output, State, Value, context};
+use minijinja::{AutoEscape, Environment, Error, Output, State, Template, Value, context};
 
 use super::{Fragment, Sidebar};
 use crate::base::error::AppError;
@@ -27,42 +27,45 @@ use crate::base::instrument::trace::OpenSpan;
 const SOURCE: &str = include_str!("../../../templates/sidebar.html");
 const NAME: &str = "sidebar.html";
 
-/// Costs a parse of the template on every call, and the engine's set-up with it: the
-/// environment with its built-in filters and tests is made, the template's text is
-/// read into tokens, parsed into a tree and compiled to the engine's instructions —
-/// work whose result is the same every time, thrown away when the call returns.
-/// Django without the cached loader does this (and reads the file from disk) for
-/// every `render()`.
+/// Costs a parse of the template on every render: the template's text is read into
+/// tokens, parsed into a tree and compiled to the engine's instructions — work whose
+/// result is the same every time, thrown away when the render returns. The engine
+/// itself is set up once, as in any app. Django's loaders without the cached loader
+/// do this (and read the file from disk) on every `get_template()`; so does
+/// `Template(text)` or `from_string(text)` in a view.
 pub fn render_parsing_each_time(sidebar: &Sidebar, root: &str) -> Result<Fragment, AppError> {
-    let parsed = parse().map_err(failed)?;
+    let engine = ENGINE.as_ref().map_err(copy)?;
+    let parsed = engine
+        .template_from_named_str(NAME, SOURCE)
+        .map_err(failed)?;
     render_with(&parsed, sidebar, root)
 }
 
-/// What changed: the environment, with the template parsed and compiled, is made on
-/// the first call and kept for every call after; a call only runs it.
+/// What changed: the template is added to the engine once — parsed and compiled on
+/// the first render — and every render after only runs it.
 pub fn render_parsed_once(sidebar: &Sidebar, root: &str) -> Result<Fragment, AppError> {
-    static PARSED: LazyLock<Result<Environment<'static>, Error>> = LazyLock::new(parse);
-    let parsed = PARSED
-        .as_ref()
-        .map_err(|error| failed(Error::new(error.kind(), error.to_string())))?;
-    render_with(parsed, sidebar, root)
+    static PARSED: LazyLock<Result<Environment<'static>, Error>> = LazyLock::new(|| {
+        let mut engine = engine();
+        engine.add_template(NAME, SOURCE)?;
+        Ok(engine)
+    });
+    let engine = PARSED.as_ref().map_err(copy)?;
+    render_with(&engine.get_template(NAME).map_err(failed)?, sidebar, root)
 }
 
-/// An environment holding the sidebar's template, parsed; it escapes as askama does.
-fn parse() -> Result<Environment<'static>, Error> {
-    let mut environment = Environment::new();
-    environment.set_formatter(escape_as_askama_does);
-    environment.add_template(NAME, SOURCE)?;
-    Ok(environment)
+/// The engine with no template in it, set up once: both rungs' starting point.
+static ENGINE: LazyLock<Result<Environment<'static>, Error>> = LazyLock::new(|| Ok(engine()));
+
+/// An engine that escapes as askama does, so every rung writes the same bytes.
+fn engine() -> Environment<'static> {
+    let mut engine = Environment::new();
+    engine.set_formatter(escape_as_askama_does);
+    engine
 }
 
-fn render_with(
-    environment: &Environment<'static>,
-    sidebar: &Sidebar,
-    root: &str,
-) -> Result<Fragment, AppError> {
+fn render_with(template: &Template, sidebar: &Sidebar, root: &str) -> Result<Fragment, AppError> {
     let _timed = OpenSpan::open("template", "sidebar.html (minijinja)");
-    let template = environment.get_template(NAME).map_err(failed)?;
+    // The engine reads its own dynamic values: the sidebar is converted into them.
     let html = template
         .render(context! { root, sidebar => Value::from(Serde(sidebar)) })
         .map_err(failed)?;
@@ -87,6 +90,11 @@ fn escape_as_askama_does(out: &mut Output, state: &mut State, value: &Value) -> 
     askama::filters::Html
         .write_escaped_str(out, text)
         .map_err(Error::from)
+}
+
+/// A kept engine's error, for a render that cannot use it.
+fn copy(error: &Error) -> AppError {
+    failed(Error::new(error.kind(), error.to_string()))
 }
 
 fn failed(error: Error) -> AppError {
