@@ -29,7 +29,7 @@ pub fn from_criterion(criterion: &Path, catalog: &Catalog) -> anyhow::Result<Rep
         .unwrap_or_else(Utc::now);
     Ok(Report {
         measured: measured.format("%Y-%m-%d").to_string(),
-        machine: machine(),
+        machine: catalog::report::machine(),
         figures: catalog
             .measures()
             .flat_map(|(slug, measure)| pair(&results, slug, measure))
@@ -163,20 +163,6 @@ pub fn row(what: &str, figure: &Figure) -> String {
 }
 
 /// "2 cores, AMD EPYC": what the figures were measured on.
-fn machine() -> String {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|line| line.starts_with("model name"))
-                .and_then(|line| line.split(':').nth(1))
-                .map(|name| name.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    format!("{cores} cores, {cpu}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -286,6 +286,21 @@ pub fn thousands(n: u64) -> String {
     grouped
 }
 
+/// The machine figures are measured on: its cores and its CPU's model name.
+pub fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split(':').nth(1))
+                .map(|name| name.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    format!("{cores} cores, {cpu}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
