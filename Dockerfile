@@ -9,13 +9,15 @@ COPY Cargo.toml Cargo.lock clippy.toml ./
 COPY catalog/Cargo.toml catalog/Cargo.toml
 COPY migrations/Cargo.toml migrations/Cargo.toml
 COPY bench-report/Cargo.toml bench-report/Cargo.toml
+COPY loadtest/Cargo.toml loadtest/Cargo.toml
 # Stand-ins for every target the manifests name (the benches are read off Cargo.toml).
-RUN mkdir -p src catalog/src migrations/src bench-report/src benches \
+RUN mkdir -p src catalog/src migrations/src bench-report/src loadtest/src benches \
  && echo 'fn main() {}' > src/main.rs && touch src/lib.rs catalog/src/lib.rs migrations/src/lib.rs \
  && echo 'fn main() {}' > bench-report/src/main.rs \
+ && echo 'fn main() {}' > loadtest/src/main.rs \
  && for bench in $(sed -n '/^\[\[bench\]\]/{n;s/^name = "\(.*\)"/\1/p}' Cargo.toml); do echo 'fn main() {}' > benches/$bench.rs; done \
  && cargo build --release --locked --bin perfblog \
- && rm -rf src catalog/src migrations/src bench-report/src
+ && rm -rf src catalog/src migrations/src bench-report/src loadtest/src
 COPY . .
 RUN touch src/main.rs src/lib.rs catalog/src/lib.rs migrations/src/lib.rs \
  && cargo build --release --locked --bin perfblog \
