@@ -412,6 +412,52 @@ async fn connections_that_send_nothing_or_only_an_http2_preface_are_closed_at_th
     }
 }
 
+/// The frames in `bytes` a server sent on an HTTP/2 connection: (type, stream).
+fn http2_frames(mut bytes: &[u8]) -> Vec<(u8, u32)> {
+    let mut frames = Vec::new();
+    while bytes.len() >= 9 {
+        let length =
+            usize::from(bytes[0]) << 16 | usize::from(bytes[1]) << 8 | usize::from(bytes[2]);
+        let stream = u32::from_be_bytes([bytes[5], bytes[6], bytes[7], bytes[8]]) & 0x7fff_ffff;
+        frames.push((bytes[3], stream));
+        bytes = &bytes[(9 + length).min(bytes.len())..];
+    }
+    frames
+}
+
+#[tokio::test]
+async fn an_http2_connection_idle_after_its_requests_is_sent_goaway_and_closed_at_the_same_timeout()
+{
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app_with(short_header_timeout()).await;
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    const SETTINGS: &[u8] = &[0, 0, 0, 4, 0, 0, 0, 0, 0];
+    // GET /healthz on stream 1, headers in HPACK without Huffman: :method GET and
+    // :scheme http from the static table, :path and :authority as literals.
+    let mut block = vec![0x82, 0x86, 0x04, 8];
+    block.extend_from_slice(b"/healthz");
+    block.extend_from_slice(&[0x01, 9]);
+    block.extend_from_slice(b"blog.test");
+    let length = u8::try_from(block.len()).expect("a short block");
+    // HEADERS (type 1) with END_STREAM and END_HEADERS (0x5), stream 1.
+    let mut headers = vec![0, 0, length, 1, 0x5, 0, 0, 0, 1];
+    headers.extend_from_slice(&block);
+    let mut stream = connect(&app).await;
+    stream
+        .write_all(&[PREFACE, SETTINGS, &headers].concat())
+        .await
+        .expect("a request is sent");
+    let received = read_until_closed(&mut stream, std::time::Duration::from_secs(5))
+        .await
+        .expect("closed 5 s after a 0.3 s timeout");
+    let frames = http2_frames(&received);
+    assert!(frames.contains(&(1, 1)), "answered first: {frames:?}");
+    assert!(
+        frames.contains(&(7, 0)),
+        "a GOAWAY before closing: {frames:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_connection_past_the_limit_is_answered_503_and_closed() {
     let app = spawn_app_with(TestOptions {

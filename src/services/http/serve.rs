@@ -11,14 +11,18 @@
 //! hyper's clock does not cover a connection that sends nothing at all (hyper-util waits
 //! for its first bytes to tell HTTP/1 from HTTP/2), nor an HTTP/2 one that sends its
 //! preface and no request: every connection that has brought no request within the same
-//! limit is closed. And at most `ConnectionTimeouts::most_open` are open at once: one
-//! more is answered `503` and closed, rather than left to exhaust the process's files.
+//! limit is closed. Nor does it cover an HTTP/2 connection idle after its requests
+//! (hyper has no idle timeout for HTTP/2): once no request has been in progress on a
+//! connection for the same limit, it is shut down gracefully — `GOAWAY`, then closed.
+//! And at most `ConnectionTimeouts::most_open` are open at once: one more is answered
+//! `503` and closed, rather than left to exhaust the process's files.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
@@ -27,12 +31,12 @@ use axum::extract::ConnectInfo;
 use axum::http::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::conn::auto::{Builder, UpgradeableConnection};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
+use tokio::time::Instant;
 use tower_service::Service;
 
 use crate::base::config::ConnectionTimeouts;
@@ -51,7 +55,7 @@ pub async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(timeouts.header_read);
-    let graceful = GracefulShutdown::new();
+    let (stop, stopped) = watch::channel(false);
     let open = Arc::new(Semaphore::new(timeouts.most_open));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -74,49 +78,137 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let asked = Arc::new(AtomicBool::new(false));
+        let activity = Arc::new(Activity::new());
         let service = TowerToHyperService::new(WithPeer {
             app: app.clone(),
             peer,
-            asked: asked.clone(),
+            activity: activity.clone(),
         });
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(serve_one(
-            connection,
-            asked,
-            timeouts.header_read,
-            peer,
-            permit,
-        ));
+        let watch = Watch {
+            activity,
+            idle_for: timeouts.header_read,
+            stopped: stopped.clone(),
+        };
+        tokio::spawn(serve_one(connection, watch, peer, permit));
     }
     drop(listener);
-    graceful.shutdown().await;
+    let _ = stop.send(true);
+    // Every connection holds a permit until it ends: all of them back, all are done.
+    let all = u32::try_from(timeouts.most_open).unwrap_or(u32::MAX);
+    let _ = open.acquire_many(all).await;
 }
 
-/// Serves one `connection` to its end, or drops it — closing it — if it has `asked` no
-/// request within `silent_for`. It holds one of the open connections' permits.
-async fn serve_one<E: std::fmt::Display>(
-    connection: impl Future<Output = Result<(), E>>,
-    asked: Arc<AtomicBool>,
-    silent_for: Duration,
+/// One client's connection, HTTP/1 or HTTP/2, served by hyper.
+type Connection = UpgradeableConnection<
+    'static,
+    TokioIo<TcpStream>,
+    TowerToHyperService<WithPeer>,
+    TokioExecutor,
+>;
+
+/// What a connection's task watches besides the connection: its requests, the idle
+/// limit, and the server's stop.
+struct Watch {
+    activity: Arc<Activity>,
+    idle_for: Duration,
+    stopped: watch::Receiver<bool>,
+}
+
+/// Serves one `connection` to its end. It is dropped — closed without a word — if it has
+/// asked no request within the idle limit; shut down gracefully once no request has
+/// been in progress for that long (and dropped if that takes as long again), or when
+/// the server stops. It holds one of the open connections' permits.
+async fn serve_one(
+    connection: Connection,
+    mut watch: Watch,
     peer: SocketAddr,
     _open: tokio::sync::OwnedSemaphorePermit,
 ) {
     let mut connection = std::pin::pin!(connection);
-    let ended = tokio::select! {
-        ended = &mut connection => ended,
-        () = tokio::time::sleep(silent_for) => {
-            if !asked.load(Ordering::Relaxed) {
-                return; // Dropped: closed without a word, as it said none.
+    let ended = loop {
+        let idle_until = watch.activity.idle_until(watch.idle_for);
+        tokio::select! {
+            ended = &mut connection => break ended,
+            () = tokio::time::sleep_until(idle_until) => {
+                if watch.activity.idle_until(watch.idle_for) > Instant::now() {
+                    continue; // A request came, or is still in progress.
+                }
+                if !watch.activity.asked() {
+                    return;
+                }
+                // HTTP/2's goodbye waits for the client to answer a PING: one that never
+                // does is dropped after the same limit again.
+                connection.as_mut().graceful_shutdown();
+                match tokio::time::timeout(watch.idle_for, &mut connection).await {
+                    Ok(ended) => break ended,
+                    Err(_) => return,
+                }
             }
-            connection.await
+            _ = watch.stopped.changed() => {
+                connection.as_mut().graceful_shutdown();
+                break connection.await;
+            }
         }
     };
     if let Err(error) = ended {
         tracing::debug!(%peer, %error, "connection closed with an error");
+    }
+}
+
+/// A connection's requests: how many are in progress, whether there was ever one, and
+/// when the last one began or ended.
+struct Activity {
+    in_progress: AtomicUsize,
+    asked: AtomicBool,
+    last: Mutex<Instant>,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            in_progress: AtomicUsize::new(0),
+            asked: AtomicBool::new(false),
+            last: Mutex::new(Instant::now()),
+        }
+    }
+
+    fn asked(&self) -> bool {
+        self.asked.load(Ordering::Relaxed)
+    }
+
+    /// When the connection will have been idle for `limit`: never while a request is in
+    /// progress (the limit counted from now, and looked at again then).
+    fn idle_until(&self, limit: Duration) -> Instant {
+        if self.in_progress.load(Ordering::Acquire) > 0 {
+            return Instant::now() + limit;
+        }
+        *self.last.lock().unwrap_or_else(PoisonError::into_inner) + limit
+    }
+
+    fn touch(&self) {
+        *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+    }
+
+    /// A request begins: in progress until the guard is dropped with its response.
+    fn begin(self: &Arc<Self>) -> InProgress {
+        self.asked.store(true, Ordering::Relaxed);
+        self.in_progress.fetch_add(1, Ordering::AcqRel);
+        self.touch();
+        InProgress(self.clone())
+    }
+}
+
+/// A request in progress on a connection, until its response is sent; its end is the
+/// connection's last activity.
+struct InProgress(Arc<Activity>);
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.in_progress.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -135,18 +227,18 @@ async fn refuse(mut stream: TcpStream) {
 }
 
 /// The router, with the peer's address put where axum's `ConnectInfo` looks for it;
-/// notes that the connection has brought a request.
+/// counts the connection's requests in progress.
 #[derive(Clone)]
 struct WithPeer {
     app: Router,
     peer: SocketAddr,
-    asked: Arc<AtomicBool>,
+    activity: Arc<Activity>,
 }
 
 impl Service<Request<Incoming>> for WithPeer {
-    type Response = axum::response::Response;
+    type Response = axum::http::Response<Tracked>;
     type Error = Infallible;
-    type Future = <Router as Service<Request<Body>>>::Future;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
 
     fn poll_ready(
         &mut self,
@@ -156,9 +248,43 @@ impl Service<Request<Incoming>> for WithPeer {
     }
 
     fn call(&mut self, request: Request<Incoming>) -> Self::Future {
-        self.asked.store(true, Ordering::Relaxed);
+        let in_progress = self.activity.begin();
         let mut request = request.map(Body::new);
         request.extensions_mut().insert(ConnectInfo(self.peer));
-        self.app.call(request)
+        let response = self.app.call(request);
+        Box::pin(async move {
+            let response = response.await?;
+            Ok(response.map(|body| Tracked {
+                body,
+                _in_progress: in_progress,
+            }))
+        })
+    }
+}
+
+/// A response's body, which keeps its request in progress until it is sent (or
+/// dropped): a streamed export is no idle connection.
+struct Tracked {
+    body: Body,
+    _in_progress: InProgress,
+}
+
+impl http_body::Body for Tracked {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }
