@@ -118,9 +118,13 @@ struct Watch {
 }
 
 /// Serves one `connection` to its end. It is dropped — closed without a word — if it has
-/// asked no request within the idle limit; shut down gracefully once no request has
-/// been in progress for that long (and dropped if that takes as long again), or when
-/// the server stops. It holds one of the open connections' permits.
+/// asked no request within the idle limit. Once no request has been in progress for
+/// that long, or when the server stops, it is shut down gracefully (HTTP/2: `GOAWAY`)
+/// and let finish what is in progress; past the same limit with nothing in progress —
+/// a client that does not answer HTTP/2's closing PING — it is dropped. A request
+/// whose response has not moved for the request timeout and the limit together (a
+/// client that stopped reading) no longer counts as in progress. It holds one of the
+/// open connections' permits.
 async fn serve_one(
     connection: Connection,
     mut watch: Watch,
@@ -128,28 +132,28 @@ async fn serve_one(
     _open: tokio::sync::OwnedSemaphorePermit,
 ) {
     let mut connection = std::pin::pin!(connection);
+    let mut closing = false;
     let ended = loop {
-        let idle_until = watch.activity.idle_until(watch.idle_for);
         tokio::select! {
             ended = &mut connection => break ended,
-            () = tokio::time::sleep_until(idle_until) => {
+            () = tokio::time::sleep_until(watch.activity.idle_until(watch.idle_for)) => {
                 if watch.activity.idle_until(watch.idle_for) > Instant::now() {
-                    continue; // A request came, or is still in progress.
+                    continue; // A request came, or one is still in progress.
                 }
+                if closing || !watch.activity.asked() {
+                    return;
+                }
+                closing = true;
+                watch.activity.touch();
+                connection.as_mut().graceful_shutdown();
+            }
+            _ = watch.stopped.changed(), if !closing => {
                 if !watch.activity.asked() {
                     return;
                 }
-                // HTTP/2's goodbye waits for the client to answer a PING: one that never
-                // does is dropped after the same limit again.
+                closing = true;
+                watch.activity.touch();
                 connection.as_mut().graceful_shutdown();
-                match tokio::time::timeout(watch.idle_for, &mut connection).await {
-                    Ok(ended) => break ended,
-                    Err(_) => return,
-                }
-            }
-            _ = watch.stopped.changed() => {
-                connection.as_mut().graceful_shutdown();
-                break connection.await;
             }
         }
     };
@@ -179,13 +183,16 @@ impl Activity {
         self.asked.load(Ordering::Relaxed)
     }
 
-    /// When the connection will have been idle for `limit`: never while a request is in
-    /// progress (the limit counted from now, and looked at again then).
+    /// When the connection will have been idle for `limit`; with a request in progress,
+    /// when that request will have been stalled.
     fn idle_until(&self, limit: Duration) -> Instant {
+        let last = *self.last.lock().unwrap_or_else(PoisonError::into_inner);
         if self.in_progress.load(Ordering::Acquire) > 0 {
-            return Instant::now() + limit;
+            // Its response moves (every frame sent touches it), or the request timeout
+            // answers it: one that does neither for that long is stalled.
+            return last + super::REQUEST_TIMEOUT + limit;
         }
-        *self.last.lock().unwrap_or_else(PoisonError::into_inner) + limit
+        last + limit
     }
 
     fn touch(&self) {
@@ -254,10 +261,7 @@ impl Service<Request<Incoming>> for WithPeer {
         let response = self.app.call(request);
         Box::pin(async move {
             let response = response.await?;
-            Ok(response.map(|body| Tracked {
-                body,
-                _in_progress: in_progress,
-            }))
+            Ok(response.map(|body| Tracked { body, in_progress }))
         })
     }
 }
@@ -266,7 +270,7 @@ impl Service<Request<Incoming>> for WithPeer {
 /// dropped): a streamed export is no idle connection.
 struct Tracked {
     body: Body,
-    _in_progress: InProgress,
+    in_progress: InProgress,
 }
 
 impl http_body::Body for Tracked {
@@ -277,7 +281,11 @@ impl http_body::Body for Tracked {
         mut self: Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
+        let frame = Pin::new(&mut self.body).poll_frame(cx);
+        if frame.is_ready() {
+            self.in_progress.0.touch();
+        }
+        frame
     }
 
     fn is_end_stream(&self) -> bool {
