@@ -96,8 +96,10 @@ async fn main() -> anyhow::Result<()> {
 async fn attack(args: &Args, pages: Pages) -> anyhow::Result<GooseMetrics> {
     let configuration = GooseConfiguration::parse_args_default(&[] as &[&str])
         .map_err(|error| anyhow::anyhow!("goose's default configuration: {error}"))?;
+    let [read, write] = browse::scenarios(pages)?;
     let metrics = GooseAttack::initialize_with_config(configuration)?
-        .register_scenario(browse::scenario(pages)?)
+        .register_scenario(read)
+        .register_scenario(write)
         .set_default(GooseDefault::Host, args.host.as_str())?
         .set_default(GooseDefault::Users, args.users)?
         // Every user starts within a second: the run time is the load, not a ramp.

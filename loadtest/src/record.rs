@@ -97,13 +97,14 @@ pub fn write(root: &Path, label: &Label, summaries: Vec<Summary>) -> anyhow::Res
         runs.retain(|kept| !kept.same_setup(&run));
         runs.push(run);
     }
-    std::fs::write(&json, serde_json::to_string_pretty(&runs)? + "\n")
-        .with_context(|| format!("writing {JSON}"))?;
     let page = root.join(PAGE);
     let text = std::fs::read_to_string(&page).with_context(|| format!("reading {PAGE}"))?;
     let tables: Vec<String> = runs.iter().map(Run::markdown).collect();
     let text = catalog::figures::replace_region(&text, REGION, &tables.join("\n"))
         .with_context(|| format!("{PAGE} has no {REGION} region"))?;
+    // Both files or neither: the page is checked before the JSON is written.
+    std::fs::write(&json, serde_json::to_string_pretty(&runs)? + "\n")
+        .with_context(|| format!("writing {JSON}"))?;
     std::fs::write(&page, text).with_context(|| format!("writing {PAGE}"))?;
     Ok(page)
 }

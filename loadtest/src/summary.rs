@@ -30,12 +30,14 @@ pub struct Row {
     pub p50_us: u64,
     pub p95_us: u64,
     pub p99_us: u64,
-    /// The 99th percentile once the requests a stall kept from being sent are counted.
+    /// The 99th percentile once the requests a stall kept from being sent are counted
+    /// (the same as `p99_us` where goose made none up).
     pub p99_adjusted_us: Option<u64>,
+    /// Answers with an error status, or none.
     pub failed: usize,
     /// How many answers had each status other than 200 (a 503 from the naive gate, a
-    /// 429 from the comment limit; a comment's 303 is followed, so it is its page's
-    /// status). goose counts statuses from the first request, the ramp-up included.
+    /// 429 from the comment limit; a comment's redirect is followed, so it is its
+    /// page's status).
     pub statuses: BTreeMap<u16, usize>,
 }
 
@@ -75,12 +77,13 @@ impl Summary {
 
 impl Row {
     fn of(name: &str, aggregate: &GooseRequestMetricAggregate, seconds: usize) -> Row {
+        let statuses = real_statuses(aggregate);
         Row::from_data(
             name,
             &aggregate.raw_data,
-            aggregate.coordinated_omission_data.as_ref(),
-            aggregate.fail_count,
-            aggregate.status_code_counts.iter(),
+            Some(adjusted(aggregate)),
+            failures(&statuses),
+            statuses.iter(),
             seconds,
         )
     }
@@ -115,18 +118,22 @@ impl Row {
         seconds: usize,
     ) -> Row {
         let times = merged(requests.clone().map(|aggregate| &aggregate.raw_data));
-        let adjusted = merged(
-            requests
-                .clone()
-                .filter_map(|aggregate| aggregate.coordinated_omission_data.as_ref()),
-        );
+        let adjusted = merged(requests.clone().map(adjusted));
         let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
-        for (status, count) in requests.clone().flat_map(|a| &a.status_code_counts) {
-            *statuses.entry(*status).or_default() += count;
+        for aggregate in requests {
+            for (status, count) in real_statuses(aggregate) {
+                *statuses.entry(status).or_default() += count;
+            }
         }
-        let failed = requests.map(|aggregate| aggregate.fail_count).sum();
-        let adjusted = (adjusted.counter > 0).then_some(&adjusted);
-        Row::from_data("all", &times, adjusted, failed, statuses.iter(), seconds)
+        let failed = failures(&statuses);
+        Row::from_data(
+            "all",
+            &times,
+            Some(&adjusted),
+            failed,
+            statuses.iter(),
+            seconds,
+        )
     }
 
     fn markdown(&self) -> String {
@@ -148,6 +155,33 @@ impl Row {
             statuses.join(", ")
         )
     }
+}
+
+/// The times adjusted for coordinated omission, where goose made any; else the times.
+fn adjusted(aggregate: &GooseRequestMetricAggregate) -> &GooseRequestMetricTimingData {
+    aggregate
+        .coordinated_omission_data
+        .as_ref()
+        .unwrap_or(&aggregate.raw_data)
+}
+
+/// How many real answers had each status: goose also counts the requests its
+/// coordinated-omission mitigation made up in `status_code_counts`, not in these.
+fn real_statuses(aggregate: &GooseRequestMetricAggregate) -> BTreeMap<u16, usize> {
+    aggregate
+        .status_code_timings
+        .iter()
+        .map(|(status, timing)| (*status, timing.count))
+        .collect()
+}
+
+/// Answers that were errors: a status of 400 or more, or none at all (no answer).
+fn failures(statuses: &BTreeMap<u16, usize>) -> usize {
+    statuses
+        .iter()
+        .filter(|(status, _)| **status >= 400 || **status == 0)
+        .map(|(_, count)| count)
+        .sum()
 }
 
 /// Several requests' times as one set of buckets.
