@@ -301,6 +301,20 @@ fn sigterm_lets_the_server_finish_and_exit_cleanly() {
 }
 
 #[test]
+fn sigterm_does_not_wait_for_a_connection_that_sent_only_an_http2_preface() {
+    use std::io::Write;
+    // Long enough that the idle limit cannot be what closes it within the 10 s allowed.
+    let mut server = serve(&[("HEADER_READ_TIMEOUT", "60")]);
+    let mut silent = std::net::TcpStream::connect(&server.address).expect("connects");
+    silent
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .expect("the preface and an empty SETTINGS frame are sent");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let status = terminate(&mut server);
+    assert!(status.success(), "a clean exit: {status:?}");
+}
+
+#[test]
 fn under_log_format_json_every_line_is_an_object_and_each_request_has_one() {
     let mut server = serve(&[("LOG_FORMAT", "json")]);
     let answer = get_raw(&server.address, "/healthz");
