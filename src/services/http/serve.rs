@@ -296,3 +296,37 @@ impl http_body::Body for Tracked {
         self.body.size_hint()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMIT: Duration = Duration::from_secs(10);
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_is_idle_the_limit_after_its_last_request_ended() {
+        let activity = Arc::new(Activity::new());
+        assert!(!activity.asked());
+        let request = activity.begin();
+        tokio::time::advance(Duration::from_secs(3)).await;
+        drop(request);
+        let ended = Instant::now();
+        assert!(activity.asked());
+        assert_eq!(activity.idle_until(LIMIT), ended + LIMIT);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_in_progress_keeps_it_busy_until_its_response_stops_moving() {
+        let activity = Arc::new(Activity::new());
+        let _request = activity.begin();
+        tokio::time::advance(Duration::from_secs(5)).await;
+        // A frame of the response goes out.
+        activity.touch();
+        let moved = Instant::now();
+        assert_eq!(
+            activity.idle_until(LIMIT),
+            moved + super::super::REQUEST_TIMEOUT + LIMIT,
+            "stalled only once it has not moved for the request timeout and the limit"
+        );
+    }
+}
