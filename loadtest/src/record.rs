@@ -108,3 +108,19 @@ pub fn write(root: &Path, label: &Label, summaries: Vec<Summary>) -> anyhow::Res
     std::fs::write(&page, text).with_context(|| format!("writing {PAGE}"))?;
     Ok(page)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Label;
+
+    #[test]
+    fn a_label_names_a_backend_the_app_runs_on_and_a_dataset() {
+        let label = Label::parse("postgres,10x").expect("a label");
+        assert_eq!(
+            (label.backend.as_str(), label.dataset.as_str()),
+            ("PostgreSQL", "10x")
+        );
+        assert!(Label::parse("postgres").is_err_and(|why| why.contains("BACKEND,DATASET")));
+        assert!(Label::parse("mysql,standard").is_err_and(|why| why.contains("mysql")));
+    }
+}

@@ -686,3 +686,48 @@ impl std::io::Write for CapturedLogs {
         Ok(())
     }
 }
+
+/// GET `path` with `Accept-Encoding: accept` (and `If-None-Match: etag`, if given): the
+/// status, the headers and the raw body, still encoded.
+pub async fn fetch(
+    app: &TestApp,
+    path: &str,
+    accept: &str,
+    etag: Option<&str>,
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let mut request = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .header("accept-encoding", accept);
+    if let Some(etag) = etag {
+        request = request.header("if-none-match", etag);
+    }
+    let response = request.send().await.expect("answered");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.expect("a body").to_vec();
+    (status, headers, body)
+}
+
+/// A response header's value, if it is there and is text.
+pub fn header<'a>(headers: &'a reqwest::header::HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+pub fn gunzip(body: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .read_to_end(&mut out)
+        .expect("valid gzip");
+    out
+}
+
+pub fn unbrotli(body: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    brotli::Decompressor::new(body, 4096)
+        .read_to_end(&mut out)
+        .expect("valid brotli");
+    out
+}

@@ -2,14 +2,15 @@
 //! write and served from the cache, with the view count and the footer filled in per
 //! request, in the encoding the client accepts, compressed once.
 
-use std::io::Read;
 use std::time::Duration;
 
 use perfblog::base::config::PageCacheSettings;
 use perfblog::views::sidebar::aggregated;
 use serde_json::json;
 
-use crate::helpers::{Page, SMALL, TestApp, TestOptions, spawn_app, spawn_app_with};
+use crate::helpers::{
+    Page, SMALL, TestApp, TestOptions, fetch, gunzip, header, spawn_app, spawn_app_with, unbrotli,
+};
 
 fn page_cache_outcome(page: &Page) -> Option<&str> {
     page.timings
@@ -168,47 +169,6 @@ async fn a_hundred_concurrent_cold_requests_render_the_page_once() {
         1,
         "one render for 100 requests"
     );
-}
-
-fn gunzip(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(body)
-        .read_to_end(&mut out)
-        .expect("valid gzip");
-    out
-}
-
-fn unbrotli(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    brotli::Decompressor::new(body, 4096)
-        .read_to_end(&mut out)
-        .expect("valid brotli");
-    out
-}
-
-/// GET `path` with `Accept-Encoding: accept`: status, headers and the raw body.
-async fn fetch(
-    app: &TestApp,
-    path: &str,
-    accept: &str,
-    etag: Option<&str>,
-) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
-    let mut request = app
-        .client
-        .get(format!("{}{path}", app.address))
-        .header("accept-encoding", accept);
-    if let Some(etag) = etag {
-        request = request.header("if-none-match", etag);
-    }
-    let response = request.send().await.expect("answered");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.bytes().await.expect("a body").to_vec();
-    (status, headers, body)
-}
-
-fn header<'a>(headers: &'a reqwest::header::HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|value| value.to_str().ok())
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! Compiled templates: the sidebar's template parsed once by a runtime engine and run
 //! on every render, or compiled into the binary by askama.
 
-use super::template_caching::sidebar;
+use super::template_caching::{Rung, sidebar, time_rung};
 use super::{Comparison, Facts, Lesson, Runs, Which};
 use crate::base::error::AppError;
 use crate::views::sidebar::runtime_template::render_parsed_once;
@@ -21,12 +21,9 @@ static SIDEBAR: Comparison<Sidebar> = Comparison::either(
 );
 
 async fn render(sidebar: &Sidebar, runs: &mut Runs, which: Which) -> Result<Facts, AppError> {
-    runs.time(|| async {
-        match which {
-            Which::Naive => render_parsed_once(sidebar, "./"),
-            Which::Optimized => render_compiled(sidebar, "./"),
-        }
-    })
-    .await?;
-    Ok(Facts::none())
+    let rung: Rung = match which {
+        Which::Naive => render_parsed_once,
+        Which::Optimized => render_compiled,
+    };
+    time_rung(sidebar, runs, rung).await
 }

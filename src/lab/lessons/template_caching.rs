@@ -5,7 +5,7 @@ use super::{Comparison, Facts, Lesson, Runs, Which};
 use crate::base::error::AppError;
 use crate::lab::workbench::Workbench;
 use crate::views::sidebar::runtime_template::{render_parsed_once, render_parsing_each_time};
-use crate::views::sidebar::{Sidebar, denormalized};
+use crate::views::sidebar::{Fragment, Sidebar, denormalized};
 
 pub static LESSON: Lesson = Lesson {
     slug: "template-caching",
@@ -27,12 +27,19 @@ pub async fn sidebar(bench: &Workbench) -> Result<Sidebar, AppError> {
 }
 
 async fn render(sidebar: &Sidebar, runs: &mut Runs, which: Which) -> Result<Facts, AppError> {
-    runs.time(|| async {
-        match which {
-            Which::Naive => render_parsing_each_time(sidebar, "./"),
-            Which::Optimized => render_parsed_once(sidebar, "./"),
-        }
-    })
-    .await?;
+    let rung: Rung = match which {
+        Which::Naive => render_parsing_each_time,
+        Which::Optimized => render_parsed_once,
+    };
+    time_rung(sidebar, runs, rung).await
+}
+
+/// A way to render the sidebar: one rung of the templates' ladder.
+pub type Rung = fn(&Sidebar, &str) -> Result<Fragment, AppError>;
+
+/// Times `rung` rendering `sidebar` for a page at the root: what both template lessons
+/// time, each side with its rung.
+pub async fn time_rung(sidebar: &Sidebar, runs: &mut Runs, rung: Rung) -> Result<Facts, AppError> {
+    runs.time(|| async { rung(sidebar, "./") }).await?;
     Ok(Facts::none())
 }
