@@ -21,7 +21,7 @@ use crate::lab;
 use crate::services::db;
 use crate::services::history::TaskRecorder;
 use crate::services::http::spanned::Spanned;
-use crate::services::http::{self, assets, rate_limit};
+use crate::services::http::{self, assets, crawlers, rate_limit};
 use crate::services::mail::Mailer;
 use crate::services::mail::worker::Worker;
 use crate::views;
@@ -244,6 +244,13 @@ pub fn router(state: &AppState) -> Router {
         .layer(Spanned::new(
             "naive gate",
             middleware::from_fn_with_state(state.naive.clone(), views::naive_gate::ration),
+        ))
+        .layer(Spanned::new(
+            "crawler check",
+            middleware::from_fn_with_state(
+                crawlers::is_crawler as crawlers::Recognizer,
+                crawlers::tell_crawlers,
+            ),
         ));
     let app = pages
         .merge(ops::routes(state.ops()))

@@ -18,6 +18,7 @@ use crate::base::entities::{comment, post, post_tag, tag, user};
 use crate::base::error::AppError;
 use crate::base::slug::Slug;
 use crate::base::variant::Variant;
+use crate::services::http::crawlers::Visitor;
 use crate::views::admin::import::{self, ImportRow, ImportStatus, NewPost};
 use crate::views::cached_page::PageRequest;
 use crate::views::pagination::Position;
@@ -147,6 +148,7 @@ pub async fn page(site: &Site, post: Option<&Slug>) -> Result<Bytes, AppError> {
                 Variant::Optimized,
                 slug.clone(),
                 Method::GET,
+                Visitor::Reader,
                 request(&path),
             )
             .await?

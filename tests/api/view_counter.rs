@@ -55,6 +55,38 @@ async fn a_head_request_is_no_view_on_either_page_cached_or_not() {
 }
 
 #[tokio::test]
+async fn a_crawlers_visit_is_no_view_on_either_page_and_a_browsers_is() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    app.set_views(post.id, 41).await;
+    let googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+    for prefix in ["", "/naive", "", "/naive"] {
+        let response = app
+            .client
+            .get(format!("{}{prefix}/posts/{}", app.address, post.slug))
+            .header("user-agent", googlebot)
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(response.status(), 200, "GET {prefix}");
+    }
+    app.flush_views().await;
+    assert_eq!(app.views_of(post.id).await, 41, "no crawler's visit counted");
+
+    let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    let response = app
+        .client
+        .get(format!("{}/posts/{}", app.address, post.slug))
+        .header("user-agent", firefox)
+        .send()
+        .await
+        .expect("answered");
+    let body = response.text().await.expect("a page");
+    assert!(body.contains("42 views"), "a browser's visit counts");
+}
+
+#[tokio::test]
 async fn the_naive_counter_takes_two_statements_and_the_atomic_one_one() {
     let app = spawn_app().await;
     app.seed(SMALL).await;

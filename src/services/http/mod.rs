@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod conditional;
+pub mod crawlers;
 pub mod rate_limit;
 pub mod serve;
 pub mod shared_rate;
@@ -55,18 +56,27 @@ pub fn around(router: Router) -> Router {
                     .and(NotForContentType::GRPC),
             ),
         ));
-    for (name, value) in security_headers {
-        router = router.layer(SetResponseHeaderLayer::if_not_present(
+    // One span for the four: the last one added is outside the other three.
+    let last = security_headers.len() - 1;
+    for (i, (name, value)) in security_headers.into_iter().enumerate() {
+        let header = SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(name),
             HeaderValue::from_static(value),
-        ));
+        );
+        router = match i == last {
+            true => router.layer(Spanned::new("security headers", header)),
+            false => router.layer(header),
+        };
     }
     router
         .layer(Spanned::new(
             "timeout",
             axum::middleware::from_fn_with_state(REQUEST_TIMEOUT, timeout::limit),
         ))
-        .layer(axum::middleware::from_fn(one_host))
+        .layer(Spanned::new(
+            "one Host header",
+            axum::middleware::from_fn(one_host),
+        ))
 }
 
 /// Middleware: a request with more than one `Host` header is a 400, as RFC 9112 (3.2)

@@ -19,6 +19,7 @@ use crate::base::instrument::component;
 use crate::base::slug::Slug;
 use crate::base::variant::Variant;
 use crate::services::cache::page::{Rendered, Served};
+use crate::services::http::crawlers::Visitor;
 use crate::views::footer::Footer;
 use crate::views::site::Site;
 use crate::views::site::TagLink;
@@ -109,8 +110,8 @@ const ROOT: &str = "../";
 /// view, adds the sidebar — three parts, each named in the footer. The optimized page
 /// goes through the page cache, and counts the view on every GET, hit or miss: the
 /// naive page by read-add-write, the optimized one into the write-behind tally. A HEAD
-/// shows the count without adding to it. (A `304` revalidation still counts: the
-/// conditional layer decides it after the page is made.)
+/// and a crawler's visit show the count without adding to it. (A `304` revalidation
+/// still counts: the conditional layer decides it after the page is made.)
 #[tracing::instrument(
     level = "debug",
     name = "handler",
@@ -122,10 +123,11 @@ pub async fn page(
     variant: Variant,
     slug: Slug,
     method: Method,
+    visitor: Visitor,
     request: PageRequest,
 ) -> Result<Response, AppError> {
-    // A HEAD asks about the page without reading it: no view.
-    let viewed = method != Method::HEAD;
+    // A HEAD asks about the page without reading it, and a crawler is no reader: no view.
+    let viewed = method != Method::HEAD && visitor == Visitor::Reader;
     if cached_page::uses_page_cache(&site, variant) {
         return cached(&site, &slug, &request, viewed).await;
     }
