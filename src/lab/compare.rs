@@ -227,6 +227,17 @@ pub enum Fact {
     Steps(Vec<Step>),
     /// Where counted views wait to be written: "Redis" or "this process".
     TalliedIn(&'static str),
+    /// The time a request spent in each layer it passed through, outermost first: the
+    /// layer's own part, the layers inside it not counted (a trimmed mean over requests).
+    Layers(Vec<LayerTime>),
+}
+
+/// One layer's own part of a request's time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerTime {
+    /// As its span is labelled: `compression`, `crawler check`.
+    pub layer: String,
+    pub time: Duration,
 }
 
 impl Fact {
@@ -240,6 +251,7 @@ impl Fact {
             Fact::Plan(_) => "how the database ran them",
             Fact::Steps(_) => "step by step",
             Fact::TalliedIn(_) => "views tallied in",
+            Fact::Layers(_) => "time in each layer",
         }
     }
 }

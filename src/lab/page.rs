@@ -216,9 +216,30 @@ pub struct Column {
     pub figures: Vec<(&'static str, &'static str, String)>,
     /// A sequence the side played out, where it played one.
     pub steps: Option<Vec<Step>>,
+    /// The time spent in each layer, where the side measured it.
+    pub layers: Option<Vec<LayerRow>>,
     /// How the database ran the side's statements, where it was asked.
     pub plan: Option<String>,
     pub code: Vec<Shown>,
+}
+
+/// A layer and its own part of a request's time, as the page shows it.
+pub struct LayerRow {
+    pub layer: String,
+    pub time: String,
+}
+
+impl From<&compare::LayerTime> for LayerRow {
+    fn from(time: &compare::LayerTime) -> Self {
+        Self {
+            layer: time.layer.clone(),
+            // Spans are timed to the microsecond: below one, a mean says only "under".
+            time: match time.time < std::time::Duration::from_micros(1) {
+                true => "under 1 µs".to_owned(),
+                false => report::duration(time.time.as_nanos() as f64),
+            },
+        }
+    }
 }
 
 /// A function of a side, cut out of its file.
@@ -465,10 +486,11 @@ fn column(
     shown: impl Fn(&'static CodeRef) -> Shown,
 ) -> Column {
     let mut figures = Vec::new();
-    let (mut steps, mut plan) = (None, None);
+    let (mut steps, mut plan, mut layers) = (None, None, None);
     for fact in &measured.facts.0 {
         match fact {
             Fact::Steps(played) => steps = Some(played.clone()),
+            Fact::Layers(times) => layers = Some(times.iter().map(LayerRow::from).collect()),
             Fact::Plan(text) => plan = Some(text.clone()),
             Fact::Kept { kept, of } => {
                 figures.push((fact.label(), "kept", format!("{kept} of {of}")))
@@ -500,6 +522,7 @@ fn column(
         timing: timing(&measured),
         figures,
         steps,
+        layers,
         plan,
         measured,
         code: side.code.iter().map(shown).collect(),

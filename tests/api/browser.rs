@@ -28,7 +28,13 @@ fn chromium() -> Option<PathBuf> {
     found
 }
 
-/// Runs headless Chromium on `url` with `extra` arguments; returns its stdout.
+/// The `User-Agent` the tests' browser sends: a reader's. Headless Chromium's own names
+/// it `HeadlessChrome`, which the site takes for a crawler (and counts no view for).
+const READERS_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 \
+     (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
+/// Runs headless Chromium on `url` with `extra` arguments, as a reader's browser;
+/// returns its stdout.
 async fn headless(chromium: &Path, url: String, extra: Vec<String>) -> String {
     let chromium = chromium.to_owned();
     tokio::task::spawn_blocking(move || {
@@ -46,6 +52,7 @@ async fn headless(chromium: &Path, url: String, extra: Vec<String>) -> String {
                 "--hide-scrollbars",
             ])
             .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(format!("--user-agent={READERS_AGENT}"))
             .args(extra)
             .arg(url)
             .output()

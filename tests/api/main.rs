@@ -30,6 +30,7 @@ mod indexes;
 mod keyset_pagination;
 mod lab;
 mod layers;
+mod middleware;
 mod n_plus_one;
 mod naive_gate;
 mod operations;

@@ -72,7 +72,11 @@ async fn a_crawlers_visit_is_no_view_on_either_page_and_a_browsers_is() {
         assert_eq!(response.status(), 200, "GET {prefix}");
     }
     app.flush_views().await;
-    assert_eq!(app.views_of(post.id).await, 41, "no crawler's visit counted");
+    assert_eq!(
+        app.views_of(post.id).await,
+        41,
+        "no crawler's visit counted"
+    );
 
     let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
     let response = app

@@ -175,23 +175,13 @@ mod tests {
         }
     }
 
-    fn span(name: &str, label: &str, start_us: u64, duration_us: u64) -> SpanRun {
-        SpanRun {
-            name: name.to_owned(),
-            label: label.to_owned(),
-            fields: String::new(),
-            start_us,
-            duration_us,
-        }
-    }
-
     #[test]
     fn rows_start_in_order_each_indented_under_the_span_it_ran_in() {
         let timeline = Timeline {
             spans: vec![
-                span("part", "sidebar", 5_000, 4_000),
-                span("layer", "compression", 0, 10_000),
-                span("part", "post list", 1_000, 3_000),
+                SpanRun::at("part", "sidebar", 5_000, 4_000),
+                SpanRun::at("layer", "compression", 0, 10_000),
+                SpanRun::at("part", "post list", 1_000, 3_000),
             ],
             statements: vec![StatementRun {
                 sql: "SELECT 1".to_owned(),

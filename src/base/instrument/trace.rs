@@ -337,6 +337,20 @@ pub(super) fn record_statement(
     let _ = TRACE.try_with(|trace| trace.add_statement(elapsed, statement, written, part));
 }
 
+#[cfg(test)]
+impl SpanRun {
+    /// A span without fields that opened at `start_us` and lasted `duration_us`.
+    pub fn at(name: &str, label: &str, start_us: u64, duration_us: u64) -> Self {
+        Self {
+            name: name.to_owned(),
+            label: label.to_owned(),
+            fields: String::new(),
+            start_us,
+            duration_us,
+        }
+    }
+}
+
 impl StatementRun {
     /// The statement with its parameters written in, ready to paste into `psql` or
     /// `sqlite3` (redacted ones stay redacted); empty when its text was not kept whole.

@@ -16,6 +16,7 @@ pub mod exists;
 pub mod fragment_caching;
 pub mod indexes;
 pub mod keyset_pagination;
+pub mod middleware_cost;
 pub mod offloaded_email;
 pub mod one_transaction;
 pub mod per_view_caching;
@@ -44,6 +45,7 @@ pub static LESSONS: &[&Lesson] = &[
     &fragment_caching::LESSON,
     &indexes::LESSON,
     &keyset_pagination::LESSON,
+    &middleware_cost::LESSON,
     &offloaded_email::LESSON,
     &one_transaction::LESSON,
     &per_view_caching::LESSON,

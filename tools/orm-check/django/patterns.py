@@ -9,6 +9,7 @@ side: "naive", "optimized", "also" (a variant worth its SQL), "gotcha", "catch".
 import asyncio
 import contextlib
 import gzip
+import re
 import threading
 import time
 from collections import Counter
@@ -1267,6 +1268,89 @@ def open_connections():
     with connection.cursor() as c:
         c.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
         return c.fetchone()[0]
+
+
+# ================================================================ middleware-cost
+
+def crawler_pattern():
+    """perfblog's crawler pattern, read from its one definition in the Rust source."""
+    import pathlib
+    import re as _re
+    source = (pathlib.Path(__file__).resolve().parents[3]
+              / "src/services/http/crawlers.rs").read_text()
+    text = _re.search(r'pub const CRAWLERS: &str = "(.*?)";', source, _re.S).group(1)
+    text = _re.sub(r"\\\n\s*", "", text)  # Rust's line continuations
+    return text.replace("\\\\", "\\").removeprefix("(?i)")
+
+
+CRAWLERS = crawler_pattern()
+CHROME = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Chrome/131.0.0.0 Safari/537.36")
+
+
+class CompilingCrawlerMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        agent = request.META.get("HTTP_USER_AGENT", "")
+        request.is_crawler = re.compile(CRAWLERS, re.I).search(agent) is not None
+        return self.get_response(request)
+
+
+CRAWLER = re.compile(CRAWLERS, re.I)
+
+
+class CrawlerMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        agent = request.META.get("HTTP_USER_AGENT", "")
+        request.is_crawler = CRAWLER.search(agent) is not None
+        return self.get_response(request)
+
+
+@contextlib.contextmanager
+def counting_compiles():
+    """The patterns `re` compiled (its cache answered the rest)."""
+    from re import _compiler
+    original, compiles = _compiler.compile, []
+
+    def counted(pattern, flags=0):
+        compiles.append(pattern)
+        return original(pattern, flags)
+    _compiler.compile = counted
+    try:
+        yield compiles
+    finally:
+        _compiler.compile = original
+
+
+def three_requests(middleware_class):
+    from django.http import HttpResponse
+    middleware = middleware_class(lambda request: HttpResponse("page"))
+    agents = (CHROME, "Mozilla/5.0 (compatible; Googlebot/2.1)", CHROME)
+    requests = [RequestFactory().get("/", HTTP_USER_AGENT=agent) for agent in agents]
+    re.purge()  # as a fresh process starts
+    with counting_compiles() as compiles:
+        for request in requests:
+            middleware(request)
+    return {"requests": len(requests),
+            "crawlers": sum(request.is_crawler for request in requests),
+            "crawler pattern compiled": compiles.count(CRAWLERS)}
+
+
+@step("middleware-cost", "naive", "re.compile in the middleware's __call__: three requests",
+      show=(CompilingCrawlerMiddleware, three_requests), capture=False, driver=True)
+def middleware_compiling():
+    return three_requests(CompilingCrawlerMiddleware)
+
+
+@step("middleware-cost", "optimized", "the pattern compiled at import: the same three requests",
+      show=(CrawlerMiddleware,), capture=False)
+def middleware_compiled():
+    return three_requests(CrawlerMiddleware)
 
 
 # Filled by check.py before each step.
