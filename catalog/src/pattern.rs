@@ -186,6 +186,8 @@ pub enum Unit {
     Kept,
     /// The most bytes of output held at once: for memory.
     Memory,
+    /// The requests a side sent over the network: for what a browser keeps.
+    Requests,
 }
 
 /// A `## heading` of the body and the markdown under it.

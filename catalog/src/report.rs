@@ -171,24 +171,7 @@ impl Report {
             size.map(|n| format!(", {}", thousands(n)))
                 .unwrap_or_default()
         };
-        let mut headline = match measure.unit {
-            Unit::Speed => format!(
-                "{}{}: {}",
-                measure.what,
-                at(measure.headline),
-                pair([pg, sqlite])
-            ),
-            Unit::TimeSaved => format!("{}: saves {} a request", measure.what, pair([pg, sqlite])),
-            Unit::Kept => format!(
-                "concurrent views kept, naive → optimized: {}",
-                pair([pg, sqlite])
-            ),
-            Unit::Memory => format!(
-                "output held at once{}, naive → optimized: {}",
-                at(measure.headline),
-                pair([pg, sqlite])
-            ),
-        };
+        let mut headline = phrased(measure, &at(measure.headline), pair([pg, sqlite]));
         let largest = measure.sizes.iter().copied().max();
         if measure.grows
             && measure.unit == Unit::Speed
@@ -220,6 +203,18 @@ impl Report {
     }
 }
 
+/// A headline's words around its figures (`at`: its size, `, 20`), in the measure's unit.
+fn phrased(measure: &crate::Measure, at: &str, figures: String) -> String {
+    let what = &measure.what;
+    match measure.unit {
+        Unit::Speed => format!("{what}{at}: {figures}"),
+        Unit::TimeSaved => format!("{what}: saves {figures} a request"),
+        Unit::Kept => format!("concurrent views kept, naive → optimized: {figures}"),
+        Unit::Memory => format!("output held at once{at}, naive → optimized: {figures}"),
+        Unit::Requests => format!("{what}, requests sent, naive → optimized: {figures}"),
+    }
+}
+
 /// One side's figure, or both sides', in `unit`; `None` when the report lacks what
 /// the unit needs.
 fn in_unit(figure: &Figure, unit: Unit) -> Option<String> {
@@ -240,6 +235,11 @@ fn in_unit(figure: &Figure, unit: Unit) -> Option<String> {
             "{} → {}",
             bytes(naive?.value),
             bytes(optimized?.value)
+        )),
+        Unit::Requests => Some(format!(
+            "{} → {}",
+            thousands(naive?.value),
+            thousands(optimized?.value)
         )),
     }
 }

@@ -70,4 +70,14 @@ impl StaticFile {
     pub fn named(name: &str) -> Option<&'static StaticFile> {
         FILES.iter().copied().find(|file| file.file_name() == name)
     }
+
+    /// `style.css`: the name without the hash, as the file is written in `static/`.
+    pub fn plain_name(&self) -> String {
+        format!("{}.{}", self.stem, self.extension)
+    }
+
+    /// The file whose plain name is `name`, if there is one.
+    pub fn named_plainly(name: &str) -> Option<&'static StaticFile> {
+        FILES.iter().copied().find(|file| file.plain_name() == name)
+    }
 }

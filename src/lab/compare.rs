@@ -227,6 +227,9 @@ pub enum Fact {
     Steps(Vec<Step>),
     /// Where counted views wait to be written: "Redis" or "this process".
     TalliedIn(&'static str),
+    /// Requests sent over the network (each a round trip), and the bytes of their heads
+    /// (request line and headers, as HTTP/1.1 writes them).
+    Sent { requests: u64, bytes: u64 },
     /// The time a request spent in each layer it passed through, outermost first: the
     /// layer's own part, the layers inside it not counted (a trimmed mean over requests).
     Layers(Vec<LayerTime>),
@@ -252,6 +255,7 @@ impl Fact {
             Fact::Steps(_) => "step by step",
             Fact::TalliedIn(_) => "views tallied in",
             Fact::Layers(_) => "time in each layer",
+            Fact::Sent { .. } => "requests sent",
         }
     }
 }
@@ -278,6 +282,10 @@ impl Facts {
             (catalog::Unit::Kept, Fact::Kept { kept, of }) => Some(Amount {
                 value: *kept,
                 of: Some(*of),
+            }),
+            (catalog::Unit::Requests, Fact::Sent { requests, .. }) => Some(Amount {
+                value: *requests,
+                of: None,
             }),
             (catalog::Unit::Memory, Fact::BytesHeld(held)) => Some(Amount {
                 value: *held,

@@ -158,3 +158,21 @@ pub async fn page(site: &Site, post: Option<&Slug>) -> Result<Bytes, AppError> {
         .await
         .map_err(|error| AppError::Internal(anyhow::anyhow!("reading a page: {error}")))
 }
+
+/// `request` through `router`, in process, read to its last byte.
+pub async fn answered(
+    router: &axum::Router,
+    request: axum::http::Request<axum::body::Body>,
+) -> Result<axum::http::Response<Bytes>, AppError> {
+    use tower::ServiceExt;
+    let response = router
+        .clone()
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|never| match never {});
+    let (head, body) = response.into_parts();
+    let body = to_bytes(body, usize::MAX)
+        .await
+        .map_err(|error| AppError::Internal(anyhow::anyhow!("reading a response: {error}")))?;
+    Ok(axum::http::Response::from_parts(head, body))
+}

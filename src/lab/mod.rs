@@ -20,6 +20,7 @@ mod source;
 mod source_view;
 mod sources;
 mod sql;
+pub mod static_visit;
 pub mod workbench;
 
 use std::sync::{Arc, LazyLock};
@@ -104,6 +105,10 @@ pub fn routes(lab: Lab) -> Router {
         .route("/lab/", get(|| async { Redirect::permanent("/lab") }))
         .route("/lab/{pattern}", get(page::pattern))
         .route("/lab/source/{*path}", get(source_view::file))
+        .route(
+            "/lab/static-files/visit/{names}/{page}",
+            get(static_visit::page),
+        )
         .with_state(lab)
 }
 

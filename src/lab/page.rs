@@ -127,6 +127,16 @@ impl Verdict {
                 continue;
             };
             match (fact, other) {
+                (
+                    Fact::Sent { requests, bytes },
+                    Fact::Sent {
+                        requests: r,
+                        bytes: b,
+                    },
+                ) => {
+                    parts.push(counted(fact.label(), *requests, *r));
+                    parts.push(counted("bytes sent", *bytes, *b));
+                }
                 (Fact::Kept { kept, of }, Fact::Kept { kept: k, of: o }) => {
                     parts.push(VerdictPart {
                         naive: format!("{kept} of {of}"),
@@ -499,6 +509,10 @@ fn column(
             Fact::BytesFetched(n) => figures.push((fact.label(), "bytes", report::thousands(*n))),
             Fact::BytesHeld(n) => figures.push((fact.label(), "held", report::thousands(*n))),
             Fact::TalliedIn(place) => figures.push((fact.label(), "where", (*place).to_owned())),
+            Fact::Sent { requests, bytes } => {
+                figures.push((fact.label(), "requests", report::thousands(*requests)));
+                figures.push(("bytes sent", "bytes", report::thousands(*bytes)));
+            }
         }
     }
     let starts_from = side.starts_from.as_deref();

@@ -11,7 +11,10 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use perfblog::base::config::Inspection;
 
+use perfblog::lab::static_visit::{Names, PAGES};
+
 use crate::helpers::{SMALL, TestApp, TestOptions, spawn_app, spawn_app_with};
+use crate::operations::sample;
 
 fn chromium() -> Option<PathBuf> {
     let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
@@ -33,12 +36,18 @@ fn chromium() -> Option<PathBuf> {
 const READERS_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 \
      (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
-/// Runs headless Chromium on `url` with `extra` arguments, as a reader's browser;
-/// returns its stdout.
+/// Runs headless Chromium on `url` with `extra` arguments, as a reader's browser with
+/// a new profile; returns its stdout.
 async fn headless(chromium: &Path, url: String, extra: Vec<String>) -> String {
-    let chromium = chromium.to_owned();
+    let profile = tempfile::tempdir().expect("a profile directory");
+    headless_in(chromium, profile.path(), url, extra).await
+}
+
+/// As [`headless`], with the profile at `profile`: a browser that keeps its cache from
+/// one run to the next, as a returning visitor's does.
+async fn headless_in(chromium: &Path, profile: &Path, url: String, extra: Vec<String>) -> String {
+    let (chromium, profile) = (chromium.to_owned(), profile.to_owned());
     tokio::task::spawn_blocking(move || {
-        let profile = tempfile::tempdir().expect("a profile directory");
         let output = Command::new(chromium)
             .args([
                 "--headless",
@@ -51,7 +60,7 @@ async fn headless(chromium: &Path, url: String, extra: Vec<String>) -> String {
                 "--disable-sync",
                 "--hide-scrollbars",
             ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(format!("--user-data-dir={}", profile.display()))
             .arg(format!("--user-agent={READERS_AGENT}"))
             .args(extra)
             .arg(url)
@@ -264,4 +273,51 @@ async fn with_the_sql_panel_on_the_naive_list_opens_on_its_statements_in_a_brows
     );
     assert!(dom.contains("never in production"));
     screenshot(&chromium, &url, "sql-panel-naive-list.png", "1280,4200").await;
+}
+
+/// How many times the static files were answered `status`, from `/metrics`.
+async fn static_files_answered(app: &TestApp, status: u16) -> f64 {
+    let metrics = app.get("/metrics").await.text().await.expect("metrics");
+    let series = format!(
+        "perfblog_http_requests_total{{route=\"/static/{{file}}\",variant=\"optimized\",status=\"{status}\"}}"
+    );
+    sample(&metrics, &series).unwrap_or(0.0)
+}
+
+/// A returning visitor's real browser: Chromium opens the first of the lab's ten pages
+/// (its cache filled), then all ten, keeping its profile between runs; the server counts
+/// what it was asked for.
+#[tokio::test]
+async fn a_returning_visitors_chromium_revalidates_a_plain_name_on_every_page_and_never_a_fingerprint()
+ {
+    let Some(chromium) = chromium() else { return };
+    let app = spawn_app().await;
+    let mut asked = Vec::new();
+    for names in [Names::Plain, Names::Fingerprinted] {
+        let profile = tempfile::tempdir().expect("a profile directory");
+        let open = |page: u32| {
+            let url = format!("{}{}", app.address, names.page(page));
+            headless_in(&chromium, profile.path(), url, vec!["--dump-dom".into()])
+        };
+        let dom = open(1).await;
+        assert!(dom.contains("Page 1 of 10"), "{dom}");
+        let before = (
+            static_files_answered(&app, 200).await,
+            static_files_answered(&app, 304).await,
+        );
+        for page in 1..=PAGES {
+            open(page).await;
+        }
+        let full = static_files_answered(&app, 200).await - before.0;
+        let revalidated = static_files_answered(&app, 304).await - before.1;
+        asked.push((names, full, revalidated));
+    }
+    assert_eq!(
+        asked,
+        [
+            (Names::Plain, 0.0, f64::from(PAGES)),
+            (Names::Fingerprinted, 0.0, 0.0)
+        ],
+        "(names, 200s, 304s) over ten pages"
+    );
 }

@@ -1,8 +1,9 @@
 //! What the static files promise a browser and a crawler: a fingerprinted name is kept
 //! for a year without asking again; a name that cannot carry a hash (`/favicon.ico`,
-//! `/robots.txt`) is kept for a day, then revalidated to an empty 304.
+//! `/robots.txt`) is kept for a day, then revalidated to an empty 304; a plain name
+//! (`/static/style.css`) is revalidated on every use.
 
-use perfblog::base::static_files::FAVICON;
+use perfblog::base::static_files::{FAVICON, STYLESHEET};
 
 use crate::helpers::{fetch, header, spawn_app, unbrotli};
 
@@ -80,4 +81,46 @@ async fn a_static_file_that_is_not_there_is_a_404_with_a_message() {
     let (status, _, body) = fetch(&app, &stale, "identity", None).await;
     assert_eq!(status, 404);
     assert!(String::from_utf8_lossy(&body).contains("There is no such file."));
+}
+
+#[tokio::test]
+async fn a_file_by_its_plain_name_is_the_same_bytes_revalidated_on_every_use() {
+    let app = spawn_app().await;
+    let (status, headers, body) = fetch(&app, "/static/style.css", BROWSER, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "cache-control"), Some("no-cache"));
+    assert_eq!(unbrotli(&body), STYLESHEET.bytes);
+    let etag = header(&headers, "etag").unwrap_or_default().to_owned();
+    let (status, again, body) = fetch(&app, "/static/style.css", BROWSER, Some(&etag)).await;
+    assert_eq!(status, 304);
+    assert_eq!(header(&again, "cache-control"), Some("no-cache"));
+    assert!(body.is_empty());
+}
+
+#[tokio::test]
+async fn the_lab_walks_ten_pages_a_way_of_naming_and_refuses_an_eleventh_or_a_third_way() {
+    let app = spawn_app().await;
+    for (names, stylesheet) in [
+        ("plain", "/static/style.css".to_owned()),
+        ("fingerprinted", STYLESHEET.path().to_owned()),
+    ] {
+        let first = app
+            .get_page(&format!("/lab/static-files/visit/{names}/1"))
+            .await;
+        assert_eq!(first.status, 200);
+        assert!(
+            first.body.contains(&format!("href=\"{stylesheet}\"")),
+            "{names}"
+        );
+        let next = format!("href=\"/lab/static-files/visit/{names}/2\"");
+        assert!(first.body.contains(&next), "{names}");
+        let last = app
+            .get_page(&format!("/lab/static-files/visit/{names}/10"))
+            .await;
+        assert!(!last.body.contains("Next page"), "{names}");
+    }
+    for path in ["plain/11", "plain/0", "plain/x", "hashed/1"] {
+        let response = app.get(&format!("/lab/static-files/visit/{path}")).await;
+        assert_eq!(response.status(), 404, "{path}");
+    }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::header::{ACCEPT, ACCEPT_ENCODING, USER_AGENT};
 use axum::http::{Request, StatusCode};
@@ -14,7 +14,6 @@ use axum::middleware::from_fn_with_state;
 use axum::response::Response;
 use axum::routing::get;
 use futures_util::future::try_join_all;
-use tower::ServiceExt;
 use tower_layer::Identity;
 
 use super::{Comparison, Fact, Facts, Lesson, Runs, Which};
@@ -23,7 +22,7 @@ use crate::base::error::AppError;
 use crate::base::instrument::trace::{self, SpanRun, Trace};
 use crate::base::variant::Variant;
 use crate::lab::compare::LayerTime;
-use crate::lab::fixtures::site_of_its_own;
+use crate::lab::fixtures::{answered, site_of_its_own};
 use crate::lab::workbench::Workbench;
 use crate::services::http::crawlers::{self, Recognizer};
 use crate::services::http::{self, spanned::Spanned};
@@ -105,17 +104,9 @@ pub async fn respond(stack: &Router) -> Result<Response<axum::body::Bytes>, AppE
         .header(USER_AGENT, BROWSER)
         .body(Body::empty())
         .map_err(|error| AppError::Internal(error.into()))?;
-    let response = stack
-        .clone()
-        .oneshot(request)
-        .await
-        .unwrap_or_else(|never| match never {});
-    let (head, body) = response.into_parts();
-    let body = to_bytes(body, usize::MAX)
-        .await
-        .map_err(|error| AppError::Internal(anyhow::anyhow!("reading the page: {error}")))?;
-    match head.status {
-        StatusCode::OK => Ok(Response::from_parts(head, body)),
+    let response = answered(stack, request).await?;
+    match response.status() {
+        StatusCode::OK => Ok(response),
         status => Err(AppError::Internal(anyhow::anyhow!(
             "the page answered {status}"
         ))),

@@ -21,6 +21,7 @@ pub mod offloaded_email;
 pub mod one_transaction;
 pub mod per_view_caching;
 pub mod projection;
+pub mod static_files;
 pub mod streaming;
 pub mod template_caching;
 pub mod write_behind_counter;
@@ -50,6 +51,7 @@ pub static LESSONS: &[&Lesson] = &[
     &one_transaction::LESSON,
     &per_view_caching::LESSON,
     &projection::LESSON,
+    &static_files::LESSON,
     &streaming::LESSON,
     &template_caching::LESSON,
     &write_behind_counter::LESSON,

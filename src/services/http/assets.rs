@@ -3,6 +3,10 @@
 //! (`immutable`). The files are compiled into the binary: the app runs from any
 //! directory and from a bare container image.
 //!
+//! Each file also answers to its plain name (`/static/style.css`), revalidated on every
+//! use: what a site without fingerprints serves, for the static-files lesson (and for
+//! anyone who types the name).
+//!
 //! Two names cannot carry a hash, because clients ask for them by name:
 //! `/favicon.ico` (the same icon pages link under its hashed name) and `/robots.txt`
 //! (`views::sitemap`). Those are cached for a day and then revalidated: the client asks
@@ -34,10 +38,12 @@ use crate::services::http::conditional::etag_matches;
 const FOREVER: &str = "public, max-age=31536000, immutable";
 /// A fixed name may: a day, then a revalidation.
 pub const A_DAY_THEN_REVALIDATE: &str = "public, max-age=86400";
+/// A fixed name a changed file must show under at once: asked again on every use.
+const REVALIDATE_EVERY_TIME: &str = "no-cache";
 
 pub fn routes() -> Router {
     Router::new()
-        .route("/static/{file}", get(fingerprinted))
+        .route("/static/{file}", get(static_file))
         .route("/favicon.ico", get(favicon))
 }
 
@@ -63,11 +69,32 @@ pub fn precompress() {
     LazyLock::force(&ENCODED);
 }
 
-async fn fingerprinted(Path(name): Path<String>, headers: HeaderMap) -> Response {
-    match StaticFile::named(&name) {
-        Some(file) => serve(file, &headers, FOREVER),
+/// `/static/{file}`: a file by its fingerprinted name, or by its plain one.
+async fn static_file(Path(name): Path<String>, headers: HeaderMap) -> Response {
+    if let Some(file) = StaticFile::named(&name) {
+        return fingerprinted(file, &headers);
+    }
+    match StaticFile::named_plainly(&name) {
+        Some(file) => plainly_named(file, &headers),
         None => AppError::NotFound("There is no such file.".to_owned()).into_response(),
     }
+}
+
+/// **Naive.** The file under its own name (`/static/style.css`), as a site links it when
+/// nothing renames its files. What it costs: the name stays when the file changes, so a
+/// browser may not keep it unasked — it is served `no-cache`, and every page a returning
+/// visitor opens asks for it again: a round trip for a `304` with no body, and a
+/// stylesheet holds the page's first paint until it is answered.
+pub fn plainly_named(file: &'static StaticFile, headers: &HeaderMap) -> Response {
+    serve(file, headers, REVALIDATE_EVERY_TIME)
+}
+
+/// **Optimized.** What changed: the name carries the content's hash
+/// (`/static/style.<hash>.css`), so a changed file is a new name, and this one can be
+/// kept for a year and never asked for again (`immutable`): a returning visitor's
+/// browser sends nothing for it.
+pub fn fingerprinted(file: &'static StaticFile, headers: &HeaderMap) -> Response {
+    serve(file, headers, FOREVER)
 }
 
 async fn favicon(headers: HeaderMap) -> Response {

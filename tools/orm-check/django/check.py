@@ -36,7 +36,7 @@ ORDER = ["eager-loading", "projection", "aggregation", "keyset-pagination", "exi
          "streaming", "bulk-updates", "bulk-inserts", "atomic-counters",
          "write-behind-counter", "offloaded-email", "denormalized-counters",
          "template-caching", "compiled-templates", "fragment-caching", "per-view-caching", "indexes", "connection-pooling",
-         "concurrent-reads", "middleware-cost"]
+         "concurrent-reads", "middleware-cost", "static-files"]
 
 
 def source_of(obj):

@@ -1353,5 +1353,63 @@ def middleware_compiled():
     return three_requests(CrawlerMiddleware)
 
 
+# ================================================================ static-files
+
+STATIC_DIR = str(__import__("pathlib").Path(__file__).resolve().parents[3] / "static")
+
+
+def collect(storage_class):
+    """What `collectstatic` does with perfblog's static/ into a fresh STATIC_ROOT: save
+    each file, then let the storage post-process them (the manifest storage renames)."""
+    import tempfile
+    from django.core.files.storage import FileSystemStorage
+    source, root = FileSystemStorage(location=STATIC_DIR), tempfile.mkdtemp()
+    storage = storage_class(location=root, base_url="/static/")
+    found = {}
+    for name in ("style.css", "favicon.ico"):
+        with source.open(name) as f:
+            storage.save(name, f)
+        found[name] = (source, name)
+    if hasattr(storage, "post_process"):
+        list(storage.post_process(found))
+    return root, storage
+
+
+def whitenoise_headers(storage_class):
+    """`{% static %}`'s links (the storage's `url()`, as the tag asks it with
+    django.contrib.staticfiles installed), and what WhiteNoise's middleware answers."""
+    from django.http import HttpResponse
+    from django.test import override_settings
+    from whitenoise.middleware import WhiteNoiseMiddleware
+    root, storage = collect(storage_class)
+    backend = f"{storage_class.__module__}.{storage_class.__qualname__}"
+    with override_settings(STATIC_ROOT=root, STATIC_URL="/static/", STORAGES={
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": backend}}):
+        from django.contrib.staticfiles.storage import staticfiles_storage
+        staticfiles_storage._setup()
+        middleware = WhiteNoiseMiddleware(lambda request: HttpResponse("page"))
+        answers = {}
+        for name in ("style.css", "favicon.ico"):
+            url = staticfiles_storage.url(name)
+            response = middleware(RequestFactory().get(url))
+            answers[url] = response.headers.get("Cache-Control")
+        return answers
+
+
+@step("static-files", "naive", "the default storage: {% static %} links the plain name, "
+      "WhiteNoise serves it", show=(collect, whitenoise_headers), capture=False, driver=True)
+def static_plain():
+    from django.contrib.staticfiles.storage import StaticFilesStorage
+    return whitenoise_headers(StaticFilesStorage)
+
+
+@step("static-files", "optimized", "ManifestStaticFilesStorage: {% static %} links the "
+      "hashed name, WhiteNoise serves it", capture=False)
+def static_manifest():
+    from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
+    return whitenoise_headers(ManifestStaticFilesStorage)
+
+
 # Filled by check.py before each step.
 CTX = {}
