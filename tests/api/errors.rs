@@ -123,9 +123,11 @@ async fn the_stylesheet_is_served_under_its_fingerprint_and_cached_for_a_year() 
         response.headers()["cache-control"],
         "public, max-age=31536000, immutable"
     );
+    let plain = app.get("/static/style.css").await;
     assert_eq!(
-        app.get("/static/style.css").await.status(),
-        404,
-        "only the fingerprinted name"
+        plain.headers()["cache-control"],
+        "no-cache",
+        "the plain name (the static-files lesson's naive side) is revalidated every time"
     );
+    assert_eq!(app.get("/static/style.0123.css").await.status(), 404);
 }
