@@ -79,15 +79,24 @@ async fn a_crawlers_visit_is_no_view_on_either_page_and_a_browsers_is() {
     );
 
     let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
-    let response = app
-        .client
-        .get(format!("{}/posts/{}", app.address, post.slug))
-        .header("user-agent", firefox)
-        .send()
-        .await
-        .expect("answered");
-    let body = response.text().await.expect("a page");
-    assert!(body.contains("42 views"), "a browser's visit counts");
+    let visit = |agent: &'static str| {
+        let request = app
+            .client
+            .get(format!("{}/posts/{}", app.address, post.slug))
+            .header("user-agent", agent);
+        async move {
+            let response = request.send().await.expect("answered");
+            response.text().await.expect("a page")
+        }
+    };
+    assert!(
+        visit(firefox).await.contains("42 views"),
+        "a browser's visit counts"
+    );
+    assert!(
+        visit(googlebot).await.contains("42 views"),
+        "a crawler sees the count as it stands, its own visit not in it"
+    );
 }
 
 #[tokio::test]

@@ -189,8 +189,10 @@ async fn cached(
         })
         .await?;
     let views = match (page.subject, served) {
-        // Not a view: the count at render fills a hole no one reads.
-        (Some(subject), _) if !viewed => Some(subject.views_at_render),
+        // Not a view (a HEAD, a crawler): the count as it stands, without one more.
+        (Some(subject), _) if !viewed => {
+            Some(write_behind::cached_views(&site.views, subject).await)
+        }
         (Some(subject), Served::Stale) => {
             Some(write_behind::count_stale_view(&site.views, subject).await)
         }

@@ -99,7 +99,17 @@ pub async fn count_cached_view(
 /// no statement: its count at render plus the tally's views since, or the count at
 /// render where the tally cannot tell.
 pub async fn count_stale_view(tally: &ViewTally, subject: Subject) -> i32 {
-    let tallied = tally.add(subject.post_id).await;
+    since_render(subject, tally.add(subject.post_id).await)
+}
+
+/// The count a cached page shows when it counts no view (a HEAD, a crawler's visit):
+/// its count at render plus the tally's views since, as a reader would see it less
+/// their own — no statement, and the count at render where the tally cannot tell.
+pub async fn cached_views(tally: &ViewTally, subject: Subject) -> i32 {
+    since_render(subject, tally.peek(subject.post_id).await)
+}
+
+fn since_render(subject: Subject, tallied: Tallied) -> i32 {
     match (subject.counted_at_render, tallied.total) {
         (Some(then), Some(now)) if now >= then => shown(subject.views_at_render, now - then),
         _ => subject.views_at_render,
