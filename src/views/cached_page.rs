@@ -120,13 +120,8 @@ pub fn respond(
     variant: Variant,
     views: Option<String>,
 ) -> Result<Response, AppError> {
-    let encoding = Encoding::negotiate(request.accept_encoding.as_deref());
-    let etag = format!("W/\"{:016x}-{}\"", page.etag, encoding.etag_suffix());
-    let not_modified = request
-        .if_none_match
-        .as_ref()
-        .is_some_and(|candidates| etag_matches(candidates, &etag));
-    let mut response = if not_modified {
+    let (encoding, etag) = representation(page, request);
+    let mut response = if is_revalidated(page, request) {
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         response
@@ -145,6 +140,23 @@ pub fn respond(
     };
     describe(response.headers_mut(), page, served, &etag);
     Ok(response)
+}
+
+/// The encoding `request` gets `page` in, and that representation's ETag.
+fn representation(page: &CachedPage, request: &PageRequest) -> (Encoding, String) {
+    let encoding = Encoding::negotiate(request.accept_encoding.as_deref());
+    let etag = format!("W/\"{:016x}-{}\"", page.etag, encoding.etag_suffix());
+    (encoding, etag)
+}
+
+/// Whether `request` already holds `page` (its `If-None-Match` names the ETag of the
+/// representation it would get): the answer is a `304`, and the page is not read.
+pub fn is_revalidated(page: &CachedPage, request: &PageRequest) -> bool {
+    let (_, etag) = representation(page, request);
+    request
+        .if_none_match
+        .as_ref()
+        .is_some_and(|candidates| etag_matches(candidates, &etag))
 }
 
 /// The footer's figures for this request, captured now — after every statement it

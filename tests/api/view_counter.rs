@@ -55,6 +55,31 @@ async fn a_head_request_is_no_view_on_either_page_cached_or_not() {
 }
 
 #[tokio::test]
+async fn a_revalidation_of_the_cached_post_page_answered_304_is_no_view() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    app.set_views(post.id, 41).await;
+    let url = format!("{}/posts/{}", app.address, post.slug);
+    let first = app.client.get(&url).send().await.expect("answered");
+    let etag = first.headers()["etag"].to_str().expect("text").to_owned();
+    assert!(first.text().await.expect("a page").contains("42 views"));
+
+    for _ in 0..3 {
+        let again = app
+            .client
+            .get(&url)
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(again.status(), 304);
+    }
+    app.flush_views().await;
+    assert_eq!(app.views_of(post.id).await, 42, "no 304 counted");
+}
+
+#[tokio::test]
 async fn a_crawlers_visit_is_no_view_on_either_page_and_a_browsers_is() {
     let app = spawn_app().await;
     app.seed(SMALL).await;

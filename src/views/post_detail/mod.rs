@@ -110,8 +110,9 @@ const ROOT: &str = "../";
 /// view, adds the sidebar — three parts, each named in the footer. The optimized page
 /// goes through the page cache, and counts the view on every GET, hit or miss: the
 /// naive page by read-add-write, the optimized one into the write-behind tally. A HEAD
-/// and a crawler's visit show the count without adding to it. (A `304` revalidation
-/// still counts: the conditional layer decides it after the page is made.)
+/// and a crawler's visit show the count without adding to it, and so does a
+/// revalidation of the cached page that is answered `304`. (The naive twin's `304`s
+/// still count: the conditional layer decides them after the page is made.)
 #[tracing::instrument(
     level = "debug",
     name = "handler",
@@ -188,6 +189,8 @@ async fn cached(
             })
         })
         .await?;
+    // A revalidation answered `304` shows nothing: no view either.
+    let viewed = viewed && !cached_page::is_revalidated(&page, request);
     let views = match (page.subject, served) {
         // Not a view (a HEAD, a crawler): the count as it stands, without one more.
         (Some(subject), _) if !viewed => {
