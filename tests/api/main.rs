@@ -43,6 +43,7 @@ mod seed;
 mod sitemap;
 mod smtp_sink;
 mod sql_comments;
+mod standby;
 mod static_files;
 mod stylesheet;
 mod tag_page;

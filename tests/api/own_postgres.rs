@@ -1,8 +1,12 @@
 //! A PostgreSQL of the test's own — `initdb` into a temporary folder, `pg_ctl` on a
-//! free port — which the test can stop and start again under a running app.
+//! free port — which the test can stop and start again under a running app; and a hot
+//! standby of it, streaming its changes and applying them a set delay late, for the
+//! tests of reading from a replica.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use crate::smtp_sink::free_port;
 
@@ -58,6 +62,50 @@ impl OwnPostgres {
         Some(server)
     }
 
+    /// A hot standby of this server on a port of its own: a base backup
+    /// (`pg_basebackup -R`, which writes the settings that make it stream from here),
+    /// applying each commit `apply_delay` after the primary made it, so a test can see
+    /// it lag. Stopped and removed when dropped (drop it before its primary).
+    pub fn standby(&self, apply_delay: Duration) -> OwnPostgres {
+        let folder = tempfile::tempdir().expect("a folder for the standby");
+        let standby = OwnPostgres {
+            port: free_port(),
+            bin: self.bin.clone(),
+            data: folder.path().join("data"),
+            _folder: folder,
+        };
+        if running_as_root() {
+            run(Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(standby._folder.path()));
+        }
+        run(self
+            .command("pg_basebackup")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+            ])
+            .args(["-R", "-X", "stream", "-c", "fast", "--no-sync", "-D"])
+            .arg(&standby.data));
+        // Appended to the file pg_basebackup wrote (its owner stays `postgres`).
+        let mut settings = std::fs::OpenOptions::new()
+            .append(true)
+            .open(standby.data.join("postgresql.auto.conf"))
+            .expect("the standby's settings file");
+        writeln!(
+            settings,
+            "recovery_min_apply_delay = '{}ms'",
+            apply_delay.as_millis()
+        )
+        .expect("the apply delay is written");
+        standby.resume();
+        standby
+    }
+
     pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
@@ -100,8 +148,22 @@ impl OwnPostgres {
             .is_some_and(|root| root.join("lib/pg_stat_statements.so").is_file())
     }
 
+    /// `program` beside `initdb`, or beside the file `initdb` links to: a `PATH` may
+    /// link the two it needs (as here: `/usr/local/bin`) and not the others.
+    fn program(&self, program: &str) -> PathBuf {
+        let beside = self.bin.join(program);
+        if beside.is_file() {
+            return beside;
+        }
+        std::fs::canonicalize(self.bin.join("initdb"))
+            .ok()
+            .and_then(|initdb| initdb.parent().map(|dir| dir.join(program)))
+            .filter(|real| real.is_file())
+            .unwrap_or(beside)
+    }
+
     fn command(&self, program: &str) -> Command {
-        let path = self.bin.join(program);
+        let path = self.program(program);
         let mut command = if running_as_root() {
             let mut as_postgres = Command::new("runuser");
             as_postgres.args(["-u", "postgres", "--"]).arg(path);
