@@ -19,6 +19,7 @@ use crate::base::instrument::trace::OpenSpan;
 use crate::base::variant::Variant;
 use crate::services::cache::page::{CachedPage, Hole, Rendered, Served};
 use crate::services::cache::precompressed::Encoding;
+use crate::services::http::EncodingChosen;
 use crate::services::http::conditional::etag_matches;
 use crate::views::footer::Footer;
 use crate::views::footer::PageNote;
@@ -139,6 +140,7 @@ pub fn respond(
         html(page.segments.assemble(encoding, &holes)?, encoding)
     };
     describe(response.headers_mut(), page, served, &etag);
+    response.extensions_mut().insert(EncodingChosen);
     Ok(response)
 }
 

@@ -5,7 +5,7 @@
 
 use perfblog::base::static_files::{FAVICON, STYLESHEET};
 
-use crate::helpers::{fetch, header, spawn_app, unbrotli};
+use crate::helpers::{SMALL, fetch, header, spawn_app, unbrotli};
 
 const BROWSER: &str = "gzip, deflate, br, zstd";
 
@@ -122,5 +122,23 @@ async fn the_lab_walks_ten_pages_a_way_of_naming_and_refuses_an_eleventh_or_a_th
     for path in ["plain/11", "plain/0", "plain/x", "hashed/1"] {
         let response = app.get(&format!("/lab/static-files/visit/{path}")).await;
         assert_eq!(response.status(), 404, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_takes_only_zstd_gets_the_stylesheet_and_a_cached_page_unencoded_under_their_identity_etags()
+ {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    for path in [STYLESHEET.path(), "/"] {
+        let (_, _, body) = fetch(&app, path, "zstd", None).await;
+        let (status, headers, again) = fetch(&app, path, "zstd", None).await;
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(header(&headers, "content-encoding"), None, "{path}");
+        let etag = header(&headers, "etag").unwrap_or_default();
+        assert!(etag.ends_with("-id\""), "{path}: {etag}");
+        if path != "/" {
+            assert_eq!(body, again, "{path}: one ETag, one body");
+        }
     }
 }

@@ -32,6 +32,7 @@ use bytes::Bytes;
 use crate::base::error::AppError;
 use crate::base::static_files::{FAVICON, FILES, StaticFile};
 use crate::services::cache::precompressed::Encoding;
+use crate::services::http::EncodingChosen;
 use crate::services::http::conditional::etag_matches;
 
 /// A fingerprinted name never changes its content: a year, and no revalidation.
@@ -157,6 +158,7 @@ impl Served<'_> {
             }
             response
         };
+        response.extensions_mut().insert(EncodingChosen);
         let headers = response.headers_mut();
         headers.insert(CACHE_CONTROL, HeaderValue::from_static(self.cache_control));
         headers.insert(VARY, HeaderValue::from_static("accept-encoding"));

@@ -34,6 +34,23 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'none'; object-src 'none'; \
      style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// Marks a response whose handler chose its representation — a precompressed body, or
+/// identity for a client that takes none of the precompressed encodings — and named
+/// it in its ETag: the compression layer sends it as it is, so the ETag names what is
+/// sent (compressing it on the fly would send two bodies under one strong ETag).
+#[derive(Clone, Copy, Debug)]
+pub struct EncodingChosen;
+
+/// Compresses only responses no handler marked [`EncodingChosen`].
+#[derive(Clone, Copy, Debug)]
+struct NotChosen;
+
+impl Predicate for NotChosen {
+    fn should_compress<B: axum::body::HttpBody>(&self, response: &axum::http::Response<B>) -> bool {
+        response.extensions().get::<EncodingChosen>().is_none()
+    }
+}
+
 /// Wraps `router` in the layers every response passes through, innermost first:
 /// conditional GET sees the uncompressed page, compression then encodes what is sent.
 pub fn around(router: Router) -> Router {
@@ -53,7 +70,8 @@ pub fn around(router: Router) -> Router {
             CompressionLayer::new().compress_when(
                 SizeAbove::new(COMPRESS_ABOVE_BYTES)
                     .and(NotForContentType::IMAGES)
-                    .and(NotForContentType::GRPC),
+                    .and(NotForContentType::GRPC)
+                    .and(NotChosen),
             ),
         ));
     // One span for the four: the last one added is outside the other three.
