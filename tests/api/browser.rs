@@ -277,7 +277,20 @@ async fn with_the_sql_panel_on_the_naive_list_opens_on_its_statements_in_a_brows
 
 /// How many times the static files were answered `status`, from `/metrics`.
 async fn static_files_answered(app: &TestApp, status: u16) -> f64 {
-    let metrics = app.get("/metrics").await.text().await.expect("metrics");
+    // On a connection of its own: the app's client's pooled one idles through the
+    // browser's runs, and the server may close it just as the client reuses it.
+    let fresh = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("a client");
+    let metrics = fresh
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .expect("metrics answered")
+        .text()
+        .await
+        .expect("metrics");
     let series = format!(
         "perfblog_http_requests_total{{route=\"/static/{{file}}\",variant=\"optimized\",status=\"{status}\"}}"
     );
