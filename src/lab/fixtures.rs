@@ -159,6 +159,10 @@ pub async fn page(site: &Site, post: Option<&Slug>) -> Result<Bytes, AppError> {
         .map_err(|error| AppError::Internal(anyhow::anyhow!("reading a page: {error}")))
 }
 
+/// The `User-Agent` of the browser the lab's requests stand for: Chrome on Linux.
+pub const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                          Chrome/131.0.0.0 Safari/537.36";
+
 /// `request` through `router`, in process, read to its last byte.
 pub async fn answered(
     router: &axum::Router,

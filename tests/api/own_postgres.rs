@@ -31,20 +31,7 @@ impl OwnPostgres {
             eprintln!("skipped: PostgreSQL's initdb and pg_ctl are not installed");
             return None;
         };
-        let folder = tempfile::tempdir().expect("a folder for the cluster");
-        let data = folder.path().join("data");
-        let server = OwnPostgres {
-            port: free_port(),
-            bin,
-            data,
-            _folder: folder,
-        };
-        // PostgreSQL refuses to run as root: run it as `postgres`, who must own the folder.
-        if running_as_root() {
-            run(Command::new("chown")
-                .args(["postgres:postgres"])
-                .arg(server._folder.path()));
-        }
+        let server = OwnPostgres::in_a_new_folder(bin);
         run(server
             .command("initdb")
             .args([
@@ -67,18 +54,7 @@ impl OwnPostgres {
     /// applying each commit `apply_delay` after the primary made it, so a test can see
     /// it lag. Stopped and removed when dropped (drop it before its primary).
     pub fn standby(&self, apply_delay: Duration) -> OwnPostgres {
-        let folder = tempfile::tempdir().expect("a folder for the standby");
-        let standby = OwnPostgres {
-            port: free_port(),
-            bin: self.bin.clone(),
-            data: folder.path().join("data"),
-            _folder: folder,
-        };
-        if running_as_root() {
-            run(Command::new("chown")
-                .args(["postgres:postgres"])
-                .arg(standby._folder.path()));
-        }
+        let standby = OwnPostgres::in_a_new_folder(self.bin.clone());
         run(self
             .command("pg_basebackup")
             .args([
@@ -104,6 +80,24 @@ impl OwnPostgres {
         .expect("the apply delay is written");
         standby.resume();
         standby
+    }
+
+    /// A server yet to be made, in a temporary folder of its own, on a free port.
+    fn in_a_new_folder(bin: PathBuf) -> OwnPostgres {
+        let folder = tempfile::tempdir().expect("a folder for the cluster");
+        let server = OwnPostgres {
+            port: free_port(),
+            bin,
+            data: folder.path().join("data"),
+            _folder: folder,
+        };
+        // PostgreSQL refuses to run as root: run it as `postgres`, who must own the folder.
+        if running_as_root() {
+            run(Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(server._folder.path()));
+        }
+        server
     }
 
     pub fn url(&self) -> String {

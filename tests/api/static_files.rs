@@ -131,14 +131,11 @@ async fn a_client_that_takes_only_zstd_gets_the_stylesheet_and_a_cached_page_une
     let app = spawn_app().await;
     app.seed(SMALL).await;
     for path in [STYLESHEET.path(), "/"] {
-        let (_, _, body) = fetch(&app, path, "zstd", None).await;
-        let (status, headers, again) = fetch(&app, path, "zstd", None).await;
+        let (status, headers, _) = fetch(&app, path, "zstd", None).await;
         assert_eq!(status, 200, "{path}");
+        // Compressed on the fly, it would go out as zstd under the identity ETag.
         assert_eq!(header(&headers, "content-encoding"), None, "{path}");
         let etag = header(&headers, "etag").unwrap_or_default();
         assert!(etag.ends_with("-id\""), "{path}: {etag}");
-        if path != "/" {
-            assert_eq!(body, again, "{path}: one ETag, one body");
-        }
     }
 }

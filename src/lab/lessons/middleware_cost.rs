@@ -22,7 +22,7 @@ use crate::base::error::AppError;
 use crate::base::instrument::trace::{self, SpanRun, Trace};
 use crate::base::variant::Variant;
 use crate::lab::compare::LayerTime;
-use crate::lab::fixtures::{answered, site_of_its_own};
+use crate::lab::fixtures::{CHROME, answered, site_of_its_own};
 use crate::lab::workbench::Workbench;
 use crate::services::http::crawlers::{self, Recognizer};
 use crate::services::http::{self, spanned::Spanned};
@@ -39,10 +39,6 @@ pub static LESSON: Lesson = Lesson {
 
 /// Requests timed one by one for the time in each layer (not the timed runs).
 const TRACED_REQUESTS: usize = 25;
-
-/// A browser's Chrome, asking as a browser does.
-const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
-                       Chrome/131.0.0.0 Safari/537.36";
 
 /// The two stacks, on a site of the lab's own whose page cache already holds the page,
 /// and how many requests go at once.
@@ -101,7 +97,7 @@ pub async fn respond(stack: &Router) -> Result<Response<axum::body::Bytes>, AppE
     let request = Request::get("/")
         .header(ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
         .header(ACCEPT_ENCODING, "gzip, deflate, br, zstd")
-        .header(USER_AGENT, BROWSER)
+        .header(USER_AGENT, CHROME)
         .body(Body::empty())
         .map_err(|error| AppError::Internal(error.into()))?;
     let response = answered(stack, request).await?;

@@ -16,7 +16,7 @@ use http_cache_semantics::{AfterResponse, BeforeRequest, CacheOptions, CachePoli
 use super::{Comparison, Fact, Facts, Lesson, Runs, Which};
 use crate::base::error::AppError;
 use crate::base::static_files::{STYLESHEET, StaticFile};
-use crate::lab::fixtures::answered;
+use crate::lab::fixtures::{CHROME, answered};
 use crate::lab::static_visit::{Names, PAGES};
 use crate::lab::workbench::Workbench;
 use crate::services::http::{self, assets};
@@ -160,9 +160,6 @@ fn browser_request(path: &str) -> Result<Request<()>, AppError> {
         .body(())
         .map_err(|error| AppError::Internal(error.into()))
 }
-
-const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
-                      Chrome/131.0.0.0 Safari/537.36";
 
 /// The request line and headers as HTTP/1.1 writes them.
 fn head_bytes(request: &Request<()>) -> u64 {

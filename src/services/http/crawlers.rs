@@ -123,6 +123,48 @@ mod tests {
         "Mozilla/5.0 (compatible; YandexImages/3.0; +http://yandex.com/bots)",
     ];
 
+    /// What the layer tells a handler for a request with `user_agent` (or none).
+    async fn told(user_agent: Option<&[u8]>) -> Visitor {
+        use axum::Router;
+        use axum::body::Body;
+        use axum::http::{HeaderValue, Request};
+        use axum::routing::get;
+        use tower::ServiceExt;
+        let app = Router::new()
+            .route(
+                "/",
+                get(|visitor: Visitor| async move { format!("{visitor:?}") }),
+            )
+            .layer(axum::middleware::from_fn_with_state(
+                is_crawler as Recognizer,
+                tell_crawlers,
+            ));
+        let mut request = Request::new(Body::empty());
+        if let Some(agent) = user_agent {
+            let value = HeaderValue::from_bytes(agent).expect("a header value");
+            request.headers_mut().insert(USER_AGENT, value);
+        }
+        let response = app.oneshot(request).await.expect("answered");
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .expect("a body");
+        match &body[..] {
+            b"Crawler" => Visitor::Crawler,
+            _ => Visitor::Reader,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_layer_tells_a_crawler_and_takes_a_missing_or_unreadable_agent_for_a_reader() {
+        assert_eq!(
+            told(Some(CRAWLER_AGENTS[0].as_bytes())).await,
+            Visitor::Crawler
+        );
+        assert_eq!(told(Some(CHROME.as_bytes())).await, Visitor::Reader);
+        assert_eq!(told(None).await, Visitor::Reader);
+        assert_eq!(told(Some(b"Googlebot \xff\xfe")).await, Visitor::Reader);
+    }
+
     #[test]
     fn the_pattern_compiles_and_its_lines_are_joined_without_their_indent() {
         assert!(Regex::new(CRAWLERS).is_ok());
