@@ -43,6 +43,7 @@ impl Application {
     /// (port 0 picks a free port, as the tests do).
     pub async fn build(config: &Config, bind: SocketAddr) -> anyhow::Result<Self> {
         let db = db::connect(&config.database).await?;
+        let reads = db::reads(&db, &config.database, &config.standbys).await?;
         db::migrate(&db).await?;
         db::scratch::sweep_scratch_posts(&db)
             .await
@@ -68,7 +69,8 @@ impl Application {
                     config,
                     admin_token.unwrap_or_else(AdminToken::generate),
                     public_url,
-                )?,
+                )?
+                .reading_from(reads),
                 config,
             )?,
             worker: config.worker,
@@ -135,6 +137,7 @@ impl Application {
             stopped.clone(),
             batches,
         ));
+        let standbys = tokio::spawn(site.reads.clone().watch(stopped.clone()));
         let trims = tokio::spawn(self.state.comment_limiter.clone().run_trims(stopped));
         http::serve::serve(
             self.listener,
@@ -147,6 +150,7 @@ impl Application {
         let mut tasks = Vec::from_iter(worker.map(|worker| ("the outbox worker", worker)));
         tasks.push(("the view counts' flusher", flusher));
         tasks.push(("the rate limit's trims", trims));
+        tasks.push(("the standbys' watcher", standbys));
         join_background(tasks).await
     }
 }
@@ -232,6 +236,10 @@ pub fn router(state: &AppState) -> Router {
     ));
     let pages = routes::pages(state.site.clone())
         .merge(comments)
+        .layer(middleware::from_fn_with_state(
+            state.site.clone(),
+            views::written::remember_writes,
+        ))
         .merge(lab::routes(state.lab.clone()))
         .fallback(error::not_found)
         .layer(Spanned::new(

@@ -37,7 +37,7 @@ impl AppState {
     /// The state for `config` around the pages' `site` (`Site::new`): the lab on the
     /// same database, the metrics of the same caches.
     pub fn new(site: Site, config: &Config) -> anyhow::Result<Self> {
-        let (cache, pages) = (site.cache.clone(), site.pages.clone());
+        let (cache, pages, reads) = (site.cache.clone(), site.pages.clone(), site.reads.clone());
         let redis = match &config.cache {
             CacheSettings::Redis { url, .. } => Some(url.clone()),
             CacheSettings::Memory => None,
@@ -59,7 +59,7 @@ impl AppState {
                     pages: pages.clone(),
                 },
             },
-            metrics: Metrics::new(cache, pages),
+            metrics: Metrics::new(cache, pages, reads),
             comment_limiter: CommentLimiter::new(config.comment_rate, &config.cache)?,
             naive: NaiveGate::new(config.naive),
             detector: Detector::new(config.inspection, &config.n_plus_one_allow),
@@ -70,6 +70,7 @@ impl AppState {
     pub fn ops(&self) -> Ops {
         Ops {
             db: self.site.db.clone(),
+            reads: self.site.reads.clone(),
             cache: self.site.cache.clone(),
             metrics: self.metrics.clone(),
         }

@@ -137,6 +137,7 @@ pub async fn page(site: &Site, post: Option<&Slug>) -> Result<Bytes, AppError> {
         uri: path.parse::<Uri>().unwrap_or_default(),
         accept_encoding: Some("gzip, deflate, br, zstd".to_owned()),
         if_none_match: None,
+        written: None,
     };
     let state = State(site.clone());
     let response = match post {

@@ -19,11 +19,13 @@ use crate::base::instrument::trace::OpenSpan;
 use crate::base::variant::Variant;
 use crate::services::cache::page::{CachedPage, Hole, Rendered, Served};
 use crate::services::cache::precompressed::Encoding;
+use crate::services::db::standbys::{Lsn, Reader};
 use crate::services::http::EncodingChosen;
 use crate::services::http::conditional::etag_matches;
 use crate::views::footer::Footer;
 use crate::views::footer::PageNote;
 use crate::views::site::Site;
+use crate::views::written;
 
 /// What a cached page's response depends on besides the page: the address (for the
 /// footer's twin link), the encodings accepted, and the validator the client holds.
@@ -31,6 +33,9 @@ pub struct PageRequest {
     pub uri: Uri,
     pub accept_encoding: Option<String>,
     pub if_none_match: Option<HeaderValue>,
+    /// Where the primary's log ended after the reader's last write, if it wrote lately
+    /// (its cookie): a standby must have replayed that far to render its page.
+    pub written: Option<Lsn>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for PageRequest {
@@ -42,6 +47,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageRequest {
             uri: parts.uri.clone(),
             accept_encoding: header_text(headers, &ACCEPT_ENCODING),
             if_none_match: headers.get(IF_NONE_MATCH).cloned(),
+            written: written::written(headers),
         })
     }
 }
@@ -53,9 +59,9 @@ fn header_text(headers: &HeaderMap, name: &axum::http::HeaderName) -> Option<Str
         .map(str::to_owned)
 }
 
-/// A list or tag page through the page cache: `build(true)` renders it with holes,
-/// once per key until a write; `build(false)` renders it whole, for the naive twin or
-/// with `PAGE_CACHE=off`.
+/// A list or tag page through the page cache: `build(true, reader)` renders it with
+/// holes, once per key until a write; `build(false, reader)` renders it whole, for the
+/// naive twin or with `PAGE_CACHE=off`. `reader` is where it reads ([`reader_for`]).
 pub async fn serve<T, F, Fut>(
     site: &Site,
     variant: Variant,
@@ -65,17 +71,19 @@ pub async fn serve<T, F, Fut>(
 ) -> Result<Response, AppError>
 where
     T: Template + IntoResponse,
-    F: FnOnce(bool) -> Fut,
+    F: FnOnce(bool, Reader) -> Fut,
     Fut: Future<Output = Result<T, AppError>>,
 {
     if !uses_page_cache(site, variant) {
-        let html = render_traced(&build(false).await?)?;
+        let reader = reader_for(site, variant, request).await;
+        let html = render_traced(&build(false, reader).await?)?;
         return Ok(axum::response::Html(html).into_response());
     }
     let (page, served) = site
         .pages
         .get_or_render(key, || async {
-            let html = render_traced(&build(true).await?)?;
+            let reader = reader_for(site, variant, request).await;
+            let html = render_traced(&build(true, reader).await?)?;
             Ok(Rendered {
                 html,
                 subject: None,
@@ -89,6 +97,21 @@ where
 /// `PAGE_CACHE=off`.
 pub fn uses_page_cache(site: &Site, variant: Variant) -> bool {
     variant == Variant::Optimized && site.pages.is_enabled()
+}
+
+/// Where a page in `variant` reads from. The naive twin reads the primary: it is the
+/// app with no router. An optimized page the page cache keeps is served to every
+/// reader, so it reads only what is as current as the primary ([`Reads::current`]);
+/// one rendered for this request alone needs only the reader's own writes
+/// ([`Reads::after`]).
+pub async fn reader_for(site: &Site, variant: Variant, request: &PageRequest) -> Reader {
+    let reader = match variant {
+        Variant::Naive => site.reads.primary(),
+        Variant::Optimized if uses_page_cache(site, variant) => site.reads.current().await,
+        Variant::Optimized => site.reads.after(request.written).await,
+    };
+    site.reads.count_page(reader.server());
+    reader
 }
 
 /// `template` rendered, in a `template` span named after it: its row in the

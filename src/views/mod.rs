@@ -24,3 +24,4 @@ pub mod sidebar;
 pub mod site;
 pub mod sitemap;
 pub mod tag_page;
+pub mod written;

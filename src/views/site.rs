@@ -13,6 +13,7 @@ use crate::base::config::{AdminToken, Config};
 use crate::base::entities::tag;
 use crate::services::cache::{FragmentCache, PageCache, ViewTally};
 use crate::services::db::commented::Db;
+use crate::services::db::standbys::Reads;
 use crate::services::mail::Mailer;
 
 /// What the pages share. Cloned per request, so everything in it is a handle.
@@ -21,6 +22,9 @@ pub struct Site {
     /// A connection pool; every statement through it is counted (see `instrument`) and
     /// ends with a comment saying where it came from (see `commented`).
     pub db: Db,
+    /// Where the optimized pages read from: `db`, or a streaming standby that has what
+    /// the reader must see (`DATABASE_REPLICA_URLS`).
+    pub reads: Reads,
     /// Rendered fragments (the sidebar) and "no such post" answers; writes invalidate it.
     pub cache: FragmentCache,
     /// Whole optimized pages (list, tag, post), under the same generation as the
@@ -53,12 +57,20 @@ impl Site {
             pages: PageCache::new(&cache, &config.page_cache),
             views: ViewTally::new(&cache),
             cache,
+            reads: Reads::primary_only(Db::new(db.clone())),
             db: Db::new(db),
             admin_token,
             mailer: Mailer::new(&config.mail)?,
             outbox_wake: Arc::new(Notify::new()),
             public_url,
         })
+    }
+}
+
+impl Site {
+    /// This site, its optimized pages reading as `reads` says.
+    pub fn reading_from(self, reads: Reads) -> Self {
+        Site { reads, ..self }
     }
 }
 

@@ -95,10 +95,12 @@ fn a_variable_set_to_nothing_counts_as_unset() {
 }
 
 /// Every setting perfblog reads, by its variable.
-const SETTINGS: [&str; 25] = [
+const SETTINGS: [&str; 27] = [
     "DATABASE_URL",
     "DATABASE_MAX_CONNECTIONS",
     "DATABASE_ACQUIRE_TIMEOUT",
+    "DATABASE_REPLICA_URLS",
+    "DATABASE_REPLICA_MAX_LAG",
     "BIND",
     "ADMIN_TOKEN",
     "SMTP_URL",

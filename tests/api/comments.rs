@@ -35,8 +35,12 @@ pub async fn outbox_rows(app: &TestApp) -> Vec<outbox_message::Model> {
 }
 
 pub async fn post_comment(app: &TestApp, path: &str, body: &str) -> Page {
-    let response = app
-        .client
+    Page::read(send_comment(app, path, body).await).await
+}
+
+/// The comment form sent to `path`, as Grace Hopper: the response as it came.
+pub async fn send_comment(app: &TestApp, path: &str, body: &str) -> reqwest::Response {
+    app.client
         .post(format!("{}{path}", app.address))
         .form(&[
             ("name", "Grace Hopper"),
@@ -45,8 +49,7 @@ pub async fn post_comment(app: &TestApp, path: &str, body: &str) -> Page {
         ])
         .send()
         .await
-        .expect("answered");
-    Page::read(response).await
+        .expect("answered")
 }
 
 fn message_ids(messages: &[String]) -> Vec<String> {

@@ -6,7 +6,8 @@ use indicatif::ProgressBar;
 use perfblog::app::startup::Application;
 use perfblog::base::config::{
     AdminToken, CacheSettings, CommentRate, Config, ConnectionTimeouts, DatabaseUrl, Inspection,
-    MailSettings, NaiveRoutes, PageCacheSettings, PerfRecording, RetryPolicy, WorkerSettings,
+    MailSettings, NaiveRoutes, PageCacheSettings, PerfRecording, RetryPolicy, StandbySettings,
+    WorkerSettings,
 };
 use perfblog::base::entities::post;
 use perfblog::services::cache::{FragmentCache, PageCache};
@@ -61,6 +62,8 @@ pub struct TestOptions {
     pub perf: PerfRecording,
     /// No repeat allowed.
     pub n_plus_one_allow: Vec<String>,
+    /// No standby: every read from the primary.
+    pub standbys: StandbySettings,
 }
 
 impl Default for TestOptions {
@@ -86,6 +89,7 @@ impl Default for TestOptions {
             inspection: Inspection::default(),
             perf: PerfRecording::default(),
             n_plus_one_allow: Vec::new(),
+            standbys: StandbySettings::default(),
         }
     }
 }
@@ -197,6 +201,7 @@ async fn launch(
     let mail_dir = tempfile::tempdir().expect("a mail folder");
     let config = Config {
         database: DatabaseUrl::parse(database_url).expect("test database URL parses"),
+        standbys: options.standbys,
         admin_token: Some(AdminToken::parse(ADMIN_TOKEN).expect("valid token")),
         mail: match options.smtp_url {
             Some(url) => MailSettings::Smtp(url),

@@ -39,6 +39,7 @@ mod page_cache;
 mod pooling;
 mod post_detail;
 mod post_list;
+mod read_replicas;
 mod seed;
 mod sitemap;
 mod smtp_sink;

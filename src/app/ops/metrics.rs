@@ -17,7 +17,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetri
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -25,6 +25,7 @@ use super::Ops;
 use crate::base::instrument::Suspects;
 use crate::base::variant::Variant;
 use crate::services::cache::{FragmentCache, PageCache};
+use crate::services::db::standbys::Reads;
 use crate::services::http::timeout::TimedOut;
 use crate::services::mail::outbox;
 
@@ -53,7 +54,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new(cache: FragmentCache, pages: PageCache) -> Arc<Self> {
+    pub fn new(cache: FragmentCache, pages: PageCache, reads: Reads) -> Arc<Self> {
         let metrics = Self {
             registry: Registry::default(),
             latency: Family::<RouteLabels, Histogram>::new_with_constructor(|| {
@@ -75,6 +76,7 @@ impl Metrics {
         metrics.register_request_metrics(&mut registry);
         metrics.register_outbox_metrics(&mut registry);
         registry.register_collector(Box::new(CacheCollector(cache, pages)));
+        registry.register_collector(Box::new(ReadsCollector(reads)));
         Arc::new(Self {
             registry,
             ..metrics
@@ -187,6 +189,50 @@ impl Collector for CacheCollector {
         ] {
             let metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             ConstCounter::new(value).encode(metric)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where the optimized pages read from, and each standby's lag, read at each scrape.
+#[derive(Debug)]
+struct ReadsCollector(Reads);
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ServerLabels {
+    server: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StandbyLabels {
+    standby: String,
+}
+
+impl Collector for ReadsCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let (primary, standby) = self.0.served();
+        let mut reads = encoder.encode_descriptor(
+            "page_reads",
+            "Page renders by the server they read from (the naive twins always read the primary)",
+            None,
+            MetricType::Counter,
+        )?;
+        for (server, count) in [("primary", primary), ("standby", standby)] {
+            ConstCounter::new(count).encode(reads.encode_family(&ServerLabels { server })?)?;
+        }
+        let mut lags = encoder.encode_descriptor(
+            "standby_lag_seconds",
+            "How far behind the primary each answering standby was at the watcher's last look",
+            None,
+            MetricType::Gauge,
+        )?;
+        for standby in self.0.health() {
+            if let Some(lag_ms) = standby.lag_ms {
+                let labels = StandbyLabels {
+                    standby: standby.name,
+                };
+                ConstGauge::new(lag_ms as f64 / 1000.0).encode(lags.encode_family(&labels)?)?;
+            }
         }
         Ok(())
     }
@@ -321,7 +367,8 @@ mod tests {
     fn measured(limit: Duration) -> (Arc<Metrics>, Router) {
         let cache = FragmentCache::new(&CacheSettings::Memory).expect("a cache");
         let pages = PageCache::new(&cache, &PageCacheSettings::default());
-        let metrics = Metrics::new(cache, pages);
+        let reads = Reads::primary_only(sea_orm::DatabaseConnection::default().into());
+        let metrics = Metrics::new(cache, pages, reads);
         let app = Router::new()
             .route(
                 "/slow",

@@ -11,6 +11,7 @@ use axum::routing::get;
 
 use crate::services::cache::FragmentCache;
 use crate::services::db::commented::Db;
+use crate::services::db::standbys::Reads;
 use metrics::Metrics;
 
 /// What the operations routes read: the database and the cache they check, and the
@@ -18,6 +19,8 @@ use metrics::Metrics;
 #[derive(Clone)]
 pub struct Ops {
     pub db: Db,
+    /// The standbys, whose health `/healthz` reports.
+    pub reads: Reads,
     pub cache: FragmentCache,
     pub metrics: Arc<Metrics>,
 }

@@ -22,8 +22,9 @@ use clap::{ArgAction, Args};
 
 pub use sections::{
     CacheSettings, CommentRate, ConnectionTimeouts, DEFAULT_LAB_WAIT, DEFAULT_MAIL_DIR,
-    DEFAULT_VIEW_FLUSH, Inspection, LogFormat, MailSettings, NPlusOne, NaiveRoutes,
-    PageCacheSettings, PerfRecording, RecordPolicy, RetryPolicy, WorkerSettings,
+    DEFAULT_REPLICA_MAX_LAG, DEFAULT_VIEW_FLUSH, Inspection, LogFormat, MailSettings, NPlusOne,
+    NaiveRoutes, PageCacheSettings, PerfRecording, RecordPolicy, RetryPolicy, StandbySettings,
+    WorkerSettings,
 };
 pub use values::{AdminToken, Backend, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_DATABASE_URL, DatabaseUrl};
 use values::{
@@ -35,6 +36,8 @@ use values::{
 #[derive(Clone, Debug)]
 pub struct Config {
     pub database: DatabaseUrl,
+    /// Streaming standbys the optimized pages may read from (none by default).
+    pub standbys: StandbySettings,
     /// `None`: one is generated at start-up and printed.
     pub admin_token: Option<AdminToken>,
     /// SMTP, or `.eml` files in a folder.
@@ -85,6 +88,10 @@ impl Default for Config {
                 max_connections: None,
                 acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
             },
+            standbys: StandbySettings {
+                urls: Vec::new(),
+                max_lag: DEFAULT_REPLICA_MAX_LAG,
+            },
             admin_token: None,
             mail: MailSettings::Folder(DEFAULT_MAIL_DIR.into()),
             public_url: None,
@@ -124,6 +131,16 @@ pub struct Settings {
     #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT", global = true, value_name = "SECONDS",
           default_value = "1.5", value_parser = setting(|raw| seconds(raw, 0.1, 60.0)))]
     pub database_acquire_timeout: Duration,
+    /// PostgreSQL streaming standbys of DATABASE_URL, comma-separated: the optimized
+    /// pages read from them where they have the reader's writes. Unset: no standbys.
+    #[arg(long, env = "DATABASE_REPLICA_URLS", global = true, hide_env_values = true,
+          value_name = "URLS", value_delimiter = ',', value_parser = setting(DatabaseUrl::parse))]
+    pub database_replica_urls: Vec<DatabaseUrl>,
+    /// Seconds a standby may fall behind the primary and still serve reads, from 0.1
+    /// to 600; further behind, its reads go to the primary until it catches up.
+    #[arg(long, env = "DATABASE_REPLICA_MAX_LAG", global = true, value_name = "SECONDS",
+          default_value = "5", value_parser = setting(|raw| seconds(raw, 0.1, 600.0)))]
+    pub database_replica_max_lag: Duration,
     /// The address and port to listen on.
     #[arg(long, env = "BIND", global = true, value_name = "ADDR", default_value = "127.0.0.1:3000",
           value_parser = setting(socket_address))]
@@ -239,16 +256,34 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The standbys, each with the primary's pool size and acquire timeout.
+    fn standbys(&self) -> StandbySettings {
+        StandbySettings {
+            urls: self
+                .database_replica_urls
+                .iter()
+                .map(|url| DatabaseUrl {
+                    max_connections: self.database_max_connections,
+                    acquire_timeout: self.database_acquire_timeout,
+                    ..url.clone()
+                })
+                .collect(),
+            max_lag: self.database_replica_max_lag,
+        }
+    }
+
     /// The configuration these settings describe, with the embedded defaults for what no
     /// setting covers.
     pub fn into_config(self) -> Config {
         let defaults = Config::default();
+        let standbys = self.standbys();
         Config {
             database: DatabaseUrl {
                 max_connections: self.database_max_connections,
                 acquire_timeout: self.database_acquire_timeout,
                 ..self.database_url
             },
+            standbys,
             admin_token: self.admin_token,
             mail: match self.smtp_url {
                 Some(url) => MailSettings::Smtp(url),

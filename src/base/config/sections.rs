@@ -33,6 +33,19 @@ pub enum CacheSettings {
     Redis { url: String, namespace: String },
 }
 
+/// Streaming standbys of a PostgreSQL primary, for the optimized pages' reads.
+#[derive(Clone, Debug, Default)]
+pub struct StandbySettings {
+    /// `DATABASE_REPLICA_URLS`; empty: every read goes to the primary.
+    pub urls: Vec<super::DatabaseUrl>,
+    /// A standby further behind the primary than this serves no reads until it
+    /// catches up.
+    pub max_lag: Duration,
+}
+
+/// How far behind the primary a standby may fall and still serve reads, by default.
+pub const DEFAULT_REPLICA_MAX_LAG: Duration = Duration::from_secs(5);
+
 /// The per-view cache: whole rendered pages, kept in the same store (and under the
 /// same generation) as the fragments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

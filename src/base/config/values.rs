@@ -267,6 +267,19 @@ impl DatabaseUrl {
         (!path.is_empty() && path != ":memory:").then_some(path)
     }
 
+    /// `host:port` of a server URL (the whole URL, redacted, if it has none): how
+    /// logs and `/healthz` name a standby.
+    pub fn host_and_port(&self) -> String {
+        match Url::parse(&self.url) {
+            Ok(url) if url.host_str().is_some() => format!(
+                "{}:{}",
+                url.host_str().unwrap_or_default(),
+                url.port().unwrap_or(5432)
+            ),
+            _ => self.redacted(),
+        }
+    }
+
     pub fn redacted(&self) -> String {
         match Url::parse(&self.url) {
             Ok(mut url) if url.password().is_some() => {

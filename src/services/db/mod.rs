@@ -11,6 +11,7 @@ pub mod explain;
 pub mod indexes;
 pub mod plan_tree;
 pub mod scratch;
+pub mod standbys;
 
 use std::time::Duration;
 
@@ -22,8 +23,9 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use crate::base::config::{Backend, DatabaseUrl};
+use crate::base::config::{Backend, DatabaseUrl, StandbySettings};
 use crate::base::instrument;
+use standbys::Reads;
 
 /// Opens the app's pool on `url`, with query counting attached.
 pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<DatabaseConnection> {
@@ -60,18 +62,64 @@ pub async fn connect_without_statement_cache(
     .await
 }
 
+/// The optimized pages' reads: from `settings`' standbys where they qualify, else
+/// from `primary` (see [`standbys`]). Each standby's pool is the primary's size and
+/// counts its statements the same way; it is opened lazily, so a standby that is down
+/// at start-up is only left out until the watcher finds it answering.
+pub async fn reads(
+    primary: &DatabaseConnection,
+    primary_url: &DatabaseUrl,
+    settings: &StandbySettings,
+) -> anyhow::Result<Reads> {
+    if settings.urls.is_empty() {
+        return Ok(Reads::primary_only(primary.clone().into()));
+    }
+    if primary_url.backend() != Backend::Postgres {
+        anyhow::bail!(
+            "DATABASE_REPLICA_URLS names standbys of a PostgreSQL primary; DATABASE_URL is {}",
+            primary_url.backend()
+        );
+    }
+    let mut standbys = Vec::new();
+    for url in &settings.urls {
+        if url.backend() != Backend::Postgres {
+            anyhow::bail!(
+                "DATABASE_REPLICA_URLS: {} is not a PostgreSQL URL",
+                url.redacted()
+            );
+        }
+        let pool = open(
+            url,
+            Shape {
+                lazy: true,
+                ..Shape::POOL
+            },
+        )
+        .await?;
+        standbys.push((url.host_and_port(), pool.into()));
+    }
+    Ok(Reads::new(
+        primary.clone().into(),
+        standbys,
+        settings.max_lag,
+    ))
+}
+
 /// How many connections a pool holds (`None`: the backend's default) and whether each
 /// keeps its prepared statements.
 #[derive(Clone, Copy)]
 struct Shape {
     connections: Option<u32>,
     statement_cache: bool,
+    /// Opens connections when first asked for one, not before returning.
+    lazy: bool,
 }
 
 impl Shape {
     const POOL: Shape = Shape {
         connections: None,
         statement_cache: true,
+        lazy: false,
     };
 }
 
@@ -90,7 +138,8 @@ async fn open(url: &DatabaseUrl, shape: Shape) -> anyhow::Result<DatabaseConnect
     options
         // sqlx would log every statement at INFO; the query counter reports them instead.
         .sqlx_logging(false)
-        .acquire_timeout(url.acquire_timeout());
+        .acquire_timeout(url.acquire_timeout())
+        .connect_lazy(shape.lazy);
     match url.backend() {
         Backend::Sqlite => {
             options
@@ -155,4 +204,25 @@ pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, 
         ..TransactionOptions::default()
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn standbys_are_refused_for_a_primary_that_is_not_postgres() {
+        let settings = StandbySettings {
+            urls: vec![DatabaseUrl::parse("postgres://postgres@standby/db").expect("a URL")],
+            max_lag: Duration::from_secs(5),
+        };
+        let sqlite = DatabaseUrl::parse("sqlite::memory:").expect("a URL");
+        let refused = reads(&DatabaseConnection::default(), &sqlite, &settings)
+            .await
+            .expect_err("refused");
+        assert!(
+            refused.to_string().contains("DATABASE_REPLICA_URLS"),
+            "{refused}"
+        );
+    }
 }

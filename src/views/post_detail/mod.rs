@@ -19,6 +19,7 @@ use crate::base::instrument::component;
 use crate::base::slug::Slug;
 use crate::base::variant::Variant;
 use crate::services::cache::page::{Rendered, Served};
+use crate::services::db::standbys::Reader;
 use crate::services::http::crawlers::Visitor;
 use crate::views::footer::Footer;
 use crate::views::site::Site;
@@ -132,7 +133,8 @@ pub async fn page(
     if cached_page::uses_page_cache(&site, variant) {
         return cached(&site, &slug, &request, viewed).await;
     }
-    let mut post = component("post", load(&site, variant, &slug)).await?;
+    let reader = cached_page::reader_for(&site, variant, &request).await;
+    let mut post = component("post", load(&site, &reader, variant, &slug)).await?;
     post.view_count = component("view counter", async {
         match (variant, viewed) {
             (Variant::Naive, true) => naive::count_view(&site.db, post.id).await,
@@ -146,7 +148,7 @@ pub async fn page(
         }
     })
     .await?;
-    let sidebar = sidebar::for_page(&site, variant, ROOT).await?;
+    let sidebar = sidebar::for_page(&site, &reader, variant, ROOT).await?;
     let html = cached_page::render_traced(&PostDetailTemplate {
         root: ROOT,
         post,
@@ -173,13 +175,15 @@ async fn cached(
         .pages
         .get_or_render(&format!("post:{slug}"), || async {
             let epoch = site.views.flush_epoch();
-            let post = component("post", load(site, variant, slug)).await?;
+            // After the epoch: a flush the epoch counts is on the server read.
+            let reader = cached_page::reader_for(site, variant, request).await;
+            let post = component("post", load(site, &reader, variant, slug)).await?;
             let subject =
                 write_behind::subject_at_render(&site.views, post.id, post.view_count, epoch).await;
             let html = cached_page::render_traced(&PostDetailTemplate {
                 root: ROOT,
                 post,
-                sidebar: sidebar::for_page(site, variant, ROOT).await?,
+                sidebar: sidebar::for_page(site, &reader, variant, ROOT).await?,
                 views_hole: true,
                 footer: Footer::hole(variant),
             })?;
@@ -211,19 +215,26 @@ async fn cached(
     cached_page::respond(&page, served, request, variant, views.map(views_label))
 }
 
-/// The post, or a 404. The optimized page also remembers a slug that names no post,
-/// so a crawler asking for the same dead link over and over is answered from the
-/// cache; the next write forgets the answer, so a post published later shows.
-async fn load(site: &Site, variant: Variant, slug: &Slug) -> Result<PostDetail, AppError> {
+/// The post, read from `reader`, or a 404. The optimized page also remembers a slug
+/// that names no post, so a crawler asking for the same dead link over and over is
+/// answered from the cache; the next write forgets the answer, so a post published
+/// later shows. (Only an answer as current as the primary is remembered: a lagging
+/// standby may not have the post yet.)
+async fn load(
+    site: &Site,
+    reader: &Reader,
+    variant: Variant,
+    slug: &Slug,
+) -> Result<PostDetail, AppError> {
     let found = match variant {
-        Variant::Naive => naive::load(&site.db, slug).await?,
+        Variant::Naive => naive::load(reader.db(), slug).await?,
         Variant::Optimized => {
             let missing = format!("missing-post:{slug}");
             if site.cache.knows_missing(&missing).await {
                 return Err(not_found(slug));
             }
-            let found = optimized::load(&site.db, slug).await?;
-            if found.is_none() {
+            let found = optimized::load(reader.db(), slug).await?;
+            if found.is_none() && reader.is_current() {
                 site.cache.remember_missing(&missing).await;
             }
             found

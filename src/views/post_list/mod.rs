@@ -32,6 +32,7 @@ use crate::base::entities::post;
 use crate::base::error::AppError;
 use crate::base::instrument::component;
 use crate::base::variant::Variant;
+use crate::services::db::standbys::Reader;
 use crate::views::footer::Footer;
 use crate::views::site::Site;
 use crate::views::site::TagLink;
@@ -169,15 +170,17 @@ pub async fn page(
 ) -> Result<Response, AppError> {
     let page = for_variant(variant, page)?;
     let key = format!("list:{page}");
-    cached_page::serve(&site, variant, &key, &request, |hole| {
-        render(&site, variant, page, hole, &request.uri)
+    cached_page::serve(&site, variant, &key, &request, |hole, reader| {
+        render(&site, reader, variant, page, hole, &request.uri)
     })
     .await
 }
 
-/// The list page, rendered: its posts, its sidebar, its footer (or the footer's hole).
+/// The list page, rendered: its posts (read from `reader`), its sidebar, its footer
+/// (or the footer's hole).
 pub async fn render(
     site: &Site,
+    reader: Reader,
     variant: Variant,
     page: Position,
     footer_hole: bool,
@@ -186,13 +189,13 @@ pub async fn render(
     let window = PageWindow::at(page);
     let page = component("post list", async {
         match variant {
-            Variant::Naive => naive::load_page(&site.db, window).await,
-            Variant::Optimized => optimized::load_page(&site.db, window).await,
+            Variant::Naive => naive::load_page(reader.db(), window).await,
+            Variant::Optimized => optimized::load_page(reader.db(), window).await,
         }
     })
     .await?
     .found()?;
-    let sidebar = sidebar::for_page(site, variant, ROOT).await?;
+    let sidebar = sidebar::for_page(site, &reader, variant, ROOT).await?;
     Ok(PostListTemplate {
         root: ROOT,
         pager: Pager::new(variant, &page),

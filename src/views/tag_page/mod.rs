@@ -21,6 +21,7 @@ use crate::base::error::AppError;
 use crate::base::instrument::component;
 use crate::base::slug::Slug;
 use crate::base::variant::Variant;
+use crate::services::db::standbys::Reader;
 use crate::views::footer::Footer;
 use crate::views::site::Site;
 use crate::views::site::TagLink;
@@ -62,15 +63,16 @@ pub async fn page(
 ) -> Result<Response, AppError> {
     let page = post_list::for_variant(variant, page)?;
     let key = format!("tag:{slug}:{page}");
-    cached_page::serve(&site, variant, &key, &request, |hole| {
-        render(&site, variant, &slug, page, hole, &request.uri)
+    cached_page::serve(&site, variant, &key, &request, |hole, reader| {
+        render(&site, reader, variant, &slug, page, hole, &request.uri)
     })
     .await
 }
 
-/// The tag page, rendered, with its footer or the footer's hole.
+/// The tag page, read from `reader` and rendered, with its footer or the footer's hole.
 pub async fn render(
     site: &Site,
+    reader: Reader,
     variant: Variant,
     slug: &Slug,
     page: Position,
@@ -80,13 +82,13 @@ pub async fn render(
     let window = PageWindow::at(page);
     let tag_page = component("tag page", async {
         match variant {
-            Variant::Naive => naive::load_page(&site.db, slug, window).await,
-            Variant::Optimized => optimized::load_page(&site.db, slug, window).await,
+            Variant::Naive => naive::load_page(reader.db(), slug, window).await,
+            Variant::Optimized => optimized::load_page(reader.db(), slug, window).await,
         }
     })
     .await?;
     let TagPage { tag, page } = found(tag_page, slug)?;
-    let sidebar = sidebar::for_page(site, variant, ROOT).await?;
+    let sidebar = sidebar::for_page(site, &reader, variant, ROOT).await?;
     Ok(TagPageTemplate {
         root: ROOT,
         tag,
