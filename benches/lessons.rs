@@ -4,7 +4,9 @@
 //! Each side decides what is timed (`Runs::time`); what it does around that is not.
 //!
 //! `cargo bench --bench lessons` (SQLite), `-- eager-loading` for one pattern;
-//! `BENCH_DATABASE_URL=postgres://… BENCH_REDIS_URL=redis://… cargo bench --bench lessons`.
+//! `BENCH_DATABASE_URL=postgres://… BENCH_REDIS_URL=redis://… cargo bench --bench lessons`;
+//! the lessons about standbys run only with `BENCH_REPLICA_URL` (a standby of the
+//! `BENCH_DATABASE_URL` server).
 
 mod support;
 
@@ -20,7 +22,7 @@ fn lessons(c: &mut Criterion) {
     let runtime = support::runtime();
     let _entered = runtime.enter();
     let bench = support::standard_database(&runtime);
-    let workbench = support::workbench(&bench);
+    let workbench = support::workbench(&runtime, &bench);
     for pattern in perfblog::lab::catalog().patterns() {
         let Some(lesson) = lessons::find(&pattern.slug) else {
             continue;
@@ -30,9 +32,9 @@ fn lessons(c: &mut Criterion) {
             let Some(comparison) = lesson.comparison(&measure.id) else {
                 continue;
             };
-            if comparison.needs_redis() && workbench.redis_url.is_none() {
+            if let Some(missing) = missing_service(comparison, &workbench) {
                 eprintln!(
-                    "{}/{}: skipped, BENCH_REDIS_URL is not set",
+                    "{}/{}: skipped, {missing} is not set",
                     pattern.slug, measure.id
                 );
                 continue;
@@ -70,6 +72,17 @@ fn lessons(c: &mut Criterion) {
             }
         }
         group.finish();
+    }
+}
+
+/// The setting a comparison needs and the bench run lacks: Redis, or a standby.
+fn missing_service(comparison: &dyn Compare, workbench: &Workbench) -> Option<&'static str> {
+    if comparison.needs_redis() && workbench.redis_url.is_none() {
+        Some("BENCH_REDIS_URL")
+    } else if comparison.needs_standby() && !workbench.reads.has_standbys() {
+        Some("BENCH_REPLICA_URL")
+    } else {
+        None
     }
 }
 

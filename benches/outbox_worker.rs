@@ -23,7 +23,7 @@ const EMAILS_PER_RUN: usize = 200;
 fn outbox_worker(c: &mut Criterion) {
     let runtime = support::runtime();
     let bench = support::standard_database(&runtime);
-    let workbench = support::workbench(&bench);
+    let workbench = support::workbench(&runtime, &bench);
     let a_hundred_posts = DatasetSize {
         posts: 100,
         comments_per_post: 0,

@@ -82,14 +82,39 @@ pub fn standard_database(runtime: &Runtime) -> BenchDatabase {
 }
 
 /// A workbench on the standard dataset for the comparisons of `src/lab/lessons/`:
-/// their writes kept (on databases of their own, made on first use), and Redis where
-/// `BENCH_REDIS_URL` says.
-pub fn workbench(bench: &BenchDatabase) -> perfblog::lab::workbench::Workbench {
-    perfblog::lab::workbench::Workbench::for_benches(
+/// their writes kept (on databases of their own, made on first use), Redis where
+/// `BENCH_REDIS_URL` says, and reads from the standby of `BENCH_DATABASE_URL`'s
+/// server that `BENCH_REPLICA_URL` names (its watcher running on the current runtime:
+/// call this inside `runtime.enter()`).
+pub fn workbench(runtime: &Runtime, bench: &BenchDatabase) -> perfblog::lab::workbench::Workbench {
+    let workbench = perfblog::lab::workbench::Workbench::for_benches(
         bench.db.clone(),
         bench.url.clone(),
         std::env::var("BENCH_REDIS_URL").ok(),
-    )
+    );
+    let Ok(standby) = std::env::var("BENCH_REPLICA_URL") else {
+        return workbench;
+    };
+    let settings = perfblog::base::config::StandbySettings {
+        urls: vec![DatabaseUrl::parse(&standby).expect("BENCH_REPLICA_URL is a database URL")],
+        max_lag: perfblog::base::config::DEFAULT_REPLICA_MAX_LAG,
+    };
+    let reads = runtime
+        .block_on(perfblog::services::db::reads(
+            &bench.db, &bench.url, &settings,
+        ))
+        .expect("BENCH_REPLICA_URL: the standby's pool");
+    let watcher = reads.clone();
+    runtime.spawn(async move {
+        // Never told to stop: it watches for the whole bench run.
+        let (_stop, stopped) = tokio::sync::watch::channel(false);
+        watcher.watch(stopped).await;
+    });
+    // The watcher's first look, before any comparison reads.
+    runtime.block_on(tokio::time::sleep(
+        2 * perfblog::services::db::standbys::CHECK_EVERY,
+    ));
+    workbench.with_reads(reads)
 }
 
 async fn holds_standard_dataset(db: &DatabaseConnection) -> bool {

@@ -188,6 +188,12 @@ pub enum Unit {
     Memory,
     /// The requests a side sent over the network: for what a browser keeps.
     Requests,
+    /// How many of the reads after a reader's own write showed it: for reading your
+    /// writes.
+    Seen,
+    /// How many of the reads after a reader's own write the primary served: for what
+    /// a standby takes off it.
+    PrimaryReads,
 }
 
 /// A `## heading` of the body and the markdown under it.

@@ -212,6 +212,8 @@ fn phrased(measure: &crate::Measure, at: &str, figures: String) -> String {
         Unit::Kept => format!("concurrent views kept, naive → optimized: {figures}"),
         Unit::Memory => format!("output held at once{at}, naive → optimized: {figures}"),
         Unit::Requests => format!("{what}, requests sent, naive → optimized: {figures}"),
+        Unit::Seen => format!("{what} that showed it, naive → optimized: {figures}"),
+        Unit::PrimaryReads => format!("{what} the primary served, naive → optimized: {figures}"),
     }
 }
 
@@ -222,7 +224,7 @@ fn in_unit(figure: &Figure, unit: Unit) -> Option<String> {
     match unit {
         Unit::Speed => Some(speedup(figure.speedup())),
         Unit::TimeSaved => Some(duration((figure.naive_ns - figure.optimized_ns).max(0.0))),
-        Unit::Kept => {
+        Unit::Kept | Unit::Seen | Unit::PrimaryReads => {
             let (naive, optimized) = (naive?, optimized?);
             Some(format!(
                 "{} → {} of {}",

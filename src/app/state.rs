@@ -42,8 +42,9 @@ impl AppState {
             CacheSettings::Redis { url, .. } => Some(url.clone()),
             CacheSettings::Memory => None,
         };
-        let workbench =
-            Workbench::new(site.db.inner().clone(), config.database.clone()).with_redis(redis);
+        let workbench = Workbench::new(site.db.inner().clone(), config.database.clone())
+            .with_redis(redis)
+            .with_reads(site.reads.clone());
         let recorder = Recorder::new(
             History::new(&config.perf, &config.cache)?,
             config.comment_rate.trusted_proxies > 0,

@@ -37,6 +37,9 @@ pub struct Comparison<I> {
     pub samples: usize,
     /// Whether it measures Redis, and runs only where there is one.
     pub needs_redis: bool,
+    /// Whether it reads from a streaming standby, and shows its lesson only where the
+    /// app has one (`DATABASE_REPLICA_URLS`); elsewhere every read is the primary's.
+    pub needs_standby: bool,
     /// What the lab says when neither side found a row to work on — the data the
     /// lesson needs was used up on the site (the admin published every draft) — and
     /// how to get it back, in markdown.
@@ -88,6 +91,7 @@ impl<I> Comparison<I> {
             sides,
             samples: 30,
             needs_redis: false,
+            needs_standby: false,
             used_up: None,
         }
     }
@@ -99,6 +103,13 @@ impl<I> Comparison<I> {
     pub const fn used_up_when_empty(self, notice: &'static str) -> Self {
         Self {
             used_up: Some(notice),
+            ..self
+        }
+    }
+
+    pub const fn needing_a_standby(self) -> Self {
+        Self {
+            needs_standby: true,
             ..self
         }
     }
@@ -134,6 +145,7 @@ pub trait Compare: Send + Sync {
     fn measure(&self) -> &'static str;
     fn samples(&self) -> usize;
     fn needs_redis(&self) -> bool;
+    fn needs_standby(&self) -> bool;
     fn used_up(&self) -> Option<&'static str>;
     fn setup<'a>(&'a self, bench: &'a Workbench, size: Option<u64>) -> Fut<'a, Input>;
     fn side<'a>(
@@ -159,6 +171,10 @@ impl<I: Send + Sync + 'static> Compare for Comparison<I> {
 
     fn needs_redis(&self) -> bool {
         self.needs_redis
+    }
+
+    fn needs_standby(&self) -> bool {
+        self.needs_standby
     }
 
     fn used_up(&self) -> Option<&'static str> {
@@ -233,6 +249,9 @@ pub enum Fact {
     /// The time a request spent in each layer it passed through, outermost first: the
     /// layer's own part, the layers inside it not counted (a trimmed mean over requests).
     Layers(Vec<LayerTime>),
+    /// Of `of` reads after the reader's own write, how many showed it, and how many
+    /// the primary served (the rest a standby).
+    AfterOwnWrite { seen: u64, primary: u64, of: u64 },
 }
 
 /// One layer's own part of a request's time.
@@ -256,6 +275,7 @@ impl Fact {
             Fact::TalliedIn(_) => "views tallied in",
             Fact::Layers(_) => "time in each layer",
             Fact::Sent { .. } => "requests sent",
+            Fact::AfterOwnWrite { .. } => "reads after the write",
         }
     }
 }
@@ -287,6 +307,16 @@ impl Facts {
                 value: *requests,
                 of: None,
             }),
+            (catalog::Unit::Seen, Fact::AfterOwnWrite { seen, of, .. }) => Some(Amount {
+                value: *seen,
+                of: Some(*of),
+            }),
+            (catalog::Unit::PrimaryReads, Fact::AfterOwnWrite { primary, of, .. }) => {
+                Some(Amount {
+                    value: *primary,
+                    of: Some(*of),
+                })
+            }
             (catalog::Unit::Memory, Fact::BytesHeld(held)) => Some(Amount {
                 value: *held,
                 of: None,

@@ -10,7 +10,7 @@ use catalog::report::{self, Figure, Report};
 use catalog::{CodeRef, Pattern, Track};
 
 use super::backfire::Line;
-use super::compare::{self, Fact, Lesson, Measured, Sent, Step};
+use super::compare::{self, Compare, Fact, Lesson, Measured, Sent, Step};
 use super::{Lab, catalog};
 use super::{growth_chart, markdown};
 use crate::base::error::AppError;
@@ -138,13 +138,18 @@ impl Verdict {
                     parts.push(counted("bytes sent", *bytes, *b));
                 }
                 (Fact::Kept { kept, of }, Fact::Kept { kept: k, of: o }) => {
-                    parts.push(VerdictPart {
-                        naive: format!("{kept} of {of}"),
-                        optimized: format!("{k} of {o}"),
-                        unit: fact.label(),
-                        ratio: None,
-                        noisy: false,
-                    })
+                    parts.push(out_of(fact.label(), (*kept, *of), (*k, *o)));
+                }
+                (
+                    Fact::AfterOwnWrite { seen, primary, of },
+                    Fact::AfterOwnWrite {
+                        seen: s,
+                        primary: p,
+                        of: o,
+                    },
+                ) => {
+                    parts.push(out_of(OWN_WRITE_SEEN, (*seen, *of), (*s, *o)));
+                    parts.push(out_of(ON_THE_PRIMARY, (*primary, *of), (*p, *o)));
                 }
                 _ => {
                     if let (Some(n), Some(o)) = (quantity(fact), quantity(other)) {
@@ -154,6 +159,22 @@ impl Verdict {
             }
         }
         Self { parts }
+    }
+}
+
+/// What the page calls the reads after a write that showed it, and those the
+/// primary served.
+const OWN_WRITE_SEEN: &str = "reads after the write that showed it";
+const ON_THE_PRIMARY: &str = "reads the primary served";
+
+/// `3 of 20` on each side: a count out of a whole, where a ratio says nothing.
+fn out_of(unit: &'static str, naive: (u64, u64), optimized: (u64, u64)) -> VerdictPart {
+    VerdictPart {
+        naive: format!("{} of {}", naive.0, naive.1),
+        optimized: format!("{} of {}", optimized.0, optimized.1),
+        unit,
+        ratio: None,
+        noisy: false,
     }
 }
 
@@ -387,7 +408,8 @@ pub struct LabPatternTemplate {
     pub rails: Option<String>,
     pub prose: Prose,
     pub columns: [Column; 2],
-    /// Why both sides had nothing to do, and how to give them data again, as HTML.
+    /// Why both sides had nothing to do, and how to give them data again — or why the
+    /// lesson cannot be shown here (no standby) — as HTML.
     pub used_up: Option<String>,
     /// Where the pattern backfires, measured on this visit.
     pub backfire: Option<ShownBackfire>,
@@ -402,6 +424,9 @@ pub struct LabPatternTemplate {
     pub machines: String,
     pub footer: Footer,
 }
+
+/// What a lesson about standbys says where the app reads from none.
+const NO_STANDBY: &str = "This app reads from no standby (`DATABASE_REPLICA_URLS` is unset): both sides read the primary, and every read shows the write. `docker compose up` runs one, and `docs/operations.md` (\"Reading from standbys\") says how to point the app at yours.";
 
 /// `GET /lab/{pattern}`: waits for its turn, runs the first comparison, shows both
 /// sides.
@@ -433,17 +458,7 @@ pub async fn pattern(
         .position(|p| p.slug == pattern.slug)
         .unwrap_or(0);
     let source = |code: &'static CodeRef| shown(code, lab.repository_url.as_deref());
-    let nothing_to_do = |measured: &Measured| {
-        measured
-            .facts
-            .0
-            .iter()
-            .all(|fact| !matches!(fact, Fact::Rows(n) if *n > 0))
-    };
-    let used_up = live
-        .used_up()
-        .filter(|_| nothing_to_do(&outcome.naive) && nothing_to_do(&outcome.optimized))
-        .map(markdown::inline);
+    let used_up = notice(*live, &lab, &outcome.naive, &outcome.optimized);
     let outcome_runs = outcome.naive.times.len().min(outcome.optimized.times.len());
     Ok(LabPatternTemplate {
         root: "../",
@@ -468,6 +483,25 @@ pub async fn pattern(
         machines: published().where_and_when(&pattern.slug),
         footer: Footer::capture(Variant::Optimized, &uri).without_twin(),
     })
+}
+
+/// What the page says above the prose when the comparison could not show its lesson:
+/// both sides found nothing to work on (the data was used up on the site), or the
+/// lesson needs a standby and the app reads from none. As HTML.
+fn notice(live: &dyn Compare, lab: &Lab, naive: &Measured, optimized: &Measured) -> Option<String> {
+    let nothing_to_do = |measured: &Measured| {
+        measured
+            .facts
+            .0
+            .iter()
+            .all(|fact| !matches!(fact, Fact::Rows(n) if *n > 0))
+    };
+    live.used_up()
+        .filter(|_| nothing_to_do(naive) && nothing_to_do(optimized))
+        .or_else(|| {
+            (live.needs_standby() && !lab.workbench.reads.has_standbys()).then_some(NO_STANDBY)
+        })
+        .map(markdown::inline)
 }
 
 fn benched(pattern: &'static Pattern) -> Vec<Benched> {
@@ -512,6 +546,10 @@ fn column(
             Fact::Sent { requests, bytes } => {
                 figures.push((fact.label(), "requests", report::thousands(*requests)));
                 figures.push(("bytes sent", "bytes", report::thousands(*bytes)));
+            }
+            Fact::AfterOwnWrite { seen, primary, of } => {
+                figures.push((OWN_WRITE_SEEN, "seen", format!("{seen} of {of}")));
+                figures.push((ON_THE_PRIMARY, "primary", format!("{primary} of {of}")));
             }
         }
     }

@@ -16,6 +16,7 @@ use crate::base::entities::{post, tag};
 use crate::base::error::AppError;
 use crate::base::instrument::record_statements;
 use crate::base::slug::Slug;
+use crate::services::db::standbys::Reads;
 use crate::services::seed::{self, DatasetSize, Existing};
 use crate::views::admin::TitleSearch;
 use crate::views::pagination::{PageNumber, PageWindow};
@@ -30,6 +31,9 @@ pub struct Workbench {
     /// write-behind tally), `BENCH_REDIS_URL` for the benches; `None`: the benches skip
     /// the comparisons that measure Redis.
     pub redis_url: Option<String>,
+    /// Where reads may go: the app's standbys (`DATABASE_REPLICA_URLS`), the benches'
+    /// (`BENCH_REPLICA_URL`), or none (every read from `db`).
+    pub reads: Reads,
     writes: Writes,
     scratch: Mutex<HashMap<&'static str, DatabaseConnection>>,
 }
@@ -49,6 +53,7 @@ impl Workbench {
     /// own gets the live one.
     pub fn new(db: DatabaseConnection, database_url: DatabaseUrl) -> Self {
         Self {
+            reads: Reads::primary_only(db.clone().into()),
             db,
             database_url,
             redis_url: None,
@@ -63,6 +68,11 @@ impl Workbench {
             redis_url: url,
             ..self
         }
+    }
+
+    /// Reading as `reads` says, for the comparisons that read from standbys.
+    pub fn with_reads(self, reads: Reads) -> Self {
+        Self { reads, ..self }
     }
 
     /// The benches': writes are kept, on databases made for the purpose.

@@ -19,7 +19,7 @@ use crate::base::instrument::trace::OpenSpan;
 use crate::base::variant::Variant;
 use crate::services::cache::page::{CachedPage, Hole, Rendered, Served};
 use crate::services::cache::precompressed::Encoding;
-use crate::services::db::standbys::{Lsn, Reader};
+use crate::services::db::standbys::{Lsn, Reader, Server};
 use crate::services::http::EncodingChosen;
 use crate::services::http::conditional::etag_matches;
 use crate::views::footer::Footer;
@@ -71,19 +71,19 @@ pub async fn serve<T, F, Fut>(
 ) -> Result<Response, AppError>
 where
     T: Template + IntoResponse,
-    F: FnOnce(bool, Reader) -> Fut,
+    F: Fn(bool, Reader) -> Fut,
     Fut: Future<Output = Result<T, AppError>>,
 {
     if !uses_page_cache(site, variant) {
-        let reader = reader_for(site, variant, request).await;
-        let html = render_traced(&build(false, reader).await?)?;
+        let page = rendered(site, variant, request, |reader| build(false, reader)).await?;
+        let html = render_traced(&page)?;
         return Ok(axum::response::Html(html).into_response());
     }
     let (page, served) = site
         .pages
         .get_or_render(key, || async {
-            let reader = reader_for(site, variant, request).await;
-            let html = render_traced(&build(true, reader).await?)?;
+            let page = rendered(site, variant, request, |reader| build(true, reader)).await?;
+            let html = render_traced(&page)?;
             Ok(Rendered {
                 html,
                 subject: None,
@@ -104,14 +104,47 @@ pub fn uses_page_cache(site: &Site, variant: Variant) -> bool {
 /// reader, so it reads only what is as current as the primary ([`Reads::current`]);
 /// one rendered for this request alone needs only the reader's own writes
 /// ([`Reads::after`]).
-pub async fn reader_for(site: &Site, variant: Variant, request: &PageRequest) -> Reader {
-    let reader = match variant {
+///
+/// [`Reads::current`]: crate::services::db::standbys::Reads::current
+/// [`Reads::after`]: crate::services::db::standbys::Reads::after
+pub async fn reader_for(
+    site: &Site,
+    variant: Variant,
+    request: &PageRequest,
+) -> Result<Reader, AppError> {
+    Ok(match variant {
         Variant::Naive => site.reads.primary(),
-        Variant::Optimized if uses_page_cache(site, variant) => site.reads.current().await,
+        Variant::Optimized if uses_page_cache(site, variant) => site.reads.current().await?,
         Variant::Optimized => site.reads.after(request.written).await,
-    };
+    })
+}
+
+/// `render` reading from the server [`reader_for`] picks, counted in `/metrics`. A
+/// standby that fails the render is set aside and the primary renders it again: a
+/// standby going away costs its reads, not the page.
+pub async fn rendered<T, F, Fut>(
+    site: &Site,
+    variant: Variant,
+    request: &PageRequest,
+    render: F,
+) -> Result<T, AppError>
+where
+    F: Fn(Reader) -> Fut,
+    Fut: Future<Output = Result<T, AppError>>,
+{
+    let reader = reader_for(site, variant, request).await?;
     site.reads.count_page(reader.server());
-    reader
+    if reader.server() == Server::Primary {
+        return render(reader).await;
+    }
+    match render(reader.clone()).await {
+        Err(AppError::Internal(_) | AppError::DatabaseUnavailable(_)) => {
+            site.reads.set_aside(&reader);
+            site.reads.count_page(Server::Primary);
+            render(site.reads.primary()).await
+        }
+        rendered => rendered,
+    }
 }
 
 /// `template` rendered, in a `template` span named after it: its row in the

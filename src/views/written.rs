@@ -10,7 +10,7 @@
 
 use axum::extract::{Request, State};
 use axum::http::header::{COOKIE, SET_COOKIE};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use cookie::Cookie;
@@ -35,17 +35,25 @@ pub fn written(headers: &HeaderMap) -> Option<Lsn> {
 }
 
 /// Middleware: after a request that may have written (not `GET`, `HEAD` or `OPTIONS`)
-/// and was not refused, sets the cookie to where the primary's log ends now — after
-/// the write committed, so at or past it. One statement, only with standbys.
+/// and was not refused as a client's mistake, sets the cookie to where the primary's
+/// log ends now — after the write committed, so at or past it. A server error may
+/// follow a commit (the naive comment's mail failing after its insert), so it gets
+/// the cookie too; a `503` does not: the database may be what is down, and asking it
+/// would only make the answer later. The cookie never goes back: a slower response
+/// to an earlier write keeps the later position. One statement, only with standbys.
 pub async fn remember_writes(State(site): State<Site>, request: Request, next: Next) -> Response {
     let may_have_written = !request.method().is_safe();
+    let before = written(request.headers());
     let mut response = next.run(request).await;
-    if !(may_have_written && site.reads.has_standbys() && response.status().as_u16() < 400) {
+    let status = response.status();
+    let refused = status.is_client_error() || status == StatusCode::SERVICE_UNAVAILABLE;
+    if !may_have_written || refused || !site.reads.has_standbys() {
         return response;
     }
     match standbys::primary_position(&site.db).await {
         Ok(end) => {
-            if let Ok(value) = HeaderValue::from_str(&cookie_for(end, &site).to_string()) {
+            let latest = before.map_or(end, |before| before.max(end));
+            if let Ok(value) = HeaderValue::from_str(&cookie_for(latest, &site).to_string()) {
                 response.headers_mut().append(SET_COOKIE, value);
             }
         }

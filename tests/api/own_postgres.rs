@@ -113,7 +113,8 @@ impl OwnPostgres {
     }
 
     /// Starts it again on the same port and waits until it accepts connections, with
-    /// `pg_stat_statements` loaded (a test creates the extension if it reads it).
+    /// `pg_stat_statements` loaded (a test creates the extension if it reads it), and
+    /// without autovacuum: nothing commits that the test did not ask for.
     pub fn resume(&self) {
         let preload = if self.has_pg_stat_statements() {
             " -c shared_preload_libraries=pg_stat_statements"
@@ -121,7 +122,7 @@ impl OwnPostgres {
             ""
         };
         let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off{preload}",
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c autovacuum=off{preload}",
             self.port,
             self.data.display()
         );

@@ -1,6 +1,7 @@
 //! The optimized pages reading from a streaming standby (`DATABASE_REPLICA_URLS`): a
-//! real primary and a real standby of the test's own (`OwnPostgres::standby`), the
-//! standby replaying each commit [`APPLY_DELAY`] late so its lag shows.
+//! real primary and a real standby of the test's own (`OwnPostgres::standby`). A test
+//! makes the standby lag by pausing its replay (`pg_wal_replay_pause()`): it receives
+//! the primary's log and applies none of it until resumed.
 //!
 //! The promises: a reader who wrote sees the write at once, from whichever server has
 //! it; a cached page never keeps what a lagging standby read; a standby down or too
@@ -11,14 +12,12 @@ use std::time::{Duration, Instant};
 
 use perfblog::base::config::{DatabaseUrl, StandbySettings};
 use perfblog::services::db::standbys::CHECK_EVERY;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 use crate::comments::send_comment;
 use crate::helpers::{SMALL, TestApp, TestOptions, header, spawn_app_on};
 use crate::operations::sample;
 use crate::own_postgres::OwnPostgres;
-
-/// How late the standby replays each commit.
-const APPLY_DELAY: Duration = Duration::from_secs(3);
 
 /// A primary, its standby and the app reading from it, seeded, with the standby caught
 /// up and serving. `standby_may_lag`: `DATABASE_REPLICA_MAX_LAG`.
@@ -31,7 +30,7 @@ struct Cluster {
 
 async fn cluster(options: TestOptions, standby_may_lag: Duration) -> Option<Cluster> {
     let primary = OwnPostgres::start()?;
-    let standby = primary.standby(APPLY_DELAY);
+    let standby = primary.standby(Duration::ZERO);
     let app = spawn_app_on(
         &primary.url(),
         TestOptions {
@@ -53,10 +52,41 @@ async fn cluster(options: TestOptions, standby_may_lag: Duration) -> Option<Clus
 }
 
 /// Waits until the standby has replayed every write so far and the app has seen it
-/// do so: its apply delay, a look of the watcher's after that, and a lag of zero.
+/// do so: a look of the watcher's from now on, and a lag of zero.
 async fn caught_up(app: &TestApp) {
-    tokio::time::sleep(APPLY_DELAY + 2 * CHECK_EVERY).await;
+    tokio::time::sleep(2 * CHECK_EVERY).await;
     wait_for_health(app, "ok").await;
+}
+
+/// Pauses (`false`) or resumes (`true`) the standby's replay, and waits until it has.
+async fn replay(standby: &OwnPostgres, on: bool) {
+    let db = sea_orm::Database::connect(standby.url())
+        .await
+        .expect("the standby");
+    let (call, state) = match on {
+        true => ("SELECT pg_wal_replay_resume()", "not paused"),
+        false => ("SELECT pg_wal_replay_pause()", "paused"),
+    };
+    db.execute_unprepared(call)
+        .await
+        .expect("replay paused or resumed");
+    let started = Instant::now();
+    loop {
+        let sql = "SELECT pg_get_wal_replay_pause_state()";
+        let row = db
+            .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
+            .await
+            .expect("answers")
+            .expect("a row");
+        if row.try_get_by_index::<String>(0).expect("a state") == state {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "replay never {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Waits (up to 20 s) until `/healthz` gives the standby `status`, and its lag is zero
@@ -108,7 +138,7 @@ async fn page(app: &TestApp, path: &str, cookie: Option<&str>) -> String {
     response.text().await.expect("text")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reader_who_wrote_nothing_reads_from_the_standby_and_the_naive_twin_from_the_primary() {
     let Some(cluster) = cluster(TestOptions::rendering_every_page(), Duration::from_secs(30)).await
     else {
@@ -125,7 +155,7 @@ async fn a_reader_who_wrote_nothing_reads_from_the_standby_and_the_naive_twin_fr
     assert_eq!(reads_from(app, "primary").await, primary + 1.0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reader_sees_their_own_comment_at_once_while_the_standby_lags_and_others_later() {
     let Some(cluster) = cluster(TestOptions::rendering_every_page(), Duration::from_secs(30)).await
     else {
@@ -135,6 +165,7 @@ async fn a_reader_sees_their_own_comment_at_once_while_the_standby_lags_and_othe
     let post = app.first_published().await;
     let path = format!("/posts/{}", post.slug);
 
+    replay(&cluster.standby, false).await;
     let cookie = comment(app, &post.slug, "Read your writes.").await;
     let (primary, standby) = (
         reads_from(app, "primary").await,
@@ -152,10 +183,11 @@ async fn a_reader_sees_their_own_comment_at_once_while_the_standby_lags_and_othe
     );
     assert!(
         !page(app, &path, None).await.contains("Read your writes."),
-        "a reader who did not write reads the standby, a few seconds behind"
+        "a reader who did not write reads the standby, which has not replayed it"
     );
     assert_eq!(reads_from(app, "standby").await, standby + 1.0);
 
+    replay(&cluster.standby, true).await;
     caught_up(app).await;
     assert!(
         page(app, &path, Some(&cookie))
@@ -169,7 +201,7 @@ async fn a_reader_sees_their_own_comment_at_once_while_the_standby_lags_and_othe
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cached_page_after_a_comment_shows_it_to_everyone_while_the_standby_lags() {
     let Some(cluster) = cluster(TestOptions::default(), Duration::from_secs(30)).await else {
         return;
@@ -184,6 +216,7 @@ async fn the_cached_page_after_a_comment_shows_it_to_everyone_while_the_standby_
         "the page was rendered from the caught-up standby"
     );
 
+    replay(&cluster.standby, false).await;
     comment(app, &post.slug, "Cached, and current.").await;
     assert!(
         page(app, &path, None)
@@ -199,7 +232,7 @@ async fn the_cached_page_after_a_comment_shows_it_to_everyone_while_the_standby_
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_standby_stopped_sends_its_reads_to_the_primary_and_serves_again_when_back() {
     let Some(cluster) = cluster(TestOptions::rendering_every_page(), Duration::from_secs(30)).await
     else {
@@ -235,7 +268,7 @@ async fn a_standby_stopped_sends_its_reads_to_the_primary_and_serves_again_when_
     assert_eq!(reads_from(app, "standby").await, standby + 1.0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_standby_further_behind_than_the_bound_serves_no_reads_until_it_catches_up() {
     let Some(cluster) = cluster(TestOptions::rendering_every_page(), Duration::from_secs(1)).await
     else {
@@ -243,6 +276,7 @@ async fn a_standby_further_behind_than_the_bound_serves_no_reads_until_it_catche
     };
     let app = &cluster.app;
     let post = app.first_published().await;
+    replay(&cluster.standby, false).await;
     comment(app, &post.slug, "Too far behind.").await;
     wait_for_health(app, "lagging").await;
     let standby = reads_from(app, "standby").await;
@@ -250,7 +284,54 @@ async fn a_standby_further_behind_than_the_bound_serves_no_reads_until_it_catche
     assert!(body.contains("Too far behind."), "read from the primary");
     assert_eq!(reads_from(app, "standby").await, standby);
 
-    wait_for_health(app, "ok").await;
+    replay(&cluster.standby, true).await;
+    caught_up(app).await;
     page(app, "/", None).await;
     assert_eq!(reads_from(app, "standby").await, standby + 1.0);
+}
+
+/// Each side's `label` figure on a lab page: the naive side's, then the optimized.
+fn lab_figures(body: &str, label: &str) -> Vec<String> {
+    let opening = format!("<dt>{label}</dt><dd class=\"");
+    body.split(&opening)
+        .skip(1)
+        .filter_map(|rest| {
+            let value = rest.split_once("\">")?.1;
+            Some(value.split('<').next()?.to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lab_shows_the_plain_router_missing_the_readers_comment_and_the_pinned_one_not() {
+    let Some(cluster) = cluster(TestOptions::default(), Duration::from_secs(30)).await else {
+        return;
+    };
+    replay(&cluster.standby, false).await;
+    let lab = cluster.app.get_page("/lab/read-replicas").await;
+    assert_eq!(lab.status, 200, "{}", lab.body);
+    let seen = lab_figures(&lab.body, "reads after the write that showed it");
+    assert_eq!(seen, ["0 of 10", "10 of 10"], "plain router, pinned");
+    let on_primary = lab_figures(&lab.body, "reads the primary served");
+    assert_eq!(on_primary, ["0 of 10", "10 of 10"]);
+    replay(&cluster.standby, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lab_shows_reading_by_log_position_sparing_the_primary_the_pin_keeps_busy() {
+    let Some(cluster) = cluster(TestOptions::default(), Duration::from_secs(30)).await else {
+        return;
+    };
+    let lab = cluster.app.get_page("/lab/read-your-writes").await;
+    assert_eq!(lab.status, 200, "{}", lab.body);
+    let seen = lab_figures(&lab.body, "reads after the write that showed it");
+    assert_eq!(seen, ["10 of 10", "10 of 10"], "pinned, by log position");
+    let on_primary = lab_figures(&lab.body, "reads the primary served");
+    assert_eq!(on_primary[0], "10 of 10", "pinned: {on_primary:?}");
+    let by_position: u64 = on_primary[1]
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    assert!(by_position < 10, "by log position: {on_primary:?}");
 }

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::Ops;
 use crate::services::cache::CacheHealth;
-use crate::services::db::standbys::StandbyHealth;
+use crate::services::db::standbys::{StandbyHealth, StandbyStatus};
 
 #[derive(Debug, Serialize)]
 pub struct Health {
@@ -37,7 +37,9 @@ pub async fn healthz(State(state): State<Ops>) -> (StatusCode, Json<Health>) {
     let (database, cache) = tokio::join!(database, state.cache.health());
     let database_ok = matches!(database, Ok(Ok(())));
     let standbys = state.reads.health();
-    let standby_missing = standbys.iter().any(|standby| standby.status != "ok");
+    let standby_missing = standbys
+        .iter()
+        .any(|standby| standby.status != StandbyStatus::Ok);
     let (status, code) = match (database_ok, cache) {
         (false, _) => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
         (true, CacheHealth::Unavailable) => ("degraded", StatusCode::OK),

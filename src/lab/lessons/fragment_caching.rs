@@ -59,7 +59,8 @@ async fn from_the_cache(
     } else {
         Vec::new()
     };
-    runs.time(|| cached::load(cache, &bench.db, "./")).await?;
+    runs.time(|| cached::load(cache, async || Ok(bench.db.clone()), "./"))
+        .await?;
     Ok(Facts(steps))
 }
 
@@ -80,7 +81,9 @@ async fn invalidation(bench: &Workbench, cache: &FragmentCache) -> Result<Vec<St
                 cache.invalidate().await;
                 return Ok(());
             }
-            cached::load(cache, &bench.db, "./").await.map(|_| ())
+            cached::load(cache, async || Ok(bench.db.clone()), "./")
+                .await
+                .map(|_| ())
         })
         .await;
         done?;

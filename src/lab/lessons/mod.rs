@@ -21,6 +21,8 @@ pub mod offloaded_email;
 pub mod one_transaction;
 pub mod per_view_caching;
 pub mod projection;
+pub mod read_replicas;
+pub mod read_your_writes;
 pub mod static_files;
 pub mod streaming;
 pub mod template_caching;
@@ -51,6 +53,8 @@ pub static LESSONS: &[&Lesson] = &[
     &one_transaction::LESSON,
     &per_view_caching::LESSON,
     &projection::LESSON,
+    &read_replicas::LESSON,
+    &read_your_writes::LESSON,
     &static_files::LESSON,
     &streaming::LESSON,
     &template_caching::LESSON,

@@ -88,6 +88,16 @@ pub struct CacheStats {
     pub outages: u64,
 }
 
+/// Whether a "no such thing" answer is remembered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    Remembered,
+    /// Not remembered: the generation to remember one under (`None`: Redis is down).
+    Unknown {
+        generation: Option<u64>,
+    },
+}
+
 /// What `/healthz` reports about the cache.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CacheHealth {
@@ -177,29 +187,33 @@ impl FragmentCache {
             .map_err(|shared| shared.duplicate())
     }
 
-    /// Whether `key` was remembered as missing (and still is, in this generation).
-    pub async fn knows_missing(&self, key: &str) -> bool {
-        let found =
-            matches!(self.inner.store.lookup(key).await, Ok(found) if found.value.is_some());
-        let outcome = if found {
-            CacheOutcome::Hit
-        } else {
-            CacheOutcome::Miss
+    /// Whether `key` was remembered as missing (and still is, in this generation); if
+    /// not, the generation now, to remember an answer found from here on under.
+    pub async fn missing(&self, key: &str) -> Missing {
+        let lookup = self.inner.store.lookup(key).await;
+        let (outcome, missing) = match lookup {
+            Ok(found) if found.value.is_some() => (CacheOutcome::Hit, Missing::Remembered),
+            Ok(found) => (
+                CacheOutcome::Miss,
+                Missing::Unknown {
+                    generation: Some(found.generation),
+                },
+            ),
+            Err(store::Unavailable) => (CacheOutcome::Miss, Missing::Unknown { generation: None }),
         };
         instrument::record_cache(key, outcome);
-        found
+        missing
     }
 
     /// Remembers that `key` names nothing, for about [`MISSING_TTL`] or until the
-    /// next write.
-    pub async fn remember_missing(&self, key: &str) {
-        if let Ok(found) = self.inner.store.lookup(key).await {
-            let _ = self
-                .inner
-                .store
-                .put(key, found.generation, "missing", jittered(MISSING_TTL))
-                .await;
-        }
+    /// next write: under `generation`, read before the answer was looked for
+    /// ([`FragmentCache::missing`]), so a write in between makes it never read.
+    pub async fn remember_missing(&self, key: &str, generation: u64) {
+        let _ = self
+            .inner
+            .store
+            .put(key, generation, "missing", jittered(MISSING_TTL))
+            .await;
     }
 
     /// Forgets every fragment and negative entry: call it after each write that

@@ -98,8 +98,18 @@ pub async fn reads(
         .await?;
         standbys.push((url.host_and_port(), pool.into()));
     }
+    let watching = open(
+        primary_url,
+        Shape {
+            connections: Some(1),
+            lazy: true,
+            ..Shape::POOL
+        },
+    )
+    .await?;
     Ok(Reads::new(
         primary.clone().into(),
+        watching.into(),
         standbys,
         settings.max_lag,
     ))

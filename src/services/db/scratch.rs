@@ -27,6 +27,8 @@ pub const SCRATCH_SLUG_PREFIX: &str = "lab-race-";
 pub struct ScratchPost {
     db: DatabaseConnection,
     pub id: i32,
+    /// The user it is written by.
+    pub author_id: i32,
     removed: bool,
 }
 
@@ -64,6 +66,7 @@ impl ScratchPost {
         Ok(Self {
             db: db.clone(),
             id: inserted.id,
+            author_id: author,
             removed: false,
         })
     }

@@ -18,8 +18,9 @@ use crate::base::error::AppError;
 use crate::base::instrument::component;
 use crate::base::slug::Slug;
 use crate::base::variant::Variant;
+use crate::services::cache::Missing;
 use crate::services::cache::page::{Rendered, Served};
-use crate::services::db::standbys::Reader;
+use crate::services::db::standbys::{Reader, Server};
 use crate::services::http::crawlers::Visitor;
 use crate::views::footer::Footer;
 use crate::views::site::Site;
@@ -133,8 +134,17 @@ pub async fn page(
     if cached_page::uses_page_cache(&site, variant) {
         return cached(&site, &slug, &request, viewed).await;
     }
-    let reader = cached_page::reader_for(&site, variant, &request).await;
-    let mut post = component("post", load(&site, &reader, variant, &slug)).await?;
+    let (mut post, read_from) = component(
+        "post",
+        cached_page::rendered(&site, variant, &request, |reader| {
+            load_from(&site, reader, variant, &slug)
+        }),
+    )
+    .await?;
+    if read_from != Server::Primary {
+        // A standby's count may lack the views the last flush wrote: the primary's.
+        post.view_count = write_behind::stored_views(&site.db, post.id).await?;
+    }
     post.view_count = component("view counter", async {
         match (variant, viewed) {
             (Variant::Naive, true) => naive::count_view(&site.db, post.id).await,
@@ -148,7 +158,7 @@ pub async fn page(
         }
     })
     .await?;
-    let sidebar = sidebar::for_page(&site, &reader, variant, ROOT).await?;
+    let sidebar = sidebar::for_page(&site, variant, ROOT).await?;
     let html = cached_page::render_traced(&PostDetailTemplate {
         root: ROOT,
         post,
@@ -176,14 +186,19 @@ async fn cached(
         .get_or_render(&format!("post:{slug}"), || async {
             let epoch = site.views.flush_epoch();
             // After the epoch: a flush the epoch counts is on the server read.
-            let reader = cached_page::reader_for(site, variant, request).await;
-            let post = component("post", load(site, &reader, variant, slug)).await?;
+            let (post, _) = component(
+                "post",
+                cached_page::rendered(site, variant, request, |reader| {
+                    load_from(site, reader, variant, slug)
+                }),
+            )
+            .await?;
             let subject =
                 write_behind::subject_at_render(&site.views, post.id, post.view_count, epoch).await;
             let html = cached_page::render_traced(&PostDetailTemplate {
                 root: ROOT,
                 post,
-                sidebar: sidebar::for_page(site, &reader, variant, ROOT).await?,
+                sidebar: sidebar::for_page(site, variant, ROOT).await?,
                 views_hole: true,
                 footer: Footer::hole(variant),
             })?;
@@ -215,11 +230,23 @@ async fn cached(
     cached_page::respond(&page, served, request, variant, views.map(views_label))
 }
 
+/// The post, read from `reader`, and the server that answered; or a 404.
+async fn load_from(
+    site: &Site,
+    reader: Reader,
+    variant: Variant,
+    slug: &Slug,
+) -> Result<(PostDetail, Server), AppError> {
+    let post = load(site, &reader, variant, slug).await?;
+    Ok((post, reader.server()))
+}
+
 /// The post, read from `reader`, or a 404. The optimized page also remembers a slug
 /// that names no post, so a crawler asking for the same dead link over and over is
 /// answered from the cache; the next write forgets the answer, so a post published
-/// later shows. (Only an answer as current as the primary is remembered: a lagging
-/// standby may not have the post yet.)
+/// later shows. The answer is kept under the generation read before the post was
+/// looked for, so a post published meanwhile is never hidden; and a standby's "no such
+/// post" is checked on the primary first: it may not have replayed the publish yet.
 async fn load(
     site: &Site,
     reader: &Reader,
@@ -229,13 +256,17 @@ async fn load(
     let found = match variant {
         Variant::Naive => naive::load(reader.db(), slug).await?,
         Variant::Optimized => {
-            let missing = format!("missing-post:{slug}");
-            if site.cache.knows_missing(&missing).await {
-                return Err(not_found(slug));
+            let key = format!("missing-post:{slug}");
+            let generation = match site.cache.missing(&key).await {
+                Missing::Remembered => return Err(not_found(slug)),
+                Missing::Unknown { generation } => generation,
+            };
+            let mut found = optimized::load(reader.db(), slug).await?;
+            if found.is_none() && reader.server() != Server::Primary {
+                found = optimized::load(&site.db, slug).await?;
             }
-            let found = optimized::load(reader.db(), slug).await?;
-            if found.is_none() && reader.is_current() {
-                site.cache.remember_missing(&missing).await;
+            if let (None, Some(generation)) = (&found, generation) {
+                site.cache.remember_missing(&key, generation).await;
             }
             found
         }

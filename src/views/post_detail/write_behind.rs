@@ -36,13 +36,18 @@ async fn stored_plus_pending(
     post_id: i32,
     tallied: Tallied,
 ) -> Result<i32, DbErr> {
+    Ok(shown(stored_views(db, post_id).await?, tallied.pending))
+}
+
+/// The views stored in `post_id`'s row (0 if the post is gone).
+pub async fn stored_views(db: &impl ConnectionTrait, post_id: i32) -> Result<i32, DbErr> {
     let stored: Option<i32> = post::Entity::find_by_id(post_id)
         .select_only()
         .column(post::Column::ViewCount)
         .into_tuple()
         .one(db)
         .await?;
-    Ok(stored.map_or(0, |stored| shown(stored, tallied.pending)))
+    Ok(stored.unwrap_or(0))
 }
 
 /// Counts a view of a post just loaded, whose stored count is known: no statement.

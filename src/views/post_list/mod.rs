@@ -195,7 +195,7 @@ pub async fn render(
     })
     .await?
     .found()?;
-    let sidebar = sidebar::for_page(site, &reader, variant, ROOT).await?;
+    let sidebar = sidebar::for_page(site, variant, ROOT).await?;
     Ok(PostListTemplate {
         root: ROOT,
         pager: Pager::new(variant, &page),

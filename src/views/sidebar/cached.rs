@@ -13,15 +13,18 @@ use crate::base::error::AppError;
 use crate::services::cache::{FRAGMENT_TTL, FragmentCache};
 
 /// Pages at different depths link with different relative paths, so each depth has
-/// its own entry (`sidebar:./`, `sidebar:../`).
-pub async fn load(
+/// its own entry (`sidebar:./`, `sidebar:../`). On a miss, `connection()` gives what to
+/// read from — asked only then, after the cache has read its generation: the site
+/// picks a server as current as the primary at that moment, the lab its pool.
+pub async fn load<C: ConnectionTrait>(
     cache: &FragmentCache,
-    db: &impl ConnectionTrait,
+    connection: impl AsyncFnOnce() -> Result<C, AppError>,
     root: &str,
 ) -> Result<Fragment, AppError> {
     let html = cache
         .get_or_render(&format!("sidebar:{root}"), FRAGMENT_TTL, || async {
-            Ok(denormalized::fragment(db, root).await?.0)
+            let db = connection().await?;
+            Ok(denormalized::fragment(&db, root).await?.0)
         })
         .await?;
     Ok(Fragment(html))

@@ -31,7 +31,6 @@ use crate::base::error::AppError;
 use crate::base::instrument::component;
 use crate::base::instrument::trace::OpenSpan;
 use crate::base::variant::Variant;
-use crate::services::db::standbys::Reader;
 use crate::views::site::Site;
 
 /// Posts in the "most discussed" list.
@@ -119,25 +118,16 @@ pub fn render(sidebar: &Sidebar, root: &str) -> Result<Fragment, AppError> {
 }
 
 /// The sidebar of a page in `variant`, as the part of the page called "sidebar": on
-/// naive pages loaded and counted in Rust on every request (from `reader`, the
-/// primary), on optimized pages from the fragment cache. What the fragment cache keeps
-/// is read from a server as current as the primary: `reader` if it is, else one chosen
-/// for it (an extra statement only with standbys and `PAGE_CACHE=off`).
-pub async fn for_page(
-    site: &Site,
-    reader: &Reader,
-    variant: Variant,
-    root: &str,
-) -> Result<Fragment, AppError> {
+/// naive pages loaded and counted in Rust on every request, on optimized pages from
+/// the fragment cache — rendered, on a miss, from a server as current as the primary
+/// when the cache read its generation (a standby, where one is).
+pub async fn for_page(site: &Site, variant: Variant, root: &str) -> Result<Fragment, AppError> {
     component("sidebar", async {
         match variant {
-            Variant::Naive => render(&naive::load(reader.db()).await?, root),
-            Variant::Optimized if reader.is_current() => {
-                cached::load(&site.cache, reader.db(), root).await
-            }
+            Variant::Naive => render(&naive::load(&site.db).await?, root),
             Variant::Optimized => {
-                let current = site.reads.current().await;
-                cached::load(&site.cache, current.db(), root).await
+                let current = async || Ok(site.reads.current().await?.db().clone());
+                cached::load(&site.cache, current, root).await
             }
         }
     })

@@ -88,7 +88,7 @@ pub async fn render(
     })
     .await?;
     let TagPage { tag, page } = found(tag_page, slug)?;
-    let sidebar = sidebar::for_page(site, &reader, variant, ROOT).await?;
+    let sidebar = sidebar::for_page(site, variant, ROOT).await?;
     Ok(TagPageTemplate {
         root: ROOT,
         tag,

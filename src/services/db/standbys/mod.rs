@@ -13,7 +13,8 @@
 //! - [`Reads::current`]: everything the primary has must be on the standby — for what a
 //!   cache keeps and serves to everyone (one statement on the primary asks where its
 //!   log ends);
-//! - [`Reads::any_standby`]: no rule — the naive router the read-replicas lesson shows.
+//! - [`Reads::round_robin`] and [`Reads::pinned`]: the plain router and the pinning
+//!   router the read-replicas lessons compare it with.
 //!
 //! When no standby qualifies, the primary answers: it is never wrong, only busier.
 //! Writes, transactions and the workers always use the primary (`Site::db`).
@@ -26,8 +27,8 @@
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 
@@ -35,7 +36,11 @@ use super::commented::Db;
 
 mod watcher;
 
-pub use watcher::CHECK_EVERY;
+pub use watcher::{CHECK_EVERY, CHECK_TIMEOUT};
+
+/// How long the pinning router reads from the primary after a write: Rails'
+/// `DatabaseSelector` default (`delay: 2.seconds`).
+pub const PINNED_FOR: Duration = Duration::from_secs(2);
 
 /// A position in PostgreSQL's write-ahead log (`pg_lsn`, written `16/B374D848`):
 /// later writes have larger positions.
@@ -70,26 +75,38 @@ impl Lsn {
     }
 }
 
-/// Where the primary's log ends now.
+/// Where the primary's log ends now: its write position, which is past every commit
+/// already answered — with `synchronous_commit = on`, PostgreSQL's default, which
+/// perfblog keeps: a commit is answered once its log is written and flushed. (The
+/// insert position would also cover commits made with it off, but it points past the
+/// header of a log page not yet begun: a standby that has replayed everything can look
+/// a few bytes short of it until the next write.)
 pub async fn primary_position(primary: &impl ConnectionTrait) -> Result<Lsn, DbErr> {
-    position(primary, "SELECT pg_current_wal_lsn()::text").await
+    let row = one_row(primary, "SELECT pg_current_wal_lsn()::text").await?;
+    let end: String = row.try_get_by_index(0)?;
+    end.parse().map_err(DbErr::Custom)
 }
 
-/// How far a standby has replayed the primary's log.
+/// How far a standby has replayed the primary's log; an error for a server that is
+/// not a standby (any more: a promoted one still reports its last replayed position).
 pub async fn replayed_position(standby: &impl ConnectionTrait) -> Result<Lsn, DbErr> {
-    position(standby, "SELECT pg_last_wal_replay_lsn()::text").await
+    let sql = "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text";
+    let row = one_row(standby, sql).await?;
+    let in_recovery: bool = row.try_get_by_index(0)?;
+    let replayed: Option<String> = row.try_get_by_index(1)?;
+    match (in_recovery, replayed) {
+        (true, Some(replayed)) => replayed.parse().map_err(DbErr::Custom),
+        _ => Err(DbErr::Custom(
+            "not a standby: it is not replaying a primary's log".to_owned(),
+        )),
+    }
 }
 
-/// Standbys are PostgreSQL's: the statement is PostgreSQL's.
-async fn position(db: &impl ConnectionTrait, sql: &str) -> Result<Lsn, DbErr> {
-    let row = db
-        .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
+/// The one row `sql` returns. Standbys are PostgreSQL's: so is the statement.
+async fn one_row(db: &impl ConnectionTrait, sql: &str) -> Result<sea_orm::QueryResult, DbErr> {
+    db.query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
         .await?
-        .ok_or_else(|| DbErr::Custom(format!("`{sql}` returned no row")))?;
-    let text: Option<String> = row.try_get_by_index(0)?;
-    text.ok_or_else(|| DbErr::Custom(format!("`{sql}` returned NULL: not a standby?")))?
-        .parse()
-        .map_err(DbErr::Custom)
+        .ok_or_else(|| DbErr::Custom(format!("`{sql}` returned no row")))
 }
 
 /// Which server answered a read.
@@ -141,7 +158,7 @@ struct Look {
     answered: bool,
     /// Replayed up to here, as last asked.
     replayed: Lsn,
-    /// How far behind the primary it was.
+    /// How far behind the primary it was at least (zero: it had the latest end seen).
     lag: Duration,
     /// Answered, and lags no more than the bound: reads may go to it.
     healthy: bool,
@@ -149,7 +166,13 @@ struct Look {
 
 impl Standby {
     fn look(&self) -> Look {
-        self.look.lock().map(|look| *look).unwrap_or_default()
+        *self.look.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Changes what is known of it (a panic elsewhere while holding the lock left a
+    /// whole `Look`: it is still read and written).
+    fn update(&self, change: impl FnOnce(&mut Look)) {
+        change(&mut self.look.lock().unwrap_or_else(PoisonError::into_inner));
     }
 
     fn replayed(&self) -> Lsn {
@@ -160,11 +183,18 @@ impl Standby {
         self.look().healthy
     }
 
-    /// Remembers a fresh answer of how far it has replayed (positions only grow).
+    /// Remembers a fresh answer of how far it has replayed, as it is: a standby made
+    /// again from a new base backup starts from another position.
     fn saw_replayed(&self, replayed: Lsn) {
-        if let Ok(mut look) = self.look.lock() {
-            look.replayed = look.replayed.max(replayed);
-        }
+        self.update(|look| look.replayed = replayed);
+    }
+
+    /// Takes it out of reads until the watcher finds it well again.
+    fn set_aside(&self) {
+        self.update(|look| {
+            look.answered = false;
+            look.healthy = false;
+        });
     }
 }
 
@@ -172,26 +202,40 @@ impl Standby {
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct StandbyHealth {
     pub name: String,
-    /// `ok`, `lagging` (answers, but further behind than the bound) or `unavailable`.
-    pub status: &'static str,
-    /// How far behind the primary it was at the last look (none while unavailable).
+    pub status: StandbyStatus,
+    /// How far behind the primary it was at least, at the last look (none while
+    /// unavailable).
     pub lag_ms: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StandbyStatus {
+    /// Serving reads.
+    Ok,
+    /// Answers, but cannot be shown to be within `DATABASE_REPLICA_MAX_LAG`.
+    Lagging,
+    /// Did not answer as a standby.
+    Unavailable,
 }
 
 /// Reads by the page: the primary, and the standbys it may send them to.
 #[derive(Clone)]
 pub struct Reads {
     primary: Db,
+    /// The watcher's own connection to the primary: a busy pool must not keep it from
+    /// learning where the primary's log ends (and so take every standby out of reads).
+    watching: Db,
     standbys: Arc<[Standby]>,
     /// Round robin: the next standby to try first.
     next: Arc<AtomicUsize>,
     max_lag: Duration,
-    served: Arc<Served>,
+    renders: Arc<RendersByServer>,
 }
 
 /// Pages rendered per server since start-up (`/metrics`).
 #[derive(Debug, Default)]
-struct Served {
+struct RendersByServer {
     primary: AtomicU64,
     standby: AtomicU64,
 }
@@ -208,12 +252,13 @@ impl fmt::Debug for Reads {
 impl Reads {
     /// Every read from `primary`: no standby configured.
     pub fn primary_only(primary: Db) -> Self {
-        Self::new(primary, Vec::new(), Duration::ZERO)
+        Self::new(primary.clone(), primary, Vec::new(), Duration::ZERO)
     }
 
-    /// Reads from `standbys` (name, pool) where they qualify, `primary` otherwise. No
-    /// standby is used before the watcher's first look.
-    pub fn new(primary: Db, standbys: Vec<(String, Db)>, max_lag: Duration) -> Self {
+    /// Reads from `standbys` (name, pool) where they qualify, `primary` otherwise; the
+    /// watcher asks the primary through `watching`. No standby is used before the
+    /// watcher's first look.
+    pub fn new(primary: Db, watching: Db, standbys: Vec<(String, Db)>, max_lag: Duration) -> Self {
         let standbys = standbys
             .into_iter()
             .map(|(name, db)| Standby {
@@ -224,10 +269,11 @@ impl Reads {
             .collect();
         Self {
             primary,
+            watching,
             standbys,
             next: Arc::new(AtomicUsize::new(0)),
             max_lag,
-            served: Arc::default(),
+            renders: Arc::default(),
         }
     }
 
@@ -270,31 +316,54 @@ impl Reads {
 
     /// A read whose result a shared cache keeps: a healthy standby that has replayed
     /// everything the primary has now (one statement asks the primary), else the
-    /// primary. A write that invalidated the cache before this read is in what it reads.
-    pub async fn current(&self) -> Reader {
+    /// primary. A write that invalidated the cache before this call is in what it reads.
+    /// An error when the primary cannot say: it is down, and the page with it.
+    pub async fn current(&self) -> Result<Reader, DbErr> {
         if self.healthy_in_turn().next().is_none() {
-            return self.primary();
+            return Ok(self.primary());
         }
-        let Ok(now) = primary_position(&self.primary).await else {
-            return self.primary();
-        };
-        match self
+        let now = primary_position(&self.primary).await?;
+        let known = self
             .healthy_in_turn()
-            .find(|&i| self.standbys[i].replayed() >= now)
-        {
+            .find(|&i| self.standbys[i].replayed() >= now);
+        Ok(match known {
             Some(index) => self.standby(index, true),
             None => match self.healthy_in_turn().next() {
                 Some(index) if self.has_replayed(index, now).await => self.standby(index, true),
                 _ => self.primary(),
             },
+        })
+    }
+
+    /// Takes the standby behind `reader` out of reads, after a read from it failed,
+    /// until the watcher finds it well again (a no-op for the primary).
+    pub fn set_aside(&self, reader: &Reader) {
+        if let Server::Standby(index) = reader.server {
+            tracing::warn!(standby = %self.standbys[index].name, "a read from a standby failed: its reads go to the primary");
+            self.standbys[index].set_aside();
         }
     }
 
-    /// The next healthy standby, whatever it has replayed: the naive router's choice,
-    /// which can miss the reader's own write. `None` when no standby is healthy.
-    pub fn any_standby(&self) -> Option<Reader> {
-        let index = self.healthy_in_turn().next()?;
-        Some(self.standby(index, false))
+    /// The plain router (Django's `db_for_read` returning a replica): the next healthy
+    /// standby, whatever it has replayed — a read right after the reader's own write
+    /// can miss it. The primary only when no standby is healthy.
+    pub fn round_robin(&self) -> Reader {
+        match self.healthy_in_turn().next() {
+            Some(index) => self.standby(index, false),
+            None => self.primary(),
+        }
+    }
+
+    /// The pinning router (Rails' `DatabaseSelector`, a Django router that pins after
+    /// writes): the primary for [`PINNED_FOR`] after the reader's last write (`wrote`),
+    /// the next healthy standby otherwise. The pin is a guess at the lag: too short and
+    /// a slow standby still misses the write, too long and the primary serves reads a
+    /// standby could have.
+    pub fn pinned(&self, wrote: Option<Instant>) -> Reader {
+        match wrote {
+            Some(at) if at.elapsed() < PINNED_FOR => self.primary(),
+            _ => self.round_robin(),
+        }
     }
 
     /// What `/healthz` says of each standby.
@@ -304,9 +373,9 @@ impl Reads {
             .map(|standby| {
                 let look = standby.look();
                 let status = match (look.healthy, look.answered) {
-                    (true, _) => "ok",
-                    (false, true) => "lagging",
-                    (false, false) => "unavailable",
+                    (true, _) => StandbyStatus::Ok,
+                    (false, true) => StandbyStatus::Lagging,
+                    (false, false) => StandbyStatus::Unavailable,
                 };
                 StandbyHealth {
                     name: standby.name.clone(),
@@ -322,8 +391,8 @@ impl Reads {
     /// Pages rendered from the primary and from a standby since start-up.
     pub fn served(&self) -> (u64, u64) {
         (
-            self.served.primary.load(Ordering::Relaxed),
-            self.served.standby.load(Ordering::Relaxed),
+            self.renders.primary.load(Ordering::Relaxed),
+            self.renders.standby.load(Ordering::Relaxed),
         )
     }
 
@@ -342,14 +411,25 @@ impl Reads {
 
     /// Asks standby `index` now whether it has replayed `wanted` (and remembers what
     /// it said).
+    /// A standby that does not answer within [`CHECK_TIMEOUT`] is set aside: the
+    /// read goes to the primary, and the next reads do not wait for it.
     async fn has_replayed(&self, index: usize, wanted: Lsn) -> bool {
         let standby = &self.standbys[index];
-        match replayed_position(&standby.db).await {
-            Ok(replayed) => {
+        match tokio::time::timeout(CHECK_TIMEOUT, replayed_position(&standby.db)).await {
+            Ok(Ok(replayed)) => {
                 standby.saw_replayed(replayed);
                 replayed >= wanted
             }
-            Err(_) => false,
+            Ok(Err(error)) => {
+                tracing::warn!(standby = %standby.name, %error, "a standby could not say how far it has replayed");
+                standby.set_aside();
+                false
+            }
+            Err(_) => {
+                tracing::warn!(standby = %standby.name, "a standby did not say in time how far it has replayed");
+                standby.set_aside();
+                false
+            }
         }
     }
 
@@ -364,8 +444,8 @@ impl Reads {
     /// Counts a page rendered from `server` (`/metrics`).
     pub fn count_page(&self, server: Server) {
         let counter = match server {
-            Server::Primary => &self.served.primary,
-            Server::Standby(_) => &self.served.standby,
+            Server::Primary => &self.renders.primary,
+            Server::Standby(_) => &self.renders.standby,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -381,6 +461,7 @@ mod tests {
         let nowhere = || Db::new(sea_orm::DatabaseConnection::default());
         let names = looks.iter().enumerate();
         let reads = Reads::new(
+            nowhere(),
             nowhere(),
             names
                 .map(|(i, _)| (format!("standby-{i}"), nowhere()))
@@ -406,12 +487,21 @@ mod tests {
     async fn a_reader_reads_a_standby_that_has_its_write_and_the_primary_otherwise() {
         let reads = reads_over(&[healthy(100)]);
         assert_eq!(reads.after(None).await.server(), Server::Standby(0));
+        assert!(!reads.after(None).await.is_current());
         assert_eq!(
             reads.after(Some(Lsn(100))).await.server(),
             Server::Standby(0)
         );
         assert_eq!(reads.after(Some(Lsn(101))).await.server(), Server::Primary);
-        assert!(!reads.after(None).await.is_current());
+    }
+
+    #[tokio::test]
+    async fn a_standby_that_cannot_say_how_far_it_has_replayed_is_set_aside() {
+        let reads = reads_over(&[healthy(100)]);
+        // Not known to have 101: asked afresh, and its pool reaches nothing.
+        assert_eq!(reads.after(Some(Lsn(101))).await.server(), Server::Primary);
+        assert_eq!(reads.after(None).await.server(), Server::Primary);
+        assert_eq!(reads.health()[0].status, StandbyStatus::Unavailable);
     }
 
     #[tokio::test]
@@ -424,9 +514,9 @@ mod tests {
         };
         let reads = reads_over(&[down, behind]);
         assert_eq!(reads.after(None).await.server(), Server::Primary);
-        assert!(reads.any_standby().is_none());
-        let states: Vec<&str> = reads.health().iter().map(|s| s.status).collect();
-        assert_eq!(states, ["unavailable", "lagging"]);
+        assert_eq!(reads.round_robin().server(), Server::Primary);
+        let states: Vec<StandbyStatus> = reads.health().iter().map(|s| s.status).collect();
+        assert_eq!(states, [StandbyStatus::Unavailable, StandbyStatus::Lagging]);
     }
 
     #[tokio::test]

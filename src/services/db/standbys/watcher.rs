@@ -2,9 +2,13 @@
 //! and each standby how far it has replayed, and decides which standbys reads may use.
 //!
 //! Lag is measured in time, from the positions: the primary's recent ends are kept
-//! with when they were seen, and a standby is as far behind as the oldest of them it
-//! has not replayed yet. (`now() - pg_last_xact_replay_timestamp()` would be simpler,
-//! and wrong on a quiet primary: it grows while there is nothing to replay.)
+//! with when they were seen. A standby that has replayed an end seen at `t` has
+//! everything the primary had at `t`: it is at most `now - t` behind, and reads may
+//! use it while that bound is within `DATABASE_REPLICA_MAX_LAG`. One that has not
+//! replayed any end kept (just started, or far behind) cannot be shown to be, and
+//! serves nothing. What `/healthz` reports is the other bound: since the oldest end it
+//! lacks was seen. (`now() - pg_last_xact_replay_timestamp()` would be simpler, and
+//! wrong on a quiet primary: it grows while there is nothing to replay.)
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -16,8 +20,9 @@ use super::{Lsn, Reads, Standby, primary_position, replayed_position};
 /// How often the watcher asks each standby how far it has replayed.
 pub const CHECK_EVERY: Duration = Duration::from_millis(500);
 
-/// A server that has not answered in this long is down, for this look.
-const CHECK_TIMEOUT: Duration = Duration::from_millis(500);
+/// A server that has not answered in this long is down, for this look (and a standby
+/// asked on a request's way, for that request).
+pub const CHECK_TIMEOUT: Duration = Duration::from_millis(500);
 
 impl Reads {
     /// Looks at the standbys every [`CHECK_EVERY`] until `stop` says so. Returns at
@@ -40,7 +45,7 @@ impl Reads {
     /// One look: the primary's end, then each standby.
     pub async fn look(&self, ends: &mut PrimaryEnds) {
         if let Ok(Ok(end)) =
-            tokio::time::timeout(CHECK_TIMEOUT, primary_position(&self.primary)).await
+            tokio::time::timeout(CHECK_TIMEOUT, primary_position(&self.watching)).await
         {
             ends.saw(Instant::now(), end);
         }
@@ -51,31 +56,32 @@ impl Reads {
 
     async fn look_at(&self, standby: &Standby, ends: &PrimaryEnds) {
         let answer = tokio::time::timeout(CHECK_TIMEOUT, replayed_position(&standby.db)).await;
-        let Ok(mut look) = standby.look.lock() else {
-            return;
-        };
-        let was_healthy = look.healthy;
-        match answer {
+        let was_healthy = standby.is_healthy();
+        let now = Instant::now();
+        standby.update(|look| match answer {
             Ok(Ok(replayed)) => {
                 look.answered = true;
-                look.replayed = look.replayed.max(replayed);
-                look.lag = ends.lag_of(look.replayed, Instant::now());
-                look.healthy = look.lag <= self.max_lag;
+                look.replayed = replayed;
+                look.lag = ends.lag_at_least(replayed, now);
+                look.healthy = ends
+                    .lag_at_most(replayed, now)
+                    .is_some_and(|lag| lag <= self.max_lag);
             }
             Ok(Err(_)) | Err(_) => {
                 look.answered = false;
                 look.healthy = false;
             }
-        }
+        });
+        let look = standby.look();
         match (was_healthy, look.healthy) {
             (true, false) if look.answered => tracing::warn!(
                 standby = %standby.name,
                 lag_ms = look.lag.as_millis(),
-                "a standby lags more than DATABASE_REPLICA_MAX_LAG: its reads go to the primary"
+                "a standby is further behind than DATABASE_REPLICA_MAX_LAG: its reads go to the primary"
             ),
             (true, false) => tracing::warn!(
                 standby = %standby.name,
-                "a standby does not answer: its reads go to the primary"
+                "a standby does not answer as a standby: its reads go to the primary"
             ),
             (false, true) => tracing::info!(standby = %standby.name, "a standby serves reads"),
             _ => {}
@@ -110,14 +116,23 @@ impl PrimaryEnds {
         }
     }
 
-    /// How far behind a server that has replayed up to `replayed` is at `now`: since
-    /// the oldest end it lacks was seen (zero when it has the latest; at least the
-    /// kept window when it lacks them all).
-    pub fn lag_of(&self, replayed: Lsn, now: Instant) -> Duration {
+    /// At least how far behind a server that has replayed up to `replayed` is at
+    /// `now`: since the oldest end it lacks was seen (zero when it has the latest).
+    pub fn lag_at_least(&self, replayed: Lsn, now: Instant) -> Duration {
         self.seen
             .iter()
             .find(|(_, end)| *end > replayed)
             .map_or(Duration::ZERO, |(seen, _)| now.duration_since(*seen))
+    }
+
+    /// At most how far behind it is: since the latest end it has was seen. `None` when
+    /// it has none of the ends kept: nothing shows how far behind it is.
+    pub fn lag_at_most(&self, replayed: Lsn, now: Instant) -> Option<Duration> {
+        self.seen
+            .iter()
+            .rev()
+            .find(|(_, end)| *end <= replayed)
+            .map(|(seen, _)| now.duration_since(*seen))
     }
 }
 
@@ -126,18 +141,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_standby_lags_since_the_oldest_primary_end_it_has_not_replayed() {
+    fn a_standby_is_behind_between_the_latest_end_it_has_and_the_oldest_it_lacks() {
         let start = Instant::now();
         let at = |ms| start + Duration::from_millis(ms);
         let mut ends = PrimaryEnds::keeping(Duration::from_secs(10));
         ends.saw(at(0), Lsn(100));
         ends.saw(at(500), Lsn(200));
         ends.saw(at(1000), Lsn(300));
+        let now = at(1200);
+        let ms = Duration::from_millis;
 
-        assert_eq!(ends.lag_of(Lsn(300), at(1200)), Duration::ZERO);
-        assert_eq!(ends.lag_of(Lsn(250), at(1200)), Duration::from_millis(200));
-        assert_eq!(ends.lag_of(Lsn(150), at(1200)), Duration::from_millis(700));
-        assert_eq!(ends.lag_of(Lsn(50), at(1200)), Duration::from_millis(1200));
+        assert_eq!(ends.lag_at_least(Lsn(300), now), Duration::ZERO);
+        assert_eq!(ends.lag_at_most(Lsn(300), now), Some(ms(200)));
+        assert_eq!(ends.lag_at_least(Lsn(250), now), ms(200));
+        assert_eq!(ends.lag_at_most(Lsn(250), now), Some(ms(700)));
+        assert_eq!(ends.lag_at_least(Lsn(50), now), ms(1200));
+        assert_eq!(
+            ends.lag_at_most(Lsn(50), now),
+            None,
+            "behind every end kept"
+        );
     }
 
     #[test]
@@ -149,8 +172,9 @@ mod tests {
         ends.saw(later, Lsn(100));
         assert_eq!(ends.seen.len(), 1);
         assert_eq!(
-            ends.lag_of(Lsn(50), later + Duration::from_secs(1)),
-            Duration::from_secs(1)
+            ends.lag_at_most(Lsn(100), later + Duration::from_secs(1)),
+            Some(Duration::from_secs(1)),
+            "a primary not heard from since counts as lag"
         );
     }
 }
