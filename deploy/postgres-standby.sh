@@ -1,0 +1,18 @@
+#!/bin/sh
+# `postgres-replica`: a hot standby streaming from `postgres`. On its first start it
+# copies the primary (pg_basebackup -R, which also writes the settings that make it
+# stream); on every start it runs as a read-only standby the app reads from
+# (DATABASE_REPLICA_URLS).
+set -e
+mkdir -p "$PGDATA" /var/run/postgresql
+chown postgres "$PGDATA" /var/run/postgresql
+chmod 700 "$PGDATA"
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  # The primary may still be starting: try until it answers, from an empty folder.
+  until su-exec postgres pg_basebackup -h postgres -U "$POSTGRES_USER" -D "$PGDATA" \
+      -R -X stream -c fast; do
+    find "$PGDATA" -mindepth 1 -delete
+    sleep 2
+  done
+fi
+exec su-exec postgres postgres -D "$PGDATA" -c hot_standby=on
