@@ -7,12 +7,17 @@ set -e
 mkdir -p "$PGDATA" /var/run/postgresql
 chown postgres "$PGDATA" /var/run/postgresql
 chmod 700 "$PGDATA"
-if [ ! -s "$PGDATA/PG_VERSION" ]; then
+# standby.signal is written last (-R): without it, no copy finished — start over.
+if [ ! -f "$PGDATA/standby.signal" ]; then
+  find "$PGDATA" -mindepth 1 -delete
   # The primary may still be starting: try until it answers, from an empty folder.
   until su-exec postgres pg_basebackup -h postgres -U "$POSTGRES_USER" -D "$PGDATA" \
       -R -X stream -c fast; do
     find "$PGDATA" -mindepth 1 -delete
+    echo "postgres-replica: waiting for the primary; if it refuses replication, its" \
+      "data volume predates deploy/postgres-replication.sh (docs/operations.md," \
+      "\"Reading from standbys\")" >&2
     sleep 2
   done
 fi
-exec su-exec postgres postgres -D "$PGDATA" -c hot_standby=on
+exec su-exec postgres postgres -D "$PGDATA"

@@ -122,7 +122,7 @@ pub fn markdown(report: &Report, catalog: &Catalog) -> String {
     let _ = writeln!(
         text,
         "Criterion medians, measured up to {} on {} (the standard dataset unless the pattern's page names a database of its own; \
-         `cargo bench`, PostgreSQL runs with `BENCH_DATABASE_URL`, Redis with `BENCH_REDIS_URL`){}.\n",
+         `cargo bench`, PostgreSQL runs with `BENCH_DATABASE_URL`, Redis with `BENCH_REDIS_URL`, a standby with `BENCH_REPLICA_URL`){}.\n",
         report.measured,
         report.machine,
         match report.figures.iter().any(|figure| figure.machine.is_some()) {

@@ -34,13 +34,14 @@ pub fn written(headers: &HeaderMap) -> Option<Lsn> {
         .and_then(|cookie| cookie.value().parse().ok())
 }
 
-/// Middleware: after a request that may have written (not `GET`, `HEAD` or `OPTIONS`)
+/// Middleware: after a request that may have written (not `GET`, `HEAD`, `OPTIONS` or
+/// `TRACE`)
 /// and was not refused as a client's mistake, sets the cookie to where the primary's
 /// log ends now — after the write committed, so at or past it. A server error may
 /// follow a commit (the naive comment's mail failing after its insert), so it gets
 /// the cookie too; a `503` does not: the database may be what is down, and asking it
-/// would only make the answer later. The cookie never goes back: a slower response
-/// to an earlier write keeps the later position. One statement, only with standbys.
+/// would only make the answer later. The cookie never goes back past the one the
+/// request brought. One statement, only with standbys.
 pub async fn remember_writes(State(site): State<Site>, request: Request, next: Next) -> Response {
     let may_have_written = !request.method().is_safe();
     let before = written(request.headers());

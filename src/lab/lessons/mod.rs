@@ -105,4 +105,30 @@ mod tests {
         let stated = format!("{} ms", offloaded_email::SMTP_DELAY.as_millis());
         assert!(setup.contains(&stated), "{setup}");
     }
+
+    /// The prose words the journey and the pin as the code has them: ten reads, a
+    /// tenth of a second apart, inside a pin of two seconds.
+    #[test]
+    fn the_replica_lessons_state_the_journey_and_the_pin_the_lab_uses() {
+        let setup = |slug| {
+            crate::lab::catalog()
+                .find(slug)
+                .and_then(|pattern| pattern.section("The setup"))
+                .unwrap_or_default()
+                .replace('\n', " ")
+        };
+        let (replicas, own_writes) = (setup("read-replicas"), setup("read-your-writes"));
+        assert_eq!(read_replicas::READS_AFTER, 10);
+        assert_eq!(read_replicas::READ_EVERY.as_millis(), 100);
+        assert_eq!(crate::services::db::standbys::PINNED_FOR.as_secs(), 2);
+        for said in ["ten times, a tenth of a second apart", "two seconds"] {
+            assert!(replicas.contains(said), "read-replicas: {said}");
+        }
+        for said in [
+            "ten reads of its comments, a tenth of a second apart",
+            "two seconds",
+        ] {
+            assert!(own_writes.contains(said), "read-your-writes: {said}");
+        }
+    }
 }

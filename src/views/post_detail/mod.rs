@@ -230,7 +230,7 @@ async fn cached(
     cached_page::respond(&page, served, request, variant, views.map(views_label))
 }
 
-/// The post, read from `reader`, and the server that answered; or a 404.
+/// The post, read from `reader`, and the server it was first asked of; or a 404.
 async fn load_from(
     site: &Site,
     reader: Reader,

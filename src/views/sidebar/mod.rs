@@ -22,7 +22,7 @@ pub mod naive;
 pub mod runtime_template;
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
 use askama::Template;
 use serde::Serialize;
@@ -31,6 +31,7 @@ use crate::base::error::AppError;
 use crate::base::instrument::component;
 use crate::base::instrument::trace::OpenSpan;
 use crate::base::variant::Variant;
+use crate::services::db::standbys::Server;
 use crate::views::site::Site;
 
 /// Posts in the "most discussed" list.
@@ -120,16 +121,35 @@ pub fn render(sidebar: &Sidebar, root: &str) -> Result<Fragment, AppError> {
 /// The sidebar of a page in `variant`, as the part of the page called "sidebar": on
 /// naive pages loaded and counted in Rust on every request, on optimized pages from
 /// the fragment cache — rendered, on a miss, from a server as current as the primary
-/// when the cache read its generation (a standby, where one is).
+/// when the cache read its generation (a standby, where one is). A standby that fails
+/// that render is set aside and the primary renders it again.
 pub async fn for_page(site: &Site, variant: Variant, root: &str) -> Result<Fragment, AppError> {
     component("sidebar", async {
         match variant {
             Variant::Naive => render(&naive::load(&site.db).await?, root),
-            Variant::Optimized => {
-                let current = async || Ok(site.reads.current().await?.db().clone());
-                cached::load(&site.cache, current, root).await
-            }
+            Variant::Optimized => from_current(site, root).await,
         }
     })
     .await
+}
+
+async fn from_current(site: &Site, root: &str) -> Result<Fragment, AppError> {
+    let chosen = std::sync::Mutex::new(None);
+    let current = async || {
+        let reader = site.reads.current().await?;
+        let db = reader.db().clone();
+        *chosen.lock().unwrap_or_else(PoisonError::into_inner) = Some(reader);
+        Ok(db)
+    };
+    let fragment = cached::load(&site.cache, current, root).await;
+    let failed = chosen.into_inner().unwrap_or_else(PoisonError::into_inner);
+    match (fragment, failed) {
+        (Err(AppError::Internal(_) | AppError::DatabaseUnavailable(_)), Some(reader))
+            if reader.server() != Server::Primary =>
+        {
+            site.reads.set_aside(&reader);
+            cached::load(&site.cache, async || Ok(site.db.clone()), root).await
+        }
+        (fragment, _) => fragment,
+    }
 }

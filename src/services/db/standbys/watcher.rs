@@ -20,8 +20,8 @@ use super::{Lsn, Reads, Standby, primary_position, replayed_position};
 /// How often the watcher asks each standby how far it has replayed.
 pub const CHECK_EVERY: Duration = Duration::from_millis(500);
 
-/// A server that has not answered in this long is down, for this look (and a standby
-/// asked on a request's way, for that request).
+/// A server that has not answered in this long is down, for this look; a standby asked
+/// on a request's way is set aside until the next look finds it well.
 pub const CHECK_TIMEOUT: Duration = Duration::from_millis(500);
 
 impl Reads {
@@ -44,10 +44,12 @@ impl Reads {
 
     /// One look: the primary's end, then each standby.
     pub async fn look(&self, ends: &mut PrimaryEnds) {
+        // Timed before the question: the end it answers was there at least since then.
+        let asked = Instant::now();
         if let Ok(Ok(end)) =
             tokio::time::timeout(CHECK_TIMEOUT, primary_position(&self.watching)).await
         {
-            ends.saw(Instant::now(), end);
+            ends.saw(asked, end);
         }
         for standby in self.standbys.iter() {
             self.look_at(standby, ends).await;
