@@ -16,6 +16,7 @@ use super::{growth_chart, markdown};
 use crate::base::error::AppError;
 use crate::base::instrument;
 use crate::base::variant::Variant;
+use crate::services::db::standbys::{CHECK_EVERY, Reads, StandbyStatus};
 use crate::views::footer::Footer;
 
 /// The bench report as this binary was built: `docs/benchmarks.json`.
@@ -408,9 +409,10 @@ pub struct LabPatternTemplate {
     pub rails: Option<String>,
     pub prose: Prose,
     pub columns: [Column; 2],
-    /// Why both sides had nothing to do, and how to give them data again — or why the
-    /// lesson cannot be shown here (no standby) — as HTML.
-    pub used_up: Option<String>,
+    /// What the page says above the prose, as HTML: why both sides had nothing to do
+    /// and how to give them data again, or, for a lesson about standbys, the standby's
+    /// state (or that there is none).
+    pub notice: Option<String>,
     /// Where the pattern backfires, measured on this visit.
     pub backfire: Option<ShownBackfire>,
     /// The site's own hit ratio, for the lessons about its caches.
@@ -458,7 +460,7 @@ pub async fn pattern(
         .position(|p| p.slug == pattern.slug)
         .unwrap_or(0);
     let source = |code: &'static CodeRef| shown(code, lab.repository_url.as_deref());
-    let used_up = notice(*live, &lab, &outcome.naive, &outcome.optimized);
+    let notice = notice(*live, &lab, &outcome.naive, &outcome.optimized);
     let outcome_runs = outcome.naive.times.len().min(outcome.optimized.times.len());
     Ok(LabPatternTemplate {
         root: "../",
@@ -474,7 +476,7 @@ pub async fn pattern(
             column("naive", &pattern.naive, outcome.naive, source),
             column("optimized", &pattern.optimized, outcome.optimized, source),
         ],
-        used_up,
+        notice,
         backfire,
         hit_ratio: lab.site_caches.hit_ratio_for(&pattern.slug),
         live_and_benched: live_and_benched(pattern, live.samples(), outcome_runs),
@@ -485,9 +487,9 @@ pub async fn pattern(
     })
 }
 
-/// What the page says above the prose when the comparison could not show its lesson:
-/// both sides found nothing to work on (the data was used up on the site), or the
-/// lesson needs a standby and the app reads from none. As HTML.
+/// What the page says above the prose: that both sides found nothing to work on (the
+/// data was used up on the site), or, for a lesson about standbys, how the standby
+/// stands. As HTML.
 fn notice(live: &dyn Compare, lab: &Lab, naive: &Measured, optimized: &Measured) -> Option<String> {
     let nothing_to_do = |measured: &Measured| {
         measured
@@ -496,12 +498,43 @@ fn notice(live: &dyn Compare, lab: &Lab, naive: &Measured, optimized: &Measured)
             .iter()
             .all(|fact| !matches!(fact, Fact::Rows(n) if *n > 0))
     };
-    live.used_up()
-        .filter(|_| nothing_to_do(naive) && nothing_to_do(optimized))
-        .or_else(|| {
-            (live.needs_standby() && !lab.workbench.reads.has_standbys()).then_some(NO_STANDBY)
+    let used_up = live
+        .used_up()
+        .filter(|_| nothing_to_do(naive) && nothing_to_do(optimized));
+    match (used_up, live.needs_standby()) {
+        (Some(used_up), _) => Some(markdown::inline(used_up)),
+        (None, true) => Some(markdown::inline(&standbys_now(&lab.workbench.reads))),
+        (None, false) => None,
+    }
+}
+
+/// The standbys a lesson about them read from, as the watcher last saw each: its
+/// state and how far behind the primary it was at least — or that there is none.
+fn standbys_now(reads: &Reads) -> String {
+    if !reads.has_standbys() {
+        return NO_STANDBY.to_owned();
+    }
+    let each: Vec<String> = reads
+        .health()
+        .into_iter()
+        .map(|standby| {
+            let state = match standby.status {
+                StandbyStatus::Ok => "serving reads",
+                StandbyStatus::Lagging => "too far behind to serve reads",
+                StandbyStatus::Unavailable => "not answering",
+            };
+            let behind = standby
+                .lag_ms
+                .map(|ms| format!(", at least {ms} ms behind the primary"))
+                .unwrap_or_default();
+            format!("`{}` {state}{behind}", standby.name)
         })
-        .map(markdown::inline)
+        .collect();
+    format!(
+        "The standby, as the app's watcher last saw it (it looks every {} ms): {}.",
+        CHECK_EVERY.as_millis(),
+        each.join("; ")
+    )
 }
 
 fn benched(pattern: &'static Pattern) -> Vec<Benched> {

@@ -324,6 +324,18 @@ async fn the_lab_shows_reading_by_log_position_sparing_the_primary_the_pin_keeps
     };
     let lab = cluster.app.get_page("/lab/read-your-writes").await;
     assert_eq!(lab.status, 200, "{}", lab.body);
+    let standby = cluster.standby.url();
+    let name = standby
+        .split('@')
+        .nth(1)
+        .and_then(|rest| rest.split('/').next());
+    assert!(
+        lab.body.contains(&format!(
+            "<code>{}</code> serving reads, at least",
+            name.expect("host:port")
+        )),
+        "the page says how the standby stands"
+    );
     let seen = lab_figures(&lab.body, "reads after the write that showed it");
     assert_eq!(seen, ["10 of 10", "10 of 10"], "pinned, by log position");
     let on_primary = lab_figures(&lab.body, "reads the primary served");
@@ -334,4 +346,22 @@ async fn the_lab_shows_reading_by_log_position_sparing_the_primary_the_pin_keeps
         .and_then(|n| n.parse().ok())
         .expect("a count");
     assert!(by_position < 10, "by log position: {on_primary:?}");
+}
+
+#[tokio::test]
+async fn without_a_standby_the_lessons_about_standbys_say_so_and_read_the_primary() {
+    let app = crate::helpers::spawn_app().await;
+    app.seed(SMALL).await;
+    for lesson in ["/lab/read-replicas", "/lab/read-your-writes"] {
+        let lab = app.get_page(lesson).await;
+        assert_eq!(lab.status, 200, "{lesson}: {}", lab.body);
+        assert!(
+            lab.body.contains(
+                "This app reads from no standby (<code>DATABASE_REPLICA_URLS</code> is unset)"
+            ),
+            "{lesson}"
+        );
+        let on_primary = lab_figures(&lab.body, "reads the primary served");
+        assert_eq!(on_primary, ["10 of 10", "10 of 10"], "{lesson}");
+    }
 }
