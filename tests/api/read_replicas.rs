@@ -156,6 +156,41 @@ async fn a_reader_who_wrote_nothing_reads_from_the_standby_and_the_naive_twin_fr
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_write_cookie_never_goes_back_and_a_position_no_standby_has_reads_the_primary() {
+    let Some(cluster) = cluster(TestOptions::rendering_every_page(), Duration::from_secs(30)).await
+    else {
+        return;
+    };
+    let app = &cluster.app;
+    let post = app.first_published().await;
+    // A position far past anything written: from a later write, or forged.
+    let ahead = "perfblog_written=FFFF/0";
+    let response = app
+        .client
+        .post(format!("{}/posts/{}/comments", app.address, post.slug))
+        .header("cookie", ahead)
+        .form(&[
+            ("name", "Ada"),
+            ("email", "ada@example.com"),
+            ("body", "Later."),
+        ])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), 303);
+    let cookie = header(response.headers(), "set-cookie").expect("a cookie");
+    assert!(cookie.starts_with(&format!("{ahead};")), "{cookie}");
+
+    let primary = reads_from(app, "primary").await;
+    page(app, &format!("/posts/{}", post.slug), Some(ahead)).await;
+    assert_eq!(
+        reads_from(app, "primary").await,
+        primary + 1.0,
+        "no standby has that position: the primary answers, the page does not fail"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reader_sees_their_own_comment_at_once_while_the_standby_lags_and_others_later() {
     let Some(cluster) = cluster(TestOptions::rendering_every_page(), Duration::from_secs(30)).await
     else {
@@ -352,6 +387,14 @@ async fn the_lab_shows_reading_by_log_position_sparing_the_primary_the_pin_keeps
 async fn without_a_standby_the_lessons_about_standbys_say_so_and_read_the_primary() {
     let app = crate::helpers::spawn_app().await;
     app.seed(SMALL).await;
+    let post = app.first_published().await;
+    let response = send_comment(&app, &format!("/posts/{}/comments", post.slug), "Hi.").await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        header(response.headers(), "set-cookie"),
+        None,
+        "without standbys a write sets no cookie and asks nothing more"
+    );
     for lesson in ["/lab/read-replicas", "/lab/read-your-writes"] {
         let lab = app.get_page(lesson).await;
         assert_eq!(lab.status, 200, "{lesson}: {}", lab.body);

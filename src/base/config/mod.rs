@@ -422,6 +422,42 @@ mod tests {
     }
 
     #[test]
+    fn standbys_take_a_list_of_urls_each_with_the_primarys_pool_and_refuse_what_is_not_one() {
+        let config = config_from(&[
+            "--database-replica-urls=postgres://app@standby-1/blog,postgres://app@standby-2/blog",
+            "--database-max-connections=7",
+            "--database-replica-max-lag=2.5",
+        ])
+        .unwrap();
+        let urls: Vec<&str> = config
+            .standbys
+            .urls
+            .iter()
+            .map(|url| url.as_str())
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                "postgres://app@standby-1/blog",
+                "postgres://app@standby-2/blog"
+            ]
+        );
+        assert!(
+            config
+                .standbys
+                .urls
+                .iter()
+                .all(|url| url.max_connections() == Some(7))
+        );
+        assert_eq!(config.standbys.max_lag, Duration::from_millis(2500));
+
+        let refused = refusal(&["--database-replica-urls=mysql://app@standby/blog"]);
+        assert!(refused.contains("`mysql` is not supported"), "{refused}");
+        let refused = refusal(&["--database-replica-max-lag=0"]);
+        assert!(refused.contains("from 0.1 to 600"), "{refused}");
+    }
+
+    #[test]
     fn the_detector_settings_default_to_log_at_five_and_refuse_what_they_cannot_use() {
         assert_eq!(config_from(&[]).unwrap().inspection, Inspection::default());
         let set = config_from(&[
