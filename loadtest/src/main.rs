@@ -12,6 +12,8 @@
 //! request's time. Coordinated-omission mitigation is on: see `docs/load-test.md`.
 
 mod browse;
+mod capacity;
+mod cpu;
 mod record;
 mod summary;
 
@@ -47,6 +49,19 @@ struct Args {
     /// name the server's backend and dataset, which the load test cannot see.
     #[arg(long, value_name = "BACKEND,DATASET", value_parser = record::Label::parse)]
     record: Option<record::Label>,
+    /// How the server was started, for `--record`: the page cache on or off, reads from
+    /// the primary or a standby.
+    #[arg(long, value_enum, default_value_t = record::Setup::Cached)]
+    setup: record::Setup,
+    /// A process to measure the CPU time of, with everything it started, for the
+    /// capacity model of `docs/scaling.md`: `--tier app=PID --tier "postgres primary=PID"`
+    /// (repeat it; the load generator is always measured).
+    #[arg(long, value_name = "NAME=PID", value_parser = cpu::Tier::parse)]
+    tier: Vec<cpu::Tier>,
+    /// Load nothing: regenerate `docs/load-test.md` and `docs/scaling.md` from the kept
+    /// runs and the bench report.
+    #[arg(long)]
+    render_only: bool,
     /// The repository's root, where `docs/` is.
     #[arg(long, default_value = ".")]
     root: PathBuf,
@@ -72,7 +87,19 @@ impl Which {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let mut summaries = Vec::new();
+    if args.render_only {
+        for (path, text) in record::pages(&args.root, &record::kept(&args.root)?)? {
+            std::fs::write(args.root.join(path), text)?;
+            println!("Rewrote {path}");
+        }
+        return Ok(());
+    }
+    let mut tiers = args.tier.clone();
+    tiers.push(cpu::Tier {
+        name: capacity::LOAD_GENERATOR.to_owned(),
+        pid: std::process::id(),
+    });
+    let mut measured = Vec::new();
     for &pages in args.pages.pages() {
         println!(
             "\n== {} pages: {} users for {}",
@@ -80,13 +107,18 @@ async fn main() -> anyhow::Result<()> {
             args.users,
             args.run_time
         );
+        let before = cpu::sample(&tiers)?;
         let metrics = attack(&args, pages).await?;
+        let spent = cpu::spent(&tiers, &before, &cpu::sample(&tiers)?);
         let summary = Summary::of(pages, args.users, &args.run_time, &metrics);
         println!("{}", summary.table());
-        summaries.push(summary);
+        for tier in &spent {
+            println!("{}: {:.2} cores busy", tier.tier, tier.cores());
+        }
+        measured.push((summary, spent));
     }
     if let Some(label) = &args.record {
-        let written = record::write(&args.root, label, summaries)?;
+        let written = record::write(&args.root, label, args.setup, measured)?;
         println!("\nRecorded in {}", written.display());
     }
     Ok(())
