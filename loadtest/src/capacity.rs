@@ -89,7 +89,9 @@ fn tiers_table(runs: &[Run]) -> String {
         table.push_str(&format!(
             "\nCPU milliseconds each tier spent per answered request, and the requests a \
              second one of its cores would answer. {}, {} dataset, {} users for {} s a \
-             set-up, optimized pages; {}, {}.\n",
+             set-up, optimized pages; {}, {}. Linux counts CPU time in clock ticks (a \
+             hundredth of a second): the smallest figures rest on a few ticks, mostly work \
+             a tier does every second whatever the load.\n",
             run.backend, run.dataset, run.summary.users, run.summary.seconds, run.machine, run.date
         ));
     }
@@ -137,9 +139,10 @@ fn mixes(runs: &[Run]) -> [Mix<'_>; 2] {
 fn multiples_table(runs: &[Run], today: &Run) -> String {
     let rate = today.summary.all.per_second;
     let mut text = format!(
-        "Today's traffic (1×) is what this machine answered with the defaults: {} requests \
-         a second, {} of them comments — app, databases, cache and load generator sharing \
-         its cores.\n",
+        "The baseline (1×) is not a site's traffic: it is the most this machine answered \
+         with the defaults, the load test's readers never pausing — {} requests a second, \
+         app, databases, cache and load generator sharing its cores. Its comments, {}, come \
+         from the load test's timer, not from the readers' pace.\n",
         thousands(rate.round() as u64),
         comment_rate(today).map_or("none".to_owned(), |c| format!("{c:.2} a second")),
     );
@@ -209,6 +212,8 @@ fn report_measure(pattern: &str) -> &'static str {
 
 /// A single-node limit: what one holds, and what today's traffic asks of it.
 struct Limit {
+    /// The mix it belongs to ([`mixes`]' index), or `None` for both.
+    mix: Option<usize>,
     what: &'static str,
     holds: Option<f64>,
     asks: Option<f64>,
@@ -228,7 +233,7 @@ fn limits_table(runs: &[Run], today: &Run, report: &Report) -> String {
     let writes = WritePath::of(report);
     let limits = limits(runs, today, &writes);
     let mut table =
-        String::from("| limit | one holds | today asks | reached at |\n|---|---|---|---|\n");
+        String::from("| limit | one holds | the baseline asks | reached at |\n|---|---|---|---|\n");
     for limit in &limits {
         match (limit.holds, limit.asks, limit.multiple()) {
             (Some(holds), Some(asks), Some(multiple)) => table.push_str(&format!(
@@ -242,19 +247,15 @@ fn limits_table(runs: &[Run], today: &Run, report: &Report) -> String {
             _ => table.push_str(&format!("| {} | — | — | not measured |\n", limit.what)),
         }
     }
-    let mut order: Vec<(&Limit, f64)> = limits
-        .iter()
-        .filter_map(|limit| Some((limit, limit.multiple()?)))
-        .collect();
-    order.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let order: Vec<String> = order
-        .iter()
-        .map(|(limit, multiple)| format!("{} ({})", limit.what, reached_at(*multiple)))
-        .collect();
-    table.push_str(&format!(
-        "\nIn the order they are reached: {}.\n",
-        order.join("; ")
-    ));
+    for (index, mix) in ["pages from the page cache", "every page rendered"]
+        .into_iter()
+        .enumerate()
+    {
+        table.push_str(&format!(
+            "\nIn the order they are reached, {mix}: {}.\n",
+            order(&limits, index)
+        ));
+    }
     table.push_str(&naive_views(today, &writes));
     table.push_str(&limits_note(&writes));
     table
@@ -284,43 +285,69 @@ impl WritePath {
     }
 }
 
+/// The limits of mix `index` and of both, by the multiple they are reached at.
+fn order(limits: &[Limit], index: usize) -> String {
+    let mut order: Vec<(&Limit, f64)> = limits
+        .iter()
+        .filter(|limit| limit.mix.is_none_or(|mix| mix == index))
+        .filter_map(|limit| Some((limit, limit.multiple()?)))
+        .collect();
+    order.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let order: Vec<String> = order
+        .iter()
+        .map(|(limit, multiple)| format!("{} ({})", limit.what, reached_at(*multiple)))
+        .collect();
+    order.join("; ")
+}
+
 fn limits(runs: &[Run], today: &Run, writes: &WritePath) -> Vec<Limit> {
     let rate = today.summary.all.per_second;
     let [cached, rendered] = mixes(runs);
     let per_second = |ns: Option<f64>| ns.map(|ns| 1e9 / ns);
-    let one_core = |what, run, tier| Limit {
+    let one_core = |mix, what, run, tier| Limit {
+        mix: Some(mix),
         what,
         holds: Some(1.0),
         asks: cores(run, tier, rate),
         unit: "cores",
     };
-    let largest = |what, run, tier| Limit {
+    let largest = |mix, what, run, tier| Limit {
+        mix: Some(mix),
         what,
         holds: Some(LARGEST_PRIMARY_CORES),
         asks: cores(run, tier, rate),
         unit: "cores",
     };
     vec![
-        one_core("Redis, pages from the page cache", cached.alone, REDIS),
-        one_core("Redis, every page rendered", rendered.alone, REDIS),
+        one_core(0, "Redis, pages from the page cache", cached.alone, REDIS),
+        one_core(1, "Redis, every page rendered", rendered.alone, REDIS),
         largest(
+            0,
             "the primary, pages from the page cache",
             cached.alone,
             PRIMARY,
         ),
-        largest("the primary, every page rendered", rendered.alone, PRIMARY),
         largest(
+            1,
+            "the primary, every page rendered",
+            rendered.alone,
+            PRIMARY,
+        ),
+        largest(
+            1,
             "the primary, every page rendered from standbys",
             rendered.beside,
             PRIMARY,
         ),
         Limit {
+            mix: None,
             what: "comments, all on one post",
             holds: per_second(writes.comment),
             asks: comment_rate(today),
             unit: "a second",
         },
         Limit {
+            mix: None,
             what: "one outbox worker",
             holds: per_second(writes.smtp),
             asks: comment_rate(today),
@@ -337,7 +364,7 @@ fn naive_views(today: &Run, writes: &WritePath) -> String {
     let holds = 1e9 / view;
     format!(
         "\nWithout write-behind, every view would be one committed `UPDATE` on its post's \
-         row: {} a second on one post, where today's post pages ask {} a second — reached \
+         row: {} a second on one post, where the baseline's post pages ask {} a second — reached \
          at {} if they were all one post's.\n",
         amount(holds),
         amount(views),
@@ -349,11 +376,13 @@ fn naive_views(today: &Run, writes: &WritePath) -> String {
 fn limits_note(writes: &WritePath) -> String {
     let time = |ns: Option<f64>| ns.map_or("—".to_owned(), duration);
     format!(
-        "\nFrom the bench report (PostgreSQL): a comment's transaction with its outbox row \
-         takes {}; an SMTP conversation with a server that answers after {SMTP_DELAY_MS} \
-         ms, {}; one view's `UPDATE … + 1`, {}. A single post's row takes one such \
-         transaction at a time. The primary's limit assumes its largest machine has {} \
-         cores.\n",
+        "\nFrom the bench report (PostgreSQL, one connection to a local server): a \
+         comment's transaction with its outbox row takes {} — it holds its post's row from \
+         the counter's `UPDATE` to its `COMMIT`, which this bounds from above; an SMTP \
+         conversation with a server made to answer after {SMTP_DELAY_MS} ms (an assumed \
+         provider, not a measured one), {}; one view's `UPDATE … + 1`, {}. Two settings \
+         of the model, not measurements: the primary's largest machine has {} cores, and \
+         a core is one vCPU as Linux counts it.\n",
         time(writes.comment),
         time(writes.smtp),
         time(writes.view),

@@ -141,7 +141,9 @@ fn tree_ticks(table: &HashMap<u32, Process>, root: u32) -> Option<u64> {
     while let Some(parent) = frontier.pop() {
         for (pid, process) in table {
             if process.parent == parent && *pid != parent {
-                total += process.own;
+                // Its own time and its reaped children's: a grandchild counted live in
+                // one sample is in its parent's `children` once reaped.
+                total += process.own + process.children;
                 frontier.push(*pid);
             }
         }
@@ -199,7 +201,7 @@ mod tests {
             (12, process(11, 3)),
             (20, process(1, 500)),
         ]);
-        assert_eq!(tree_ticks(&table, 10), Some(100 + 1 + 20 + 3));
+        assert_eq!(tree_ticks(&table, 10), Some(100 + 1 + 20 + 1 + 3 + 1));
         assert_eq!(tree_ticks(&table, 99), None);
     }
 
