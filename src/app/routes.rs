@@ -18,6 +18,7 @@ pub fn pages(site: Site) -> Router {
         .merge(twins("/tags/{slug}", get(tag_page::page)))
         .merge(twins("/posts/{slug}", get(post_detail::page)))
         .route("/sitemap.xml", get(sitemap::sitemap))
+        .route("/sitemaps/{file}", get(sitemap::numbered))
         .route("/robots.txt", get(sitemap::robots));
     pages.merge(admin::routes(&site)).with_state(site)
 }

@@ -40,6 +40,8 @@ pub struct Site {
     pub views: ViewTally,
     /// Where links in emails point, without a trailing slash.
     pub public_url: String,
+    /// The most addresses one sitemap file lists.
+    pub sitemap_urls: u64,
 }
 
 impl Site {
@@ -63,6 +65,7 @@ impl Site {
             mailer: Mailer::new(&config.mail)?,
             outbox_wake: Arc::new(Notify::new()),
             public_url,
+            sitemap_urls: config.sitemap_urls,
         })
     }
 }

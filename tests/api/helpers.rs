@@ -53,6 +53,8 @@ pub struct TestOptions {
     /// How often the app writes pending views itself: by default never within a
     /// test, which flushes by hand (`TestApp::flush_views`) to be deterministic.
     pub view_flush: std::time::Duration,
+    /// The most addresses one sitemap file lists (the protocol's 50,000 by default).
+    pub sitemap_urls: u64,
     /// By default as many naive requests at once as any test sends.
     pub naive: NaiveRoutes,
     pub connections: ConnectionTimeouts,
@@ -80,6 +82,7 @@ impl Default for TestOptions {
             },
             page_cache: PageCacheSettings::default(),
             view_flush: std::time::Duration::from_secs(3600),
+            sitemap_urls: perfblog::base::config::SITEMAP_URLS_PER_FILE,
             naive: NaiveRoutes {
                 in_flight: 64,
                 wait: std::time::Duration::from_secs(30),
@@ -215,6 +218,7 @@ async fn launch(
         repository_url: None,
         lab_wait: LAB_WAIT,
         view_flush: options.view_flush,
+        sitemap_urls: options.sitemap_urls,
         connections: options.connections,
         naive: options.naive,
         inspection: options.inspection,

@@ -1,11 +1,12 @@
-//! `GET /sitemap.xml`: every published post, once, streamed in batches.
+//! `GET /sitemap.xml`: every published post, once, streamed in batches; past the
+//! protocol's limit, an index of numbered sitemaps that together list them.
 
 use perfblog::base::entities::post;
 use perfblog::services::seed::DatasetSize;
 use perfblog::views::sitemap::BATCH;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use crate::helpers::{SMALL, spawn_app};
+use crate::helpers::{SMALL, TestOptions, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn the_sitemap_lists_every_published_post_once_across_batches_and_nothing_else() {
@@ -53,5 +54,185 @@ async fn the_sitemap_lists_every_published_post_once_across_batches_and_nothing_
     assert!(
         xml.contains("</loc><lastmod>20"),
         "with when each last changed"
+    );
+}
+
+/// The published posts' slugs, sorted.
+async fn published_slugs(app: &crate::helpers::TestApp) -> Vec<String> {
+    let mut slugs: Vec<String> = post::Entity::find()
+        .filter(post::Column::Status.eq(post::Status::Published))
+        .all(&app.db)
+        .await
+        .expect("query runs")
+        .into_iter()
+        .map(|post| post.slug)
+        .collect();
+    slugs.sort_unstable();
+    slugs
+}
+
+/// What each `<loc>…</loc>` of `xml` holds after `prefix`.
+fn locations<'a>(xml: &'a str, prefix: &str) -> Vec<&'a str> {
+    xml.split(&format!("<loc>{prefix}"))
+        .skip(1)
+        .filter_map(|entry| entry.split("</loc>").next())
+        .collect()
+}
+
+#[tokio::test]
+async fn past_the_limit_the_sitemap_is_an_index_of_numbered_files_that_list_every_published_post_once()
+ {
+    let per_file = 7;
+    let app = spawn_app_with(TestOptions {
+        sitemap_urls: per_file,
+        ..TestOptions::default()
+    })
+    .await;
+    app.seed(DatasetSize {
+        posts: 40,
+        comments_per_post: 0,
+        ..SMALL
+    })
+    .await;
+    let index = app.get("/sitemap.xml").await;
+    assert_eq!(index.status(), 200);
+    let index = index.text().await.expect("a body");
+    assert!(
+        index.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sitemapindex"),
+        "{index}"
+    );
+    assert!(index.ends_with("</sitemapindex>\n"));
+    let files = locations(&index, "http://blog.test/sitemaps/");
+    assert!(files.len() > 1, "more than one file: {index}");
+
+    let mut listed = Vec::new();
+    for file in files {
+        let response = app.get(&format!("/sitemaps/{file}")).await;
+        assert_eq!(response.status(), 200, "{file}");
+        let xml = response.text().await.expect("a body");
+        assert!(xml.contains("<urlset") && xml.ends_with("</urlset>\n"));
+        let urls = locations(&xml, "http://blog.test/posts/");
+        assert!(
+            (1..=per_file as usize).contains(&urls.len()),
+            "{file}: between one and {per_file} addresses, not {}",
+            urls.len()
+        );
+        listed.extend(urls.into_iter().map(str::to_owned));
+    }
+    listed.sort_unstable();
+    let each_once = listed.len();
+    listed.dedup();
+    assert_eq!(each_once, listed.len(), "each post once");
+    assert_eq!(
+        listed,
+        published_slugs(&app).await,
+        "every published post, nothing else"
+    );
+}
+
+#[tokio::test]
+async fn a_numbered_sitemap_that_does_not_exist_is_a_404_that_says_so() {
+    let app = spawn_app_with(TestOptions {
+        sitemap_urls: 7,
+        ..TestOptions::default()
+    })
+    .await;
+    app.seed(DatasetSize {
+        posts: 20,
+        comments_per_post: 0,
+        ..SMALL
+    })
+    .await;
+    for file in ["999.xml", "0.xml", "-1.xml", "one.xml", "1.txt", "1"] {
+        let response = app.get(&format!("/sitemaps/{file}")).await;
+        assert_eq!(response.status(), 404, "{file}");
+        let text = response.text().await.expect("a body");
+        assert!(text.contains("There is no sitemap"), "{file}: {text}");
+    }
+}
+
+/// `xmllint`, if installed: `.ci/run` installs it and sets `PERFBLOG_REQUIRE_XMLLINT=1`;
+/// elsewhere, without it, the schema test says "skipped".
+fn xmllint() -> Option<&'static str> {
+    let found = std::process::Command::new("xmllint")
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !found {
+        assert!(
+            std::env::var("PERFBLOG_REQUIRE_XMLLINT").is_err(),
+            "PERFBLOG_REQUIRE_XMLLINT is set but xmllint is not installed"
+        );
+        eprintln!("skipped: xmllint is not installed");
+    }
+    found.then_some("xmllint")
+}
+
+/// `xmllint --schema tests/schemas/{schema}` on `xml`: its verdict, or what it said.
+fn validate(xmllint: &str, schema: &str, xml: &str) -> Result<(), String> {
+    let file = tempfile::NamedTempFile::new().expect("a temporary file");
+    std::fs::write(file.path(), xml).expect("written");
+    let schema = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/schemas")
+        .join(schema);
+    let out = std::process::Command::new(xmllint)
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&schema)
+        .arg(file.path())
+        .output()
+        .expect("xmllint runs");
+    out.status
+        .success()
+        .then_some(())
+        .ok_or_else(|| String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[tokio::test]
+async fn the_sitemap_its_index_and_a_numbered_file_validate_against_the_protocols_schemas() {
+    let Some(xmllint) = xmllint() else { return };
+    let single = spawn_app().await;
+    let split = spawn_app_with(TestOptions {
+        sitemap_urls: 7,
+        ..TestOptions::default()
+    })
+    .await;
+    let size = DatasetSize {
+        posts: 30,
+        comments_per_post: 0,
+        ..SMALL
+    };
+    single.seed(size).await;
+    split.seed(size).await;
+    let whole = single
+        .get("/sitemap.xml")
+        .await
+        .text()
+        .await
+        .expect("a body");
+    let index = split
+        .get("/sitemap.xml")
+        .await
+        .text()
+        .await
+        .expect("a body");
+    let first = split
+        .get("/sitemaps/1.xml")
+        .await
+        .text()
+        .await
+        .expect("a body");
+    for (what, schema, xml) in [
+        ("the whole sitemap", "sitemap.xsd", &whole),
+        ("the index", "siteindex.xsd", &index),
+        ("a numbered sitemap", "sitemap.xsd", &first),
+    ] {
+        if let Err(said) = validate(xmllint, schema, xml) {
+            panic!("{what} does not validate against {schema}: {said}\n{xml}");
+        }
+    }
+    assert!(
+        validate(xmllint, "siteindex.xsd", &whole).is_err(),
+        "the schemas tell a sitemap from an index"
     );
 }

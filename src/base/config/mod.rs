@@ -23,8 +23,8 @@ use clap::{ArgAction, Args};
 pub use sections::{
     CacheSettings, CommentRate, ConnectionTimeouts, DEFAULT_LAB_WAIT, DEFAULT_MAIL_DIR,
     DEFAULT_REPLICA_MAX_LAG, DEFAULT_VIEW_FLUSH, Inspection, LogFormat, MailSettings, NPlusOne,
-    NaiveRoutes, PageCacheSettings, PerfRecording, RecordPolicy, RetryPolicy, StandbySettings,
-    WorkerSettings,
+    NaiveRoutes, PageCacheSettings, PerfRecording, RecordPolicy, RetryPolicy,
+    SITEMAP_URLS_PER_FILE, StandbySettings, WorkerSettings,
 };
 pub use values::{AdminToken, Backend, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_DATABASE_URL, DatabaseUrl};
 use values::{
@@ -62,6 +62,9 @@ pub struct Config {
     /// How often the optimized post page's pending views are written to the database
     /// (not from the environment; tests lengthen it and flush by hand).
     pub view_flush: Duration,
+    /// The most addresses one sitemap file lists; more make `/sitemap.xml` an index of
+    /// numbered files (not from the environment; tests lower it).
+    pub sitemap_urls: u64,
     /// How long a connection may take to send a request head.
     pub connections: ConnectionTimeouts,
     /// Whether the naive twins are served, and how many at once.
@@ -102,6 +105,7 @@ impl Default for Config {
             repository_url: None,
             lab_wait: DEFAULT_LAB_WAIT,
             view_flush: DEFAULT_VIEW_FLUSH,
+            sitemap_urls: SITEMAP_URLS_PER_FILE,
             connections: ConnectionTimeouts::default(),
             naive: NaiveRoutes::default(),
             inspection: Inspection::default(),

@@ -9,6 +9,9 @@ use std::time::Duration;
 /// Views are written about once a second: what a crash can lose.
 pub const DEFAULT_VIEW_FLUSH: Duration = Duration::from_secs(1);
 
+/// The most addresses one sitemap file may list: the sitemaps.org protocol's limit.
+pub const SITEMAP_URLS_PER_FILE: u64 = 50_000;
+
 /// Where `.eml` files go when no `SMTP_URL` is set.
 pub const DEFAULT_MAIL_DIR: &str = "mail";
 
