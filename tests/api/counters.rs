@@ -226,3 +226,18 @@ async fn the_optimized_pages_read_comment_counts_from_the_counter_and_never_coun
             .expect("found")
     );
 }
+
+/// The seeder writes each tag's count in statements of a thousand tags: a dataset with
+/// more tags than one statement holds is counted exactly too.
+#[tokio::test]
+async fn a_seed_with_more_tags_than_one_counting_statement_holds_is_exact() {
+    let app = spawn_app().await;
+    app.seed(perfblog::services::seed::DatasetSize {
+        tags: 2_500,
+        posts: 3_000,
+        comments_per_post: 1,
+        ..SMALL
+    })
+    .await;
+    assert_exact(&app, "seeding 2,500 tags").await;
+}
