@@ -64,7 +64,7 @@ pub async fn count_request_queries(
     } else {
         QueryLog::scope(keep, next.run(request)).await
     };
-    let suspects = log.suspects();
+    let suspects = log.suspects_for_the_head();
     if !suspects.is_empty() {
         warn_once(&detector, &route, threshold, &suspects);
         if n_plus_one == NPlusOne::Raise {

@@ -32,7 +32,7 @@ pub use middleware::{StreamedBody, Suspects, count_request_queries};
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -82,6 +82,11 @@ pub struct QueryLog {
     tags: Option<Arc<str>>,
     /// The enclosing scope's log, which counts this scope's statements too.
     parent: Option<Arc<QueryLog>>,
+    /// The request's head has been answered: a shape that becomes a suspect after it (a
+    /// streamed body's batches) can no longer be reported in it, so it gets the span's
+    /// call site, never a backtrace — whose first use in a process resolves the
+    /// binary's line tables and keeps them, a couple of hundred megabytes.
+    answered: AtomicBool,
 }
 
 /// One statement that took at least the slow threshold by itself.
@@ -235,7 +240,7 @@ impl QueryLog {
         if let Some(watch) = &self.watch
             && tally.count == watch.threshold
         {
-            tally.call_site = if watch.call_site {
+            tally.call_site = if watch.call_site && !self.answered.load(Ordering::Relaxed) {
                 detector::call_site()
             } else {
                 trace::call_site()
@@ -259,6 +264,13 @@ impl QueryLog {
         });
         let output = CURRENT.scope(log.clone(), future).await;
         (output, log)
+    }
+
+    /// The suspects the response's head reports. What a streamed body runs after this
+    /// is counted, but reported in no header: see [`QueryLog::answered`].
+    fn suspects_for_the_head(&self) -> Vec<ShapeCount> {
+        self.answered.store(true, Ordering::Relaxed);
+        self.suspects()
     }
 
     /// The statements that took at least the slow threshold by themselves.
@@ -837,5 +849,33 @@ mod tests {
     #[tokio::test]
     async fn outside_a_scope_nothing_is_counted() {
         assert_eq!(current(), QueryStats::default());
+    }
+
+    /// A streamed body's repeats are tallied after the head went out: they take the
+    /// span's call site (outside a span, none), not a backtrace, though the scope asked
+    /// for one. (Before the answer, a backtrace: `n_plus_one.rs` reads its file and
+    /// line in the log; this test's own frames are the instruments', which a backtrace
+    /// skips.)
+    #[test]
+    fn a_suspect_found_after_the_answer_takes_no_backtrace() {
+        let log = QueryLog {
+            shapes: Some(Mutex::new(Shapes::default())),
+            watch: Some(Watch {
+                threshold: 2,
+                allowed: Arc::from([]),
+                call_site: true,
+            }),
+            ..QueryLog::default()
+        };
+        assert!(log.suspects_for_the_head().is_empty());
+        for _ in 0..2 {
+            log.tally(
+                log.shapes.as_ref().expect("kept"),
+                "SELECT 1",
+                Duration::ZERO,
+            );
+        }
+        let shapes = log.shapes();
+        assert_eq!((shapes[0].count, shapes[0].call_site.as_deref()), (2, None));
     }
 }
