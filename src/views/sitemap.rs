@@ -8,10 +8,11 @@
 //! A sitemap may list 50,000 addresses (the sitemaps.org protocol). Past that,
 //! `/sitemap.xml` is a sitemap index naming numbered files, `/sitemaps/1.xml`, …, each
 //! the published posts of one range of ids: a post stays in its file when others are
-//! published, so a crawler re-reads only the files whose posts changed.
+//! published, rather than every later post moving on to the next file.
 //!
-//! Its statements run while the body is being sent, after the handler has returned,
-//! so `X-Query-Count` (which counts the handler's) says 0.
+//! The batches run while the body is being sent, after the handler has returned, so
+//! `X-Query-Count` (which counts the handler's) says only what ran before: the count
+//! per range, and a numbered file's first batch.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -70,13 +71,21 @@ pub async fn numbered(
     Path(file): Path<String>,
 ) -> Result<Response, AppError> {
     let missing = || AppError::NotFound(format!("There is no sitemap {file}."));
-    let number: i64 = file
+    let per_file = site.sitemap_urls.max(1) as i64;
+    // Only the name the index gives (`7.xml`, not `07.xml` or `+7.xml`), and only a
+    // range that can hold a post id (an `i32`): anything else is no sitemap, unread.
+    let ids = file
         .strip_suffix(".xml")
-        .and_then(|number| number.parse().ok())
-        .filter(|number| *number >= 1)
+        .and_then(|number| number.parse::<i64>().ok())
+        .filter(|number| *number >= 1 && format!("{number}.xml") == file)
+        .and_then(|number| {
+            Some((
+                (number - 1).checked_mul(per_file)? + 1,
+                number.checked_mul(per_file)?,
+            ))
+        })
+        .filter(|(first, _)| *first <= i64::from(i32::MAX))
         .ok_or_else(missing)?;
-    let per_file = site.sitemap_urls as i64;
-    let ids = ((number - 1) * per_file + 1, number.saturating_mul(per_file));
     // The first batch before the answer: a range with no published post is a 404.
     let (first, next) = id_range_batch(&site, ids.0 - 1, ids.1).await?;
     if first.is_empty() {

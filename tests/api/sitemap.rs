@@ -143,7 +143,17 @@ async fn a_numbered_sitemap_that_does_not_exist_is_a_404_that_says_so() {
         ..SMALL
     })
     .await;
-    for file in ["999.xml", "0.xml", "-1.xml", "one.xml", "1.txt", "1"] {
+    let too_far = [
+        "9223372036854775807.xml",
+        "184467440737097.xml",
+        "306783380.xml", // its first id is past any post id (an i32)
+    ];
+    for file in [
+        "999.xml", "0.xml", "-1.xml", "one.xml", "1.txt", "1", "01.xml", "+1.xml",
+    ]
+    .into_iter()
+    .chain(too_far)
+    {
         let response = app.get(&format!("/sitemaps/{file}")).await;
         assert_eq!(response.status(), 404, "{file}");
         let text = response.text().await.expect("a body");

@@ -131,14 +131,18 @@ pub async fn seed(
     let cache = SeedCache::enlarge(&txn)
         .await
         .map_err(failed("enlarging SQLite's page cache"))?;
-    let mut report = write_dataset(&txn, size, progress).await?;
-    advance_id_sequences(&txn)
-        .await
-        .map_err(failed("advancing id sequences"))?;
-    cache
-        .restore(&txn)
-        .await
-        .map_err(failed("restoring SQLite's page cache"))?;
+    let written = async {
+        let report = write_dataset(&txn, size, progress).await?;
+        advance_id_sequences(&txn)
+            .await
+            .map_err(failed("advancing id sequences"))?;
+        Ok(report)
+    }
+    .await;
+    // Restored whether or not the writing failed: the connection goes back to its pool.
+    let restored = cache.restore(&txn).await;
+    let mut report = written?;
+    restored.map_err(failed("restoring SQLite's page cache"))?;
     progress.set_message("committing");
     txn.commit().await.map_err(failed("committing"))?;
     progress.set_message("updating planner statistics");
