@@ -4,9 +4,12 @@
 //! in `/metrics`, and once per route in the log with the Rust function that issued it;
 //! with `N_PLUS_ONE=raise` the response becomes a 500 carrying the report.
 //!
-//! The call site costs a backtrace, so it is taken only when a shape first reaches the
-//! threshold in a request that will be reported in full (a route not yet warned about,
-//! or `raise`); release builds keep line tables for it (`Cargo.toml`).
+//! The call site is the innermost function span when the request is traced (the
+//! request history traces every request it may keep). Without one it costs a
+//! backtrace, taken only when a shape first reaches the threshold in a request that will
+//! be reported in full (a route not yet warned about, or `raise`); release builds keep
+//! line tables for it (`Cargo.toml`), and resolving them the first time costs the
+//! process a couple of hundred megabytes, kept.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;

@@ -235,16 +235,16 @@ impl QueryLog {
         let tally = shapes.entry(shape);
         tally.count += 1;
         tally.db_time += elapsed;
-        // Where it was issued, when it becomes a suspect: a backtrace where the scope
-        // will be reported in full, else the loader's span (free, when traced).
+        // Where it was issued, when it becomes a suspect: the loader's span, free when
+        // the request is traced (as the request history traces it); a backtrace only
+        // where there is no span and the scope will be reported in full — a process's
+        // first backtrace resolves the binary's line tables and keeps them.
         if let Some(watch) = &self.watch
             && tally.count == watch.threshold
         {
-            tally.call_site = if watch.call_site && !self.answered.load(Ordering::Relaxed) {
-                detector::call_site()
-            } else {
-                trace::call_site()
-            };
+            let backtrace = watch.call_site && !self.answered.load(Ordering::Relaxed);
+            tally.call_site =
+                trace::call_site().or_else(|| backtrace.then(detector::call_site).flatten());
         }
     }
 
