@@ -173,41 +173,36 @@ fn multiples_table(runs: &[Run], today: &Run) -> String {
     text
 }
 
-/// Comments answered a second in `run`.
-fn comment_rate(run: &Run) -> Option<f64> {
-    run.summary
+/// How many `request`s (`POST comment`, `GET post`: the load test's names) `run`
+/// answered a second.
+fn rate_of(run: &Run, request: &str) -> Option<f64> {
+    let row = run
+        .summary
         .requests
         .iter()
-        .find(|row| row.name == "POST comment")
-        .map(|row| row.per_second)
+        .find(|row| row.name == request)?;
+    Some(row.per_second)
 }
 
-/// Post pages answered a second in `run`: each counts a view.
-fn view_rate(run: &Run) -> Option<f64> {
-    run.summary
-        .requests
-        .iter()
-        .find(|row| row.name == "GET post")
-        .map(|row| row.per_second)
+/// Comments answered a second in `run`.
+fn comment_rate(run: &Run) -> Option<f64> {
+    rate_of(run, "POST comment")
 }
 
 /// One bench figure's optimized or naive time, PostgreSQL.
-fn bench_ns(report: &Report, pattern: &str, size: &str, naive: bool) -> Option<f64> {
+fn bench_ns(
+    report: &Report,
+    (pattern, measure, size): (&str, &str, &str),
+    naive: bool,
+) -> Option<f64> {
     let figure = report
-        .of(pattern, report_measure(pattern))
+        .of(pattern, measure)
         .find(|figure| figure.size == size && figure.backend == "PostgreSQL")?;
     Some(if naive {
         figure.naive_ns
     } else {
         figure.optimized_ns
     })
-}
-
-fn report_measure(pattern: &str) -> &'static str {
-    match pattern {
-        "offloaded-email" => "comment",
-        _ => "views",
-    }
 }
 
 /// A single-node limit: what one holds, and what today's traffic asks of it.
@@ -274,13 +269,14 @@ struct WritePath {
 
 impl WritePath {
     fn of(report: &Report) -> WritePath {
-        let email = |size: &str, naive: bool| bench_ns(report, "offloaded-email", size, naive);
+        let email =
+            |size: &str, naive: bool| bench_ns(report, ("offloaded-email", "comment", size), naive);
         WritePath {
             comment: email("0", false),
             smtp: email(SMTP_DELAY_MS, true)
                 .zip(email(SMTP_DELAY_MS, false))
                 .map(|(naive, optimized)| naive - optimized),
-            view: bench_ns(report, "write-behind-counter", "1", true),
+            view: bench_ns(report, ("write-behind-counter", "views", "1"), true),
         }
     }
 }
@@ -358,7 +354,7 @@ fn limits(runs: &[Run], today: &Run, writes: &WritePath) -> Vec<Limit> {
 
 /// The limit write-behind removed: every view one committed `UPDATE` on its post's row.
 fn naive_views(today: &Run, writes: &WritePath) -> String {
-    let (Some(view), Some(views)) = (writes.view, view_rate(today)) else {
+    let (Some(view), Some(views)) = (writes.view, rate_of(today, "GET post")) else {
         return String::new();
     };
     let holds = 1e9 / view;
@@ -413,6 +409,28 @@ fn reached_at(multiple: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_mix_orders_its_own_limits_and_those_of_both_by_when_they_are_reached() {
+        let limit = |mix, what, holds, asks| Limit {
+            mix,
+            what,
+            holds: Some(holds),
+            asks: Some(asks),
+            unit: "cores",
+        };
+        let limits = [
+            limit(Some(0), "cached", 1.0, 0.1),
+            limit(Some(1), "rendered", 1.0, 0.5),
+            limit(None, "both", 10.0, 2.0),
+            Limit {
+                asks: None,
+                ..limit(None, "unmeasured", 1.0, 1.0)
+            },
+        ];
+        assert_eq!(order(&limits, 0), "both (5.0×); cached (10.0×)");
+        assert_eq!(order(&limits, 1), "rendered (2.0×); both (5.0×)");
+    }
 
     #[test]
     fn a_limit_is_reached_at_the_multiple_where_demand_meets_it() {

@@ -40,16 +40,19 @@ pub async fn post_comment(app: &TestApp, path: &str, body: &str) -> Page {
 
 /// The comment form sent to `path`, as Grace Hopper: the response as it came.
 pub async fn send_comment(app: &TestApp, path: &str, body: &str) -> reqwest::Response {
-    app.client
-        .post(format!("{}{path}", app.address))
-        .form(&[
-            ("name", "Grace Hopper"),
-            ("email", "grace@example.com"),
-            ("body", body),
-        ])
+    comment_form(app, path, body)
         .send()
         .await
         .expect("answered")
+}
+
+/// The comment form for `path`, as Grace Hopper, ready to send (or to add a header to).
+pub fn comment_form(app: &TestApp, path: &str, body: &str) -> reqwest::RequestBuilder {
+    app.client.post(format!("{}{path}", app.address)).form(&[
+        ("name", "Grace Hopper"),
+        ("email", "grace@example.com"),
+        ("body", body),
+    ])
 }
 
 fn message_ids(messages: &[String]) -> Vec<String> {

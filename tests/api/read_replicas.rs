@@ -14,7 +14,7 @@ use perfblog::base::config::{DatabaseUrl, StandbySettings};
 use perfblog::services::db::standbys::CHECK_EVERY;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
-use crate::comments::send_comment;
+use crate::comments::{comment_form, send_comment};
 use crate::helpers::{SMALL, TestApp, TestOptions, header, spawn_app_on};
 use crate::operations::sample;
 use crate::own_postgres::OwnPostgres;
@@ -165,15 +165,8 @@ async fn the_write_cookie_never_goes_back_and_a_position_no_standby_has_reads_th
     let post = app.first_published().await;
     // A position far past anything written: from a later write, or forged.
     let ahead = "perfblog_written=FFFF/0";
-    let response = app
-        .client
-        .post(format!("{}/posts/{}/comments", app.address, post.slug))
+    let response = comment_form(app, &format!("/posts/{}/comments", post.slug), "Later.")
         .header("cookie", ahead)
-        .form(&[
-            ("name", "Ada"),
-            ("email", "ada@example.com"),
-            ("body", "Later."),
-        ])
         .send()
         .await
         .expect("answered");

@@ -57,6 +57,26 @@ async fn the_sitemap_lists_every_published_post_once_across_batches_and_nothing_
     );
 }
 
+/// Addresses per sitemap file in the tests that split: a few posts make several files.
+const PER_FILE: u64 = 7;
+
+/// An app whose sitemap files list at most `per_file` addresses, seeded with `posts`
+/// posts and no comments.
+async fn splitting_every(per_file: u64, posts: usize) -> crate::helpers::TestApp {
+    let app = spawn_app_with(TestOptions {
+        sitemap_urls: per_file,
+        ..TestOptions::default()
+    })
+    .await;
+    app.seed(DatasetSize {
+        posts,
+        comments_per_post: 0,
+        ..SMALL
+    })
+    .await;
+    app
+}
+
 /// The published posts' slugs, sorted.
 async fn published_slugs(app: &crate::helpers::TestApp) -> Vec<String> {
     let mut slugs: Vec<String> = post::Entity::find()
@@ -82,18 +102,7 @@ fn locations<'a>(xml: &'a str, prefix: &str) -> Vec<&'a str> {
 #[tokio::test]
 async fn past_the_limit_the_sitemap_is_an_index_of_numbered_files_that_list_every_published_post_once()
  {
-    let per_file = 7;
-    let app = spawn_app_with(TestOptions {
-        sitemap_urls: per_file,
-        ..TestOptions::default()
-    })
-    .await;
-    app.seed(DatasetSize {
-        posts: 40,
-        comments_per_post: 0,
-        ..SMALL
-    })
-    .await;
+    let app = splitting_every(PER_FILE, 40).await;
     let index = app.get("/sitemap.xml").await;
     assert_eq!(index.status(), 200);
     let index = index.text().await.expect("a body");
@@ -113,8 +122,8 @@ async fn past_the_limit_the_sitemap_is_an_index_of_numbered_files_that_list_ever
         assert!(xml.contains("<urlset") && xml.ends_with("</urlset>\n"));
         let urls = locations(&xml, "http://blog.test/posts/");
         assert!(
-            (1..=per_file as usize).contains(&urls.len()),
-            "{file}: between one and {per_file} addresses, not {}",
+            (1..=PER_FILE as usize).contains(&urls.len()),
+            "{file}: between one and {PER_FILE} addresses, not {}",
             urls.len()
         );
         listed.extend(urls.into_iter().map(str::to_owned));
@@ -132,17 +141,7 @@ async fn past_the_limit_the_sitemap_is_an_index_of_numbered_files_that_list_ever
 
 #[tokio::test]
 async fn a_numbered_sitemap_that_does_not_exist_is_a_404_that_says_so() {
-    let app = spawn_app_with(TestOptions {
-        sitemap_urls: 7,
-        ..TestOptions::default()
-    })
-    .await;
-    app.seed(DatasetSize {
-        posts: 20,
-        comments_per_post: 0,
-        ..SMALL
-    })
-    .await;
+    let app = splitting_every(PER_FILE, 20).await;
     let too_far = [
         "9223372036854775807.xml",
         "184467440737097.xml",
@@ -201,19 +200,8 @@ fn validate(xmllint: &str, schema: &str, xml: &str) -> Result<(), String> {
 #[tokio::test]
 async fn the_sitemap_its_index_and_a_numbered_file_validate_against_the_protocols_schemas() {
     let Some(xmllint) = xmllint() else { return };
-    let single = spawn_app().await;
-    let split = spawn_app_with(TestOptions {
-        sitemap_urls: 7,
-        ..TestOptions::default()
-    })
-    .await;
-    let size = DatasetSize {
-        posts: 30,
-        comments_per_post: 0,
-        ..SMALL
-    };
-    single.seed(size).await;
-    split.seed(size).await;
+    let single = splitting_every(perfblog::base::config::SITEMAP_URLS_PER_FILE, 30).await;
+    let split = splitting_every(PER_FILE, 30).await;
     let whole = single
         .get("/sitemap.xml")
         .await

@@ -8,8 +8,8 @@
 //! request history traces every request it may keep). Without one it costs a
 //! backtrace, taken only when a shape first reaches the threshold in a request that will
 //! be reported in full (a route not yet warned about, or `raise`); release builds keep
-//! line tables for it (`Cargo.toml`), and resolving them the first time costs the
-//! process a couple of hundred megabytes, kept.
+//! line tables for it (`Cargo.toml`), and the first resolution keeps them in memory
+//! for the life of the process (docs/inspect.md has what that cost).
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -272,8 +272,17 @@ pub fn report(route: &str, threshold: u32, suspects: &[ShapeCount]) -> String {
 /// code that issued the statement being recorded. `None` when the binary has no line
 /// tables or no such frame.
 pub(super) fn call_site() -> Option<String> {
+    #[cfg(test)]
+    BACKTRACES_TAKEN.with(|taken| taken.set(taken.get() + 1));
     let trace = std::backtrace::Backtrace::force_capture().to_string();
     call_site_in(&trace)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Backtraces this thread took: the tests' way to see one was taken at all, when
+    /// their own frames (all the instruments') leave it no call site to find.
+    pub(super) static BACKTRACES_TAKEN: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 /// Frames of the crate's own that pass a statement on rather than issue it: the

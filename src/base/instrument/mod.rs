@@ -85,7 +85,7 @@ pub struct QueryLog {
     /// The request's head has been answered: a shape that becomes a suspect after it (a
     /// streamed body's batches) can no longer be reported in it, so it gets the span's
     /// call site, never a backtrace — whose first use in a process resolves the
-    /// binary's line tables and keeps them, a couple of hundred megabytes.
+    /// binary's line tables and keeps them (docs/inspect.md: what that cost).
     answered: AtomicBool,
 }
 
@@ -851,31 +851,37 @@ mod tests {
         assert_eq!(current(), QueryStats::default());
     }
 
-    /// A streamed body's repeats are tallied after the head went out: they take the
-    /// span's call site (outside a span, none), not a backtrace, though the scope asked
-    /// for one. (Before the answer, a backtrace: `n_plus_one.rs` reads its file and
-    /// line in the log; this test's own frames are the instruments', which a backtrace
-    /// skips.)
+    /// A shape that becomes a suspect before the head is answered takes a backtrace
+    /// (outside a span there is no other call site); after it — a streamed body's
+    /// batches — none, though the scope asked for one.
     #[test]
     fn a_suspect_found_after_the_answer_takes_no_backtrace() {
-        let log = QueryLog {
-            shapes: Some(Mutex::new(Shapes::default())),
-            watch: Some(Watch {
-                threshold: 2,
-                allowed: Arc::from([]),
-                call_site: true,
-            }),
-            ..QueryLog::default()
+        let taken = || detector::BACKTRACES_TAKEN.with(std::cell::Cell::get);
+        let suspect = |answered: bool| {
+            let log = QueryLog {
+                shapes: Some(Mutex::new(Shapes::default())),
+                watch: Some(Watch {
+                    threshold: 2,
+                    allowed: Arc::from([]),
+                    call_site: true,
+                }),
+                ..QueryLog::default()
+            };
+            if answered {
+                assert!(log.suspects_for_the_head().is_empty());
+            }
+            let before = taken();
+            for _ in 0..2 {
+                log.tally(
+                    log.shapes.as_ref().expect("kept"),
+                    "SELECT 1",
+                    Duration::ZERO,
+                );
+            }
+            assert_eq!(log.shapes()[0].count, 2);
+            taken() - before
         };
-        assert!(log.suspects_for_the_head().is_empty());
-        for _ in 0..2 {
-            log.tally(
-                log.shapes.as_ref().expect("kept"),
-                "SELECT 1",
-                Duration::ZERO,
-            );
-        }
-        let shapes = log.shapes();
-        assert_eq!((shapes[0].count, shapes[0].call_site.as_deref()), (2, None));
+        assert_eq!(suspect(false), 1, "one backtrace before the answer");
+        assert_eq!(suspect(true), 0, "none after it");
     }
 }

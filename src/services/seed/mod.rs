@@ -126,8 +126,9 @@ pub async fn seed(
     }
     // The counters are written with the rows: the seeder knows how many comments each
     // post gets and which tags each published post has. Counting them afterwards, as
-    // `perfblog recount` does, took most of a ten-times seed on PostgreSQL — the
-    // statements are planned with no statistics for tables filled moments before.
+    // `perfblog recount` does, was the slowest part of a ten-times seed on PostgreSQL
+    // (docs/measurement-log.md) — planned with no statistics for tables filled moments
+    // before.
     let cache = SeedCache::enlarge(&txn)
         .await
         .map_err(failed("enlarging SQLite's page cache"))?;
@@ -156,9 +157,9 @@ pub async fn seed(
 
 /// SQLite's page cache, larger for the seed's one transaction. With the default
 /// (2 MB) the pages of the tables and indexes being filled are written to the log,
-/// changed again and written again; with this one a ten-times seed wrote a third less
-/// and took two thirds of the time (docs/measurement-log.md), for about this much more
-/// memory while it runs.
+/// changed again and written again; with this one a ten-times seed wrote less and took
+/// less time, for about this much more memory while it runs (the figures, and the sizes
+/// tried: docs/measurement-log.md, "Seeding ten times the data, again in time").
 const SEED_CACHE_KIB: i64 = 16 * 1024;
 
 /// The page cache the seed's connection had, to give it back before the connection
