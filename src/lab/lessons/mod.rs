@@ -106,6 +106,20 @@ mod tests {
         assert!(setup.contains(&stated), "{setup}");
     }
 
+    #[test]
+    fn the_bulk_updates_pattern_states_how_many_drafts_the_lab_publishes_at_most() {
+        let pattern = crate::lab::catalog().find("bulk-updates");
+        let live = pattern
+            .and_then(|pattern| pattern.live_measure())
+            .and_then(|measure| measure.live);
+        let setup = pattern
+            .and_then(|pattern| pattern.section("The setup"))
+            .unwrap_or_default()
+            .replace('\n', " ");
+        let stated = format!("at most the site's {} newest drafts", live.unwrap_or(0));
+        assert!(live.is_some() && setup.contains(&stated), "{setup}");
+    }
+
     /// The prose words the journey and the pin as the code has them: ten reads, a
     /// tenth of a second apart, inside a pin of two seconds.
     #[test]
