@@ -133,7 +133,7 @@ impl Report {
     }
 
     /// A measure's figure at `size` on `backend` ("PostgreSQL"), if measured.
-    fn at(&self, pattern: &str, measure: &str, size: &str, backend: &str) -> Option<&Figure> {
+    pub fn at(&self, pattern: &str, measure: &str, size: &str, backend: &str) -> Option<&Figure> {
         self.figures.iter().find(|figure| {
             (
                 figure.pattern.as_str(),
@@ -246,10 +246,12 @@ fn in_unit(figure: &Figure, unit: Unit) -> Option<String> {
     }
 }
 
-/// `11.8 MB`, `64.0 kB`, `512 B`: a size in bytes at a readable scale (powers of ten).
+/// `2.4 GB`, `11.8 MB`, `64.0 kB`, `512 B`: a size in bytes at a readable scale (powers
+/// of ten).
 pub fn bytes(n: u64) -> String {
     let n_f = n as f64;
     match n {
+        n if n >= 1_000_000_000 => format!("{:.1} GB", n_f / 1e9),
         n if n >= 1_000_000 => format!("{:.1} MB", n_f / 1e6),
         n if n >= 1_000 => format!("{:.1} kB", n_f / 1e3),
         n => format!("{n} B"),
@@ -416,6 +418,7 @@ mod tests {
 
     #[test]
     fn bytes_take_the_unit_that_fits() {
+        assert_eq!(bytes(2_383_456_789), "2.4 GB");
         assert_eq!(bytes(11_812_345), "11.8 MB");
         assert_eq!(bytes(64_000), "64.0 kB");
         assert_eq!(bytes(512), "512 B");

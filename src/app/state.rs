@@ -44,7 +44,8 @@ impl AppState {
         };
         let workbench = Workbench::new(site.db.inner().clone(), config.database.clone())
             .with_redis(redis)
-            .with_reads(site.reads.clone());
+            .with_reads(site.reads.clone())
+            .with_naive_memory(site.naive_memory.clone());
         let recorder = Recorder::new(
             History::new(&config.perf, &config.cache)?,
             config.comment_rate.trusted_proxies > 0,

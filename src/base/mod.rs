@@ -11,6 +11,8 @@ pub mod error;
 /// Counting SQL statements per request and per part of a page: `X-Query-Count`,
 /// `Server-Timing`, the footer, the N+1 detector, test helpers.
 pub mod instrument;
+/// The bench report's figures, compiled in.
+pub mod published;
 /// A slug, validated where it crosses the boundary, and making one from a title.
 pub mod slug;
 /// The static files (the stylesheet, the icon), compiled in, and their fingerprinted names.

@@ -252,6 +252,9 @@ pub enum Fact {
     /// Of `of` reads after the reader's own write, how many showed it, and how many
     /// the primary served (the rest a standby).
     AfterOwnWrite { seen: u64, primary: u64, of: u64 },
+    /// The side did not run on this server, and why: its work would hold more memory
+    /// than the server lets naive work hold (`NAIVE_MEMORY_BUDGET`).
+    NotRun(String),
 }
 
 /// One layer's own part of a request's time.
@@ -276,6 +279,7 @@ impl Fact {
             Fact::Layers(_) => "time in each layer",
             Fact::Sent { .. } => "requests sent",
             Fact::AfterOwnWrite { .. } => "reads after the write",
+            Fact::NotRun(_) => "not run",
         }
     }
 }
@@ -287,6 +291,19 @@ impl Facts {
 
     pub fn rows(n: usize) -> Self {
         Self(vec![Fact::Rows(n as u64)])
+    }
+
+    /// A side that did not run, and why.
+    pub fn not_run(why: String) -> Self {
+        Self(vec![Fact::NotRun(why)])
+    }
+
+    /// Why the side did not run, if it did not.
+    pub fn why_not_run(&self) -> Option<&str> {
+        self.0.iter().find_map(|fact| match fact {
+            Fact::NotRun(why) => Some(why.as_str()),
+            _ => None,
+        })
     }
 
     pub fn and(mut self, fact: Fact) -> Self {

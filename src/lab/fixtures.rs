@@ -1,6 +1,6 @@
 //! The data and the sites comparisons start from, beyond the workbench's own: posts to
 //! import and drafts to publish (put back before each run of a bench, which keeps its
-//! writes), what the naive sidebar loads, and sites of the lab's own, asked for a page
+//! writes), and sites of the lab's own, asked for a page
 //! as a browser asks.
 
 use axum::body::{Bytes, to_bytes};
@@ -9,12 +9,12 @@ use axum::http::{Method, Uri};
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use crate::base::config::{AdminToken, CacheSettings, Config, MailSettings, PageCacheSettings};
-use crate::base::entities::{comment, post, post_tag, tag, user};
+use crate::base::entities::{post, tag, user};
 use crate::base::error::AppError;
 use crate::base::slug::Slug;
 use crate::base::variant::Variant;
@@ -95,15 +95,6 @@ async fn vacuum(db: &DatabaseConnection, tables: &str) -> Result<(), AppError> {
         db.execute_unprepared(&format!("VACUUM {tables}")).await?;
     }
     Ok(())
-}
-
-/// Tags, published posts, post–tag links and comments: what `sidebar::naive` loads.
-pub async fn rows_the_naive_sidebar_loads(db: &DatabaseConnection) -> Result<u64, AppError> {
-    let published = post::Entity::find().filter(post::Column::Status.eq(post::Status::Published));
-    Ok(tag::Entity::find().count(db).await?
-        + published.count(db).await?
-        + post_tag::Entity::find().count(db).await?
-        + comment::Entity::find().count(db).await?)
 }
 
 /// A site on `db` with caches of its own as `cache` says, whole pages cached or not:

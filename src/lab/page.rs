@@ -1,7 +1,5 @@
 //! The lab's two pages: the index of patterns, and one pattern run live.
 
-use std::sync::LazyLock;
-
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
@@ -19,14 +17,7 @@ use crate::base::variant::Variant;
 use crate::services::db::standbys::{CHECK_EVERY, Reads, StandbyStatus};
 use crate::views::footer::Footer;
 
-/// The bench report as this binary was built: `docs/benchmarks.json`.
-static PUBLISHED: LazyLock<Report> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("../../docs/benchmarks.json")).unwrap_or_default()
-});
-
-pub fn published() -> &'static Report {
-    &PUBLISHED
-}
+pub use crate::base::published::published;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "lab_index.html")]
@@ -111,6 +102,9 @@ pub struct VerdictPart {
 
 impl Verdict {
     pub fn of(naive: &Measured, optimized: &Measured) -> Self {
+        if naive.facts.why_not_run().is_some() {
+            return Self::naive_not_run(optimized);
+        }
         let (statements_n, statements_o) = (naive.statements, optimized.statements);
         let mut parts = vec![
             counted("statements", statements_n.into(), statements_o.into()),
@@ -160,6 +154,21 @@ impl Verdict {
             }
         }
         Self { parts }
+    }
+}
+
+impl Verdict {
+    /// Only the optimized side ran: its time, against nothing.
+    fn naive_not_run(optimized: &Measured) -> Self {
+        Self {
+            parts: vec![VerdictPart {
+                naive: "not run".to_owned(),
+                optimized: report::duration(nanos(optimized.median())),
+                unit: "",
+                ratio: None,
+                noisy: false,
+            }],
+        }
     }
 }
 
@@ -219,6 +228,7 @@ fn ratio(naive: f64, optimized: f64) -> Option<String> {
 pub fn timing(measured: &Measured) -> String {
     let median = report::duration(nanos(measured.median()));
     match measured.runs() {
+        0 => "not run (see above)".to_owned(),
         1 => format!("{median} (1 run: it is slow, so it ran once)"),
         runs => format!(
             "{median} ({} – {}, {runs} runs)",
@@ -461,7 +471,10 @@ pub async fn pattern(
         .unwrap_or(0);
     let source = |code: &'static CodeRef| shown(code, lab.repository_url.as_deref());
     let notice = notice(*live, &lab, &outcome.naive, &outcome.optimized);
-    let outcome_runs = outcome.naive.times.len().min(outcome.optimized.times.len());
+    let outcome_runs = match outcome.naive.runs() {
+        0 => outcome.optimized.runs(),
+        naive => naive.min(outcome.optimized.runs()),
+    };
     Ok(LabPatternTemplate {
         root: "../",
         pattern,
@@ -487,8 +500,9 @@ pub async fn pattern(
     })
 }
 
-/// What the page says above the prose: that both sides found nothing to work on (the
-/// data was used up on the site), or, for a lesson about standbys, how the standby
+/// What the page says above the prose: that the naive side did not run (over the
+/// memory budget), that both sides found nothing to work on (the data was used up on
+/// the site), or, for a lesson about standbys, how the standby
 /// stands. As HTML.
 fn notice(live: &dyn Compare, lab: &Lab, naive: &Measured, optimized: &Measured) -> Option<String> {
     let nothing_to_do = |measured: &Measured| {
@@ -501,6 +515,11 @@ fn notice(live: &dyn Compare, lab: &Lab, naive: &Measured, optimized: &Measured)
     let used_up = live
         .used_up()
         .filter(|_| nothing_to_do(naive) && nothing_to_do(optimized));
+    if let Some(why) = naive.facts.why_not_run() {
+        return Some(markdown::inline(&format!(
+            "The naive side did not run. {why}"
+        )));
+    }
     match (used_up, live.needs_standby()) {
         (Some(used_up), _) => Some(markdown::inline(used_up)),
         (None, true) => Some(markdown::inline(&standbys_now(&lab.workbench.reads))),
@@ -584,6 +603,8 @@ fn column(
                 figures.push((OWN_WRITE_SEEN, "seen", format!("{seen} of {of}")));
                 figures.push((ON_THE_PRIMARY, "primary", format!("{primary} of {of}")));
             }
+            // The notice above the columns says why.
+            Fact::NotRun(_) => {}
         }
     }
     let starts_from = side.starts_from.as_deref();

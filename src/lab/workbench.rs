@@ -17,6 +17,7 @@ use crate::base::error::AppError;
 use crate::base::instrument::record_statements;
 use crate::base::slug::Slug;
 use crate::services::db::standbys::Reads;
+use crate::services::memory_budget::MemoryBudget;
 use crate::services::seed::{self, DatasetSize, Existing};
 use crate::views::admin::TitleSearch;
 use crate::views::pagination::{PageNumber, PageWindow};
@@ -34,6 +35,9 @@ pub struct Workbench {
     /// Where reads may go: the app's standbys (`DATABASE_REPLICA_URLS`), the benches'
     /// (`BENCH_REPLICA_URL`), or none (every read from `db`).
     pub reads: Reads,
+    /// What the naive side of the sidebar may hold: the app's naive budget, shared with
+    /// the naive pages, in the lab; unbounded for the benches and tests that measure it.
+    pub naive_memory: MemoryBudget,
     writes: Writes,
     scratch: Mutex<HashMap<&'static str, DatabaseConnection>>,
 }
@@ -57,6 +61,7 @@ impl Workbench {
             db,
             database_url,
             redis_url: None,
+            naive_memory: MemoryBudget::unbounded(),
             writes: Writes::RolledBack,
             scratch: Mutex::default(),
         }
@@ -73,6 +78,14 @@ impl Workbench {
     /// Reading as `reads` says, for the comparisons that read from standbys.
     pub fn with_reads(self, reads: Reads) -> Self {
         Self { reads, ..self }
+    }
+
+    /// With the naive sidebar's loads bounded by `budget`.
+    pub fn with_naive_memory(self, budget: MemoryBudget) -> Self {
+        Self {
+            naive_memory: budget,
+            ..self
+        }
     }
 
     /// The benches': writes are kept, on databases made for the purpose.

@@ -16,6 +16,8 @@ pub mod http;
 /// Email: the comment notification, SMTP or `.eml` files, the outbox and its worker,
 /// and an SMTP server in process for the lab and the tests.
 pub mod mail;
+/// A limit on the memory one kind of work holds at once (the naive sidebar's loads).
+pub mod memory_budget;
 /// Connections to Redis, made on first use, each command bounded.
 pub mod redis_connection;
 /// The deterministic dataset, written with multi-row inserts.

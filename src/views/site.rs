@@ -15,6 +15,7 @@ use crate::services::cache::{FragmentCache, PageCache, ViewTally};
 use crate::services::db::commented::Db;
 use crate::services::db::standbys::Reads;
 use crate::services::mail::Mailer;
+use crate::services::memory_budget::MemoryBudget;
 
 /// What the pages share. Cloned per request, so everything in it is a handle.
 #[derive(Clone)]
@@ -42,6 +43,9 @@ pub struct Site {
     pub public_url: String,
     /// The most addresses one sitemap file lists.
     pub sitemap_urls: u64,
+    /// The memory the naive sidebar may hold, shared with the lab's naive side of it
+    /// (`NAIVE_MEMORY_BUDGET`; nothing when the naive twins are off).
+    pub naive_memory: MemoryBudget,
 }
 
 impl Site {
@@ -66,6 +70,13 @@ impl Site {
             outbox_wake: Arc::new(Notify::new()),
             public_url,
             sitemap_urls: config.sitemap_urls,
+            naive_memory: MemoryBudget::new(
+                match config.naive.enabled {
+                    true => config.naive.memory_budget,
+                    false => 0,
+                },
+                config.naive.wait,
+            ),
         })
     }
 }

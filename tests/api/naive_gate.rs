@@ -1,6 +1,7 @@
 //! The naive twins are rationed: a few at a time, the rest wait and then get a 503
-//! with `Retry-After`; the optimized pages never wait behind them; and a public
-//! deployment can turn them off.
+//! with `Retry-After`; what they load is bounded by a memory budget estimated before
+//! they load; the optimized pages never wait behind them; and a public deployment can
+//! turn them off.
 
 use std::time::Duration;
 
@@ -14,9 +15,71 @@ fn naive(in_flight: usize, wait: Duration) -> TestOptions {
             enabled: true,
             in_flight,
             wait,
+            ..NaiveRoutes::default()
         },
         ..TestOptions::default()
     }
+}
+
+/// The naive twins on, their sidebar's loads bounded by `bytes`.
+fn naive_memory(bytes: u64) -> TestOptions {
+    TestOptions {
+        naive: NaiveRoutes {
+            memory_budget: bytes,
+            ..TestOptions::default().naive
+        },
+        ..TestOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn a_naive_page_whose_sidebar_would_load_more_than_the_memory_budget_is_refused_saying_what_it_would_load()
+ {
+    let app = spawn_app_with(naive_memory(1_000)).await;
+    app.seed(SMALL).await;
+
+    let refused = app.get("/naive/").await;
+    assert_eq!(refused.status(), 503);
+    assert!(
+        !refused.headers().contains_key("retry-after"),
+        "waiting changes nothing"
+    );
+    let message = refused.text().await.expect("text");
+    for said in [
+        "published posts",
+        "comments",
+        "NAIVE_MEMORY_BUDGET",
+        "1.0 kB",
+    ] {
+        assert!(message.contains(said), "{said}: {message}");
+    }
+    assert_eq!(
+        app.get("/").await.status(),
+        200,
+        "the optimized page answers"
+    );
+}
+
+#[tokio::test]
+async fn the_labs_naive_sidebar_obeys_the_same_budget_and_the_page_says_it_did_not_run() {
+    let app = spawn_app_with(naive_memory(1_000)).await;
+    app.seed(SMALL).await;
+
+    let page = app.get("/lab/aggregation").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("text");
+    assert!(html.contains("The naive side did not run"), "{html}");
+    assert!(html.contains("NAIVE_MEMORY_BUDGET"), "{html}");
+
+    let within = spawn_app_with(TestOptions::default()).await;
+    within.seed(SMALL).await;
+    let html = within
+        .get("/lab/aggregation")
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert!(!html.contains("did not run"), "within the budget it runs");
 }
 
 #[tokio::test]
@@ -60,7 +123,8 @@ async fn naive_requests_past_the_limit_wait_their_turn_rather_than_fail() {
 }
 
 #[tokio::test]
-async fn with_naive_routes_off_every_naive_address_is_a_404_naming_the_setting() {
+async fn with_naive_routes_off_every_naive_address_is_a_404_naming_the_setting_and_the_lab_loads_no_naive_sidebar()
+ {
     let app = spawn_app_with(TestOptions {
         naive: NaiveRoutes {
             enabled: false,
@@ -94,4 +158,14 @@ async fn with_naive_routes_off_every_naive_address_is_a_404_naming_the_setting()
         .expect("answered");
     assert_eq!(comment.status(), 404);
     assert_eq!(app.get("/").await.status(), 200);
+    let lab = app
+        .get("/lab/aggregation")
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        lab.contains("The naive side did not run"),
+        "the lab's naive sidebar is off too: {lab}"
+    );
 }

@@ -22,9 +22,9 @@ use clap::{ArgAction, Args};
 
 pub use sections::{
     CacheSettings, CommentRate, ConnectionTimeouts, DEFAULT_LAB_WAIT, DEFAULT_MAIL_DIR,
-    DEFAULT_REPLICA_MAX_LAG, DEFAULT_VIEW_FLUSH, Inspection, LogFormat, MailSettings, NPlusOne,
-    NaiveRoutes, PageCacheSettings, PerfRecording, RecordPolicy, RetryPolicy,
-    SITEMAP_URLS_PER_FILE, StandbySettings, WorkerSettings,
+    DEFAULT_NAIVE_MEMORY_BUDGET_MB, DEFAULT_REPLICA_MAX_LAG, DEFAULT_VIEW_FLUSH, Inspection,
+    LogFormat, MailSettings, NPlusOne, NaiveRoutes, PageCacheSettings, PerfRecording, RecordPolicy,
+    RetryPolicy, SITEMAP_URLS_PER_FILE, StandbySettings, WorkerSettings,
 };
 pub use values::{AdminToken, Backend, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_DATABASE_URL, DatabaseUrl};
 use values::{
@@ -199,6 +199,14 @@ pub struct Settings {
     #[arg(long, env = "NAIVE_CONCURRENCY", global = true, value_name = "N", default_value = "2",
           value_parser = setting(|raw| whole_number::<usize>(raw, 1, 64)))]
     pub naive_concurrency: usize,
+    /// The most memory, in MB, the naive work that loads whole tables may hold at once
+    /// (naive pages' sidebar, the lab's naive aggregation), estimated before it loads:
+    /// a load larger than this is refused with a page saying what it would load; one
+    /// that fits waits its share for up to 2 s. 0 refuses it all.
+    #[arg(long, env = "NAIVE_MEMORY_BUDGET", global = true, value_name = "MB",
+          default_value_t = DEFAULT_NAIVE_MEMORY_BUDGET_MB,
+          value_parser = setting(|raw| whole_number::<u64>(raw, 0, 1 << 20)))]
+    pub naive_memory_budget: u64,
     /// Where the lab links source files: {REPOSITORY_URL}/{path}#L{line}. Unset: the lab's
     /// own /lab/source/{path} view.
     #[arg(long, env = "REPOSITORY_URL", global = true, value_name = "URL",
@@ -317,6 +325,7 @@ impl Settings {
             naive: NaiveRoutes {
                 enabled: self.naive_routes,
                 in_flight: self.naive_concurrency,
+                memory_budget: self.naive_memory_budget * 1_000_000,
                 ..defaults.naive
             },
             inspection: Inspection {

@@ -95,6 +95,10 @@ impl Default for ConnectionTimeouts {
     }
 }
 
+/// The naive work's memory by default: with the process itself and a full page cache
+/// (`PageCacheSettings::memory_bytes`), it fits an instance of 1 GB.
+pub const DEFAULT_NAIVE_MEMORY_BUDGET_MB: u64 = 256;
+
 /// The naive twins exist to be slow and each one holds far more memory than its
 /// optimized page (the naive sidebar loads every published post and comment): a
 /// public instance serves a few at a time, or none.
@@ -107,6 +111,10 @@ pub struct NaiveRoutes {
     /// How long a naive request waits for its turn before a 503 with `Retry-After`
     /// (not from the environment; tests shorten it).
     pub wait: Duration,
+    /// The most memory the naive work that loads whole tables (the naive sidebar, on
+    /// naive pages and on the lab's aggregation page) may hold at once, in bytes,
+    /// estimated before it loads (`NAIVE_MEMORY_BUDGET`, in MB).
+    pub memory_budget: u64,
 }
 
 impl Default for NaiveRoutes {
@@ -115,6 +123,7 @@ impl Default for NaiveRoutes {
             enabled: true,
             in_flight: 2,
             wait: Duration::from_secs(2),
+            memory_budget: DEFAULT_NAIVE_MEMORY_BUDGET_MB * 1_000_000,
         }
     }
 }

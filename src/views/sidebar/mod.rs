@@ -19,6 +19,7 @@ pub mod aggregated;
 pub mod cached;
 pub mod denormalized;
 pub mod naive;
+pub mod naive_load;
 pub mod runtime_template;
 
 use std::fmt;
@@ -119,14 +120,18 @@ pub fn render(sidebar: &Sidebar, root: &str) -> Result<Fragment, AppError> {
 }
 
 /// The sidebar of a page in `variant`, as the part of the page called "sidebar": on
-/// naive pages loaded and counted in Rust on every request, on optimized pages from
+/// naive pages loaded and counted in Rust on every request (within the naive memory
+/// budget, or refused), on optimized pages from
 /// the fragment cache — rendered, on a miss, from a server as current as the primary
 /// when the cache read its generation (a standby, where one is). A standby that fails
 /// that render is set aside and the primary renders it again.
 pub async fn for_page(site: &Site, variant: Variant, root: &str) -> Result<Fragment, AppError> {
     component("sidebar", async {
         match variant {
-            Variant::Naive => render(&naive::load(&site.db).await?, root),
+            Variant::Naive => {
+                let _share = naive_load::hold_share(&site.naive_memory, &site.db).await?;
+                render(&naive::load(&site.db).await?, root)
+            }
             Variant::Optimized => from_current(site, root).await,
         }
     })

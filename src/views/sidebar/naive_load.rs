@@ -1,0 +1,182 @@
+//! What the naive sidebar will hold, estimated before it loads, and its share of the
+//! naive work's memory budget (`NAIVE_MEMORY_BUDGET`). The naive sidebar is the one
+//! naive loader whose memory grows with the whole dataset — every published post with
+//! its body, every comment — so it is the one that asks first: naive pages and the
+//! lab's aggregation page alike.
+//!
+//! The estimate is one statement: three counts the indexes answer and the average size
+//! of the newest rows' text. A loaded row is held twice while it is mapped — as the
+//! driver returned it and as the model — so its text counts twice, plus the model
+//! itself and the driver's bookkeeping for each value.
+
+use std::mem::size_of;
+
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
+
+use crate::base::entities::{comment, post, post_tag, tag};
+use crate::base::error::AppError;
+use crate::base::published::published;
+use crate::services::memory_budget::{Held, MemoryBudget, Short};
+use catalog::report::{bytes, duration, thousands};
+
+/// What the driver keeps per value besides its bytes (a type tag, a length, a pointer,
+/// the allocator's header): a round figure, not a measurement.
+const PER_VALUE: u64 = 64;
+
+/// Rows the newest sample averages its text over.
+const SAMPLE: u64 = 200;
+
+/// What the naive sidebar will load, and about how much memory it will hold at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NaiveSidebarLoad {
+    pub tags: u64,
+    pub posts: u64,
+    pub comments: u64,
+    pub links: u64,
+    pub bytes: u64,
+}
+
+impl NaiveSidebarLoad {
+    /// Counted and sampled now, in one statement.
+    pub async fn estimate(db: &impl ConnectionTrait) -> Result<Self, DbErr> {
+        let sql = format!(
+            "SELECT (SELECT COUNT(*) FROM tags), \
+             (SELECT COUNT(*) FROM posts WHERE status = 'published'), \
+             (SELECT COUNT(*) FROM comments), \
+             (SELECT COUNT(*) FROM post_tags), \
+             (SELECT CAST(COALESCE(AVG(LENGTH(title) + LENGTH(slug) + LENGTH(excerpt) \
+               + LENGTH(body)), 0) AS BIGINT) FROM (SELECT title, slug, excerpt, body \
+               FROM posts ORDER BY id DESC LIMIT {SAMPLE}) newest), \
+             (SELECT CAST(COALESCE(AVG(LENGTH(body)), 0) AS BIGINT) FROM (SELECT body \
+               FROM comments ORDER BY id DESC LIMIT {SAMPLE}) newest)"
+        );
+        let row = db
+            .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("the naive sidebar's estimate".to_owned()))?;
+        let counts: (i64, i64, i64, i64) = row.try_get_many_by_index()?;
+        let text: (i64, i64) = (row.try_get_by_index(4)?, row.try_get_by_index(5)?);
+        let n = |value: i64| value.unsigned_abs();
+        let (tags, posts, comments, links) = counts;
+        let rows = [n(tags), n(posts), n(comments), n(links)];
+        Ok(Self::of(rows, (n(text.0), n(text.1))))
+    }
+
+    /// `[tags, posts, comments, links]`, with the average text of a post and of a
+    /// comment (a tag's is left out: there are a few hundred).
+    pub fn of(
+        [tags, posts, comments, links]: [u64; 4],
+        (post_text, comment_text): (u64, u64),
+    ) -> Self {
+        let held = |rows: u64, text: u64, model: usize, columns: u64| {
+            rows.saturating_mul(2 * text + model as u64 + columns * PER_VALUE)
+        };
+        let bytes = held(posts, post_text, size_of::<post::Model>(), 12)
+            .saturating_add(held(comments, comment_text, size_of::<comment::Model>(), 5))
+            .saturating_add(held(links, 0, size_of::<post_tag::Model>(), 2))
+            .saturating_add(held(tags, 0, size_of::<tag::Model>(), 3));
+        Self {
+            tags,
+            posts,
+            comments,
+            links,
+            bytes,
+        }
+    }
+
+    /// Every row it loads.
+    pub fn rows(&self) -> u64 {
+        self.tags + self.posts + self.comments + self.links
+    }
+
+    /// "90,000 published posts with their bodies, 1,000,000 comments and 270,000
+    /// post–tag links, about 1.4 GB held at once".
+    pub fn described(&self) -> String {
+        format!(
+            "{} published posts with their bodies, {} comments and {} post–tag links, \
+             about {} held at once",
+            thousands(self.posts),
+            thousands(self.comments),
+            thousands(self.links),
+            bytes(self.bytes)
+        )
+    }
+}
+
+/// The naive sidebar's share of `budget`, held until dropped: estimated on `db` first.
+/// A load over the whole budget is a 503 saying what it would load and what the bench
+/// report measured for it; one that does not get its share in time, a 503 with
+/// `Retry-After`.
+pub async fn hold_share(
+    budget: &MemoryBudget,
+    db: &impl ConnectionTrait,
+) -> Result<(Held, NaiveSidebarLoad), AppError> {
+    let load = NaiveSidebarLoad::estimate(db).await?;
+    match budget.hold(load.bytes).await {
+        Ok(held) => Ok((held, load)),
+        Err(Short::OverBudget { budget }) => Err(AppError::NotOffered(refusal(
+            &load,
+            budget,
+            db.get_database_backend(),
+        ))),
+        Err(Short::Busy) => Err(AppError::Busy(
+            "Other naive pages hold this server's memory for naive work right now \
+             (NAIVE_MEMORY_BUDGET); try again in a moment, or open the optimized page \
+             (the same address without /naive)."
+                .to_owned(),
+        )),
+    }
+}
+
+/// Why the naive sidebar did not run: what it would have loaded, the budget, and the
+/// bench report's figure for it on the standard dataset.
+pub fn refusal(load: &NaiveSidebarLoad, budget: u64, backend: DbBackend) -> String {
+    let backend = match backend {
+        DbBackend::Postgres => "PostgreSQL",
+        _ => "SQLite",
+    };
+    let measured = published()
+        .at("aggregation", "sidebar", "", backend)
+        .map(|figure| {
+            format!(
+                " On the standard dataset the bench report measured it at {} against {} \
+                 counted in the database ({backend}, /lab/aggregation).",
+                duration(figure.naive_ns),
+                duration(figure.optimized_ns)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "The naive sidebar loads every published post and comment to count them in Rust: \
+         here {}, more than this server lets naive work hold (NAIVE_MEMORY_BUDGET, {}).{measured} \
+         The optimized page is at the same address without /naive.",
+        load.described(),
+        bytes(budget)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_estimate_grows_with_the_rows_and_their_text() {
+        let standard = NaiveSidebarLoad::of([20, 9_000, 100_000, 27_000], (5_000, 300));
+        let ten_times = NaiveSidebarLoad::of([200, 90_000, 1_000_000, 270_000], (5_000, 300));
+        assert!(ten_times.bytes >= 10 * standard.bytes - 10);
+        assert!(
+            standard.bytes > 2 * (9_000 * 5_000 + 100_000 * 300),
+            "text counts twice"
+        );
+    }
+
+    #[test]
+    fn a_refusal_says_what_would_be_loaded_and_the_budget() {
+        let load = NaiveSidebarLoad::of([200, 90_000, 1_000_000, 270_000], (5_000, 300));
+        let said = refusal(&load, 256_000_000, DbBackend::Sqlite);
+        for part in ["90,000 published posts", "1,000,000 comments", "256.0 MB"] {
+            assert!(said.contains(part), "{said}");
+        }
+        assert!(said.contains("NAIVE_MEMORY_BUDGET"), "{said}");
+    }
+}
