@@ -536,7 +536,7 @@ impl Runs {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Measured {
     pub statements: u32,
-    /// Every run's time, fastest first (at least one).
+    /// Every run's time, fastest first (none when the side did not run).
     pub times: Vec<Duration>,
     /// Distinct SQL statements with how often each ran, in first-run order.
     pub sql: Vec<Sent>,

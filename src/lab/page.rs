@@ -314,7 +314,7 @@ pub struct Benched {
 }
 
 /// One line on why the live figures above and the report's below differ.
-fn live_and_benched(pattern: &Pattern, samples: usize, runs: usize) -> String {
+fn live_and_benched(pattern: &Pattern, samples: usize, (runs, sides): (usize, &str)) -> String {
     let live_size = pattern
         .live_measure()
         .and_then(|measure| measure.live)
@@ -325,7 +325,7 @@ fn live_and_benched(pattern: &Pattern, samples: usize, runs: usize) -> String {
         None => "the standard dataset".to_owned(),
     };
     format!(
-        "The figures at the top are {runs} runs of each side{live_size}, now, on this \
+        "The figures at the top are {runs} runs of {sides}{live_size}, now, on this \
          server's data and with whatever else it is doing; these are criterion's medians \
          of at least {samples} samples each on {dataset}, on a machine doing \
          nothing else. They differ by the data, the number of runs and the load — and \
@@ -472,8 +472,8 @@ pub async fn pattern(
     let source = |code: &'static CodeRef| shown(code, lab.repository_url.as_deref());
     let notice = notice(*live, &lab, &outcome.naive, &outcome.optimized);
     let outcome_runs = match outcome.naive.runs() {
-        0 => outcome.optimized.runs(),
-        naive => naive.min(outcome.optimized.runs()),
+        0 => (outcome.optimized.runs(), "the optimized side"),
+        naive => (naive.min(outcome.optimized.runs()), "each side"),
     };
     Ok(LabPatternTemplate {
         root: "../",

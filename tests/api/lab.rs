@@ -655,12 +655,43 @@ async fn the_fragment_caching_page_plays_miss_hit_write_miss_with_the_generation
     assert!(statements[0] > 0 && statements[1] == 0 && statements[3] == statements[0]);
 }
 
+/// In the lab, the bulk updates publish at most the newest `live` drafts, both sides the
+/// same ones, and leave the site's data as it was.
+#[tokio::test]
+async fn the_labs_bulk_updates_publish_only_the_newest_drafts_on_both_sides_and_change_nothing() {
+    use perfblog::lab::compare::{Facts, Runs, Which};
+    use perfblog::lab::workbench::Workbench;
+
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    perfblog::lab::fixtures::make_drafts(&app.db, 5)
+        .await
+        .expect("five drafts");
+    let before = everything(&app).await;
+    let bench = Workbench::new(app.db.clone(), database_url(&app));
+    let publish = bulk_updates_publish();
+    let input = publish
+        .setup(&bench, Some(2))
+        .await
+        .expect("the site's drafts");
+
+    for which in Which::BOTH {
+        let mut runs = Runs::live();
+        let published = publish.side(which, &bench, &input, &mut runs).await;
+        assert_eq!(published.expect("publishes"), Facts::rows(2), "{which:?}");
+    }
+    assert_eq!(
+        everything(&app).await,
+        before,
+        "rolled back, drafts and all"
+    );
+}
+
 /// The benches' workbench keeps what a comparison writes — on a database made for the
 /// comparison, never on the one it was given — and puts the rows back before each run
 /// (a reset not timed): each of two runs publishes the same five drafts.
 #[tokio::test]
 async fn a_benchs_writes_go_to_a_database_of_its_own_and_are_reset_before_each_run() {
-    use perfblog::base::config::DatabaseUrl;
     use perfblog::lab::compare::{Facts, Runs, Which};
     use perfblog::lab::workbench::Workbench;
     use sea_orm::{ConnectionTrait, DbBackend};
@@ -668,11 +699,8 @@ async fn a_benchs_writes_go_to_a_database_of_its_own_and_are_reset_before_each_r
     let app = spawn_app().await;
     app.seed(SMALL).await;
     let before = everything(&app).await;
-    let url = DatabaseUrl::parse(&app.database_url).expect("a database URL");
-    let bench = Workbench::for_benches(app.db.clone(), url, None);
-    let publish = perfblog::lab::lessons::find("bulk-updates")
-        .and_then(|lesson| lesson.comparison("publish"))
-        .expect("the bulk updates' comparison");
+    let bench = Workbench::for_benches(app.db.clone(), database_url(&app), None);
+    let publish = bulk_updates_publish();
 
     let input = publish
         .setup(&bench, Some(5))
@@ -853,4 +881,15 @@ async fn the_caching_lessons_show_this_servers_own_hit_ratio() {
             .contains("fragment cache (the sidebar) since it started")
     );
     assert!(!eager.body.contains("class=\"hit-ratio\""));
+}
+
+/// The bulk updates' comparison, as the lab and the benches find it.
+fn bulk_updates_publish() -> &'static dyn perfblog::lab::compare::Compare {
+    perfblog::lab::lessons::find("bulk-updates")
+        .and_then(|lesson| lesson.comparison("publish"))
+        .expect("the bulk updates' comparison")
+}
+
+fn database_url(app: &TestApp) -> perfblog::base::config::DatabaseUrl {
+    perfblog::base::config::DatabaseUrl::parse(&app.database_url).expect("a database URL")
 }

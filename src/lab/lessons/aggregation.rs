@@ -11,7 +11,8 @@ use super::{Backfire, Comparison, Facts, Lesson, Line, median_of, time};
 use crate::base::entities::post;
 use crate::base::error::AppError;
 use crate::lab::workbench::Workbench;
-use crate::views::sidebar::{aggregated, naive, naive_load};
+use crate::views::sidebar::naive_load::{self, NotHeld};
+use crate::views::sidebar::{aggregated, naive};
 
 pub static LESSON: Lesson = Lesson {
     slug: "aggregation",
@@ -32,8 +33,9 @@ static SIDEBAR: Comparison<()> = Comparison::new(
                     runs.time(|| naive::load(&bench.db)).await?;
                     load
                 }
-                Err(AppError::NotOffered(why)) => return Ok(Facts::not_run(why)),
-                Err(other) => return Err(other),
+                Err(NotHeld::OverBudget(why)) => return Ok(Facts::not_run(why)),
+                Err(NotHeld::Busy) => return Ok(Facts::not_run(BUDGET_BUSY.to_owned())),
+                Err(NotHeld::Estimate(error)) => return Err(error.into()),
             };
             Ok(Facts::rows(load.rows() as usize))
         })
@@ -46,6 +48,10 @@ static SIDEBAR: Comparison<()> = Comparison::new(
     },
 )
 .samples(10);
+
+/// Why the naive side did not run when naive pages held the budget.
+const BUDGET_BUSY: &str = "Naive pages held this server's memory for naive work \
+    (NAIVE_MEMORY_BUDGET) for longer than the lab waits; reload in a moment.";
 
 /// Two counts from one grouped JOIN — Django's `annotate(Count('comments'),
 /// Count('tags'))`, Rails' `left_joins(:comments, :tags).group(:id)` — against a

@@ -129,7 +129,9 @@ pub async fn for_page(site: &Site, variant: Variant, root: &str) -> Result<Fragm
     component("sidebar", async {
         match variant {
             Variant::Naive => {
-                let _share = naive_load::hold_share(&site.naive_memory, &site.db).await?;
+                let _share = naive_load::hold_share(&site.naive_memory, &site.db)
+                    .await
+                    .map_err(naive_load::NotHeld::for_a_page)?;
                 render(&naive::load(&site.db).await?, root)
             }
             Variant::Optimized => from_current(site, root).await,
