@@ -95,7 +95,7 @@ fn a_variable_set_to_nothing_counts_as_unset() {
 }
 
 /// Every setting perfblog reads, by its variable.
-const SETTINGS: [&str; 27] = [
+const SETTINGS: [&str; 28] = [
     "DATABASE_URL",
     "DATABASE_MAX_CONNECTIONS",
     "DATABASE_ACQUIRE_TIMEOUT",
@@ -113,6 +113,7 @@ const SETTINGS: [&str; 27] = [
     "MAX_CONNECTIONS",
     "REPOSITORY_URL",
     "NAIVE_ROUTES",
+    "NAIVE_MEMORY_BUDGET",
     "NAIVE_CONCURRENCY",
     "N_PLUS_ONE",
     "N_PLUS_ONE_THRESHOLD",
