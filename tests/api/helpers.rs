@@ -226,9 +226,15 @@ async fn launch(
         n_plus_one_allow: options.n_plus_one_allow,
         log_format: perfblog::base::config::LogFormat::Text,
     };
-    let app = Application::build(&config, "127.0.0.1:0".parse().expect("address parses"))
-        .await
-        .expect("the application starts");
+    let listen = "127.0.0.1:0".parse().expect("address parses");
+    // The whole suite starting apps at once on two cores can keep a new SQLite file's
+    // first connection past the pool's acquire timeout (1.5 s): one more try.
+    let app = match Application::build(&config, listen).await {
+        Ok(app) => app,
+        Err(_) => Application::build(&config, listen)
+            .await
+            .expect("the application starts"),
+    };
     let address = app.url();
     let db = app.db().clone();
     let cache = app.state().site.cache.clone();
