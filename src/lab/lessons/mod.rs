@@ -107,6 +107,20 @@ mod tests {
     }
 
     #[test]
+    fn the_indexes_pattern_states_how_many_posts_the_write_cost_run_copies() {
+        let prose = crate::lab::catalog()
+            .find("indexes")
+            .and_then(|pattern| pattern.section("When it would not"))
+            .unwrap_or_default()
+            .replace('\n', " ");
+        let stated = format!(
+            "the first {} posts",
+            catalog::report::thousands(indexes::WRITTEN)
+        );
+        assert!(prose.contains(&stated), "{prose}");
+    }
+
+    #[test]
     fn the_bulk_updates_pattern_states_how_many_drafts_the_lab_publishes_at_most() {
         let pattern = crate::lab::catalog().find("bulk-updates");
         let live = pattern
