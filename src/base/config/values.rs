@@ -190,6 +190,16 @@ impl fmt::Display for Backend {
     }
 }
 
+impl From<sea_orm::DbBackend> for Backend {
+    /// The engine a connection talks to (perfblog connects to no other than these two).
+    fn from(backend: sea_orm::DbBackend) -> Self {
+        match backend {
+            sea_orm::DbBackend::Postgres => Backend::Postgres,
+            _ => Backend::Sqlite,
+        }
+    }
+}
+
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://perfblog.sqlite?mode=rwc";
 
 /// How long a request waits for a database connection before it is answered 503, by
