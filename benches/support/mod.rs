@@ -193,7 +193,8 @@ pub fn inspecting_app(
         "http://bench".to_owned(),
     )
     .expect("the pages' state");
-    let state = perfblog::app::state::AppState::new(site, &config).expect("the app's state");
+    let state =
+        perfblog::app::state::AppState::new(site, db.clone(), &config).expect("the app's state");
     perfblog::app::startup::router(&state)
 }
 

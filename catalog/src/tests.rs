@@ -171,6 +171,7 @@ const CONSTANTS: &[(&str, &str)] = &[
     ("docs/lab.md", "20 s"),          // the lab gate's wait
     ("docs/lab.md", "50 ms"),         // the lab's SMTP delay
     ("docs/lab.md", "15 s"),          // the request timeout
+    ("docs/lab.md", "800 ms"),        // LAB_SIDE_LIMIT_MS
     ("docs/operations.md", "2 s"),    // the naive gate's wait
     ("docs/operations.md", "1 KB"),   // the compression threshold
     ("docs/operations.md", "15 s"),   // the request timeout
@@ -180,6 +181,8 @@ const CONSTANTS: &[(&str, &str)] = &[
     ("docs/operations.md", "1.5 s"),  // DATABASE_ACQUIRE_TIMEOUT
     ("docs/operations.md", "0.5 s"),  // /healthz's database budget
     ("docs/operations.md", "256 MB"), // the page cache's budget
+    ("docs/operations.md", "20 s"),   // the lab gate's wait
+    ("docs/operations.md", "800 ms"), // LAB_SIDE_LIMIT_MS
     ("docs/patterns/fragment-caching.md", "5 minutes"), // the TTL (± 20 %)
     ("docs/patterns/fragment-caching.md", "250 ms"), // Redis connect/response timeout
     ("docs/patterns/fragment-caching.md", "500 ms"), // Redis back-off

@@ -44,6 +44,7 @@ impl Application {
     pub async fn build(config: &Config, bind: SocketAddr) -> anyhow::Result<Self> {
         let db = db::connect(&config.database).await?;
         let reads = db::reads(&db, &config.database, &config.standbys).await?;
+        let lab_db = db::connect_limited(&config.database, config.lab_side_limit).await?;
         db::migrate(&db).await?;
         db::scratch::sweep_scratch_posts(&db)
             .await
@@ -71,6 +72,7 @@ impl Application {
                     public_url,
                 )?
                 .reading_from(reads),
+                lab_db,
                 config,
             )?,
             worker: config.worker,

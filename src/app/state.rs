@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use sea_orm::DatabaseConnection;
+
 use crate::app::ops::Ops;
 use crate::app::ops::metrics::Metrics;
 use crate::app::perf::Recorder;
@@ -35,14 +37,16 @@ pub struct AppState {
 
 impl AppState {
     /// The state for `config` around the pages' `site` (`Site::new`): the lab on the
-    /// same database, the metrics of the same caches.
-    pub fn new(site: Site, config: &Config) -> anyhow::Result<Self> {
+    /// same database through `lab_db` (a pool whose statements the database stops at
+    /// the lab's limit, `db::connect_limited`), the metrics of the same caches.
+    pub fn new(site: Site, lab_db: DatabaseConnection, config: &Config) -> anyhow::Result<Self> {
         let (cache, pages, reads) = (site.cache.clone(), site.pages.clone(), site.reads.clone());
         let redis = match &config.cache {
             CacheSettings::Redis { url, .. } => Some(url.clone()),
             CacheSettings::Memory => None,
         };
-        let workbench = Workbench::new(site.db.inner().clone(), config.database.clone())
+        let workbench = Workbench::new(lab_db, config.database.clone())
+            .with_side_limit(config.lab_side_limit)
             .with_redis(redis)
             .with_reads(site.reads.clone())
             .with_naive_memory(site.naive_memory.clone());

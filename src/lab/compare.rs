@@ -21,6 +21,7 @@ use super::bound_values;
 use super::workbench::Workbench;
 use crate::base::error::AppError;
 use crate::base::instrument;
+use crate::services::db::statement_limit;
 
 /// A side's or a setup's future.
 pub type Fut<'a, T> = Pin<Box<dyn Future<Output = Result<T, AppError>> + Send + 'a>>;
@@ -255,6 +256,9 @@ pub enum Fact {
     /// The side did not run on this server, and why: its work would hold more memory
     /// than the server lets naive work hold (`NAIVE_MEMORY_BUDGET`).
     NotRun(String),
+    /// The lab stopped the side when it had run this long (`LAB_SIDE_LIMIT_MS`): on this
+    /// server's data it takes longer.
+    Stopped(Duration),
 }
 
 /// One layer's own part of a request's time.
@@ -280,6 +284,7 @@ impl Fact {
             Fact::Sent { .. } => "requests sent",
             Fact::AfterOwnWrite { .. } => "reads after the write",
             Fact::NotRun(_) => "not run",
+            Fact::Stopped(_) => "stopped",
         }
     }
 }
@@ -298,12 +303,30 @@ impl Facts {
         Self(vec![Fact::NotRun(why)])
     }
 
+    /// A side the lab stopped after `limit`.
+    pub fn stopped(limit: Duration) -> Self {
+        Self(vec![Fact::Stopped(limit)])
+    }
+
     /// Why the side did not run, if it did not.
     pub fn why_not_run(&self) -> Option<&str> {
         self.0.iter().find_map(|fact| match fact {
             Fact::NotRun(why) => Some(why.as_str()),
             _ => None,
         })
+    }
+
+    /// How long the side had run when the lab stopped it, if it did.
+    pub fn stopped_after(&self) -> Option<Duration> {
+        self.0.iter().find_map(|fact| match fact {
+            Fact::Stopped(after) => Some(*after),
+            _ => None,
+        })
+    }
+
+    /// Whether the side has no time to show: it did not run, or it was stopped.
+    pub fn unfinished(&self) -> bool {
+        self.why_not_run().is_some() || self.stopped_after().is_some()
     }
 
     pub fn and(mut self, fact: Fact) -> Self {
@@ -571,16 +594,62 @@ pub struct Outcome {
     pub optimized: Measured,
 }
 
-/// Sets `comparison` up at `size` and runs each side as the lab does.
+/// Sets `comparison` up at `size` and runs each side as the lab does: a side still
+/// running at the workbench's limit is stopped, and says so.
 pub async fn live(
     comparison: &dyn Compare,
     bench: &Workbench,
     size: Option<u64>,
 ) -> Result<Outcome, AppError> {
-    let input = comparison.setup(bench, size).await?;
+    let input = match comparison.setup(bench, size).await {
+        Ok(input) => input,
+        Err(error) if stopped_by_the_database(&error) => {
+            return Err(AppError::NotOffered(format!(
+                "Setting this comparison up took longer than the lab lets one part of a \
+                 page run on this server (LAB_SIDE_LIMIT_MS, {}): its data is too large \
+                 for it. The figures the benches measured on the standard dataset are in \
+                 docs/benchmarks.md.",
+                catalog::report::duration(limit_of(bench).as_nanos() as f64)
+            )));
+        }
+        Err(error) => return Err(error),
+    };
     let naive = measured(comparison, Which::Naive, bench, &input).await?;
     let optimized = measured(comparison, Which::Optimized, bench, &input).await?;
     Ok(Outcome { naive, optimized })
+}
+
+fn limit_of(bench: &Workbench) -> Duration {
+    bench.side_limit.unwrap_or(Duration::MAX)
+}
+
+/// Runs `work` within the workbench's limit: `None` when it was stopped — by the clock
+/// here, or by the database, which stops the lab's statements at the same limit.
+pub async fn within_limit<T>(
+    bench: &Workbench,
+    work: impl Future<Output = Result<T, AppError>>,
+) -> Result<Option<T>, AppError> {
+    let Some(limit) = bench.side_limit else {
+        return work.await.map(Some);
+    };
+    match tokio::time::timeout(limit, work).await {
+        Ok(Ok(done)) => Ok(Some(done)),
+        Ok(Err(error)) if stopped_by_the_database(&error) => Ok(None),
+        Ok(Err(error)) => Err(error),
+        Err(_elapsed) => Ok(None),
+    }
+}
+
+/// Whether `error` is the database stopping a statement at the lab's limit.
+fn stopped_by_the_database(error: &AppError) -> bool {
+    let AppError::Internal(error) = error else {
+        return false;
+    };
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<sea_orm::DbErr>()
+            .is_some_and(statement_limit::stopped)
+    })
 }
 
 async fn measured(
@@ -590,7 +659,15 @@ async fn measured(
     input: &Input,
 ) -> Result<Measured, AppError> {
     let mut runs = Runs::live();
-    let facts = comparison.side(which, bench, input, &mut runs).await?;
+    let side = comparison.side(which, bench, input, &mut runs);
+    let Some(facts) = within_limit(bench, side).await? else {
+        return Ok(Measured {
+            statements: 0,
+            times: Vec::new(),
+            sql: Vec::new(),
+            facts: Facts::stopped(limit_of(bench)),
+        });
+    };
     let (mut times, first) = runs.recorded();
     times.sort();
     let (stats, sql) = first.unwrap_or_default();
@@ -666,6 +743,45 @@ mod tests {
                 "{cost:?} a run: {runs} runs"
             );
         }
+    }
+
+    /// A naive side that would take a minute, an optimized one that takes nothing.
+    static SLOW_NAIVE: Comparison<()> = Comparison::new(
+        "slow",
+        |_, _| Box::pin(async { Ok(()) }),
+        |_, (), runs| {
+            Box::pin(async move {
+                runs.time(|| async {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    Ok::<_, AppError>(())
+                })
+                .await?;
+                Ok(Facts::rows(1))
+            })
+        },
+        |_, (), runs| {
+            Box::pin(async move {
+                runs.time(|| async { Ok::<_, AppError>(()) }).await?;
+                Ok(Facts::rows(1))
+            })
+        },
+    );
+
+    #[tokio::test(start_paused = true)]
+    async fn a_side_still_running_at_the_labs_limit_is_stopped_and_the_other_side_still_runs() {
+        let url = crate::base::config::DatabaseUrl::parse("sqlite::memory:");
+        let limit = Duration::from_millis(800);
+        let bench = Workbench::new(
+            sea_orm::DatabaseConnection::default(),
+            url.unwrap_or_else(|_| unreachable!("a URL")),
+        )
+        .with_side_limit(limit);
+        let outcome = live(&SLOW_NAIVE, &bench, None)
+            .await
+            .unwrap_or_else(|_| unreachable!("a stop is not an error"));
+        assert_eq!(outcome.naive.facts, Facts::stopped(limit));
+        assert_eq!(outcome.naive.runs(), 0);
+        assert_eq!(outcome.optimized.runs(), MOST_RUNS);
     }
 
     #[tokio::test]

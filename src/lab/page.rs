@@ -102,8 +102,8 @@ pub struct VerdictPart {
 
 impl Verdict {
     pub fn of(naive: &Measured, optimized: &Measured) -> Self {
-        if naive.facts.why_not_run().is_some() {
-            return Self::naive_not_run(optimized);
+        if naive.facts.unfinished() || optimized.facts.unfinished() {
+            return Self::unfinished(naive, optimized);
         }
         let (statements_n, statements_o) = (naive.statements, optimized.statements);
         let mut parts = vec![
@@ -158,17 +158,39 @@ impl Verdict {
 }
 
 impl Verdict {
-    /// Only the optimized side ran: its time, against nothing.
-    fn naive_not_run(optimized: &Measured) -> Self {
+    /// A side did not run or was stopped: the times alone, a stopped side's as at
+    /// least the limit it was stopped at — and, where only the naive side was stopped,
+    /// how many times faster the optimized side was at least.
+    fn unfinished(naive: &Measured, optimized: &Measured) -> Self {
+        let at_least = |measured: &Measured| match measured.facts.stopped_after() {
+            Some(after) => Some(nanos(after)),
+            None if measured.facts.why_not_run().is_some() => None,
+            None => Some(nanos(measured.median())),
+        };
+        let ratio = match (naive.facts.stopped_after(), optimized.facts.unfinished()) {
+            (Some(after), false) => {
+                ratio(nanos(after), nanos(optimized.median())).map(|r| format!("over {r}"))
+            }
+            _ => None,
+        };
         Self {
             parts: vec![VerdictPart {
-                naive: "not run".to_owned(),
-                optimized: report::duration(nanos(optimized.median())),
+                naive: unfinished_time(naive, at_least(naive)),
+                optimized: unfinished_time(optimized, at_least(optimized)),
                 unit: "",
-                ratio: None,
+                ratio,
                 noisy: false,
             }],
         }
+    }
+}
+
+/// `not run`, `over 800.0 ms` (stopped there), or the median.
+fn unfinished_time(measured: &Measured, nanos: Option<f64>) -> String {
+    match (measured.facts.stopped_after(), nanos) {
+        (_, None) => "not run".to_owned(),
+        (Some(_), Some(nanos)) => format!("over {}", report::duration(nanos)),
+        (None, Some(nanos)) => report::duration(nanos),
     }
 }
 
@@ -228,7 +250,10 @@ fn ratio(naive: f64, optimized: f64) -> Option<String> {
 pub fn timing(measured: &Measured) -> String {
     let median = report::duration(nanos(measured.median()));
     match measured.runs() {
-        0 => "not run (see above)".to_owned(),
+        0 => match measured.facts.stopped_after() {
+            Some(after) => format!("stopped at {} (see above)", report::duration(nanos(after))),
+            None => "not run (see above)".to_owned(),
+        },
         1 => format!("{median} (1 run: it is slow, so it ran once)"),
         runs => format!(
             "{median} ({} – {}, {runs} runs)",
@@ -314,7 +339,7 @@ pub struct Benched {
 }
 
 /// One line on why the live figures above and the report's below differ.
-fn live_and_benched(pattern: &Pattern, samples: usize, (runs, sides): (usize, &str)) -> String {
+fn live_and_benched(pattern: &Pattern, samples: usize, runs: Option<(usize, &str)>) -> String {
     let live_size = pattern
         .live_measure()
         .and_then(|measure| measure.live)
@@ -324,12 +349,22 @@ fn live_and_benched(pattern: &Pattern, samples: usize, (runs, sides): (usize, &s
         Some(own) => own.clone(),
         None => "the standard dataset".to_owned(),
     };
+    let live = match runs {
+        Some((runs, sides)) => format!(
+            "The figures at the top are {runs} {} of {sides}{live_size}, now, on this \
+             server's data and with whatever else it is doing",
+            if runs == 1 { "run" } else { "runs" }
+        ),
+        None => format!(
+            "Neither side ran to the end at the top of the page{live_size}, on this \
+             server's data"
+        ),
+    };
     format!(
-        "The figures at the top are {runs} runs of {sides}{live_size}, now, on this \
-         server's data and with whatever else it is doing; these are criterion's medians \
-         of at least {samples} samples each on {dataset}, on a machine doing \
-         nothing else. They differ by the data, the number of runs and the load — and \
-         where the live ranges overlap, the page marks the time \"noisy\"."
+        "{live}; these are criterion's medians of at least {samples} samples each on \
+         {dataset}, on a machine doing nothing else. They differ by the data, the number \
+         of runs and the load — and where the live ranges overlap, the page marks the \
+         time \"noisy\"."
     )
 }
 
@@ -369,7 +404,18 @@ async fn backfire(lesson: &Lesson, lab: &Lab) -> Result<Option<ShownBackfire>, A
     let Some(backfire) = lesson.backfire else {
         return Ok(None);
     };
-    let lines = instrument::deliberately((backfire.run)(&lab.workbench)).await?;
+    let run = instrument::deliberately((backfire.run)(&lab.workbench));
+    let lines = match compare::within_limit(&lab.workbench, run).await? {
+        Some(lines) => lines,
+        None => vec![Line::new(
+            "stopped",
+            format!(
+                "after {}: on this server's data it takes longer than the lab lets one \
+                 part of a page run (`LAB_SIDE_LIMIT_MS`)",
+                report::duration(nanos(lab.workbench.side_limit.unwrap_or_default()))
+            ),
+        )],
+    };
     Ok(Some(ShownBackfire {
         tries: markdown::inline(backfire.tries),
         lines: lines
@@ -471,9 +517,11 @@ pub async fn pattern(
         .unwrap_or(0);
     let source = |code: &'static CodeRef| shown(code, lab.repository_url.as_deref());
     let notice = notice(*live, &lab, &outcome.naive, &outcome.optimized);
-    let outcome_runs = match outcome.naive.runs() {
-        0 => (outcome.optimized.runs(), "the optimized side"),
-        naive => (naive.min(outcome.optimized.runs()), "each side"),
+    let outcome_runs = match (outcome.naive.runs(), outcome.optimized.runs()) {
+        (0, 0) => None,
+        (0, optimized) => Some((optimized, "the optimized side")),
+        (naive, 0) => Some((naive, "the naive side")),
+        (naive, optimized) => Some((naive.min(optimized), "each side")),
     };
     Ok(LabPatternTemplate {
         root: "../",
@@ -515,16 +563,45 @@ fn notice(live: &dyn Compare, lab: &Lab, naive: &Measured, optimized: &Measured)
     let used_up = live
         .used_up()
         .filter(|_| nothing_to_do(naive) && nothing_to_do(optimized));
-    if let Some(why) = naive.facts.why_not_run() {
-        return Some(markdown::inline(&format!(
-            "The naive side did not run. {why}"
-        )));
+    let unfinished: Vec<String> = [
+        naive
+            .facts
+            .why_not_run()
+            .map(|why| format!("The naive side did not run. {why}")),
+        stopped_sides(naive, optimized),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !unfinished.is_empty() {
+        return Some(markdown::inline(&unfinished.join(" ")));
     }
     match (used_up, live.needs_standby()) {
         (Some(used_up), _) => Some(markdown::inline(used_up)),
         (None, true) => Some(markdown::inline(&standbys_now(&lab.workbench.reads))),
         (None, false) => None,
     }
+}
+
+/// Which sides the lab stopped, and why, in a sentence.
+fn stopped_sides(naive: &Measured, optimized: &Measured) -> Option<String> {
+    let (sides, after) = match (naive.facts.stopped_after(), optimized.facts.stopped_after()) {
+        (Some(after), Some(_)) => ("Both sides were", after),
+        (Some(after), None) => ("The naive side was", after),
+        (None, Some(after)) => ("The optimized side was", after),
+        (None, None) => return None,
+    };
+    let takes = if sides.starts_with("Both") {
+        "they take"
+    } else {
+        "it takes"
+    };
+    Some(format!(
+        "{sides} stopped after {}, the longest the lab lets one side run on this server \
+         (`LAB_SIDE_LIMIT_MS`): on this server's data {takes} longer. The benches' figures \
+         further down were measured on the dataset they name.",
+        report::duration(nanos(after)),
+    ))
 }
 
 /// The standbys a lesson about them read from, as the watcher last saw each: its
@@ -604,7 +681,7 @@ fn column(
                 figures.push((ON_THE_PRIMARY, "primary", format!("{primary} of {of}")));
             }
             // The notice above the columns says why.
-            Fact::NotRun(_) => {}
+            Fact::NotRun(_) | Fact::Stopped(_) => {}
         }
     }
     let starts_from = side.starts_from.as_deref();
@@ -756,6 +833,31 @@ mod tests {
         let verdict = Verdict::of(&side(4, &[2], 0), &hit);
         assert_eq!(verdict.parts[0].ratio, None);
         assert_eq!(verdict.parts[1].optimized, "200 ns");
+    }
+
+    #[test]
+    fn a_stopped_naive_side_reads_as_over_its_limit_and_the_gain_as_at_least() {
+        let stopped = Measured {
+            facts: Facts::stopped(std::time::Duration::from_millis(800)),
+            ..side(0, &[], 0)
+        };
+        let verdict = Verdict::of(&stopped, &side(1, &[2], 1));
+        let time = &verdict.parts[0];
+        assert_eq!(
+            (
+                time.naive.as_str(),
+                time.optimized.as_str(),
+                time.ratio.as_deref()
+            ),
+            ("over 800.00 ms", "2.00 ms", Some("over 400×"))
+        );
+        assert_eq!(timing(&stopped), "stopped at 800.00 ms (see above)");
+        let said = stopped_sides(&stopped, &side(1, &[2], 1)).unwrap_or_default();
+        assert!(
+            said.starts_with("The naive side was stopped after 800.00 ms"),
+            "{said}"
+        );
+        assert!(said.contains("LAB_SIDE_LIMIT_MS"), "{said}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Redis and databases of their own.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use anyhow::Context;
 use sea_orm::{
@@ -38,6 +39,10 @@ pub struct Workbench {
     /// What the naive side of the sidebar may hold: the app's naive budget, shared with
     /// the naive pages, in the lab; unbounded for the benches and tests that measure it.
     pub naive_memory: MemoryBudget,
+    /// The longest the lab lets a side run before it stops it (`LAB_SIDE_LIMIT_MS`), the
+    /// limit the database also stops `db`'s statements at; `None` for the benches and
+    /// tests, which let every side finish.
+    pub side_limit: Option<Duration>,
     writes: Writes,
     scratch: Mutex<HashMap<&'static str, DatabaseConnection>>,
 }
@@ -62,6 +67,7 @@ impl Workbench {
             database_url,
             redis_url: None,
             naive_memory: MemoryBudget::unbounded(),
+            side_limit: None,
             writes: Writes::RolledBack,
             scratch: Mutex::default(),
         }
@@ -84,6 +90,15 @@ impl Workbench {
     pub fn with_naive_memory(self, budget: MemoryBudget) -> Self {
         Self {
             naive_memory: budget,
+            ..self
+        }
+    }
+
+    /// With each side stopped after `limit`: the lab's, whose `db` the database stops
+    /// at the same limit.
+    pub fn with_side_limit(self, limit: Duration) -> Self {
+        Self {
+            side_limit: Some(limit),
             ..self
         }
     }
@@ -287,6 +302,10 @@ pub async fn rolled_back<T>(
 ) -> Result<T, AppError> {
     let txn = crate::services::db::begin_write(db).await?;
     let done = work(&txn).await;
-    txn.rollback().await?;
-    done
+    let rollback = txn.rollback().await;
+    // The work's error first: SQLite rolls a transaction back itself when the lab's
+    // limit stops a statement in it, and the ROLLBACK after finds none to end.
+    let done = done?;
+    rollback?;
+    Ok(done)
 }

@@ -95,7 +95,7 @@ fn a_variable_set_to_nothing_counts_as_unset() {
 }
 
 /// Every setting perfblog reads, by its variable.
-const SETTINGS: [&str; 28] = [
+const SETTINGS: [&str; 29] = [
     "DATABASE_URL",
     "DATABASE_MAX_CONNECTIONS",
     "DATABASE_ACQUIRE_TIMEOUT",
@@ -111,6 +111,7 @@ const SETTINGS: [&str; 28] = [
     "TRUSTED_PROXIES",
     "HEADER_READ_TIMEOUT",
     "MAX_CONNECTIONS",
+    "LAB_SIDE_LIMIT_MS",
     "REPOSITORY_URL",
     "NAIVE_ROUTES",
     "NAIVE_MEMORY_BUDGET",

@@ -55,6 +55,9 @@ pub struct TestOptions {
     pub view_flush: std::time::Duration,
     /// The most addresses one sitemap file lists (the protocol's 50,000 by default).
     pub sitemap_urls: u64,
+    /// Long enough that no side of a lab comparison is stopped on a loaded machine,
+    /// unless a test asks for a short limit.
+    pub lab_side_limit: std::time::Duration,
     /// By default as many naive requests at once as any test sends.
     pub naive: NaiveRoutes,
     pub connections: ConnectionTimeouts,
@@ -83,6 +86,7 @@ impl Default for TestOptions {
             page_cache: PageCacheSettings::default(),
             view_flush: std::time::Duration::from_secs(3600),
             sitemap_urls: perfblog::base::config::SITEMAP_URLS_PER_FILE,
+            lab_side_limit: std::time::Duration::from_secs(120),
             naive: NaiveRoutes {
                 in_flight: 64,
                 wait: std::time::Duration::from_secs(30),
@@ -217,6 +221,7 @@ async fn launch(
         comment_rate: options.comment_rate,
         repository_url: None,
         lab_wait: LAB_WAIT,
+        lab_side_limit: options.lab_side_limit,
         view_flush: options.view_flush,
         sitemap_urls: options.sitemap_urls,
         connections: options.connections,

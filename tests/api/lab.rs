@@ -893,3 +893,39 @@ fn bulk_updates_publish() -> &'static dyn perfblog::lab::compare::Compare {
 fn database_url(app: &TestApp) -> perfblog::base::config::DatabaseUrl {
     perfblog::base::config::DatabaseUrl::parse(&app.database_url).expect("a database URL")
 }
+
+/// Counts to a trillion: minutes of work on either backend, unless something stops it.
+const ENDLESS: &str = "WITH RECURSIVE n(i) AS (SELECT CAST(1 AS BIGINT) UNION ALL \
+    SELECT i + 1 FROM n WHERE i < 1000000000000) SELECT COUNT(*) FROM n";
+
+#[tokio::test]
+async fn the_database_stops_a_lab_statement_at_the_labs_limit_and_the_lab_calls_it_stopped() {
+    use perfblog::services::db::{self, statement_limit};
+    use sea_orm::{ConnectionTrait, Statement};
+    use std::time::Duration;
+
+    let app = spawn_app().await;
+    let url = database_url(&app);
+    let lab_db = db::connect_limited(&url, Duration::from_millis(200))
+        .await
+        .expect("the lab's pool opens");
+    let endless = || Statement::from_string(lab_db.get_database_backend(), ENDLESS);
+    let error = lab_db
+        .query_one_raw(endless())
+        .await
+        .expect_err("the database stops it");
+    assert!(statement_limit::stopped(&error), "{error}");
+
+    // The clock's limit is far off: only the database's stop can end the side.
+    let bench = Workbench::new(lab_db.clone(), url).with_side_limit(Duration::from_secs(600));
+    let side =
+        async { Ok::<_, perfblog::base::error::AppError>(lab_db.query_one_raw(endless()).await?) };
+    let ran = compare::within_limit(&bench, side)
+        .await
+        .expect("a stop is not an error");
+    assert!(ran.is_none(), "the side was stopped");
+
+    // The pool's next statement gets a limit of its own, and runs.
+    let one = Statement::from_string(lab_db.get_database_backend(), "SELECT 1");
+    assert!(lab_db.query_one_raw(one).await.expect("it runs").is_some());
+}

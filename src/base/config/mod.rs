@@ -21,10 +21,10 @@ use std::time::Duration;
 use clap::{ArgAction, Args};
 
 pub use sections::{
-    CacheSettings, CommentRate, ConnectionTimeouts, DEFAULT_LAB_WAIT, DEFAULT_MAIL_DIR,
-    DEFAULT_NAIVE_MEMORY_BUDGET_MB, DEFAULT_REPLICA_MAX_LAG, DEFAULT_VIEW_FLUSH, Inspection,
-    LogFormat, MailSettings, NPlusOne, NaiveRoutes, PageCacheSettings, PerfRecording, RecordPolicy,
-    RetryPolicy, SITEMAP_URLS_PER_FILE, StandbySettings, WorkerSettings,
+    CacheSettings, CommentRate, ConnectionTimeouts, DEFAULT_LAB_SIDE_LIMIT, DEFAULT_LAB_WAIT,
+    DEFAULT_MAIL_DIR, DEFAULT_NAIVE_MEMORY_BUDGET_MB, DEFAULT_REPLICA_MAX_LAG, DEFAULT_VIEW_FLUSH,
+    Inspection, LogFormat, MailSettings, NPlusOne, NaiveRoutes, PageCacheSettings, PerfRecording,
+    RecordPolicy, RetryPolicy, SITEMAP_URLS_PER_FILE, StandbySettings, WorkerSettings,
 };
 pub use values::{AdminToken, Backend, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_DATABASE_URL, DatabaseUrl};
 use values::{
@@ -59,6 +59,9 @@ pub struct Config {
     /// How long a lab visitor waits for the experiment ahead of theirs (not from the
     /// environment; tests shorten it).
     pub lab_wait: Duration,
+    /// The longest the lab lets one side of a comparison run, and the database one of
+    /// its statements, before it stops them and says so (`LAB_SIDE_LIMIT_MS`).
+    pub lab_side_limit: Duration,
     /// How often the optimized post page's pending views are written to the database
     /// (not from the environment; tests lengthen it and flush by hand).
     pub view_flush: Duration,
@@ -104,6 +107,7 @@ impl Default for Config {
             comment_rate: CommentRate::default(),
             repository_url: None,
             lab_wait: DEFAULT_LAB_WAIT,
+            lab_side_limit: DEFAULT_LAB_SIDE_LIMIT,
             view_flush: DEFAULT_VIEW_FLUSH,
             sitemap_urls: SITEMAP_URLS_PER_FILE,
             connections: ConnectionTimeouts::default(),
@@ -207,6 +211,13 @@ pub struct Settings {
           default_value_t = DEFAULT_NAIVE_MEMORY_BUDGET_MB,
           value_parser = setting(|raw| whole_number::<u64>(raw, 0, 1 << 20)))]
     pub naive_memory_budget: u64,
+    /// The longest, in milliseconds, the lab lets one side of a comparison run before it
+    /// stops it and says so; the database stops any lab statement at the same limit.
+    /// From 50 to 600000.
+    #[arg(long, env = "LAB_SIDE_LIMIT_MS", global = true, value_name = "MS",
+          default_value_t = DEFAULT_LAB_SIDE_LIMIT.as_millis() as u64,
+          value_parser = setting(|raw| whole_number::<u64>(raw, 50, 600_000)))]
+    pub lab_side_limit_ms: u64,
     /// Where the lab links source files: {REPOSITORY_URL}/{path}#L{line}. Unset: the lab's
     /// own /lab/source/{path} view.
     #[arg(long, env = "REPOSITORY_URL", global = true, value_name = "URL",
@@ -318,6 +329,7 @@ impl Settings {
                 ..defaults.comment_rate
             },
             repository_url: self.repository_url,
+            lab_side_limit: Duration::from_millis(self.lab_side_limit_ms),
             connections: ConnectionTimeouts {
                 header_read: self.header_read_timeout,
                 most_open: self.max_connections,

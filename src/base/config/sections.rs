@@ -12,6 +12,10 @@ pub const DEFAULT_VIEW_FLUSH: Duration = Duration::from_secs(1);
 /// The most addresses one sitemap file may list: the sitemaps.org protocol's limit.
 pub const SITEMAP_URLS_PER_FILE: u64 = 50_000;
 
+/// The longest one side of a lab comparison runs before the lab stops it: two sides and
+/// their setup keep a lab page within about two seconds.
+pub const DEFAULT_LAB_SIDE_LIMIT: Duration = Duration::from_millis(800);
+
 /// Where `.eml` files go when no `SMTP_URL` is set.
 pub const DEFAULT_MAIL_DIR: &str = "mail";
 

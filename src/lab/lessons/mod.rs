@@ -147,13 +147,13 @@ mod tests {
         };
         let (replicas, own_writes) = (setup("read-replicas"), setup("read-your-writes"));
         assert_eq!(read_replicas::READS_AFTER, 10);
-        assert_eq!(read_replicas::READ_EVERY.as_millis(), 100);
+        assert_eq!(read_replicas::READ_EVERY.as_millis(), 50);
         assert_eq!(crate::services::db::standbys::PINNED_FOR.as_secs(), 2);
-        for said in ["ten times, a tenth of a second apart", "two seconds"] {
+        for said in ["ten times, a twentieth of a second apart", "two seconds"] {
             assert!(replicas.contains(said), "read-replicas: {said}");
         }
         for said in [
-            "ten reads of its comments, a tenth of a second apart",
+            "ten reads of its comments, a twentieth of a second apart",
             "two seconds",
         ] {
             assert!(own_writes.contains(said), "read-your-writes: {said}");

@@ -24,9 +24,10 @@ pub static LESSON: Lesson = Lesson {
 };
 
 /// Reads the reader makes after its comment, and how far apart: the page it is sent
-/// back to, then the pages it opens over the next second.
+/// back to, then the pages it opens over the next half second — all inside the pin, and
+/// short enough that a side stays well within the lab's limit (`LAB_SIDE_LIMIT_MS`).
 pub const READS_AFTER: u64 = 10;
-pub const READ_EVERY: Duration = Duration::from_millis(100);
+pub const READ_EVERY: Duration = Duration::from_millis(50);
 
 /// The plain router against the pinning router.
 static OWN_COMMENT: Comparison<()> = Comparison::either(

@@ -12,6 +12,7 @@ pub mod indexes;
 pub mod plan_tree;
 pub mod scratch;
 pub mod standbys;
+pub mod statement_limit;
 
 use std::time::Duration;
 
@@ -40,6 +41,24 @@ pub async fn connect_one(url: &DatabaseUrl) -> anyhow::Result<DatabaseConnection
         url,
         Shape {
             connections: Some(1),
+            ..Shape::POOL
+        },
+    )
+    .await
+}
+
+/// The lab's pool: the app's, except that the database stops any statement that runs
+/// longer than `limit` (on SQLite, any transaction too; see [`statement_limit`]), and
+/// that it opens connections only once the lab is visited.
+pub async fn connect_limited(
+    url: &DatabaseUrl,
+    limit: Duration,
+) -> anyhow::Result<DatabaseConnection> {
+    open(
+        url,
+        Shape {
+            statement_limit: Some(limit),
+            lazy: true,
             ..Shape::POOL
         },
     )
@@ -123,6 +142,8 @@ struct Shape {
     statement_cache: bool,
     /// Opens connections when first asked for one, not before returning.
     lazy: bool,
+    /// How long the database lets a statement run before it stops it (`None`: forever).
+    statement_limit: Option<Duration>,
 }
 
 impl Shape {
@@ -130,6 +151,7 @@ impl Shape {
         connections: None,
         statement_cache: true,
         lazy: false,
+        statement_limit: None,
     };
 }
 
@@ -163,6 +185,11 @@ async fn open(url: &DatabaseUrl, shape: Shape) -> anyhow::Result<DatabaseConnect
                         .busy_timeout(Duration::from_secs(5))
                         .statement_cache_capacity(cached_statements)
                 });
+            if let Some(limit) = shape.statement_limit {
+                options.map_sqlx_sqlite_pool_opts(move |pool| {
+                    statement_limit::sqlite_pool(pool, limit)
+                });
+            }
         }
         Backend::Postgres => {
             options
@@ -173,7 +200,11 @@ async fn open(url: &DatabaseUrl, shape: Shape) -> anyhow::Result<DatabaseConnect
                         .unwrap_or_else(default_postgres_pool),
                 )
                 .map_sqlx_postgres_opts(move |postgres| {
-                    postgres.statement_cache_capacity(cached_statements)
+                    let postgres = postgres.statement_cache_capacity(cached_statements);
+                    match shape.statement_limit {
+                        Some(limit) => postgres.options([statement_limit::postgres_setting(limit)]),
+                        None => postgres,
+                    }
                 });
         }
     }
