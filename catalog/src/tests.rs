@@ -172,6 +172,7 @@ const CONSTANTS: &[(&str, &str)] = &[
     ("docs/lab.md", "50 ms"),         // the lab's SMTP delay
     ("docs/lab.md", "15 s"),          // the request timeout
     ("docs/lab.md", "800 ms"),        // LAB_SIDE_LIMIT_MS
+    ("docs/lab.md", "5 s"),           // SQLite's busy timeout
     ("docs/operations.md", "2 s"),    // the naive gate's wait
     ("docs/operations.md", "1 KB"),   // the compression threshold
     ("docs/operations.md", "15 s"),   // the request timeout

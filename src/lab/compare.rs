@@ -609,7 +609,7 @@ pub async fn live(
                  page run on this server (LAB_SIDE_LIMIT_MS, {}): its data is too large \
                  for it. The figures the benches measured on the standard dataset are in \
                  docs/benchmarks.md.",
-                catalog::report::duration(limit_of(bench).as_nanos() as f64)
+                super::page::limit(limit_of(bench))
             )));
         }
         Err(error) => return Err(error),
@@ -641,7 +641,7 @@ pub async fn within_limit<T>(
 }
 
 /// Whether `error` is the database stopping a statement at the lab's limit.
-fn stopped_by_the_database(error: &AppError) -> bool {
+pub fn stopped_by_the_database(error: &AppError) -> bool {
     let AppError::Internal(error) = error else {
         return false;
     };

@@ -304,7 +304,7 @@ pub async fn rolled_back<T>(
     let done = work(&txn).await;
     let rollback = txn.rollback().await;
     // The work's error first: SQLite rolls a transaction back itself when the lab's
-    // limit stops a statement in it, and the ROLLBACK after finds none to end.
+    // limit stops a write in it, and the ROLLBACK after finds none to end.
     let done = done?;
     rollback?;
     Ok(done)

@@ -925,7 +925,56 @@ async fn the_database_stops_a_lab_statement_at_the_labs_limit_and_the_lab_calls_
         .expect("a stop is not an error");
     assert!(ran.is_none(), "the side was stopped");
 
-    // The pool's next statement gets a limit of its own, and runs.
-    let one = Statement::from_string(lab_db.get_database_backend(), "SELECT 1");
-    assert!(lab_db.query_one_raw(one).await.expect("it runs").is_some());
+    // The pool's next statement gets a limit of its own, and runs: long enough for
+    // SQLite to ask its progress handler, short enough to finish within the limit.
+    let short = Statement::from_string(lab_db.get_database_backend(), SHORT);
+    assert!(
+        lab_db
+            .query_one_raw(short)
+            .await
+            .expect("it runs")
+            .is_some()
+    );
+}
+
+/// Counts to 20,000: thousands of SQLite's steps, a few milliseconds.
+const SHORT: &str = "WITH RECURSIVE n(i) AS (SELECT CAST(1 AS BIGINT) UNION ALL \
+    SELECT i + 1 FROM n WHERE i < 20000) SELECT COUNT(*) FROM n";
+
+#[tokio::test]
+async fn a_write_the_lab_stopped_leaves_no_lock_behind_and_the_site_still_writes() {
+    use perfblog::lab::workbench::rolled_back;
+    use perfblog::services::db;
+    use sea_orm::ConnectionTrait;
+    use std::time::Duration;
+
+    let app = spawn_app().await;
+    let lab_db = db::connect_limited(&database_url(&app), Duration::from_millis(200))
+        .await
+        .expect("the lab's pool opens");
+    let endless_write = format!("UPDATE users SET name = name WHERE id IN ({ENDLESS})");
+    let stopped = rolled_back(&lab_db, async |txn| {
+        txn.execute_unprepared(&endless_write).await?;
+        Ok(())
+    })
+    .await;
+    assert!(stopped.is_err(), "the database stops the write");
+    // Its connection goes back to the pool in a task of its own: let it arrive, so the
+    // next writes are offered it.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // The lab's next writes, then the site's: none waits for a lock left behind.
+    for _ in 0..3 {
+        rolled_back(&lab_db, async |txn| {
+            txn.execute_unprepared("UPDATE users SET name = name")
+                .await?;
+            Ok(())
+        })
+        .await
+        .expect("the lab writes again");
+    }
+    app.db
+        .execute_unprepared("UPDATE users SET name = name")
+        .await
+        .expect("the site still writes");
 }

@@ -13,8 +13,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use sea_orm::sqlx;
 use sea_orm::sqlx::sqlite::{SqliteConnection, SqlitePoolOptions};
+use sea_orm::sqlx::{self, Connection};
 use sea_orm::{DbErr, RuntimeErr};
 
 /// Virtual-machine steps between two calls of SQLite's progress handler: a few
@@ -30,12 +30,21 @@ const POSTGRES_QUERY_CANCELED: &str = "57014";
 
 /// SQLite pool options whose connections stop any statement (or transaction) running
 /// longer than `limit` from when the pool handed the connection out.
+///
+/// A write SQLite stops rolls its whole transaction back by itself; the `ROLLBACK` sent
+/// after it then fails, and sqlx goes on counting a transaction the connection no longer
+/// has — its next `BEGIN` would become a `SAVEPOINT` whose rollback leaves the write lock
+/// held. Such a connection is closed when it comes back rather than kept.
 pub fn sqlite_pool(options: SqlitePoolOptions, limit: Duration) -> SqlitePoolOptions {
     options
         .after_connect(move |connection, _| stop_after(connection, limit))
         .before_acquire(move |connection, _| {
             let armed = stop_after(connection, limit);
             Box::pin(async move { armed.await.map(|()| true) })
+        })
+        .after_release(|connection, _| {
+            let clean = !connection.is_in_transaction();
+            Box::pin(async move { Ok(clean) })
         })
 }
 
