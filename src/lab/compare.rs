@@ -256,8 +256,8 @@ pub enum Fact {
     /// The side did not run on this server, and why: its work would hold more memory
     /// than the server lets naive work hold (`NAIVE_MEMORY_BUDGET`).
     NotRun(String),
-    /// The lab stopped the side when it had run this long (`LAB_SIDE_LIMIT_MS`): on this
-    /// server's data it takes longer.
+    /// The lab stopped the side when it had run this long (`LAB_SIDE_LIMIT_MS`): here,
+    /// now, it took longer.
     Stopped(Duration),
 }
 
@@ -605,10 +605,10 @@ pub async fn live(
         Ok(input) => input,
         Err(error) if stopped_by_the_database(&error) => {
             return Err(AppError::NotOffered(format!(
-                "Setting this comparison up took longer than the lab lets one part of a \
-                 page run on this server (LAB_SIDE_LIMIT_MS, {}): its data is too large \
-                 for it. The figures the benches measured on the standard dataset are in \
-                 docs/benchmarks.md.",
+                "Setting this comparison up took longer here than the lab lets one part \
+                 of a page run on this server (LAB_SIDE_LIMIT_MS, {}), and the database \
+                 cancelled it. The figures the benches measured on the standard dataset \
+                 are in docs/benchmarks.md.",
                 super::page::limit(limit_of(bench))
             )));
         }

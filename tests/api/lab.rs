@@ -978,3 +978,39 @@ async fn a_write_the_lab_stopped_leaves_no_lock_behind_and_the_site_still_writes
         .await
         .expect("the site still writes");
 }
+
+/// A comparison whose setup never ends: what the lab answers when the database
+/// cancels a setup at the limit.
+static ENDLESS_SETUP: compare::Comparison<()> = compare::Comparison::new(
+    "endless-setup",
+    |bench, _| {
+        Box::pin(async move {
+            use sea_orm::{ConnectionTrait, Statement};
+            let endless = Statement::from_string(bench.db.get_database_backend(), ENDLESS);
+            bench.db.query_one_raw(endless).await?;
+            Ok(())
+        })
+    },
+    |_, _, _| Box::pin(async { Ok(compare::Facts::none()) }),
+    |_, _, _| Box::pin(async { Ok(compare::Facts::none()) }),
+);
+
+#[tokio::test]
+async fn a_setup_the_database_cancels_at_the_limit_is_a_503_that_names_the_setting() {
+    use perfblog::base::error::AppError;
+    use std::time::Duration;
+
+    let app = spawn_app().await;
+    let url = database_url(&app);
+    let limit = Duration::from_millis(200);
+    let lab_db = perfblog::services::db::connect_limited(&url, limit)
+        .await
+        .expect("the lab's pool opens");
+    // The clock's limit is far off: only the database's cancel ends the setup.
+    let bench = Workbench::new(lab_db, url).with_side_limit(Duration::from_secs(600));
+    match compare::live(&ENDLESS_SETUP, &bench, None).await {
+        Err(AppError::NotOffered(why)) => assert!(why.contains("LAB_SIDE_LIMIT_MS"), "{why}"),
+        Err(other) => panic!("not a refusal: {other:?}"),
+        Ok(_) => panic!("the setup cannot finish"),
+    }
+}

@@ -17,9 +17,9 @@ use sea_orm::sqlx::sqlite::{SqliteConnection, SqlitePoolOptions};
 use sea_orm::sqlx::{self, Connection};
 use sea_orm::{DbErr, RuntimeErr};
 
-/// Virtual-machine steps between two calls of SQLite's progress handler: a few
-/// microseconds of work, so the deadline is overshot by about that, and one clock read
-/// per call costs next to nothing.
+/// Virtual-machine steps between two calls of SQLite's progress handler: a statement
+/// runs past its deadline by at most this many steps, and reads the clock once per
+/// this many.
 const STEPS_BETWEEN_CHECKS: i32 = 1_000;
 
 /// SQLite's `SQLITE_INTERRUPT`: the statement was stopped by its progress handler.

@@ -40,13 +40,11 @@ fn tag_cloud() -> SelectStatement {
     //          WHERE post_id IN (SELECT id FROM posts WHERE status = 'published')
     //          GROUP BY tag_id) AS counted ON counted.tag_id = tags.id
     //  ORDER BY tags.name
-    let per_tag = Query::select()
-        .column(post_tag::Column::TagId)
-        .expr_as(Func::count(Expr::col(Asterisk)), COUNTED)
-        .from(post_tag::Entity)
-        .and_where(post_tag::Column::PostId.in_subquery(published_ids()))
-        .group_by_col(post_tag::Column::TagId)
-        .to_owned();
+    let per_tag = published_per(
+        post_tag::Entity,
+        post_tag::Column::TagId,
+        post_tag::Column::PostId,
+    );
     let tags = (
         tag::Entity,
         tag::Column::Name,
@@ -66,16 +64,15 @@ fn most_discussed() -> SelectStatement {
     //          GROUP BY post_id ORDER BY n DESC, post_id LIMIT 5) AS counted
     //     ON counted.post_id = posts.id
     //  ORDER BY counted.n DESC, posts.id
-    let per_post = Query::select()
-        .column(comment::Column::PostId)
-        .expr_as(Func::count(Expr::col(Asterisk)), COUNTED)
-        .from(comment::Entity)
-        .and_where(comment::Column::PostId.in_subquery(published_ids()))
-        .group_by_col(comment::Column::PostId)
-        .order_by(COUNTED, Order::Desc)
-        .order_by(comment::Column::PostId, Order::Asc)
-        .limit(POPULAR_POSTS)
-        .to_owned();
+    let per_post = published_per(
+        comment::Entity,
+        comment::Column::PostId,
+        comment::Column::PostId,
+    )
+    .order_by(COUNTED, Order::Desc)
+    .order_by(comment::Column::PostId, Order::Asc)
+    .limit(POPULAR_POSTS)
+    .to_owned();
     let posts = (
         post::Entity,
         post::Column::Title,
@@ -116,6 +113,22 @@ where
 /// The alias of a grouped subquery, and of the count it makes.
 const GROUPED: &str = "counted";
 const COUNTED: &str = "n";
+
+/// `SELECT {key}, COUNT(*) AS n FROM {links} WHERE {post} IN (published ids) GROUP BY
+/// {key}`: the rows of `links` that belong to published posts, counted per `key`.
+fn published_per<E, C>(links: E, key: C, post: C) -> SelectStatement
+where
+    E: EntityTrait,
+    C: ColumnTrait,
+{
+    Query::select()
+        .column(key)
+        .expr_as(Func::count(Expr::col(Asterisk)), COUNTED)
+        .from(links)
+        .and_where(post.in_subquery(published_ids()))
+        .group_by_col(key)
+        .to_owned()
+}
 
 /// `SELECT id FROM posts WHERE status = 'published'`: read from the index on status.
 fn published_ids() -> SelectStatement {
