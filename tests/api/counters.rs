@@ -1,20 +1,42 @@
 //! Denormalized counters: after every kind of write, in both variants, each counter
 //! equals a fresh `COUNT(*)` — and the sidebar read from them equals the one counted
-//! by `GROUP BY`.
+//! by `GROUP BY`. The same writes leave each tag link's copy of its post's status and
+//! date (kept by the database, for the tag page's index) equal to the post's.
 
 use chrono::{DateTime, Utc};
 use perfblog::base::entities::post;
 use perfblog::services::db::counters::{self, Drift};
 use perfblog::views::sidebar::{aggregated, denormalized};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
+};
 
 use crate::helpers::{SMALL, TestApp, spawn_app};
 
-/// Every counter equals a fresh count, and the sidebar from the counters is the
-/// sidebar from `GROUP BY`.
+/// Tag links whose copy of their post's status or date is not the post's.
+async fn links_out_of_step(db: &DatabaseConnection) -> i64 {
+    let sql = "SELECT COUNT(*) AS n FROM post_tags JOIN posts ON posts.id = post_tags.post_id \
+               WHERE post_tags.status <> posts.status \
+               OR post_tags.published_at IS DISTINCT FROM posts.published_at";
+    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .expect("the links are compared")
+        .expect("a count")
+        .try_get("", "n")
+        .expect("a number")
+}
+
+/// Every counter equals a fresh count, the sidebar from the counters is the sidebar
+/// from `GROUP BY`, and every tag link carries its post's status and date.
 async fn assert_exact(app: &TestApp, after: &str) {
     let drift = counters::drift(&app.db).await.expect("drift is measured");
     assert_eq!(drift, Drift::default(), "after {after}");
+    assert_eq!(
+        links_out_of_step(&app.db).await,
+        0,
+        "tag links after {after}"
+    );
     assert_eq!(
         denormalized::load(&app.db).await.expect("loads"),
         aggregated::load(&app.db).await.expect("loads"),
@@ -75,7 +97,7 @@ fn import_lines(prefix: &str) -> String {
 }
 
 #[tokio::test]
-async fn after_every_kind_of_write_in_both_variants_each_counter_equals_a_fresh_count() {
+async fn after_every_kind_of_write_in_both_variants_each_counter_and_copy_equals_its_source() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
     assert_exact(&app, "seeding").await;

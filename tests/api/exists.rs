@@ -41,6 +41,7 @@ async fn exists_and_counting_agree_on_a_busy_tag_a_tag_of_drafts_and_an_unused_t
     post_tag::Entity::insert(post_tag::ActiveModel {
         post_id: Set(draft),
         tag_id: Set(of_drafts),
+        ..Default::default()
     })
     .exec_without_returning(&app.db)
     .await

@@ -6,9 +6,10 @@ use perfblog::base::slug::Slug;
 use perfblog::services::seed::DatasetSize;
 use perfblog::views::pagination::{PageNumber, PageWindow};
 use perfblog::views::tag_page::{naive, optimized};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    RelationTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait,
 };
 
 use crate::helpers::{SMALL, spawn_app, spawn_app_rendering_every_page};
@@ -114,6 +115,97 @@ async fn the_optimized_tag_page_runs_four_queries_and_the_naive_one_two_plus_thr
             app.get_page("/tags/rust").await.query_count,
             Some(4),
             "warm sidebar"
+        );
+    }
+}
+
+/// The slugs the optimized tag page of `tag_slug` lists on its first page.
+async fn listed(db: &sea_orm::DatabaseConnection, tag_slug: &str) -> Vec<String> {
+    let slug = Slug::parse(tag_slug).expect("valid slug");
+    optimized::load_page(db, &slug, PageWindow::new(PageNumber::FIRST))
+        .await
+        .expect("loads")
+        .expect("the tag exists")
+        .page
+        .posts
+        .into_iter()
+        .map(|post| post.slug)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_post_tagged_archived_or_republished_by_plain_sql_leaves_the_tag_page_exact() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    let run = async |sql: String| {
+        app.db
+            .execute_unprepared(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    };
+    // Written as a hand-typed session would, past every write path of the app: the
+    // database copies the post's status and date into the link itself.
+    run(
+        "INSERT INTO tags (name, slug, published_post_count) VALUES ('by hand', 'by-hand', 0)"
+            .to_owned(),
+    )
+    .await;
+    run(format!(
+        "INSERT INTO post_tags (post_id, tag_id) SELECT {}, id FROM tags WHERE slug = 'by-hand'",
+        post.id
+    ))
+    .await;
+    assert_eq!(
+        listed(&app.db, "by-hand").await,
+        std::slice::from_ref(&post.slug),
+        "tagged"
+    );
+
+    run(format!(
+        "UPDATE posts SET status = 'archived' WHERE id = {}",
+        post.id
+    ))
+    .await;
+    assert!(listed(&app.db, "by-hand").await.is_empty(), "archived");
+
+    run(format!(
+        "UPDATE posts SET status = 'published' WHERE id = {}",
+        post.id
+    ))
+    .await;
+    for tag in ["by-hand", "rust", "sql"] {
+        assert_eq!(
+            listed(&app.db, tag).await,
+            tagged_slugs(&app.db, tag)
+                .await
+                .into_iter()
+                .take(20)
+                .collect::<Vec<_>>(),
+            "{tag}, republished"
+        );
+    }
+    // A new date moves the post on every tag page it is on.
+    post::Entity::update_many()
+        .col_expr(post::Column::PublishedAt, Expr::value(chrono::Utc::now()))
+        .filter(post::Column::Id.eq(post.id))
+        .exec(&app.db)
+        .await
+        .expect("the date changes");
+    let tags_of_post: Vec<String> = tag::Entity::find()
+        .select_only()
+        .column(tag::Column::Slug)
+        .join(JoinType::InnerJoin, post_tag::Relation::Tag.def().rev())
+        .filter(post_tag::Column::PostId.eq(post.id))
+        .into_tuple()
+        .all(&app.db)
+        .await
+        .expect("its tags load");
+    for tag in &tags_of_post {
+        assert_eq!(
+            listed(&app.db, tag).await.first(),
+            Some(&post.slug),
+            "{tag}, redated"
         );
     }
 }

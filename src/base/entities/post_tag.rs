@@ -8,6 +8,11 @@ pub struct Model {
     pub post_id: i32,
     #[sea_orm(primary_key, auto_increment = false)]
     pub tag_id: i32,
+    /// The post's `status` and `published_at`, copied by the database (triggers in the
+    /// migration that adds them) so a tag's published posts are read newest first
+    /// from one index. A writer may leave them out: the copy is made for it.
+    pub status: super::post::Status,
+    pub published_at: Option<DateTimeUtc>,
     #[sea_orm(belongs_to, from = "post_id", to = "id")]
     pub post: BelongsTo<super::post::Entity>,
     #[sea_orm(belongs_to, from = "tag_id", to = "id")]

@@ -15,7 +15,7 @@ use crate::services::db::indexes::drop_page_indexes;
 
 pub static LESSON: Lesson = Lesson {
     slug: "indexes",
-    comparisons: &[&PAGES, &POST_PAGE, &LIST_PAGE, &TITLE_SEARCH],
+    comparisons: &[&PAGES, &POST_PAGE, &TAG_PAGE, &LIST_PAGE, &TITLE_SEARCH],
     backfire: Some(&WRITES_PAY),
 };
 
@@ -23,6 +23,9 @@ pub static LESSON: Lesson = Lesson {
 static PAGES: Comparison<Statements> = of("pages", |bench, _| Box::pin(statements(bench, None)));
 static POST_PAGE: Comparison<Statements> = of("post-page", |bench, _| {
     Box::pin(statements(bench, Some("post page")))
+});
+static TAG_PAGE: Comparison<Statements> = of("tag-page", |bench, _| {
+    Box::pin(statements(bench, Some("tag page")))
 });
 static LIST_PAGE: Comparison<Statements> = of("list-page", |bench, _| {
     Box::pin(statements(bench, Some("post list")))

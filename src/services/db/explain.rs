@@ -31,6 +31,21 @@ impl Plan {
         })
     }
 
+    /// Whether a step sorts every row it is given, rather than reading them in order
+    /// from an index: PostgreSQL's `Sort`, SQLite's `USE TEMP B-TREE FOR ORDER BY`. A
+    /// partial sort — PostgreSQL's `Incremental Sort`, SQLite's `… FOR LAST TERM OF
+    /// ORDER BY` — orders only rows that tie on the index's columns, as they come in
+    /// the index's order, and stops at a `LIMIT`: it is not one.
+    pub fn sorts_every_row(&self) -> bool {
+        self.lines.iter().any(|line| {
+            let step = line.trim_start_matches(|c: char| !c.is_alphabetic());
+            let postgres = step
+                .strip_prefix("Sort")
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(" ("));
+            postgres || step == "USE TEMP B-TREE FOR ORDER BY"
+        })
+    }
+
     pub fn text(&self) -> String {
         self.lines.join("\n")
     }
@@ -80,5 +95,17 @@ mod tests {
         assert!(!plan(&["Seq Scan on post_tags"]).scans_whole("posts"));
         assert!(!plan(&["SCAN post_tags"]).scans_whole("posts"));
         assert!(plan(&["  ->  Parallel Seq Scan on posts"]).scans_whole("posts"));
+    }
+
+    #[test]
+    fn a_full_sort_is_told_from_rows_read_in_order() {
+        assert!(plan(&["Limit", "  ->  Sort (actual rows=21 loops=1)"]).sorts_every_row());
+        let seek = "SEARCH post_tags USING INDEX i (tag_id=?)";
+        assert!(plan(&[seek, "USE TEMP B-TREE FOR ORDER BY"]).sorts_every_row());
+        assert!(!plan(&["  ->  Incremental Sort (actual rows=21 loops=1)"]).sorts_every_row());
+        assert!(!plan(&[seek, "USE TEMP B-TREE FOR LAST TERM OF ORDER BY"]).sorts_every_row());
+        assert!(!plan(&["Limit", "  ->  Index Scan using idx on post_tags"]).sorts_every_row());
+        assert!(!plan(&["USE TEMP B-TREE FOR GROUP BY"]).sorts_every_row());
+        assert!(!plan(&["        Sort Key: posts.published_at DESC"]).sorts_every_row());
     }
 }

@@ -14,7 +14,10 @@ pub const PAGE_INDEXES: [(&str, &str); 4] = [
         "idx_posts_status_published_at_id",
         "the list's newest published posts, in order",
     ),
-    ("idx_post_tags_tag_id_post_id", "a tag's posts"),
+    (
+        migrations::m20261206_000005_tag_page_index::INDEX,
+        "a tag's published posts, newest first",
+    ),
     (
         migrations::m20261126_000003_title_trigram_index::INDEX,
         "the admin's title search (PostgreSQL, `pg_trgm`)",

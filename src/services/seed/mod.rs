@@ -347,10 +347,15 @@ fn posts_batch(
         let (mut post, status, comments_from) = new_post(writer, size, post_id);
 
         let tag_count = TAGS_PER_POST.min(size.tags);
+        let published_at = post.published_at.try_as_ref().copied().flatten();
         for tag_index in index::sample(writer.rng(), size.tags, tag_count) {
+            // The post's values, which the database would copy (see `post_tag`): on
+            // SQLite a link written without them is written twice, the copy after.
             batch.post_tags.push(post_tag::ActiveModel {
                 post_id: Set(post_id),
                 tag_id: Set(id(tag_index)),
+                status: Set(status),
+                published_at: Set(published_at),
             });
             if status == post::Status::Published {
                 counts.published_per_tag[tag_index] += 1;

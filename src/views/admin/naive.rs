@@ -99,6 +99,7 @@ pub async fn tag_matching(
             post_tag::ActiveModel {
                 post_id: Set(post.id),
                 tag_id: Set(tag_id),
+                ..Default::default()
             }
             .insert(&txn)
             .await?;

@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, IntoColumnRef};
 use sea_orm::{
     ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Select,
 };
@@ -94,13 +94,26 @@ pub async fn page_rows(
 /// the next rows — however deep the page, where `OFFSET` walks past every row before
 /// it. Other pages are left as they are (`?page=N` links keep working).
 pub fn keyset<Q: QueryFilter>(query: Q, window: PageWindow) -> Q {
+    keyset_on(
+        query,
+        window,
+        (post::Entity, post::Column::PublishedAt),
+        (post::Entity, post::Column::Id),
+    )
+}
+
+/// [`keyset`] on the columns of the index that orders the page: the tag page's are
+/// `post_tags`' copies of the post's `published_at` and id.
+pub fn keyset_on<Q: QueryFilter, C: IntoColumnRef>(
+    query: Q,
+    window: PageWindow,
+    published_at: C,
+    id: C,
+) -> Q {
     let Some(cursor) = window.cursor() else {
         return query;
     };
-    let position = Expr::tuple([
-        Expr::col((post::Entity, post::Column::PublishedAt)),
-        Expr::col((post::Entity, post::Column::Id)),
-    ]);
+    let position = Expr::tuple([Expr::col(published_at), Expr::col(id)]);
     query.filter(position.lt(Expr::tuple([
         Expr::val(cursor.published_at),
         Expr::val(cursor.id),

@@ -26,6 +26,7 @@ pub async fn insert(
             post_tag::ActiveModel {
                 post_id: Set(post.id),
                 tag_id: Set(tag_id),
+                ..Default::default()
             }
             .insert(&txn)
             .await?;

@@ -50,6 +50,7 @@ pub async fn insert(
                     .map(move |&tag_id| post_tag::ActiveModel {
                         post_id: Set(post_id),
                         tag_id: Set(tag_id),
+                        ..Default::default()
                     })
             })
             .collect();
