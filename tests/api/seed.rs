@@ -3,7 +3,10 @@
 use indicatif::ProgressBar;
 use perfblog::base::entities::{comment, post, post_tag, tag, user};
 use perfblog::services::seed::{self, DatasetSize, Existing, SeedError};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, PaginatorTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend,
+    EntityTrait, PaginatorTrait, Statement,
+};
 
 use crate::helpers::{SMALL, spawn_app};
 
@@ -38,6 +41,43 @@ async fn the_same_sizes_give_the_same_data_on_every_run() {
         async move { comment::Entity::find().all(&db).await.unwrap() }
     };
     assert_eq!(comments_of(&first).await, comments_of(&second).await);
+}
+
+/// Every index of the schema, by name, with the statement that makes it (SQLite has
+/// none for the indexes behind constraints).
+async fn index_definitions(db: &DatabaseConnection) -> Vec<(String, Option<String>)> {
+    let sql = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            "SELECT indexname AS name, indexdef AS definition FROM pg_indexes \
+             WHERE schemaname = current_schema() ORDER BY 1"
+        }
+        _ => "SELECT name, sql AS definition FROM sqlite_master WHERE type = 'index' ORDER BY 1",
+    };
+    db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .expect("the catalog answers")
+        .iter()
+        .map(|row| {
+            (
+                row.try_get("", "name").expect("a name"),
+                row.try_get("", "definition").expect("a definition or none"),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn seeding_an_empty_database_builds_its_indexes_after_the_rows_and_leaves_every_one() {
+    let app = spawn_app().await;
+    let before = index_definitions(&app.db).await;
+    assert!(before.len() >= 8, "the schema's indexes: {before:?}");
+
+    app.seed(SMALL).await;
+
+    assert_eq!(index_definitions(&app.db).await, before);
+    let again = seed::seed(&app.db, SMALL, Existing::Replace, &ProgressBar::hidden()).await;
+    again.expect("replacing keeps its indexes throughout");
+    assert_eq!(index_definitions(&app.db).await, before);
 }
 
 #[tokio::test]

@@ -4,8 +4,10 @@
 //! `INSERT … VALUES (…), (…), …` per 1,000 rows, all in one transaction, instead of one
 //! statement and one round trip per row. Ids are assigned here rather than by the
 //! database so that post 1 is the same post on every machine and on both backends.
+//! Into an empty database, the indexes are built after the rows (`indexes_after`).
 
 mod content;
+mod indexes_after;
 
 use std::time::{Duration, Instant};
 
@@ -19,6 +21,7 @@ use sea_orm::{
 };
 
 use content::{Writer, tag_name, user_name};
+use indexes_after::SetAside;
 
 use crate::base::entities::{comment, outbox_message, post, post_tag, tag, user};
 use crate::base::slug::slugify;
@@ -28,6 +31,9 @@ use crate::services::db::exists;
 
 /// Fixed, so the dataset is the same on every run.
 const RNG_SEED: u64 = 0x5EED_B106;
+
+/// The tables the seed fills.
+const SEEDED_TABLES: [&str; 5] = ["users", "tags", "posts", "post_tags", "comments"];
 
 /// Tags per post in the dataset.
 const TAGS_PER_POST: usize = 3;
@@ -115,15 +121,7 @@ pub async fn seed(
     let txn = crate::services::db::begin_write(db)
         .await
         .map_err(failed("starting the transaction"))?;
-    match existing {
-        Existing::Refuse if has_data(&txn).await.map_err(failed("checking for data"))? => {
-            return Err(SeedError::AlreadySeeded);
-        }
-        Existing::Refuse => {}
-        Existing::Replace => delete_all(&txn)
-            .await
-            .map_err(failed("deleting old data"))?,
-    }
+    let set_aside = make_room(&txn, existing).await?;
     // The counters are written with the rows: the seeder knows how many comments each
     // post gets and which tags each published post has. Counting them afterwards, as
     // `perfblog recount` does, was the slowest part of a ten-times seed on PostgreSQL
@@ -144,6 +142,16 @@ pub async fn seed(
     let restored = cache.restore(&txn).await;
     let mut report = written?;
     restored.map_err(failed("restoring SQLite's page cache"))?;
+    // With the connection's own page cache again: SQLite sorts an index's keys in
+    // memory up to the cache's size, then in runs on disk; with the seed's larger
+    // cache the sorts raised the peak and were no faster (docs/measurement-log.md).
+    if let Some(set_aside) = set_aside {
+        progress.set_message("building indexes");
+        set_aside
+            .rebuild(&txn)
+            .await
+            .map_err(failed("building indexes"))?;
+    }
     progress.set_message("committing");
     txn.commit().await.map_err(failed("committing"))?;
     progress.set_message("updating planner statistics");
@@ -153,6 +161,28 @@ pub async fn seed(
     progress.finish_and_clear();
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Refuses or deletes the data already there, as `existing` says. Into an empty
+/// database the indexes are set aside, to be built after the rows (`indexes_after`);
+/// replacing data that pages may be reading, they are kept.
+async fn make_room(
+    txn: &impl ConnectionTrait,
+    existing: Existing,
+) -> Result<Option<SetAside>, SeedError> {
+    let had_data = has_data(txn).await.map_err(failed("checking for data"))?;
+    match existing {
+        Existing::Refuse if had_data => return Err(SeedError::AlreadySeeded),
+        Existing::Refuse => {}
+        Existing::Replace => delete_all(txn).await.map_err(failed("deleting old data"))?,
+    }
+    if had_data {
+        return Ok(None);
+    }
+    let set_aside = SetAside::drop(txn, &SEEDED_TABLES)
+        .await
+        .map_err(failed("setting indexes aside"))?;
+    Ok(Some(set_aside))
 }
 
 /// SQLite's page cache, larger for the seed's one transaction. With the default
