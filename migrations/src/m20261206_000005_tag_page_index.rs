@@ -9,11 +9,16 @@
 //! in order: 21 index entries, 21 posts by primary key, no sort. It takes the place of
 //! `(tag_id, post_id)`, whose every use ("this tag's links") it serves as well.
 //!
-//! The database keeps the copy, with triggers, so no write path has to remember it — a
-//! link written by the admin, the import, the seed, the lab or a hand-typed `INSERT`
-//! copies its post's values, and a post whose status or date changes changes its
-//! links'. (The comment and published-post counters are kept by the app instead,
-//! because they are a lesson of their own: `src/services/db/counters.rs`.)
+//! The database keeps the copy, with triggers, so no write path has to remember it: a
+//! link inserted or changed by anyone — the admin, the import, the seed, the lab, a
+//! hand-typed statement — takes its post's values, and a post whose status or date
+//! changes writes them to its links. An ORM's callbacks or signals would be skipped by
+//! exactly the bulk statements the bulk-updates lesson recommends (`UPDATE … WHERE`,
+//! `INSERT … SELECT`). The price: the rule is in the schema, not in code a reader of
+//! the write paths sees, and every link written costs a lookup of its post. The
+//! comment and published-post counters are kept by the app instead, in the write
+//! paths, because seeing them there is their lesson (`src/services/db/counters.rs`,
+//! docs/patterns/denormalized-counters.md).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
@@ -25,16 +30,24 @@ pub const INDEX: &str = "idx_post_tags_tag_id_status_published_at_post_id";
 /// The index this one replaces.
 const REPLACED: &str = "idx_post_tags_tag_id_post_id";
 
-/// PostgreSQL: a new link takes its post's values before it is written; a post whose
-/// status or date changed writes them to its links.
+/// PostgreSQL: a link takes its post's values before it is written, whatever the
+/// statement set them to (a link whose post does not exist is left for the foreign
+/// key to refuse); a post whose status or date changed writes them to its links.
 const POSTGRES_TRIGGERS: [&str; 4] = [
     "CREATE FUNCTION post_tags_copy_post() RETURNS trigger LANGUAGE plpgsql AS $$
+     DECLARE
+         post_status posts.status%TYPE;
+         post_published_at posts.published_at%TYPE;
      BEGIN
-         SELECT posts.status, posts.published_at INTO NEW.status, NEW.published_at
+         SELECT posts.status, posts.published_at INTO post_status, post_published_at
          FROM posts WHERE posts.id = NEW.post_id;
+         IF FOUND THEN
+             NEW.status := post_status;
+             NEW.published_at := post_published_at;
+         END IF;
          RETURN NEW;
      END $$",
-    "CREATE TRIGGER post_tags_copy_post BEFORE INSERT OR UPDATE OF post_id ON post_tags
+    "CREATE TRIGGER post_tags_copy_post BEFORE INSERT OR UPDATE ON post_tags
      FOR EACH ROW EXECUTE FUNCTION post_tags_copy_post()",
     "CREATE FUNCTION posts_copy_to_post_tags() RETURNS trigger LANGUAGE plpgsql AS $$
      BEGIN
@@ -49,16 +62,28 @@ const POSTGRES_TRIGGERS: [&str; 4] = [
      EXECUTE FUNCTION posts_copy_to_post_tags()",
 ];
 
-/// SQLite cannot change a row in a `BEFORE` trigger: a new link whose values are not
-/// its post's (a writer that left them out) is corrected just after it is written.
-const SQLITE_TRIGGERS: [&str; 2] = [
+/// SQLite cannot change a row in a `BEFORE` trigger: a link written with values that
+/// are not its post's (a writer that left them out) is corrected just after, and the
+/// correction, found in step, changes nothing more. A link whose post does not exist
+/// is left for the foreign key to refuse.
+const SQLITE_TRIGGERS: [&str; 3] = [
     "CREATE TRIGGER post_tags_copy_post AFTER INSERT ON post_tags
      FOR EACH ROW WHEN NOT EXISTS (
          SELECT 1 FROM posts WHERE posts.id = NEW.post_id
          AND posts.status = NEW.status AND posts.published_at IS NEW.published_at)
      BEGIN
          UPDATE post_tags SET
-             status = (SELECT status FROM posts WHERE id = NEW.post_id),
+             status = COALESCE((SELECT status FROM posts WHERE id = NEW.post_id), status),
+             published_at = (SELECT published_at FROM posts WHERE id = NEW.post_id)
+         WHERE post_id = NEW.post_id AND tag_id = NEW.tag_id;
+     END",
+    "CREATE TRIGGER post_tags_copy_post_again AFTER UPDATE ON post_tags
+     FOR EACH ROW WHEN NOT EXISTS (
+         SELECT 1 FROM posts WHERE posts.id = NEW.post_id
+         AND posts.status = NEW.status AND posts.published_at IS NEW.published_at)
+     BEGIN
+         UPDATE post_tags SET
+             status = COALESCE((SELECT status FROM posts WHERE id = NEW.post_id), status),
              published_at = (SELECT published_at FROM posts WHERE id = NEW.post_id)
          WHERE post_id = NEW.post_id AND tag_id = NEW.tag_id;
      END",
@@ -88,11 +113,6 @@ impl MigrationTrait for Migration {
             "ALTER TABLE post_tags ADD COLUMN published_at {timestamp} NULL"
         ))
         .await?;
-        db.execute_unprepared(
-            "UPDATE post_tags SET status = posts.status, published_at = posts.published_at \
-             FROM posts WHERE posts.id = post_tags.post_id",
-        )
-        .await?;
         let triggers: &[&str] = match db.get_database_backend() {
             DbBackend::Postgres => &POSTGRES_TRIGGERS,
             _ => &SQLITE_TRIGGERS,
@@ -100,6 +120,12 @@ impl MigrationTrait for Migration {
         for statement in triggers {
             db.execute_unprepared(statement).await?;
         }
+        // After the triggers: a post changed meanwhile is copied by them.
+        db.execute_unprepared(
+            "UPDATE post_tags SET status = posts.status, published_at = posts.published_at \
+             FROM posts WHERE posts.id = post_tags.post_id",
+        )
+        .await?;
         db.execute_unprepared(&format!(
             "CREATE INDEX {INDEX} ON post_tags (tag_id, status, published_at DESC, post_id DESC)"
         ))
@@ -126,6 +152,7 @@ impl MigrationTrait for Migration {
             ],
             _ => &[
                 "DROP TRIGGER posts_copy_to_post_tags",
+                "DROP TRIGGER post_tags_copy_post_again",
                 "DROP TRIGGER post_tags_copy_post",
             ],
         };

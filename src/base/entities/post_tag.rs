@@ -10,7 +10,10 @@ pub struct Model {
     pub tag_id: i32,
     /// The post's `status` and `published_at`, copied by the database (triggers in the
     /// migration that adds them) so a tag's published posts are read newest first
-    /// from one index. A writer may leave them out: the copy is made for it.
+    /// from one index. A writer may leave them out: the copy is made for it. On SQLite
+    /// the copy is made just after the row is written, so the row an `INSERT …
+    /// RETURNING` hands back still has what was written: read it again if you need
+    /// the copy.
     pub status: super::post::Status,
     pub published_at: Option<DateTimeUtc>,
     #[sea_orm(belongs_to, from = "post_id", to = "id")]

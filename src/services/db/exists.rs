@@ -53,10 +53,14 @@ pub async fn by_finding_one<E: EntityTrait>(
     row.map_or(Ok(false), |row| row.try_get("", "found"))
 }
 
-/// The published posts tagged `tag_id`: the lab's question.
+/// The published posts tagged `tag_id`: the lab's question. "Published" is asked of
+/// the link's copy of its post's status (see `post_tag`), so the tag page's index
+/// holds the answer's links together: the first one found is a match. Asked of
+/// `posts.status`, the database walks the tag's links in that index's order —
+/// archived and drafts first — visiting a post for each until one is published.
 pub fn published_tagged(tag_id: i32) -> Select<post::Entity> {
     post::Entity::find()
         .join(JoinType::InnerJoin, post_tag::Relation::Post.def().rev())
         .filter(post_tag::Column::TagId.eq(tag_id))
-        .filter(post::Column::Status.eq(post::Status::Published))
+        .filter(post_tag::Column::Status.eq(post::Status::Published))
 }

@@ -54,6 +54,8 @@ pub struct Step {
     pub estimated_rows: Option<f64>,
     /// Rows per loop, as the estimate counts them.
     pub actual_rows: Option<f64>,
+    /// Rows per loop read and thrown away by a filter (`Rows Removed by Filter`).
+    pub removed_rows: Option<f64>,
     pub loops: Option<f64>,
     pub total_ms: Option<f64>,
     /// `shared hit=12 read=3`.
@@ -63,6 +65,13 @@ pub struct Step {
 }
 
 impl Step {
+    /// Rows the step handled over all its loops: those it produced and those its
+    /// filter threw away (PostgreSQL; `None` where the plan counts no rows).
+    pub fn rows_handled(&self) -> Option<f64> {
+        let per_loop = self.actual_rows? + self.removed_rows.unwrap_or(0.0);
+        Some(per_loop * self.loops.unwrap_or(1.0))
+    }
+
     /// Non-breaking spaces, two per level, for the tree's indentation.
     pub fn indent(&self) -> String {
         "\u{a0}\u{a0}".repeat(self.depth.min(20))
@@ -282,6 +291,7 @@ fn postgres_steps(node: &Value, depth: usize, steps: &mut Vec<Step>) {
         what,
         estimated_rows: number("Plan Rows"),
         actual_rows: number("Actual Rows"),
+        removed_rows: number("Rows Removed by Filter"),
         loops: number("Actual Loops"),
         total_ms: number("Actual Total Time"),
         buffers,
@@ -298,7 +308,7 @@ fn postgres_steps(node: &Value, depth: usize, steps: &mut Vec<Step>) {
     if text("Node Type").is_some_and(|node| node.ends_with("Seq Scan")) {
         let loops = step.loops.unwrap_or(1.0);
         let read = match step.actual_rows {
-            Some(actual) => (actual + number("Rows Removed by Filter").unwrap_or(0.0)) * loops,
+            Some(actual) => (actual + step.removed_rows.unwrap_or(0.0)) * loops,
             None => step.estimated_rows.unwrap_or(0.0),
         };
         if read >= LARGE_TABLE as f64 {

@@ -3,15 +3,18 @@
 //! bulk load ("Populating a Database": remove indexes, load, create them again).
 //!
 //! Kept up to date, every row inserts one entry into each index of its table, at a
-//! place that is random for most of them (a comment's author, a post's slug): each
-//! insert finds its page, often not in the cache. Built afterwards, an index is one
-//! sort of the table's keys, written page after page.
+//! place that is random for most of them (a comment's author, a tag's link): each
+//! insert finds its page, often not in the cache. Built afterwards, an index is made
+//! in one pass over its table — a B-tree from one sort of the keys, written page after
+//! page.
 //!
-//! Only the indexes that back no constraint are set aside (primary keys and unique
-//! constraints stay, the rows are checked as they arrive), and only inside the seed's
+//! Only the indexes that back no constraint are set aside (those of primary keys and
+//! unique constraints stay, and the rows are checked as they arrive), and only inside
+//! the seed's
 //! transaction: a failed seed rolls the drops back with everything else. On
 //! PostgreSQL `DROP INDEX` locks its table until the commit, which is why the seed
-//! sets indexes aside only when the database held no data — nobody is reading it.
+//! sets indexes aside only when the database held no data: `serve` seeds before it
+//! answers; a server already running on the empty database waits for the commit.
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 
@@ -34,7 +37,8 @@ impl SetAside {
             DbBackend::Postgres => format!(
                 "SELECT indexname AS name, indexdef AS definition FROM pg_indexes \
                  WHERE schemaname = current_schema() AND tablename IN ({names}) \
-                 AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint \
+                     WHERE conindid = format('%I.%I', schemaname, indexname)::regclass)"
             ),
             // Indexes SQLite made for a constraint have no `sql`.
             _ => format!(
