@@ -176,6 +176,7 @@ const CONSTANTS: &[(&str, &str)] = &[
     ("docs/operations.md", "2 s"),    // the naive gate's wait
     ("docs/operations.md", "1 KB"),   // the compression threshold
     ("docs/operations.md", "15 s"),   // the request timeout
+    ("docs/operations.md", "600 s"),  // the import's request timeout
     ("docs/operations.md", "64 KB"),  // the comment form's limit
     ("docs/operations.md", "5 MB"),   // the import's limit
     ("docs/operations.md", "10 s"),   // HEADER_READ_TIMEOUT

@@ -43,6 +43,8 @@ pub struct Site {
     pub public_url: String,
     /// The most addresses one sitemap file lists.
     pub sitemap_urls: u64,
+    /// The largest NDJSON import taken, in bytes (`IMPORT_MAX_MB`).
+    pub import_max_bytes: u64,
     /// The memory the naive sidebar may hold, shared with the lab's naive side of it
     /// (`NAIVE_MEMORY_BUDGET`; nothing when the naive twins are off).
     pub naive_memory: MemoryBudget,
@@ -70,6 +72,7 @@ impl Site {
             outbox_wake: Arc::new(Notify::new()),
             public_url,
             sitemap_urls: config.sitemap_urls,
+            import_max_bytes: config.import_max_bytes,
             naive_memory: MemoryBudget::new(
                 match config.naive.enabled {
                     true => config.naive.memory_budget,

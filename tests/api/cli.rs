@@ -95,7 +95,7 @@ fn a_variable_set_to_nothing_counts_as_unset() {
 }
 
 /// Every setting perfblog reads, by its variable.
-const SETTINGS: [&str; 29] = [
+const SETTINGS: [&str; 30] = [
     "DATABASE_URL",
     "DATABASE_MAX_CONNECTIONS",
     "DATABASE_ACQUIRE_TIMEOUT",
@@ -115,6 +115,7 @@ const SETTINGS: [&str; 29] = [
     "REPOSITORY_URL",
     "NAIVE_ROUTES",
     "NAIVE_MEMORY_BUDGET",
+    "IMPORT_MAX_MB",
     "NAIVE_CONCURRENCY",
     "N_PLUS_ONE",
     "N_PLUS_ONE_THRESHOLD",

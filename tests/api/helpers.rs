@@ -55,6 +55,8 @@ pub struct TestOptions {
     pub view_flush: std::time::Duration,
     /// The most addresses one sitemap file lists (the protocol's 50,000 by default).
     pub sitemap_urls: u64,
+    /// The largest NDJSON import taken, in bytes (`IMPORT_MAX_MB`'s default).
+    pub import_max_bytes: u64,
     /// Long enough that no side of a lab comparison is stopped on a loaded machine,
     /// unless a test asks for a short limit.
     pub lab_side_limit: std::time::Duration,
@@ -86,6 +88,7 @@ impl Default for TestOptions {
             page_cache: PageCacheSettings::default(),
             view_flush: std::time::Duration::from_secs(3600),
             sitemap_urls: perfblog::base::config::SITEMAP_URLS_PER_FILE,
+            import_max_bytes: perfblog::base::config::DEFAULT_IMPORT_MAX_MB * 1_000_000,
             lab_side_limit: std::time::Duration::from_secs(120),
             naive: NaiveRoutes {
                 in_flight: 64,
@@ -224,6 +227,7 @@ async fn launch(
         lab_side_limit: options.lab_side_limit,
         view_flush: options.view_flush,
         sitemap_urls: options.sitemap_urls,
+        import_max_bytes: options.import_max_bytes,
         connections: options.connections,
         naive: options.naive,
         inspection: options.inspection,

@@ -7,7 +7,7 @@ use perfblog::views::admin::import::{self, ImportRow, naive, optimized};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::json;
 
-use crate::helpers::{SMALL, TestApp, snapshot, spawn_app};
+use crate::helpers::{SMALL, TestApp, TestOptions, snapshot, spawn_app, spawn_app_with};
 
 fn fixed_now() -> DateTime<Utc> {
     "2026-01-02T03:04:05Z".parse().expect("a valid instant")
@@ -254,7 +254,7 @@ async fn malformed_imports_are_4xx_with_a_message_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn a_10_mb_import_is_a_413_and_a_non_json_body_a_415() {
+async fn a_json_array_over_5_mb_is_a_413_pointing_to_ndjson_and_a_non_json_body_a_415() {
     let app = spawn_app().await;
     app.seed(SMALL).await;
     let before = snapshot(&app.db).await;
@@ -263,7 +263,7 @@ async fn a_10_mb_import_is_a_413_and_a_non_json_body_a_415() {
     let too_large = app.admin_post_json("/admin/import", huge).await;
     assert_eq!(too_large.status, 413);
     assert!(
-        too_large.body.contains("larger than 5 MB"),
+        too_large.body.contains("up to 5 MB") && too_large.body.contains("application/x-ndjson"),
         "{}",
         too_large.body
     );
@@ -325,5 +325,104 @@ async fn text_with_a_nul_and_dates_no_page_link_can_reach_are_422s_on_every_back
         assert_eq!(page.status, 422, "{field}: {}", page.body);
         assert!(page.body.contains(says), "{says} in {}", page.body);
     }
+    assert_eq!(snapshot(&app.db).await, before);
+}
+
+/// `count` posts as NDJSON lines, each with a body of about `body_bytes`, slugs from
+/// `prefix`.
+fn ndjson_posts(prefix: &str, count: usize, body_bytes: usize) -> String {
+    let body = "All work and no play. ".repeat(body_bytes / 22 + 1);
+    (0..count)
+        .map(|i| {
+            json!({
+                "title": format!("{prefix} post {i}"),
+                "body": body,
+                "author_email": "user2@example.com",
+                "tags": ["rust", "sql"],
+                "status": if i % 2 == 0 { "published" } else { "draft" },
+            })
+            .to_string()
+                + "\n"
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_ndjson_import_larger_than_a_json_array_may_be_imports_in_one_request_in_both_variants()
+{
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    // Over the 5 MB a JSON array may be, in several batches of 1,000 lines.
+    let (optimized, naive) = (
+        ndjson_posts("streamed", 2_500, 2_500),
+        ndjson_posts("slow", 1_200, 200),
+    );
+    assert!(
+        optimized.len() > 5 * 1024 * 1024,
+        "{} bytes",
+        optimized.len()
+    );
+
+    let page = post_ndjson(&app, "/admin/import", optimized).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.body, r#"{"imported":2500}"#);
+    let page = post_ndjson(&app, "/naive/admin/import", naive).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.body, r#"{"imported":1200}"#);
+
+    assert_eq!(post_count(&app).await, 30 + 2_500 + 1_200);
+    let drift = perfblog::services::db::counters::drift(&app.db)
+        .await
+        .expect("measured");
+    assert_eq!(drift, perfblog::services::db::counters::Drift::default());
+}
+
+#[tokio::test]
+async fn a_wrong_row_in_a_later_batch_is_named_by_its_place_in_the_whole_import_and_nothing_is_imported()
+ {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let before = snapshot(&app.db).await;
+    let mut lines: Vec<String> = ndjson_posts("batched", 2_100, 100)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+
+    lines[2_049] = lines[2_049].replace("\"sql\"", "\"no-such-tag\"");
+    let page = post_ndjson(&app, "/admin/import", lines.join("\n")).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(
+        page.body.contains("row 2050, field `tags`"),
+        "{}",
+        page.body
+    );
+
+    lines[2_049] = lines[2].replace("batched post 2", "batched post 2 again");
+    lines[2_049] = lines[2_049].replacen("{", r#"{"slug":"batched-post-2","#, 1);
+    let page = post_ndjson(&app, "/admin/import", lines.join("\n")).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(
+        page.body
+            .contains("row 2050, field `slug`: `batched-post-2` is also the slug of row 3"),
+        "{}",
+        page.body
+    );
+    assert_eq!(snapshot(&app.db).await, before);
+}
+
+#[tokio::test]
+async fn an_ndjson_import_above_import_max_mb_is_a_413_naming_the_setting_and_imports_nothing() {
+    let app = spawn_app_with(TestOptions {
+        import_max_bytes: 1_000_000,
+        ..TestOptions::default()
+    })
+    .await;
+    app.seed(SMALL).await;
+    let before = snapshot(&app.db).await;
+
+    let page = post_ndjson(&app, "/admin/import", ndjson_posts("big", 600, 2_000)).await;
+
+    assert_eq!(page.status, 413, "{}", page.body);
+    assert!(page.body.contains("IMPORT_MAX_MB"), "{}", page.body);
     assert_eq!(snapshot(&app.db).await, before);
 }

@@ -382,7 +382,13 @@ mod tests {
                 metrics.clone(),
                 record,
             ))
-            .layer(axum::middleware::from_fn_with_state(limit, timeout::limit));
+            .layer(axum::middleware::from_fn_with_state(
+                timeout::Limits {
+                    default: limit,
+                    import: limit,
+                },
+                timeout::limit,
+            ));
         (metrics, app)
     }
 

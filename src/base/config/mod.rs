@@ -21,10 +21,11 @@ use std::time::Duration;
 use clap::{ArgAction, Args};
 
 pub use sections::{
-    CacheSettings, CommentRate, ConnectionTimeouts, DEFAULT_LAB_SIDE_LIMIT, DEFAULT_LAB_WAIT,
-    DEFAULT_MAIL_DIR, DEFAULT_NAIVE_MEMORY_BUDGET_MB, DEFAULT_REPLICA_MAX_LAG, DEFAULT_VIEW_FLUSH,
-    Inspection, LogFormat, MailSettings, NPlusOne, NaiveRoutes, PageCacheSettings, PerfRecording,
-    RecordPolicy, RetryPolicy, SITEMAP_URLS_PER_FILE, StandbySettings, WorkerSettings,
+    CacheSettings, CommentRate, ConnectionTimeouts, DEFAULT_IMPORT_MAX_MB, DEFAULT_LAB_SIDE_LIMIT,
+    DEFAULT_LAB_WAIT, DEFAULT_MAIL_DIR, DEFAULT_NAIVE_MEMORY_BUDGET_MB, DEFAULT_REPLICA_MAX_LAG,
+    DEFAULT_VIEW_FLUSH, Inspection, LogFormat, MailSettings, NPlusOne, NaiveRoutes,
+    PageCacheSettings, PerfRecording, RecordPolicy, RetryPolicy, SITEMAP_URLS_PER_FILE,
+    StandbySettings, WorkerSettings,
 };
 pub use values::{AdminToken, Backend, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_DATABASE_URL, DatabaseUrl};
 use values::{
@@ -68,6 +69,8 @@ pub struct Config {
     /// The most addresses one sitemap file lists; more make `/sitemap.xml` an index of
     /// numbered files (not from the environment; tests lower it).
     pub sitemap_urls: u64,
+    /// The largest NDJSON import taken, in bytes (`IMPORT_MAX_MB`).
+    pub import_max_bytes: u64,
     /// How long a connection may take to send a request head.
     pub connections: ConnectionTimeouts,
     /// Whether the naive twins are served, and how many at once.
@@ -110,6 +113,7 @@ impl Default for Config {
             lab_side_limit: DEFAULT_LAB_SIDE_LIMIT,
             view_flush: DEFAULT_VIEW_FLUSH,
             sitemap_urls: SITEMAP_URLS_PER_FILE,
+            import_max_bytes: DEFAULT_IMPORT_MAX_MB * 1_000_000,
             connections: ConnectionTimeouts::default(),
             naive: NaiveRoutes::default(),
             inspection: Inspection::default(),
@@ -211,6 +215,13 @@ pub struct Settings {
           default_value_t = DEFAULT_NAIVE_MEMORY_BUDGET_MB,
           value_parser = setting(|raw| whole_number::<u64>(raw, 0, 1 << 20)))]
     pub naive_memory_budget: u64,
+    /// The largest import, in MB, `POST /admin/import` takes one post per line
+    /// (`application/x-ndjson`), read and validated as it arrives (memory holds a batch;
+    /// a temporary file holds the rest until all of it is valid). From 1 to 1048576.
+    #[arg(long, env = "IMPORT_MAX_MB", global = true, value_name = "MB",
+          default_value_t = DEFAULT_IMPORT_MAX_MB,
+          value_parser = setting(|raw| whole_number::<u64>(raw, 1, 1 << 20)))]
+    pub import_max_mb: u64,
     /// The longest, in milliseconds, the lab lets one side of a comparison run before it
     /// stops it and says so; the database stops any lab statement at the same limit.
     /// From 50 to 600000.
@@ -313,13 +324,7 @@ impl Settings {
                 None => MailSettings::Folder(self.mail_dir),
             },
             public_url: self.public_url,
-            cache: match self.redis_url {
-                Some(url) => CacheSettings::Redis {
-                    url,
-                    namespace: "perfblog".to_owned(),
-                },
-                None => CacheSettings::Memory,
-            },
+            cache: cache_settings(self.redis_url),
             page_cache: PageCacheSettings {
                 enabled: self.page_cache,
                 ..defaults.page_cache
@@ -330,6 +335,7 @@ impl Settings {
             },
             repository_url: self.repository_url,
             lab_side_limit: Duration::from_millis(self.lab_side_limit_ms),
+            import_max_bytes: self.import_max_mb * 1_000_000,
             connections: ConnectionTimeouts {
                 header_read: self.header_read_timeout,
                 most_open: self.max_connections,
@@ -356,6 +362,17 @@ impl Settings {
             log_format: self.log_format,
             ..defaults
         }
+    }
+}
+
+/// Redis at `REDIS_URL` when it is set, the in-process cache otherwise.
+fn cache_settings(redis_url: Option<String>) -> CacheSettings {
+    match redis_url {
+        Some(url) => CacheSettings::Redis {
+            url,
+            namespace: "perfblog".to_owned(),
+        },
+        None => CacheSettings::Memory,
     }
 }
 

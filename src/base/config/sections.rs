@@ -105,6 +105,10 @@ impl Default for ConnectionTimeouts {
 /// really takes, is what the budget bounds (docs/operations.md, "Memory").
 pub const DEFAULT_NAIVE_MEMORY_BUDGET_MB: u64 = 512;
 
+/// The largest NDJSON import taken by default: the export of ten times the standard
+/// dataset fits with room to spare.
+pub const DEFAULT_IMPORT_MAX_MB: u64 = 1024;
+
 /// The naive twins exist to be slow and each one holds far more memory than its
 /// optimized page (the naive sidebar loads every published post and comment): a
 /// public instance serves a few at a time, or none.

@@ -29,6 +29,11 @@ const COMPRESS_ABOVE_BYTES: u64 = 1024;
 /// A request still running after this is answered `503` and dropped.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// The import (and its naive twin) reads, validates and writes a body of up to
+/// `IMPORT_MAX_MB`: the export of the whole blog takes longer than
+/// [`REQUEST_TIMEOUT`] to send, check and insert, so it has a limit of its own.
+pub const IMPORT_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// Pages run no scripts and load nothing from elsewhere; the policy says so, so an
 /// injected `<script>` would not run even if escaping ever failed.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'none'; object-src 'none'; \
@@ -89,7 +94,13 @@ pub fn around(router: Router) -> Router {
     router
         .layer(Spanned::new(
             "timeout",
-            axum::middleware::from_fn_with_state(REQUEST_TIMEOUT, timeout::limit),
+            axum::middleware::from_fn_with_state(
+                timeout::Limits {
+                    default: REQUEST_TIMEOUT,
+                    import: IMPORT_TIMEOUT,
+                },
+                timeout::limit,
+            ),
         ))
         .layer(Spanned::new(
             "one Host header",

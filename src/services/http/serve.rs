@@ -188,9 +188,10 @@ impl Activity {
     fn idle_until(&self, limit: Duration) -> Instant {
         let last = *self.last.lock().unwrap_or_else(PoisonError::into_inner);
         if self.in_progress.load(Ordering::Acquire) > 0 {
-            // Its response moves (every frame sent touches it), or the request timeout
-            // answers it: one that does neither for that long is stalled.
-            return last + super::REQUEST_TIMEOUT + limit;
+            // Its response moves (every frame sent touches it), or its timeout answers
+            // it — the import's, the longest, included: one that does neither for that
+            // long is stalled.
+            return last + super::IMPORT_TIMEOUT.max(super::REQUEST_TIMEOUT) + limit;
         }
         last + limit
     }
@@ -325,7 +326,7 @@ mod tests {
         let moved = Instant::now();
         assert_eq!(
             activity.idle_until(LIMIT),
-            moved + super::super::REQUEST_TIMEOUT + LIMIT,
+            moved + super::super::IMPORT_TIMEOUT.max(super::super::REQUEST_TIMEOUT) + LIMIT,
             "stalled only once it has not moved for the request timeout and the limit"
         );
     }

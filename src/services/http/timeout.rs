@@ -22,9 +22,26 @@ impl TimedOut {
     }
 }
 
-/// Middleware: runs the request for at most `limit`; past it, marks it [`TimedOut`],
-/// drops it and answers `503`.
-pub async fn limit(State(limit): State<Duration>, mut request: Request, next: Next) -> Response {
+/// How long a request may run: the import's own limit, every other route's.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub default: Duration,
+    pub import: Duration,
+}
+
+impl Limits {
+    fn of(self, path: &str) -> Duration {
+        match path.strip_prefix("/naive").unwrap_or(path) {
+            "/admin/import" => self.import,
+            _ => self.default,
+        }
+    }
+}
+
+/// Middleware: runs the request for at most its limit; past it, marks it
+/// [`TimedOut`], drops it and answers `503`.
+pub async fn limit(State(limits): State<Limits>, mut request: Request, next: Next) -> Response {
+    let limit = limits.of(request.uri().path());
     let timed_out = TimedOut::default();
     request.extensions_mut().insert(timed_out.clone());
     let mut running = Box::pin(next.run(request));

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use serde::{Deserialize, Serialize};
 
-use super::IMPORT_MAX_BYTES;
+use super::ARRAY_MAX_BYTES;
 use crate::base::entities::post;
 use crate::base::error::AppError;
 
@@ -58,8 +58,9 @@ impl From<post::Status> for ImportStatus {
     }
 }
 
-/// A row that passed validation: everything resolved to ids, ready to insert.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A row that passed validation: everything resolved to ids, ready to insert (and to
+/// keep in the import's file until it is; see `spool`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 pub struct NewPost {
     pub title: String,
     pub slug: String,
@@ -98,13 +99,32 @@ pub fn row_error(row: usize, field: &str, problem: impl std::fmt::Display) -> Ap
     ))
 }
 
+/// Why a JSON array above [`ARRAY_MAX_BYTES`] is refused, and what to send instead.
+pub fn array_too_large() -> String {
+    format!(
+        "A JSON array is read whole, up to {} MB: send a larger import one post per line (`Content-Type: application/x-ndjson`), which is read as it arrives.",
+        ARRAY_MAX_BYTES / (1024 * 1024)
+    )
+}
+
 /// How the posts are sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Format {
+pub enum Format {
     /// `application/json`: one array of posts.
     JsonArray,
     /// `application/x-ndjson`: one post per line, as `GET /admin/export.ndjson` writes.
     Ndjson,
+}
+
+/// The body's format, from its `Content-Type`; a 415 for any other.
+pub fn format(headers: &HeaderMap) -> Result<Format, AppError> {
+    // Also what keeps a cross-site HTML form from posting an import: forms cannot send
+    // these content types.
+    format_of(headers).ok_or_else(|| {
+        AppError::UnsupportedMediaType(
+            "Send the posts as a JSON array with `Content-Type: application/json`, or one per line with `Content-Type: application/x-ndjson`.".to_owned(),
+        )
+    })
 }
 
 fn format_of(headers: &HeaderMap) -> Option<Format> {
@@ -128,19 +148,10 @@ pub fn parse(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Vec<ImportRow>, AppError> {
-    // Also what keeps a cross-site HTML form from posting an import: forms cannot send
-    // these content types.
-    let format = format_of(headers).ok_or_else(|| {
-        AppError::UnsupportedMediaType(
-            "Send the posts as a JSON array with `Content-Type: application/json`, or one per line with `Content-Type: application/x-ndjson`.".to_owned(),
-        )
-    })?;
+    let format = format(headers)?;
     let bytes = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::PayloadTooLarge(format!(
-                "The import is larger than {} MB; split it into several imports.",
-                IMPORT_MAX_BYTES / (1024 * 1024)
-            ))
+            AppError::PayloadTooLarge(array_too_large())
         } else {
             AppError::BadRequest("The request body could not be read.".to_owned())
         }
@@ -187,27 +198,29 @@ fn parse_lines(bytes: &[u8]) -> Result<Vec<ImportRow>, AppError> {
         .split(|byte| *byte == b'\n')
         .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
         .enumerate()
-        .map(|(row, line)| {
-            let deserializer = &mut serde_json::Deserializer::from_slice(line);
-            serde_path_to_error::deserialize(deserializer).map_err(|error| {
-                let inner = error.inner();
-                if inner.is_syntax() || inner.is_eof() {
-                    return AppError::BadRequest(format!(
-                        "row {} is not valid JSON: {inner}. Nothing was imported.",
-                        row + 1
-                    ));
-                }
-                match error.path().iter().find_map(|segment| match segment {
-                    serde_path_to_error::Segment::Map { key } => Some(key.clone()),
-                    _ => None,
-                }) {
-                    Some(field) => row_error(row, &field, inner),
-                    None => AppError::Unprocessable(format!(
-                        "row {}: {inner}. Nothing was imported.",
-                        row + 1
-                    )),
-                }
-            })
-        })
+        .map(|(row, line)| parse_line(row, line))
         .collect()
+}
+
+/// Row `row` (0-based) of an NDJSON import: one JSON object.
+pub fn parse_line(row: usize, line: &[u8]) -> Result<ImportRow, AppError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(line);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let inner = error.inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return AppError::BadRequest(format!(
+                "row {} is not valid JSON: {inner}. Nothing was imported.",
+                row + 1
+            ));
+        }
+        match error.path().iter().find_map(|segment| match segment {
+            serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+            _ => None,
+        }) {
+            Some(field) => row_error(row, &field, inner),
+            None => {
+                AppError::Unprocessable(format!("row {}: {inner}. Nothing was imported.", row + 1))
+            }
+        }
+    })
 }

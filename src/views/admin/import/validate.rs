@@ -1,7 +1,9 @@
 //! Validating an import in three steps: the rows' shapes (no database), one fetch of
 //! everything the rows refer to (three queries however many rows), and resolving each
 //! row against it (no database). The first problem stops the import, naming its row
-//! and field.
+//! and field. An import read a batch at a time is validated a batch at a time
+//! ([`Seen`]): three queries per batch, and its slugs checked against every earlier
+//! batch's.
 
 use std::collections::{HashMap, HashSet};
 
@@ -20,43 +22,84 @@ const MAX_TITLE_CHARS: usize = 200;
 const MAX_BODY_CHARS: usize = 200_000;
 const EXCERPT_CHARS: usize = 200;
 
-/// Checks every row and returns the rows ready to insert, or the first problem.
+/// Checks every row of an import sent whole (a JSON array) and returns the rows ready
+/// to insert, or the first problem.
 pub async fn validate(
     db: &impl ConnectionTrait,
     rows: Vec<ImportRow>,
     now: DateTime<Utc>,
 ) -> Result<Vec<NewPost>, AppError> {
-    let slugs = check_shapes(&rows)?;
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let found = Lookups::fetch(db, &rows, &slugs).await?;
-    resolve(rows, slugs, &found, now)
+    check_row_count(rows.len())?;
+    Seen::default().validate(db, rows, now).await
 }
 
-/// What can be checked without the database: sizes, and each row's slug (given, or
-/// made from the title) — unique within the import. Returns the slugs, row by row.
+/// What can be checked without the database, for an import sent whole: sizes, and each
+/// row's slug (given, or made from the title) — unique within the import. Returns the
+/// slugs, row by row.
 pub fn check_shapes(rows: &[ImportRow]) -> Result<Vec<String>, AppError> {
-    if rows.len() > IMPORT_MAX_ROWS {
+    check_row_count(rows.len())?;
+    Seen::default().check_shapes(rows)
+}
+
+/// An import sent whole is held whole: it is refused above [`IMPORT_MAX_ROWS`].
+fn check_row_count(rows: usize) -> Result<(), AppError> {
+    if rows > IMPORT_MAX_ROWS {
         return Err(AppError::Unprocessable(format!(
-            "{} rows is more than the {IMPORT_MAX_ROWS} one import takes; split it.",
-            rows.len()
+            "{rows} rows is more than the {IMPORT_MAX_ROWS} a JSON array takes; send them one per line (`application/x-ndjson`), which has no such limit."
         )));
     }
-    let mut slugs = Vec::with_capacity(rows.len());
-    let mut first_row_of_slug: HashMap<String, usize> = HashMap::new();
-    for (index, row) in rows.iter().enumerate() {
-        let slug = check_row(index, row)?;
-        if let Some(first) = first_row_of_slug.insert(slug.clone(), index) {
-            return Err(row_error(
-                index,
-                "slug",
-                format!("`{slug}` is also the slug of row {}", first + 1),
-            ));
-        }
-        slugs.push(slug);
+    Ok(())
+}
+
+/// What an import has shown so far, across its batches: how many rows, and the row
+/// each slug first appeared on — the one thing kept from every batch.
+#[derive(Debug, Default)]
+pub struct Seen {
+    rows: usize,
+    first_row_of_slug: HashMap<String, usize>,
+}
+
+impl Seen {
+    /// Rows checked so far.
+    pub fn rows(&self) -> usize {
+        self.rows
     }
-    Ok(slugs)
+
+    /// Checks the import's next batch of rows and returns them ready to insert, or the
+    /// first problem, named by its row in the whole import.
+    pub async fn validate(
+        &mut self,
+        db: &impl ConnectionTrait,
+        rows: Vec<ImportRow>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<NewPost>, AppError> {
+        let first_row = self.rows;
+        let slugs = self.check_shapes(&rows)?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = Lookups::fetch(db, &rows, &slugs).await?;
+        resolve(rows, slugs, &found, now, first_row)
+    }
+
+    /// The next batch's sizes and slugs, each slug unique within the whole import.
+    fn check_shapes(&mut self, rows: &[ImportRow]) -> Result<Vec<String>, AppError> {
+        let mut slugs = Vec::with_capacity(rows.len());
+        for row in rows {
+            let index = self.rows;
+            let slug = check_row(index, row)?;
+            if let Some(first) = self.first_row_of_slug.insert(slug.clone(), index) {
+                return Err(row_error(
+                    index,
+                    "slug",
+                    format!("`{slug}` is also the slug of row {}", first + 1),
+                ));
+            }
+            slugs.push(slug);
+            self.rows += 1;
+        }
+        Ok(slugs)
+    }
 }
 
 /// One row's sizes, and its slug.
@@ -170,17 +213,19 @@ impl Lookups {
     }
 }
 
-/// Each row against what was found: its slug free, its author and tags existing.
+/// Each row against what was found: its slug free, its author and tags existing. The
+/// rows are the import's from `first_row` on.
 pub fn resolve(
     rows: Vec<ImportRow>,
     slugs: Vec<String>,
     found: &Lookups,
     now: DateTime<Utc>,
+    first_row: usize,
 ) -> Result<Vec<NewPost>, AppError> {
     rows.into_iter()
         .zip(slugs)
         .enumerate()
-        .map(|(index, (row, slug))| resolve_row(index, row, slug, found, now))
+        .map(|(index, (row, slug))| resolve_row(first_row + index, row, slug, found, now))
         .collect()
 }
 
@@ -283,18 +328,49 @@ mod tests {
             taken: ["taken".to_owned()].into(),
         };
         let now = Utc::now();
-        let posts = resolve(vec![row("A", None)], vec!["a".to_owned()], &found, now).unwrap();
+        let posts = resolve(vec![row("A", None)], vec!["a".to_owned()], &found, now, 0).unwrap();
         assert_eq!(posts[0].author_id, 7);
         assert_eq!(posts[0].tag_ids, [1, 2], "a repeated tag is linked once");
         assert_eq!(posts[0].published_at, Some(now));
 
-        let taken = resolve(vec![row("A", None)], vec!["taken".to_owned()], &found, now);
+        let taken = resolve(
+            vec![row("A", None)],
+            vec!["taken".to_owned()],
+            &found,
+            now,
+            0,
+        );
         assert!(message(taken.unwrap_err()).contains("`taken` is already taken"));
         let stranger = Lookups {
             authors: HashMap::new(),
             ..Lookups::default()
         };
-        let unknown = resolve(vec![row("A", None)], vec!["a".to_owned()], &stranger, now);
+        let unknown = resolve(
+            vec![row("A", None)],
+            vec!["a".to_owned()],
+            &stranger,
+            now,
+            0,
+        );
         assert!(message(unknown.unwrap_err()).contains("row 1, field `author_email`"));
+    }
+
+    #[test]
+    fn a_slug_is_checked_against_every_earlier_batch_and_rows_are_numbered_across_them() {
+        let mut seen = Seen::default();
+        assert_eq!(
+            seen.check_shapes(&[row("A", None), row("B", None)])
+                .unwrap(),
+            ["a", "b"]
+        );
+        let again = seen.check_shapes(&[row("C", None), row("A again", Some("a"))]);
+        assert!(
+            message(again.unwrap_err())
+                .contains("row 4, field `slug`: `a` is also the slug of row 1")
+        );
+        let mut seen = Seen::default();
+        seen.check_shapes(&[row("A", None)]).unwrap();
+        let empty = seen.check_shapes(&[row("  ", None)]).unwrap_err();
+        assert!(message(empty).contains("row 2, field `title`"));
     }
 }
