@@ -7,7 +7,10 @@
 //! the id is known for the tags.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr, TransactionSession, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, TransactionSession,
+    TransactionTrait,
+};
 
 use super::NewPost;
 use crate::base::entities::{post, post_tag};
@@ -20,21 +23,32 @@ pub async fn insert(
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     let txn = db::begin_write(db).await?;
+    insert_in(&txn, posts, now).await?;
+    txn.commit().await?;
+    Ok(posts.len() as u64)
+}
+
+/// [`insert`] inside the caller's transaction: how an import read a batch at a time
+/// writes each batch.
+pub async fn insert_in(
+    txn: &impl ConnectionTrait,
+    posts: &[NewPost],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     for new_post in posts {
-        let post = new_post.active_model(now).insert(&txn).await?;
+        let post = new_post.active_model(now).insert(txn).await?;
         for &tag_id in &new_post.tag_ids {
             post_tag::ActiveModel {
                 post_id: Set(post.id),
                 tag_id: Set(tag_id),
                 ..Default::default()
             }
-            .insert(&txn)
+            .insert(txn)
             .await?;
             if new_post.status == post::Status::Published {
-                counters::add_to_tags(&txn, &[(tag_id, 1)]).await?;
+                counters::add_to_tags(txn, &[(tag_id, 1)]).await?;
             }
         }
     }
-    txn.commit().await?;
-    Ok(posts.len() as u64)
+    Ok(())
 }

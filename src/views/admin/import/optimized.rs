@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
     TransactionSession, TransactionTrait,
 };
 
@@ -27,16 +27,28 @@ pub async fn insert(
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     let txn = db::begin_write(db).await?;
+    insert_in(&txn, posts, now).await?;
+    txn.commit().await?;
+    Ok(posts.len() as u64)
+}
+
+/// [`insert`] inside the caller's transaction: how an import read a batch at a time
+/// writes each batch.
+pub async fn insert_in(
+    txn: &impl ConnectionTrait,
+    posts: &[NewPost],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     for batch in posts.chunks(INSERT_BATCH_ROWS) {
         post::Entity::insert_many(batch.iter().map(|new_post| new_post.active_model(now)))
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
         let ids: HashMap<String, i32> = post::Entity::find()
             .select_only()
             .columns([post::Column::Slug, post::Column::Id])
             .filter(post::Column::Slug.is_in(batch.iter().map(|p| p.slug.as_str())))
             .into_tuple::<(String, i32)>()
-            .all(&txn)
+            .all(txn)
             .await?
             .into_iter()
             .collect();
@@ -54,11 +66,9 @@ pub async fn insert(
                     })
             })
             .collect();
-        insert_batched(&txn, tags).await?;
+        insert_batched(txn, tags).await?;
     }
-    counters::add_to_tags(&txn, &published_per_tag(posts)).await?;
-    txn.commit().await?;
-    Ok(posts.len() as u64)
+    counters::add_to_tags(txn, &published_per_tag(posts)).await
 }
 
 /// How many published posts of the import each tag gets: what its counter goes up by.
