@@ -351,3 +351,90 @@ fn under_log_format_json_every_line_is_an_object_and_each_request_has_one() {
         "no colour codes when the output is not a terminal"
     );
 }
+
+/// The server's peak resident memory so far, in bytes (Linux's `VmHWM`).
+fn peak_memory(server: &Server) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.process.id()))
+        .expect("the server's status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("a VmHWM line");
+    kib * 1024
+}
+
+/// As big as the export of ten times the standard dataset in rows — 100,000 posts, at
+/// the short end of its 2–8 KB bodies — sent as it is made, in one request, to a server
+/// process of its own: the import holds a batch at a time, not the body.
+#[test]
+fn a_100000_post_export_imports_in_one_request_with_the_server_under_256_mb() {
+    use std::io::{Read, Write};
+
+    let mut server = serve(&[]);
+    let url = format!(
+        "sqlite://{}/blog.sqlite?mode=rwc",
+        server._dir.path().display()
+    );
+    let seeded = perfblog()
+        .args(["seed", "--posts", "0", "--users", "2000", "--tags", "200"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .expect("perfblog seeds");
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+    let before = peak_memory(&server);
+
+    let mut connection = std::net::TcpStream::connect(&server.address).expect("it listens");
+    connection
+        .write_all(
+            b"POST /admin/import HTTP/1.1\r\nHost: test\r\n\
+              Authorization: Bearer sigterm-test-token-0123\r\n\
+              Content-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\
+              Connection: close\r\n\r\n",
+        )
+        .expect("the head is sent");
+    let body = "Bytes on the wire, one line a post. ".repeat(56);
+    let mut sent = 0;
+    for batch in 0..100 {
+        let mut chunk = String::with_capacity(1_000 * (body.len() + 120));
+        for i in batch * 1_000..(batch + 1) * 1_000 {
+            let line = serde_json::json!({
+                "title": format!("Scale post {i}"),
+                "body": body,
+                "author_email": format!("user{}@example.com", i % 2_000 + 1),
+                "tags": ["rust", "sql"],
+                "status": "published",
+            });
+            chunk.push_str(&line.to_string());
+            chunk.push('\n');
+        }
+        sent += chunk.len();
+        write!(connection, "{:x}\r\n{chunk}\r\n", chunk.len()).expect("a chunk is sent");
+    }
+    connection.write_all(b"0\r\n\r\n").expect("the end is sent");
+    let mut answer = String::new();
+    connection.read_to_string(&mut answer).expect("an answer");
+
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(r#"{"imported":100000}"#), "{answer}");
+    let peak = peak_memory(&server);
+    eprintln!(
+        "imported {} MB: server peak RSS {} MB, {} MB before",
+        sent >> 20,
+        peak >> 20,
+        before >> 20
+    );
+    assert!(sent > 200_000_000, "{sent} bytes sent");
+    assert!(
+        peak < 256 * 1024 * 1024,
+        "peak RSS {} MB (before the import {} MB) for {} MB sent",
+        peak >> 20,
+        before >> 20,
+        sent >> 20
+    );
+    assert!(terminate(&mut server).success());
+}
