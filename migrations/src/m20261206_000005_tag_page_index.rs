@@ -63,38 +63,37 @@ const POSTGRES_TRIGGERS: [&str; 4] = [
 ];
 
 /// SQLite cannot change a row in a `BEFORE` trigger: a link written with values that
-/// are not its post's (a writer that left them out) is corrected just after, and the
-/// correction, found in step, changes nothing more. A link whose post does not exist
-/// is left for the foreign key to refuse.
-const SQLITE_TRIGGERS: [&str; 3] = [
-    "CREATE TRIGGER post_tags_copy_post AFTER INSERT ON post_tags
-     FOR EACH ROW WHEN NOT EXISTS (
-         SELECT 1 FROM posts WHERE posts.id = NEW.post_id
-         AND posts.status = NEW.status AND posts.published_at IS NEW.published_at)
-     BEGIN
-         UPDATE post_tags SET
-             status = COALESCE((SELECT status FROM posts WHERE id = NEW.post_id), status),
-             published_at = (SELECT published_at FROM posts WHERE id = NEW.post_id)
-         WHERE post_id = NEW.post_id AND tag_id = NEW.tag_id;
-     END",
-    "CREATE TRIGGER post_tags_copy_post_again AFTER UPDATE ON post_tags
-     FOR EACH ROW WHEN NOT EXISTS (
-         SELECT 1 FROM posts WHERE posts.id = NEW.post_id
-         AND posts.status = NEW.status AND posts.published_at IS NEW.published_at)
-     BEGIN
-         UPDATE post_tags SET
-             status = COALESCE((SELECT status FROM posts WHERE id = NEW.post_id), status),
-             published_at = (SELECT published_at FROM posts WHERE id = NEW.post_id)
-         WHERE post_id = NEW.post_id AND tag_id = NEW.tag_id;
-     END",
-    "CREATE TRIGGER posts_copy_to_post_tags AFTER UPDATE OF status, published_at ON posts
-     FOR EACH ROW
-     WHEN OLD.status IS NOT NEW.status OR OLD.published_at IS NOT NEW.published_at
-     BEGIN
-         UPDATE post_tags SET status = NEW.status, published_at = NEW.published_at
-         WHERE post_id = NEW.id;
-     END",
-];
+/// are not its post's (a writer that left them out) is corrected just after it is
+/// inserted or updated, and the correction, found in step, changes nothing more. A
+/// link whose post does not exist is left for the foreign key to refuse.
+fn sqlite_triggers() -> [String; 3] {
+    let copy_post = |name: &str, event: &str| {
+        format!(
+            "CREATE TRIGGER {name} AFTER {event} ON post_tags
+             FOR EACH ROW WHEN NOT EXISTS (
+                 SELECT 1 FROM posts WHERE posts.id = NEW.post_id
+                 AND posts.status = NEW.status AND posts.published_at IS NEW.published_at)
+             BEGIN
+                 UPDATE post_tags SET
+                     status = COALESCE((SELECT status FROM posts WHERE id = NEW.post_id), status),
+                     published_at = (SELECT published_at FROM posts WHERE id = NEW.post_id)
+                 WHERE post_id = NEW.post_id AND tag_id = NEW.tag_id;
+             END"
+        )
+    };
+    [
+        copy_post("post_tags_copy_post", "INSERT"),
+        copy_post("post_tags_copy_post_again", "UPDATE"),
+        "CREATE TRIGGER posts_copy_to_post_tags AFTER UPDATE OF status, published_at ON posts
+         FOR EACH ROW
+         WHEN OLD.status IS NOT NEW.status OR OLD.published_at IS NOT NEW.published_at
+         BEGIN
+             UPDATE post_tags SET status = NEW.status, published_at = NEW.published_at
+             WHERE post_id = NEW.id;
+         END"
+        .to_owned(),
+    ]
+}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -113,11 +112,11 @@ impl MigrationTrait for Migration {
             "ALTER TABLE post_tags ADD COLUMN published_at {timestamp} NULL"
         ))
         .await?;
-        let triggers: &[&str] = match db.get_database_backend() {
-            DbBackend::Postgres => &POSTGRES_TRIGGERS,
-            _ => &SQLITE_TRIGGERS,
+        let triggers = match db.get_database_backend() {
+            DbBackend::Postgres => POSTGRES_TRIGGERS.map(str::to_owned).to_vec(),
+            _ => sqlite_triggers().to_vec(),
         };
-        for statement in triggers {
+        for statement in &triggers {
             db.execute_unprepared(statement).await?;
         }
         // After the triggers: a post changed meanwhile is copied by them.

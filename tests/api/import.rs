@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use perfblog::base::entities::post;
 use perfblog::base::instrument::count_queries;
-use perfblog::views::admin::import::{self, ImportRow, naive, optimized};
+use perfblog::base::variant::Variant;
+use perfblog::views::admin::import::{self, ImportRow};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::json;
 
@@ -114,10 +115,10 @@ async fn naive_and_optimized_imports_leave_the_same_rows() {
     let valid_b = import::validate(&b.db, rows(posts_json(25)), fixed_now())
         .await
         .expect("valid");
-    naive::insert(&a.db, &valid_a, fixed_now())
+    import::insert(&a.db, Variant::Naive, &valid_a, fixed_now())
         .await
         .expect("inserts");
-    optimized::insert(&b.db, &valid_b, fixed_now())
+    import::insert(&b.db, Variant::Optimized, &valid_b, fixed_now())
         .await
         .expect("inserts");
 
@@ -132,11 +133,23 @@ async fn the_optimized_import_runs_the_same_statements_for_5_and_50_rows_and_the
         let valid = import::validate(&app.db, rows(posts_json(count)), fixed_now())
             .await
             .expect("valid");
-        let (_, fast) = count_queries(optimized::insert(&app.db, &valid, fixed_now())).await;
+        let (_, fast) = count_queries(import::insert(
+            &app.db,
+            Variant::Optimized,
+            &valid,
+            fixed_now(),
+        ))
+        .await;
 
         let other = spawn_app().await;
         other.seed(SMALL).await;
-        let (_, slow) = count_queries(naive::insert(&other.db, &valid, fixed_now())).await;
+        let (_, slow) = count_queries(import::insert(
+            &other.db,
+            Variant::Naive,
+            &valid,
+            fixed_now(),
+        ))
+        .await;
 
         assert_eq!(
             fast.statements, 4,
@@ -425,4 +438,56 @@ async fn an_ndjson_import_above_import_max_mb_is_a_413_naming_the_setting_and_im
     assert_eq!(page.status, 413, "{}", page.body);
     assert!(page.body.contains("IMPORT_MAX_MB"), "{}", page.body);
     assert_eq!(snapshot(&app.db).await, before);
+}
+
+#[tokio::test]
+async fn a_comment_posted_while_an_ndjson_import_is_still_arriving_is_taken() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let slug = app.first_published().await.slug;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let mut upload = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("it listens");
+    let lines = ndjson_posts("arriving", 1_500, 100);
+    let (first, rest) = lines.split_at(lines.len() / 2);
+    let head = format!(
+        "POST /admin/import HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\
+         Connection: close\r\n\r\n{:x}\r\n{first}\r\n",
+        crate::helpers::ADMIN_TOKEN,
+        first.len()
+    );
+    upload
+        .write_all(head.as_bytes())
+        .await
+        .expect("half the import is sent");
+
+    // The import has a batch validated and waits for the rest: it holds no write lock
+    // (SQLite has one for the whole database), so a comment goes in now.
+    let comment = app
+        .client
+        .post(format!("{}/posts/{slug}/comments", app.address))
+        .form(&[
+            ("name", "Ada"),
+            ("email", "ada@example.com"),
+            ("body", "Meanwhile."),
+        ])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(comment.status().as_u16(), 303);
+
+    let tail = format!("{:x}\r\n{rest}\r\n0\r\n\r\n", rest.len());
+    upload
+        .write_all(tail.as_bytes())
+        .await
+        .expect("the rest is sent");
+    let mut answer = String::new();
+    upload.read_to_string(&mut answer).await.expect("an answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(r#"{"imported":1500}"#), "{answer}");
+    assert_eq!(post_count(&app).await, 30 + 1_500);
 }

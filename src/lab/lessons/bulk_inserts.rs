@@ -5,10 +5,11 @@ use sea_orm::DatabaseConnection;
 
 use super::{Comparison, Facts, Lesson, Runs, Which};
 use crate::base::error::AppError;
+use crate::base::variant::Variant;
 use crate::lab::fixtures::{delete_imported, posts_to_import};
 use crate::lab::workbench::Workbench;
 use crate::services::seed::DatasetSize;
-use crate::views::admin::import::{NewPost, naive, optimized};
+use crate::views::admin::import::{self, NewPost};
 
 pub static LESSON: Lesson = Lesson {
     slug: "bulk-inserts",
@@ -45,8 +46,12 @@ async fn insert(
     };
     let insert = |()| {
         bench.write(&import.db, async move |db| match which {
-            Which::Naive => Ok(naive::insert(db, &import.posts, Utc::now()).await?),
-            Which::Optimized => Ok(optimized::insert(db, &import.posts, Utc::now()).await?),
+            Which::Naive => {
+                Ok(import::insert(db, Variant::Naive, &import.posts, Utc::now()).await?)
+            }
+            Which::Optimized => {
+                Ok(import::insert(db, Variant::Optimized, &import.posts, Utc::now()).await?)
+            }
         })
     };
     Ok(Facts::rows(runs.time_with(reset, insert).await? as usize))

@@ -59,3 +59,27 @@ pub async fn limit(State(limits): State<Limits>, mut request: Request, next: Nex
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_import_and_its_naive_twin_get_their_own_limit_and_every_other_route_the_default() {
+        let limits = Limits {
+            default: Duration::from_secs(15),
+            import: Duration::from_secs(600),
+        };
+        assert_eq!(limits.of("/admin/import"), limits.import);
+        assert_eq!(limits.of("/naive/admin/import"), limits.import);
+        for path in [
+            "/",
+            "/admin/import/x",
+            "/admin/export.ndjson",
+            "/naive/",
+            "/importer",
+        ] {
+            assert_eq!(limits.of(path), limits.default, "{path}");
+        }
+    }
+}

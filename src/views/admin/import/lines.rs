@@ -160,6 +160,17 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_line_longer_than_a_post_can_be_is_a_413_before_it_is_all_held() {
+        let long: &'static str = "x".repeat(MAX_LINE_BYTES + 1).leak();
+        let body = chunked(&["{}\n", long, "\n{}\n"]);
+        let error = all(Lines::new(body, u64::MAX)).await.unwrap_err();
+        assert!(
+            error.public_message().contains("longer than 1 MB"),
+            "{error:?}"
+        );
+    }
+
+    #[tokio::test]
     async fn a_body_past_the_maximum_is_a_413_naming_the_setting() {
         let error = all(Lines::new(chunked(&["{}\n{}\n", "{}\n{}\n"]), 7))
             .await

@@ -106,7 +106,7 @@ async fn import(
     let imported = match rows::format(&headers)? {
         rows::Format::JsonArray => {
             let body = read_whole(body, ARRAY_MAX_BYTES).await?;
-            let posts = validate(&site.db, parse(&headers, Ok(body))?, now).await?;
+            let posts = validate(&site.db, parse(&headers, &body)?, now).await?;
             insert(&site.db, variant, &posts, now).await?
         }
         rows::Format::Ndjson => {
@@ -121,9 +121,9 @@ async fn import(
             // subtransactions PostgreSQL checks every row's visibility the slow way.
             while let Some(posts) = spooled.next_batch().await? {
                 match variant {
-                    Variant::Naive => naive::insert_in(&txn, &posts, now).await?,
+                    Variant::Naive => naive::insert(&txn, &posts, now).await?,
                     Variant::Optimized => {
-                        instrument::deliberately(optimized::insert_in(&txn, &posts, now)).await?
+                        instrument::deliberately(optimized::insert(&txn, &posts, now)).await?
                     }
                 }
             }
@@ -135,17 +135,21 @@ async fn import(
     Ok(Json(ImportReport { imported }))
 }
 
-/// `posts` written the variant's way, in a transaction of their own.
-async fn insert(
+/// `posts` written the variant's way, in a transaction of their own (a savepoint
+/// when `db` is one): all of them or none. Returns how many.
+pub async fn insert(
     db: &impl TransactionTrait,
     variant: Variant,
     posts: &[NewPost],
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
+    let txn = db::begin_write(db).await?;
     match variant {
-        Variant::Naive => naive::insert(db, posts, now).await,
-        Variant::Optimized => optimized::insert(db, posts, now).await,
+        Variant::Naive => naive::insert(&txn, posts, now).await?,
+        Variant::Optimized => optimized::insert(&txn, posts, now).await?,
     }
+    txn.commit().await?;
+    Ok(posts.len() as u64)
 }
 
 /// The whole body, or a 413 once more than `max_bytes` have arrived.

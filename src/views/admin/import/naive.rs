@@ -7,30 +7,15 @@
 //! the id is known for the tags.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr, TransactionSession,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr};
 
 use super::NewPost;
 use crate::base::entities::{post, post_tag};
-use crate::services::db;
 use crate::services::db::counters;
 
+/// Writes `posts` inside the caller's transaction (`import::insert` makes one; an
+/// NDJSON import writes every batch in its one).
 pub async fn insert(
-    db: &impl TransactionTrait,
-    posts: &[NewPost],
-    now: DateTime<Utc>,
-) -> Result<u64, DbErr> {
-    let txn = db::begin_write(db).await?;
-    insert_in(&txn, posts, now).await?;
-    txn.commit().await?;
-    Ok(posts.len() as u64)
-}
-
-/// [`insert`] inside the caller's transaction: how an import read a batch at a time
-/// writes each batch.
-pub async fn insert_in(
     txn: &impl ConnectionTrait,
     posts: &[NewPost],
     now: DateTime<Utc>,

@@ -12,29 +12,16 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    TransactionSession, TransactionTrait,
 };
 
 use super::NewPost;
 use crate::base::entities::{post, post_tag};
-use crate::services::db;
 use crate::services::db::bulk_insert::{INSERT_BATCH_ROWS, insert_batched};
 use crate::services::db::counters;
 
+/// Writes `posts` inside the caller's transaction (`import::insert` makes one; an
+/// NDJSON import writes every batch in its one).
 pub async fn insert(
-    db: &impl TransactionTrait,
-    posts: &[NewPost],
-    now: DateTime<Utc>,
-) -> Result<u64, DbErr> {
-    let txn = db::begin_write(db).await?;
-    insert_in(&txn, posts, now).await?;
-    txn.commit().await?;
-    Ok(posts.len() as u64)
-}
-
-/// [`insert`] inside the caller's transaction: how an import read a batch at a time
-/// writes each batch.
-pub async fn insert_in(
     txn: &impl ConnectionTrait,
     posts: &[NewPost],
     now: DateTime<Utc>,

@@ -1,10 +1,8 @@
 //! What the import accepts: the body's shape ([`ImportRow`], read by [`parse`]) and
 //! what validation makes of a row ([`NewPost`]).
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use serde::{Deserialize, Serialize};
@@ -142,23 +140,12 @@ fn format_of(headers: &HeaderMap) -> Option<Format> {
     }
 }
 
-/// The body as rows: a JSON array, or one JSON object per line, each an
+/// A whole body as rows: a JSON array, or one JSON object per line, each an
 /// [`ImportRow`]. Errors say where.
-pub fn parse(
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Vec<ImportRow>, AppError> {
-    let format = format(headers)?;
-    let bytes = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::PayloadTooLarge(array_too_large())
-        } else {
-            AppError::BadRequest("The request body could not be read.".to_owned())
-        }
-    })?;
-    match format {
-        Format::JsonArray => parse_array(&bytes),
-        Format::Ndjson => parse_lines(&bytes),
+pub fn parse(headers: &HeaderMap, bytes: &[u8]) -> Result<Vec<ImportRow>, AppError> {
+    match format(headers)? {
+        Format::JsonArray => parse_array(bytes),
+        Format::Ndjson => parse_lines(bytes),
     }
 }
 
