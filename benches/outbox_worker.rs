@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use perfblog::base::config::{MailSettings, WorkerSettings};
+use perfblog::base::config::WorkerSettings;
 use perfblog::lab::workbench::newest_post;
 use perfblog::services::mail::Mailer;
 use perfblog::services::mail::sink::{Behaviour, SmtpSink};
@@ -47,7 +47,7 @@ fn outbox_worker(c: &mut Criterion) {
     };
     let (target, comment) = (&target, &comment);
     let sink = SmtpSink::start(Behaviour::Accept).expect("SMTP sink");
-    let mailer = Mailer::new(&MailSettings::Smtp(sink.url())).expect("mailer");
+    let mailer = Mailer::new(&sink.mail_settings()).expect("mailer");
     let worker = Worker::new(
         db.clone(),
         mailer,

@@ -95,7 +95,7 @@ fn a_variable_set_to_nothing_counts_as_unset() {
 }
 
 /// Every setting perfblog reads, by its variable.
-const SETTINGS: [&str; 30] = [
+const SETTINGS: [&str; 31] = [
     "DATABASE_URL",
     "DATABASE_MAX_CONNECTIONS",
     "DATABASE_ACQUIRE_TIMEOUT",
@@ -104,6 +104,7 @@ const SETTINGS: [&str; 30] = [
     "BIND",
     "ADMIN_TOKEN",
     "SMTP_URL",
+    "SMTP_CA_FILE",
     "MAIL_DIR",
     "PUBLIC_URL",
     "REDIS_URL",

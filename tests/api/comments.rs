@@ -361,7 +361,7 @@ async fn claims_of_a_worker_that_died_before_sending_expire_and_each_email_arriv
     doomed.abort();
 
     let settings = fast_worker();
-    let mailer = Mailer::new(&MailSettings::Smtp(sink.url())).expect("mailer");
+    let mailer = Mailer::new(&sink.mail_settings()).expect("mailer");
     let survivor = Worker::new(app.db.clone(), mailer, settings, Arc::default());
     assert_eq!(
         survivor.deliver_due().await.expect("claims run"),
@@ -413,7 +413,7 @@ async fn several_workers_deliver_every_email_once_between_them() {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
     for _ in 0..3 {
-        let mailer = Mailer::new(&MailSettings::Smtp(sink.url())).expect("mailer");
+        let mailer = Mailer::new(&sink.mail_settings()).expect("mailer");
         let settings = perfblog::base::config::WorkerSettings {
             batch: 4,
             ..fast_worker()

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use perfblog::base::config::MailSettings;
 use perfblog::base::entities::outbox_message::{self, Status};
 use perfblog::base::instrument::count_queries;
 use perfblog::services::mail::Mailer;
@@ -119,7 +118,7 @@ async fn a_message_the_server_keeps_refusing_ends_dead_and_the_admin_page_shows_
     settings.retry.max_attempts = 3;
     settings.retry.base_delay = Duration::ZERO;
     settings.retry.max_delay = Duration::ZERO;
-    let mailer = Mailer::new(&MailSettings::Smtp(sink.url())).expect("mailer");
+    let mailer = Mailer::new(&sink.mail_settings()).expect("mailer");
     let worker = Worker::new(app.db.clone(), mailer, settings, Arc::default());
     for _ in 0..5 {
         worker.deliver_due().await.expect("runs");

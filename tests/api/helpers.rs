@@ -6,8 +6,8 @@ use indicatif::ProgressBar;
 use perfblog::app::startup::Application;
 use perfblog::base::config::{
     AdminToken, CacheSettings, CommentRate, Config, ConnectionTimeouts, DatabaseUrl, Inspection,
-    MailSettings, NaiveRoutes, PageCacheSettings, PerfRecording, RetryPolicy, StandbySettings,
-    WorkerSettings,
+    MailSettings, NaiveRoutes, PageCacheSettings, PerfRecording, RetryPolicy, SmtpUrl,
+    StandbySettings, WorkerSettings,
 };
 use perfblog::base::entities::post;
 use perfblog::services::cache::{FragmentCache, PageCache};
@@ -44,6 +44,8 @@ pub struct TestApp {
 /// which cache (default: Redis at `TEST_REDIS_URL` if set, else in process).
 pub struct TestOptions {
     pub smtp_url: Option<String>,
+    /// `SMTP_CA_FILE`: a certificate authority the SMTP server's certificate chains to.
+    pub smtp_ca_file: Option<std::path::PathBuf>,
     pub worker: Option<WorkerSettings>,
     pub cache: Option<CacheSettings>,
     /// Tests post many comments from one address: by default the limit is out of reach.
@@ -78,6 +80,7 @@ impl Default for TestOptions {
         let plenty = std::num::NonZeroU32::new(100_000).expect("non-zero");
         Self {
             smtp_url: None,
+            smtp_ca_file: None,
             worker: Some(fast_worker()),
             cache: None,
             comment_rate: CommentRate {
@@ -214,7 +217,10 @@ async fn launch(
         standbys: options.standbys,
         admin_token: Some(AdminToken::parse(ADMIN_TOKEN).expect("valid token")),
         mail: match options.smtp_url {
-            Some(url) => MailSettings::Smtp(url),
+            Some(url) => MailSettings::Smtp {
+                server: SmtpUrl::parse(&url).expect("a test SMTP URL"),
+                ca_file: options.smtp_ca_file,
+            },
             None => MailSettings::Folder(mail_dir.path().to_owned()),
         },
         public_url: Some("http://blog.test".to_owned()),

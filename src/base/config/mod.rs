@@ -12,6 +12,7 @@
 //! (`db`, `cache`, `mail`, the rate limit, the lab), and it imports none of them.
 
 mod sections;
+mod smtp;
 mod values;
 
 use std::net::SocketAddr;
@@ -27,10 +28,11 @@ pub use sections::{
     PageCacheSettings, PerfRecording, RecordPolicy, RetryPolicy, SITEMAP_URLS_PER_FILE,
     StandbySettings, WorkerSettings,
 };
+pub use smtp::{SmtpLogin, SmtpSecurity, SmtpUrl};
 pub use values::{AdminToken, Backend, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_DATABASE_URL, DatabaseUrl};
 use values::{
-    http_url, redis_url, replaced_by_trusted_proxies, seconds, setting, smtp_url, socket_address,
-    switch, whole_number,
+    http_url, redis_url, replaced_by_trusted_proxies, seconds, setting, socket_address, switch,
+    whole_number,
 };
 
 /// What the program runs with: each module's part of the settings.
@@ -181,10 +183,16 @@ pub struct Settings {
     #[arg(long, env = "TRUSTED_PROXIES", global = true, value_name = "N", default_value = "0",
           value_parser = setting(|raw| whole_number::<usize>(raw, 0, 10)))]
     pub trusted_proxies: usize,
-    /// The SMTP server for notifications: smtp://host:port. Unset: .eml files in MAIL_DIR.
+    /// The SMTP server for notifications: smtps://user:password@host:465 (TLS),
+    /// smtp://user:password@host:587?tls=required (STARTTLS) or smtp://host:port (no TLS,
+    /// no login except on loopback). Unset: .eml files in MAIL_DIR.
     #[arg(long, env = "SMTP_URL", global = true, hide_env_values = true, value_name = "URL",
-          value_parser = setting(smtp_url))]
-    pub smtp_url: Option<String>,
+          value_parser = setting(SmtpUrl::parse))]
+    pub smtp_url: Option<SmtpUrl>,
+    /// A PEM file of certificate authorities the SMTP server's certificate may chain to,
+    /// besides the public ones built in (a company's own CA).
+    #[arg(long, env = "SMTP_CA_FILE", global = true, value_name = "FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
     /// Where .eml files go when SMTP_URL is unset.
     #[arg(long, env = "MAIL_DIR", global = true, value_name = "DIR",
           default_value = DEFAULT_MAIL_DIR)]
@@ -320,7 +328,10 @@ impl Settings {
             standbys,
             admin_token: self.admin_token,
             mail: match self.smtp_url {
-                Some(url) => MailSettings::Smtp(url),
+                Some(server) => MailSettings::Smtp {
+                    server,
+                    ca_file: self.smtp_ca_file,
+                },
                 None => MailSettings::Folder(self.mail_dir),
             },
             public_url: self.public_url,
@@ -454,7 +465,10 @@ mod tests {
         );
         assert_eq!(
             config.mail,
-            MailSettings::Smtp("smtp://mailpit:1025".into())
+            MailSettings::Smtp {
+                server: SmtpUrl::parse("smtp://mailpit:1025").unwrap(),
+                ca_file: None
+            }
         );
         assert!(matches!(config.cache, CacheSettings::Redis { .. }));
         assert!(!config.page_cache.enabled);

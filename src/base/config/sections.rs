@@ -6,6 +6,8 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::smtp::SmtpUrl;
+
 /// Views are written about once a second: what a crash can lose.
 pub const DEFAULT_VIEW_FLUSH: Duration = Duration::from_secs(1);
 
@@ -25,8 +27,12 @@ pub const DEFAULT_LAB_WAIT: Duration = Duration::from_secs(20);
 /// Where mail goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MailSettings {
-    /// `smtp://host:port` (no TLS: a local relay such as Mailpit).
-    Smtp(String),
+    /// An SMTP server (`SMTP_URL`), trusting the certificate authorities in `ca_file`
+    /// (PEM) besides the usual public ones.
+    Smtp {
+        server: SmtpUrl,
+        ca_file: Option<PathBuf>,
+    },
     /// One `.eml` file per message in this folder.
     Folder(PathBuf),
 }

@@ -95,16 +95,6 @@ pub fn socket_address(raw: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("`{raw}` is not an address and port, such as 127.0.0.1:3000"))
 }
 
-pub fn smtp_url(raw: &str) -> Result<String, String> {
-    let url = Url::parse(raw.trim()).map_err(|error| format!("it is not a URL ({error})"))?;
-    if url.scheme() != "smtp" || url.host_str().is_none_or(str::is_empty) {
-        return Err(
-            "use smtp://host:port (plain SMTP, as Mailpit or a local relay speaks it)".to_owned(),
-        );
-    }
-    Ok(raw.trim().to_owned())
-}
-
 pub fn redis_url(raw: &str) -> Result<String, String> {
     let url = Url::parse(raw.trim()).map_err(|error| format!("it is not a URL ({error})"))?;
     if !matches!(url.scheme(), "redis" | "rediss") || url.host_str().is_none_or(str::is_empty) {
@@ -386,14 +376,7 @@ mod tests {
     }
 
     #[test]
-    fn smtp_redis_and_public_urls_are_checked() {
-        assert!(smtp_url("smtp://127.0.0.1:1025").is_ok());
-        assert!(
-            smtp_url("http://mailpit:8025")
-                .unwrap_err()
-                .contains("smtp://")
-        );
-        assert!(smtp_url("mailpit:1025").is_err());
+    fn redis_and_public_urls_are_checked() {
         assert_eq!(
             http_url("https://blog.example/").unwrap(),
             "https://blog.example"

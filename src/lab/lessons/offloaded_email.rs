@@ -7,7 +7,6 @@ use chrono::Utc;
 use sea_orm::DatabaseConnection;
 
 use super::{Comparison, Facts, Lesson, Runs, Which};
-use crate::base::config::MailSettings;
 use crate::base::error::AppError;
 use crate::lab::workbench::{Workbench, newest_post};
 use crate::services::mail::Mailer;
@@ -82,7 +81,7 @@ async fn comment(bench: &Workbench, delay_ms: Option<u64>) -> Result<Comment, Ap
     let delay = delay_ms.map_or(SMTP_DELAY, Duration::from_millis);
     let server = SmtpSink::start(Behaviour::Slow(delay))
         .map_err(|error| anyhow::Error::new(error).context("starting the lab's SMTP server"))?;
-    let mailer = Mailer::new(&MailSettings::Smtp(server.url()))?;
+    let mailer = Mailer::new(&server.mail_settings())?;
     let comment = NewComment {
         name: "Lab visitor".to_owned(),
         email: "lab@example.com".to_owned(),

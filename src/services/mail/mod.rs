@@ -1,26 +1,20 @@
 //! Email: building the comment notification, and the two ways to deliver it — SMTP
-//! (`SMTP_URL`, Mailpit in docker compose) or `.eml` files in a folder (the embedded
+//! (`SMTP_URL`: Mailpit in docker compose, or a provider over TLS; [`smtp`]) or `.eml` files in a folder (the embedded
 //! default). [`outbox`] and [`worker`] are the optimized path: queue in the database,
 //! deliver in the background.
 
 pub mod outbox;
 pub mod sink;
+mod smtp;
 pub mod worker;
-
-use std::time::Duration;
 
 use anyhow::Context;
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
-use lettre::transport::smtp::client::AsyncSmtpConnection;
-use lettre::transport::smtp::extension::ClientId;
 use lettre::{Address, AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
-use tokio::net::TcpStream;
 
 use crate::base::config::MailSettings;
-
-/// How long one SMTP conversation may take before it counts as failed.
-const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
+pub use smtp::SmtpServer;
 
 /// The sender of every email.
 pub const FROM: &str = "perfblog <notifications@perfblog.localhost>";
@@ -32,62 +26,13 @@ pub enum Mailer {
     Folder(AsyncFileTransport<Tokio1Executor>),
 }
 
-/// One SMTP conversation per message, with lettre's client over a socket that has
-/// `TCP_NODELAY` set.
-///
-/// lettre's `AsyncSmtpTransport` writes a message and its final `.` in two writes on a
-/// socket with Nagle's algorithm on; the second write then waits for the server's
-/// delayed ACK — 40 ms on Linux, for every email (what that cost the naive comment and
-/// the worker: docs/measurement-log.md, "SMTP with and without TCP_NODELAY"). Connecting
-/// ourselves and handing lettre the socket removes that wait.
-#[derive(Clone, Debug)]
-pub struct SmtpServer {
-    host: String,
-    port: u16,
-}
-
-impl SmtpServer {
-    async fn send(&self, message: Message) -> Result<(), String> {
-        let envelope = message.envelope().clone();
-        let bytes = message.formatted();
-        let conversation = async {
-            let stream = TcpStream::connect((self.host.as_str(), self.port))
-                .await
-                .map_err(|e| format!("cannot connect to {}:{}: {e}", self.host, self.port))?;
-            stream.set_nodelay(true).map_err(|e| e.to_string())?;
-            let mut smtp =
-                AsyncSmtpConnection::connect_with_transport(Box::new(stream), &ClientId::default())
-                    .await
-                    .map_err(|e| e.to_string())?;
-            smtp.send(&envelope, &bytes)
-                .await
-                .map_err(|e| e.to_string())?;
-            // The message is accepted; a failed goodbye changes nothing.
-            let _ = smtp.quit().await;
-            Ok(())
-        };
-        tokio::time::timeout(SMTP_TIMEOUT, conversation)
-            .await
-            .map_err(|_| format!("the SMTP server did not answer within {SMTP_TIMEOUT:?}"))?
-    }
-}
-
 impl Mailer {
     pub fn new(settings: &MailSettings) -> anyhow::Result<Self> {
         match settings {
-            MailSettings::Smtp(url) => {
-                let parsed = url::Url::parse(url)
-                    .with_context(|| format!("SMTP_URL `{url}` is not a URL"))?;
-                let host = parsed
-                    .host_str()
-                    .with_context(|| format!("SMTP_URL `{url}` has no host"))?;
-                // Plain SMTP, as Mailpit and local relays speak it; perfblog is built
-                // without a TLS stack.
-                Ok(Mailer::Smtp(SmtpServer {
-                    host: host.to_owned(),
-                    port: parsed.port().unwrap_or(25),
-                }))
-            }
+            MailSettings::Smtp { server, ca_file } => Ok(Mailer::Smtp(SmtpServer::new(
+                server.clone(),
+                ca_file.as_deref(),
+            )?)),
             MailSettings::Folder(dir) => {
                 std::fs::create_dir_all(dir).with_context(|| {
                     format!("could not create the mail folder {}", dir.display())
@@ -99,11 +44,7 @@ impl Mailer {
 
     pub async fn send(&self, message: Message) -> Result<(), String> {
         match self {
-            Mailer::Smtp(smtp) => smtp
-                .send(message)
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string()),
+            Mailer::Smtp(smtp) => smtp.send(message.envelope(), &message.formatted()).await,
             Mailer::Folder(folder) => folder
                 .send(message)
                 .await
