@@ -2,6 +2,8 @@
 
 /// The command line: `serve` (default), `migrate`, `seed`, `worker`, `recount`.
 pub mod cli;
+/// The program's start: log, runtime, command line, exit status.
+pub mod entry;
 /// Operations: `/healthz` and `/metrics`.
 pub mod ops;
 /// The request recorder and its history: `X-Request-Id`, `/_perf/requests`, the
