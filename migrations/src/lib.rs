@@ -11,6 +11,7 @@ mod m20261125_000002_email_outbox;
 pub mod m20261126_000003_title_trigram_index;
 mod m20261127_000004_denormalized_counters;
 pub mod m20261206_000005_tag_page_index;
+mod m20261206_000006_commenter_identity;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_title_trigram_index::Migration),
             Box::new(m20261127_000004_denormalized_counters::Migration),
             Box::new(m20261206_000005_tag_page_index::Migration),
+            Box::new(m20261206_000006_commenter_identity::Migration),
         ]
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use perfblog::base::config::MailSettings;
-use perfblog::base::entities::{comment, outbox_message, post};
+use perfblog::base::entities::{comment, outbox_message, post, user};
 use perfblog::services::mail::Mailer;
 use perfblog::services::mail::outbox;
 use perfblog::services::mail::worker::Worker;
@@ -96,6 +96,81 @@ async fn a_comment_is_stored_shown_escaped_and_the_page_redirects_back_to_it() {
     assert!(page.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
     assert!(!page.contains("<script>alert(1)"));
     assert!(page.contains("Plain &#38; simple"));
+}
+
+#[tokio::test]
+async fn a_comment_shows_the_name_its_writer_typed_under_anyones_address_and_never_the_address() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let post = app.first_published().await;
+    let author = user::Entity::find_by_id(post.author_id)
+        .one(&app.db)
+        .await
+        .expect("loads")
+        .expect("the post has an author");
+
+    for prefix in ["", "/naive"] {
+        let response = app
+            .client
+            .post(format!(
+                "{}{prefix}/posts/{}/comments",
+                app.address, post.slug
+            ))
+            .form(&[
+                ("name", "Mallory Impostor"),
+                ("email", author.email.as_str()),
+                ("body", "Trust me, I wrote this post."),
+            ])
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(response.status(), 303, "{prefix}");
+    }
+
+    for prefix in ["", "/naive"] {
+        let page = app
+            .get_page(&format!("{prefix}/posts/{}", post.slug))
+            .await
+            .body;
+        let comments = page
+            .split("class=\"comment-list\"")
+            .nth(1)
+            .expect("a list of comments");
+        let newest_two: Vec<&str> = comments
+            .split("<span class=\"author\">")
+            .skip(1)
+            .take(2)
+            .map(|rest| rest.split('<').next().unwrap_or_default())
+            .collect();
+        assert_eq!(newest_two, ["Mallory Impostor"; 2], "{prefix}");
+        assert!(
+            !page.contains(&author.email),
+            "{prefix}: the address is shown"
+        );
+    }
+    // The address's account keeps its name and stays the author an import names by it.
+    let account = user::Entity::find_by_id(author.id)
+        .one(&app.db)
+        .await
+        .expect("loads")
+        .expect("still there");
+    assert_eq!(account.name, author.name);
+    let imported = app
+        .admin_post_json(
+            "/admin/import",
+            serde_json::json!([{"title": "Imported by address", "body": "Body.",
+                "author_email": author.email, "tags": ["rust"], "status": "published"}])
+            .to_string(),
+        )
+        .await;
+    assert_eq!(imported.status, 200, "{}", imported.body);
+    let newest = post::Entity::find()
+        .filter(post::Column::Title.eq("Imported by address"))
+        .one(&app.db)
+        .await
+        .expect("loads")
+        .expect("imported");
+    assert_eq!(newest.author_id, author.id);
 }
 
 #[tokio::test]

@@ -142,8 +142,9 @@ impl CommentTarget {
     }
 }
 
-/// Stores the comment under the commenter's user (created on a first comment from
-/// that email address), and adds it to the post's `comment_count`. Four statements,
+/// Stores the comment under the commenter's user — the name typed at the address typed
+/// (created on its first comment), so an address never lends a comment another
+/// person's name — and adds it to the post's `comment_count`. Four statements,
 /// to run in a transaction; both variants run exactly these.
 pub async fn insert_comment(
     db: &impl ConnectionTrait,
@@ -158,7 +159,7 @@ pub async fn insert_comment(
         ..Default::default()
     })
     .on_conflict(
-        OnConflict::column(user::Column::Email)
+        OnConflict::columns([user::Column::Email, user::Column::Name])
             .do_nothing()
             .to_owned(),
     )
@@ -168,6 +169,7 @@ pub async fn insert_comment(
         .select_only()
         .column(user::Column::Id)
         .filter(user::Column::Email.eq(comment.email.as_str()))
+        .filter(user::Column::Name.eq(comment.name.as_str()))
         .into_tuple()
         .one(db)
         .await?

@@ -180,10 +180,14 @@ impl Lookups {
         slugs: &[String],
     ) -> Result<Self, DbErr> {
         let emails: HashSet<&str> = rows.iter().map(|row| row.author_email.trim()).collect();
+        // An address's account is its first user: a commenter who typed the address
+        // under another name is a later one, and never an author.
         let authors = user::Entity::find()
             .select_only()
-            .columns([user::Column::Email, user::Column::Id])
+            .column(user::Column::Email)
+            .column_as(user::Column::Id.min(), "id")
             .filter(user::Column::Email.is_in(emails))
+            .group_by(user::Column::Email)
             .into_tuple::<(String, i32)>()
             .all(db)
             .await?;
