@@ -9,6 +9,8 @@ use crate::report::{self, Report};
 
 /// What a figure region's name starts with.
 const FIG: &str = "fig.";
+/// What a quote of the measurement log is named by: `log.first-build`.
+const LOG: &str = "log.";
 
 /// What a figure region names: one value of one figure of the report.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,6 +116,24 @@ pub fn fill(text: &str, report: &Report) -> Result<String, Vec<String>> {
     } else {
         Err(problems)
     }
+}
+
+/// Regions named `log.…`: figures a page quotes from the measurement log, as
+/// `(name, text)`. The log holds each once, in a region of the same name, beside the
+/// machine and the day it was measured on.
+pub fn log_quotes(text: &str) -> Vec<(String, String)> {
+    let mut quotes = Vec::new();
+    let mut rest = text;
+    while let Some(region) = next_region(rest) {
+        if region.name.starts_with(LOG) {
+            quotes.push((
+                region.name.to_owned(),
+                rest[region.inside.clone()].to_owned(),
+            ));
+        }
+        rest = &rest[region.end..];
+    }
+    quotes
 }
 
 /// A generated region in a text: `<!-- {name}:start -->` … `<!-- {name}:end -->`.

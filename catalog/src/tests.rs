@@ -229,6 +229,27 @@ fn no_figure_is_typed_by_hand_outside_the_measurement_log() {
     );
 }
 
+/// A figure the README or a doc quotes from the measurement log
+/// (`<!-- log.name:start -->`) is the log's own, word for word.
+#[test]
+fn every_quote_of_the_measurement_log_is_the_logs_own() {
+    let log: Vec<(String, String)> = figures::log_quotes(&read(&root().join(MEASUREMENT_LOG)));
+    for file in markdown_files() {
+        if file.ends_with(MEASUREMENT_LOG) {
+            continue;
+        }
+        for quote in figures::log_quotes(&read(&file)) {
+            assert!(
+                log.contains(&quote),
+                "{}: `{}` says {:?}, which {MEASUREMENT_LOG} does not",
+                file.display(),
+                quote.0,
+                quote.1
+            );
+        }
+    }
+}
+
 /// A folder that is not there, or a file that does not read, is an error naming it.
 #[test]
 fn a_missing_folder_or_a_broken_file_is_an_error_that_names_it() {
