@@ -41,6 +41,18 @@ async fn outbox_after(app: &TestApp, attempts: i32) -> outbox_message::Model {
     }
 }
 
+/// The email stayed in the outbox, for a certificate the app would not trust, and the
+/// server got neither the login nor the message.
+async fn refused_for_its_certificate(app: &TestApp, server: &TlsSink) {
+    let row = outbox_after(app, 2).await;
+    assert_eq!(row.status, Status::Pending, "kept, to be retried");
+    let error = row.last_error.unwrap_or_default();
+    assert!(error.contains("certificate"), "{error}");
+    assert!(!error.contains("s3cret"), "{error}");
+    let received = server.received();
+    assert!(received.logins.is_empty() && received.messages.is_empty());
+}
+
 #[tokio::test]
 async fn over_starttls_nothing_but_ehlo_and_starttls_is_sent_before_encryption_then_the_login_and_the_email()
  {
@@ -93,13 +105,17 @@ async fn a_server_whose_certificate_chains_to_no_trusted_authority_gets_neither_
     // No SMTP_CA_FILE: the test's authority is not among the public ones built in.
     let app = app_mailing(url, None).await;
 
-    let row = outbox_after(&app, 2).await;
-    assert_eq!(row.status, Status::Pending, "kept, to be retried");
-    let error = row.last_error.unwrap_or_default();
-    assert!(error.contains("certificate"), "{error}");
-    assert!(!error.contains("s3cret"), "{error}");
-    let received = server.received();
-    assert!(received.logins.is_empty() && received.messages.is_empty());
+    refused_for_its_certificate(&app, &server).await;
+}
+
+#[tokio::test]
+async fn a_trusted_certificate_for_another_name_than_the_urls_host_gets_nothing() {
+    let server = TlsSink::start(Tls::Implicit);
+    // The certificate names `localhost`; the URL says 127.0.0.1.
+    let url = format!("smtps://notify:s3cret@127.0.0.1:{}", server.port);
+    let app = app_mailing(url, Some(server.ca_file.clone())).await;
+
+    refused_for_its_certificate(&app, &server).await;
 }
 
 #[tokio::test]

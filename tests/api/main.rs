@@ -41,6 +41,7 @@ mod pooling;
 mod post_detail;
 mod post_list;
 mod read_replicas;
+mod schema_migrations;
 mod seed;
 mod sitemap;
 mod smtp_sink;

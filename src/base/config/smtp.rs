@@ -111,7 +111,12 @@ impl fmt::Display for SmtpUrl {
             SmtpSecurity::StartTls => "?tls=required",
             SmtpSecurity::Plain | SmtpSecurity::Tls => "",
         };
-        write!(f, "{scheme}://{user}{}:{}{tls}", self.host, self.port)
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        write!(f, "{scheme}://{user}{host}:{}{tls}", self.port)
     }
 }
 
@@ -128,7 +133,12 @@ fn security(url: &Url) -> Result<SmtpSecurity, String> {
         ("smtp", None) => Ok(SmtpSecurity::Plain),
         ("smtp", Some("required")) => Ok(SmtpSecurity::StartTls),
         ("smtps", None) => Ok(SmtpSecurity::Tls),
-        ("smtp" | "smtps", Some(other)) => Err(format!(
+        ("smtps", Some(_)) => Err(
+            "smtps:// is TLS from the first byte already: drop its `tls=` (which asks for \
+             STARTTLS on smtp://)"
+                .to_owned(),
+        ),
+        ("smtp", Some(other)) => Err(format!(
             "`tls={other}` is not understood: `tls=required` (STARTTLS) is the one value; \
              opportunistic STARTTLS is not offered, since anyone on the path can strip it"
         )),
@@ -208,6 +218,16 @@ mod tests {
                 .contains("smtps://")
         );
         assert!(SmtpUrl::parse("mailpit:1025").is_err());
+        assert!(
+            SmtpUrl::parse("smtps://h?tls=required")
+                .unwrap_err()
+                .contains("already")
+        );
+        let v6 = SmtpUrl::parse("smtp://[::1]:1025").unwrap();
+        assert_eq!(
+            (v6.host.as_str(), v6.to_string()),
+            ("::1", "smtp://[::1]:1025".to_owned())
+        );
         let opportunistic = SmtpUrl::parse("smtp://h?tls=opportunistic").unwrap_err();
         assert!(opportunistic.contains("tls=required"), "{opportunistic}");
         assert!(

@@ -6,8 +6,9 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
+    /// With `email`, unique as a pair: an address may be several commenters, each
+    /// shown by the name they typed (migration `m20261206_000006_commenter_identity`).
     pub name: String,
-    #[sea_orm(unique)]
     pub email: String,
     pub created_at: DateTimeUtc,
     #[sea_orm(has_many)]

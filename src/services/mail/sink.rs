@@ -21,8 +21,12 @@ use crate::base::config::{MailSettings, SmtpUrl};
 /// Messages kept for [`SmtpSink::messages`]; older ones are dropped.
 const KEEP: usize = 1000;
 
-/// How long a connection may stay silent before the sink hangs up.
+/// How long a connection may stay silent (or not read) before the sink hangs up.
 const IDLE: Duration = Duration::from_secs(60);
+
+/// The longest line the sink reads: SMTP's own limit is 1,000 bytes; a client sending
+/// more without a line break is cut off rather than held in memory.
+const MAX_LINE: u64 = 64 * 1024;
 
 /// How the sink answers each message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,7 +147,11 @@ pub fn converse<S: Read + Write, H: Handler>(
     let mut line = Vec::new();
     loop {
         line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
+        if (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line)? == 0 {
+            return Ok(None);
+        }
+        if !line.ends_with(b"\n") {
+            // Longer than any SMTP line, or the client left mid-line.
             return Ok(None);
         }
         on_line(&line);
@@ -173,6 +181,7 @@ fn serve_plain(
     behaviour: Behaviour,
 ) -> io::Result<()> {
     stream.set_read_timeout(Some(IDLE))?;
+    stream.set_write_timeout(Some(IDLE))?;
     let mut session = SessionBuilder::new("sink.localhost")
         .build(peer(&stream), Recorder::new(received, behaviour));
     reply(&mut stream, &session.greeting())?;
@@ -196,7 +205,12 @@ impl SmtpSink {
         std::thread::Builder::new()
             .name(format!("smtp-sink-{port}"))
             .spawn(move || {
-                for stream in listener.incoming().flatten() {
+                for stream in listener.incoming() {
+                    let Ok(stream) = stream else {
+                        // Out of file descriptors, say: wait rather than spin.
+                        std::thread::sleep(Duration::from_millis(100));
+                        continue;
+                    };
                     let received = shared.clone();
                     // A client the sink cannot serve (out of threads) is hung up on.
                     let _ = std::thread::Builder::new()

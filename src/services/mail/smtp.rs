@@ -59,6 +59,11 @@ impl SmtpServer {
     /// rather than the first email.
     pub fn new(url: SmtpUrl, ca_file: Option<&Path>) -> anyhow::Result<Self> {
         let extra_roots = match ca_file {
+            Some(path) if url.security == SmtpSecurity::Plain => anyhow::bail!(
+                "SMTP_CA_FILE {} is set, but SMTP_URL asks for no TLS: use smtps:// or \
+                 ?tls=required, or unset SMTP_CA_FILE",
+                path.display()
+            ),
             Some(path) => certificate_authorities(path)?,
             None => Vec::new(),
         };
