@@ -48,9 +48,19 @@ pub async fn send_comment(app: &TestApp, path: &str, body: &str) -> reqwest::Res
 
 /// The comment form for `path`, as Grace Hopper, ready to send (or to add a header to).
 pub fn comment_form(app: &TestApp, path: &str, body: &str) -> reqwest::RequestBuilder {
+    comment_form_as(app, path, ("Grace Hopper", "grace@example.com"), body)
+}
+
+/// The comment form for `path`, signed with this name and address.
+pub fn comment_form_as(
+    app: &TestApp,
+    path: &str,
+    (name, email): (&str, &str),
+    body: &str,
+) -> reqwest::RequestBuilder {
     app.client.post(format!("{}{path}", app.address)).form(&[
-        ("name", "Grace Hopper"),
-        ("email", "grace@example.com"),
+        ("name", name),
+        ("email", email),
         ("body", body),
     ])
 }
@@ -72,17 +82,8 @@ async fn a_comment_is_stored_shown_escaped_and_the_page_redirects_back_to_it() {
         ("", "<script>alert(1)</script>"),
         ("/naive", "Plain & simple"),
     ] {
-        let response = app
-            .client
-            .post(format!(
-                "{}{prefix}/posts/{}/comments",
-                app.address, post.slug
-            ))
-            .form(&[
-                ("name", "Grace"),
-                ("email", "grace@example.com"),
-                ("body", body),
-            ])
+        let path = format!("{prefix}/posts/{}/comments", post.slug);
+        let response = comment_form_as(&app, &path, ("Grace", "grace@example.com"), body)
             .send()
             .await
             .expect("answered");
@@ -110,17 +111,9 @@ async fn a_comment_shows_the_name_its_writer_typed_under_anyones_address_and_nev
         .expect("the post has an author");
 
     for prefix in ["", "/naive"] {
-        let response = app
-            .client
-            .post(format!(
-                "{}{prefix}/posts/{}/comments",
-                app.address, post.slug
-            ))
-            .form(&[
-                ("name", "Mallory Impostor"),
-                ("email", author.email.as_str()),
-                ("body", "Trust me, I wrote this post."),
-            ])
+        let path = format!("{prefix}/posts/{}/comments", post.slug);
+        let signed = ("Mallory Impostor", author.email.as_str());
+        let response = comment_form_as(&app, &path, signed, "Trust me, I wrote this post.")
             .send()
             .await
             .expect("answered");

@@ -4,10 +4,11 @@ use chrono::{DateTime, Utc};
 use perfblog::base::entities::post;
 use perfblog::base::instrument::count_queries;
 use perfblog::base::variant::Variant;
-use perfblog::views::admin::import::{self, ImportRow};
+use perfblog::views::admin::import::{self, ImportRow, NewPost};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::json;
 
+use crate::comments;
 use crate::helpers::{SMALL, TestApp, TestOptions, snapshot, spawn_app, spawn_app_with};
 
 fn fixed_now() -> DateTime<Utc> {
@@ -125,6 +126,16 @@ async fn naive_and_optimized_imports_leave_the_same_rows() {
     assert_eq!(snapshot(&a.db).await, snapshot(&b.db).await);
 }
 
+/// The statements `variant` sends to insert `posts` into a freshly seeded database.
+async fn statements_inserting(variant: Variant, posts: &[NewPost]) -> u32 {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let (inserted, counted) =
+        count_queries(import::insert(&app.db, variant, posts, fixed_now())).await;
+    inserted.expect("inserted");
+    counted.statements
+}
+
 #[tokio::test]
 async fn the_optimized_import_runs_the_same_statements_for_5_and_50_rows_and_the_naive_one_grows() {
     for count in [5, 50] {
@@ -133,31 +144,16 @@ async fn the_optimized_import_runs_the_same_statements_for_5_and_50_rows_and_the
         let valid = import::validate(&app.db, rows(posts_json(count)), fixed_now())
             .await
             .expect("valid");
-        let (_, fast) = count_queries(import::insert(
-            &app.db,
-            Variant::Optimized,
-            &valid,
-            fixed_now(),
-        ))
-        .await;
-
-        let other = spawn_app().await;
-        other.seed(SMALL).await;
-        let (_, slow) = count_queries(import::insert(
-            &other.db,
-            Variant::Naive,
-            &valid,
-            fixed_now(),
-        ))
-        .await;
+        let fast = statements_inserting(Variant::Optimized, &valid).await;
+        let slow = statements_inserting(Variant::Naive, &valid).await;
 
         assert_eq!(
-            fast.statements, 4,
+            fast, 4,
             "posts INSERT, ids SELECT, tags INSERT, tag counters UPDATE for {count}"
         );
         let published = count.div_ceil(2);
         assert_eq!(
-            slow.statements as usize,
+            slow as usize,
             count * 3 + published * 2,
             "one post and two tags a row, and two tag counters a published row"
         );
@@ -467,14 +463,8 @@ async fn a_comment_posted_while_an_ndjson_import_is_still_arriving_is_taken() {
 
     // The import has a batch validated and waits for the rest: it holds no write lock
     // (SQLite has one for the whole database), so a comment goes in now.
-    let comment = app
-        .client
-        .post(format!("{}/posts/{slug}/comments", app.address))
-        .form(&[
-            ("name", "Ada"),
-            ("email", "ada@example.com"),
-            ("body", "Meanwhile."),
-        ])
+    let path = format!("/posts/{slug}/comments");
+    let comment = comments::comment_form_as(&app, &path, ("Ada", "ada@example.com"), "Meanwhile.")
         .send()
         .await
         .expect("answered");

@@ -212,3 +212,36 @@ impl AsyncWrite for Encrypted {
         Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(url: &str, ca_file: Option<&Path>) -> anyhow::Result<SmtpServer> {
+        SmtpServer::new(SmtpUrl::parse(url).expect("a URL"), ca_file)
+    }
+
+    #[test]
+    fn a_ca_file_is_refused_with_a_url_that_asks_for_no_tls_or_without_a_certificate() {
+        let dir = tempfile::tempdir().expect("a folder");
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "").expect("written");
+        let plain = server("smtp://relay.example.com:25", Some(&empty))
+            .err()
+            .expect("refused");
+        assert!(plain.to_string().contains("asks for no TLS"), "{plain:#}");
+        let none = server("smtps://u:p@smtp.example.com", Some(&empty))
+            .err()
+            .expect("refused");
+        assert!(
+            none.to_string().contains("holds no certificate"),
+            "{none:#}"
+        );
+        let missing = dir.path().join("missing.pem");
+        let gone = server("smtps://u:p@smtp.example.com", Some(&missing))
+            .err()
+            .expect("refused");
+        assert!(format!("{gone:#}").contains("missing.pem"), "{gone:#}");
+        assert!(server("smtps://u:p@smtp.example.com", None).is_ok());
+    }
+}
