@@ -43,13 +43,13 @@ pub fn runtime() -> Runtime {
         .expect("a tokio runtime for the benches")
 }
 
-/// Connects, migrates and makes sure the standard dataset is there.
+/// Migrates, connects and makes sure the standard dataset is there.
 pub fn standard_database(runtime: &Runtime) -> BenchDatabase {
     let raw = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| SQLITE_BENCH_URL.to_owned());
     let url = DatabaseUrl::parse(&raw)
         .unwrap_or_else(|problem| panic!("BENCH_DATABASE_URL cannot be used: {problem}"));
     runtime.block_on(async {
-        let db = perfblog::services::db::connect(&url)
+        perfblog::services::db::migrate(&url)
             .await
             .unwrap_or_else(|error| {
                 panic!(
@@ -57,9 +57,9 @@ pub fn standard_database(runtime: &Runtime) -> BenchDatabase {
                  `createdb -h 127.0.0.1 -U postgres perfblog_bench`)"
                 )
             });
-        perfblog::services::db::migrate(&db)
+        let db = perfblog::services::db::connect(&url)
             .await
-            .expect("migrations apply");
+            .unwrap_or_else(|error| panic!("{error:#}"));
         if !holds_standard_dataset(&db).await {
             eprintln!(
                 "Seeding the standard dataset into {} (once)…",

@@ -115,8 +115,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Worker) => startup::run_worker_until_stopped(&config).await,
         Some(Command::Migrate) => {
-            let db = db::connect(&config.database).await?;
-            db::migrate(&db).await?;
+            db::migrate(&config.database).await?;
             println!("Migrations applied to {}.", config.database.redacted());
             Ok(())
         }
@@ -127,8 +126,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// `perfblog recount`: one statement per counter, in one transaction.
 async fn recount_command(config: &Config) -> anyhow::Result<()> {
+    db::migrate(&config.database).await?;
     let db = db::connect(&config.database).await?;
-    db::migrate(&db).await?;
     let txn = db::begin_write(&db).await?;
     let drift = counters::recount(&txn)
         .await
@@ -147,8 +146,8 @@ async fn recount_command(config: &Config) -> anyhow::Result<()> {
 
 /// `perfblog seed`: migrates, then writes the dataset (or says why not).
 async fn seed_command(config: &Config, args: SeedArgs) -> anyhow::Result<()> {
+    db::migrate(&config.database).await?;
     let db = db::connect(&config.database).await?;
-    db::migrate(&db).await?;
     let size = DatasetSize {
         users: args.users,
         tags: args.tags,

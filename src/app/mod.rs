@@ -11,7 +11,7 @@ pub mod ops;
 pub mod perf;
 /// The pages' routes, each page served twice.
 pub mod routes;
-/// Start-up in one place: connect, migrate, bind, build the router, serve.
+/// Start-up in one place: migrate, connect, bind, build the router, serve.
 pub mod startup;
 /// Everything the running app holds, built in one place.
 pub mod state;

@@ -1,4 +1,4 @@
-//! Start-up in one place: connect, migrate, bind, route, serve.
+//! Start-up in one place: migrate, connect, bind, route, serve.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,13 +39,13 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to the database, applies pending migrations and binds `bind`
+    /// Applies pending migrations, connects to the database and binds `bind`
     /// (port 0 picks a free port, as the tests do).
     pub async fn build(config: &Config, bind: SocketAddr) -> anyhow::Result<Self> {
+        db::migrate(&config.database).await?;
         let db = db::connect(&config.database).await?;
         let reads = db::reads(&db, &config.database, &config.standbys).await?;
         let lab_db = db::connect_limited(&config.database, config.lab_side_limit).await?;
-        db::migrate(&db).await?;
         db::scratch::sweep_scratch_posts(&db)
             .await
             .context("could not delete the lab's leftover scratch posts")?;

@@ -161,8 +161,8 @@ impl Workbench {
             return Ok(db.clone());
         }
         let url = crate::services::db::scratch::database(&self.database_url, name).await?;
+        crate::services::db::migrate(&url).await?;
         let db = crate::services::db::connect(&url).await?;
-        crate::services::db::migrate(&db).await?;
         seed::seed(
             &db,
             size,

@@ -259,19 +259,21 @@ async fn without_smtp_emails_are_written_as_eml_files() {
 
     post_comment(&app, &format!("/posts/{}/comments", post.slug), "Filed.").await;
 
+    // The worker writes the file in more than one write: wait for the whole email.
     let deadline = Instant::now() + WAIT;
-    let mut files = Vec::new();
-    while files.is_empty() && Instant::now() < deadline {
+    let mut emails = Vec::new();
+    while !emails.iter().any(|email: &String| email.contains("Filed.")) && Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        files = std::fs::read_dir(&app.mail_dir)
+        emails = std::fs::read_dir(&app.mail_dir)
             .expect("the mail folder exists")
             .filter_map(Result::ok)
             .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "eml"))
+            .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
             .collect();
     }
-    assert_eq!(files.len(), 1);
-    let email = std::fs::read_to_string(files[0].path()).expect("readable");
-    assert!(email.contains("Filed."));
+    assert_eq!(emails.len(), 1);
+    assert!(emails[0].contains("Filed."), "{}", emails[0]);
 }
 
 /// Latency is asserted against the SMTP server's own 500 ms delay, not as a speed
@@ -497,7 +499,17 @@ async fn several_workers_deliver_every_email_once_between_them() {
     }
 
     let ids = message_ids(&sink.messages());
-    assert_eq!(ids.len(), 30, "no duplicates");
+    let outbox = outbox_rows(&app).await;
+    let unsent: Vec<_> = outbox
+        .iter()
+        .filter(|row| row.status != outbox_message::Status::Sent)
+        .map(|row| (row.id, row.status, row.attempts, row.locked_by.clone()))
+        .collect();
+    assert_eq!(
+        ids.len(),
+        30,
+        "every email once; outbox rows not sent: {unsent:?}"
+    );
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 30);
 }
 

@@ -193,13 +193,21 @@ impl TestApp {
 
 /// The request recorder's spans, as the binary installs them (`main.rs`), once per
 /// test process: without them a recorded request's waterfall has statements only.
+/// Warnings and errors go to the test's captured output, so a test that fails shows
+/// what the app logged (why a response was a 500, why an email was not delivered).
 /// A test that captures logs (`CapturedLogs`) replaces it on its own thread.
 fn record_spans() {
+    use tracing_subscriber::Layer as _;
     use tracing_subscriber::layer::SubscriberExt as _;
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
+        let warnings = tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_test_writer()
+            .with_filter(tracing_subscriber::filter::LevelFilter::WARN);
         let subscriber = tracing_subscriber::registry()
-            .with(perfblog::base::instrument::trace::SpanRecorder::layer());
+            .with(perfblog::base::instrument::trace::SpanRecorder::layer())
+            .with(warnings);
         let _ = tracing::subscriber::set_global_default(subscriber);
     });
 }

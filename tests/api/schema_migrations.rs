@@ -63,3 +63,49 @@ async fn the_commenter_identity_migration_keeps_every_user_post_and_comment_of_a
         .and_then(|row| row.try_get_by_index::<i32>(0).ok());
     assert_eq!(keys_on, Some(1), "foreign keys are back on");
 }
+
+/// Why start-up migrates on a connection of its own before it opens the pool: a SQLite
+/// connection that read the schema before a migration checks a statement it prepares
+/// against that old copy, so the comment's `ON CONFLICT (email, name)` fails there
+/// ("does not match any PRIMARY KEY or UNIQUE constraint") until the connection runs
+/// something else. A pool opened after `migrate` never holds such a connection.
+#[tokio::test]
+async fn a_sqlite_connection_opened_before_a_migration_refuses_its_new_constraint_and_one_opened_after_takes_it()
+ {
+    let dir = tempfile::tempdir().expect("a folder");
+    let raw = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("old.sqlite").display()
+    );
+    let url = perfblog::base::config::DatabaseUrl::parse(&raw).expect("a URL");
+    let before = Database::connect(&raw).await.expect("opens");
+    Migrator::up(&before, Some(5))
+        .await
+        .expect("the migrations before it");
+    let mut one = sea_orm::ConnectOptions::new(raw.as_str());
+    one.max_connections(1)
+        .min_connections(1)
+        .sqlx_logging(false);
+    let opened_before = Database::connect(one).await.expect("opens");
+    user::Entity::find()
+        .count(&opened_before)
+        .await
+        .expect("reads the schema");
+
+    perfblog::services::db::migrate(&url)
+        .await
+        .expect("the commenter identity migration");
+
+    let upsert = "INSERT INTO users (name, email, created_at) VALUES ('Ada', 'ada@example.com', '2026-12-06') \
+                  ON CONFLICT (email, name) DO NOTHING";
+    let stale = opened_before
+        .execute_unprepared(upsert)
+        .await
+        .expect_err("the old schema has no such constraint");
+    assert!(stale.to_string().contains("ON CONFLICT"), "{stale}");
+    let opened_after = perfblog::services::db::connect(&url).await.expect("opens");
+    opened_after
+        .execute_unprepared(upsert)
+        .await
+        .expect("the new schema has it");
+}

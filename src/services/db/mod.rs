@@ -224,11 +224,19 @@ fn default_postgres_pool() -> u32 {
     u32::try_from(cores * 2).unwrap_or(u32::MAX).max(4)
 }
 
-/// Applies pending migrations (a no-op when the schema is current).
-pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None)
+/// Applies pending migrations (a no-op when the schema is current) on a connection of
+/// their own, closed before this returns: call it before opening the pool that will
+/// use the schema. A SQLite connection keeps the schema it read until its next
+/// statement runs, and checks a statement it prepares against that copy: a pool
+/// connection opened before a migration prepared `ON CONFLICT (email, name)` against
+/// the table without that pair's UNIQUE, and the comment failed.
+pub async fn migrate(url: &DatabaseUrl) -> anyhow::Result<()> {
+    let db = connect_one(url).await?;
+    let applied = Migrator::up(&db, None)
         .await
-        .context("could not apply the database migrations")
+        .context("could not apply the database migrations");
+    let _ = db.close().await;
+    applied
 }
 
 /// Starts a transaction that is going to write. On SQLite it is `BEGIN IMMEDIATE`: the
