@@ -118,6 +118,57 @@ async fn pages_and_css_are_compressed_as_the_client_asks_and_tiny_bodies_are_not
     }
 }
 
+/// The page without its `<!--volatile-->` parts (the footer's timings).
+fn lasting(page: &str) -> String {
+    let mut kept = String::new();
+    let mut rest = page;
+    while let Some(start) = rest.find("<!--volatile-->") {
+        kept.push_str(&rest[..start]);
+        rest = rest[start..]
+            .find("<!--/volatile-->")
+            .map_or("", |end| &rest[start + end..]);
+    }
+    kept + rest
+}
+
+/// A page rendered per request is compressed whole, in one call: a browser gets zstd
+/// with its length known (no chunks), which decodes to the page a client without
+/// compression gets.
+#[tokio::test]
+async fn a_rendered_page_goes_to_a_browser_in_zstd_whole_with_its_length() {
+    let app = spawn_app().await;
+    app.seed(SMALL).await;
+    let fetch = |accept: &'static str| {
+        app.client
+            .get(format!("{}/naive/", app.address))
+            .header("accept-encoding", accept)
+            .send()
+    };
+
+    let zstd = fetch("gzip, deflate, br, zstd").await.expect("answered");
+    assert_eq!(zstd.status(), 200);
+    assert_eq!(
+        zstd.headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok()),
+        Some("zstd")
+    );
+    let length = zstd.content_length().expect("a Content-Length");
+    let compressed = zstd.bytes().await.expect("a body");
+    assert_eq!(compressed.len() as u64, length);
+    let decoded = zstd::stream::decode_all(&compressed[..]).expect("a zstd frame");
+    let identity = fetch("identity")
+        .await
+        .expect("answered")
+        .text()
+        .await
+        .expect("a page");
+    assert_eq!(
+        lasting(&String::from_utf8(decoded).expect("UTF-8")),
+        lasting(&identity)
+    );
+}
+
 #[tokio::test]
 async fn an_oversized_comment_form_is_a_413_with_a_message() {
     let app = spawn_app().await;

@@ -15,6 +15,7 @@
 //!   no static dictionary); a hole is a stream of one uncompressed meta-block, three
 //!   bytes of header; `brotli::concat::BroCatli` joins the streams at the bit level.
 
+use std::cell::RefCell;
 use std::io::Write;
 
 use brotli::concat::{BroCatli, BroCatliResult};
@@ -64,6 +65,17 @@ impl Encoding {
         } else {
             Encoding::Identity
         }
+    }
+
+    /// Whether `accept_encoding` ranks zstd first — at least as high as brotli, gzip
+    /// and deflate, as the compression layer ranks it among equals (Chrome, Firefox and
+    /// Edge send `gzip, deflate, br, zstd`).
+    pub fn prefers_zstd(accept_encoding: &str) -> bool {
+        let zstd = weight(accept_encoding, &["zstd"]);
+        zstd > 0.0
+            && [&["br"][..], GZIP, &["deflate"]]
+                .iter()
+                .all(|other| zstd >= weight(accept_encoding, other))
     }
 
     /// Whether `accept_encoding` takes gzip (every browser's does).
@@ -241,17 +253,28 @@ impl Segments {
     }
 }
 
-/// What the compression layer does to a response for a browser that accepts zstd
-/// (Chrome, Firefox and Edge send `gzip, deflate, br, zstd`; tower-http prefers zstd
-/// among equals): the whole body in zstd at its default level, 3. The lab's uncached
-/// side pays it, as the uncached pages do. (Safari, without zstd, gets brotli at
-/// quality 4, which cost the list page about a third of its CPU when it was the
-/// choice: docs/measurement-log.md.)
+/// An uncached page for a browser that ranks zstd first ([`Encoding::prefers_zstd`]):
+/// the whole page in one call, at zstd's default level, 3, with a context this thread
+/// keeps. The lab's uncached side pays it, as the uncached pages do. (Safari, without
+/// zstd, gets brotli at quality 4 from the compression layer, which cost the list page
+/// about a third of its CPU when it was the choice: docs/measurement-log.md.)
+///
+/// Why not the compression layer's own zstd: it streams, so it makes a context per
+/// response, sized for a body of unknown length — its tables allocated and cleared on
+/// every page. A page already in memory has a known length, for which zstd sizes its
+/// tables to the page, and a kept context allocates nothing.
 pub fn zstd_on_the_fly(body: &[u8]) -> anyhow::Result<Bytes> {
-    Ok(Bytes::from(zstd::bulk::compress(
-        body,
-        ZSTD_ON_THE_FLY_LEVEL,
-    )?))
+    thread_local! {
+        static CONTEXT: RefCell<Option<zstd::bulk::Compressor<'static>>> =
+            const { RefCell::new(None) };
+    }
+    CONTEXT.with_borrow_mut(|context| {
+        let compressor = match context {
+            Some(compressor) => compressor,
+            None => context.insert(zstd::bulk::Compressor::new(ZSTD_ON_THE_FLY_LEVEL)?),
+        };
+        Ok(Bytes::from(compressor.compress(body)?))
+    })
 }
 
 /// zstd's own default, which the compression layer uses.
@@ -421,5 +444,27 @@ mod tests {
         assert_eq!(pick("X-GZIP;q=0.5, identity"), Encoding::Gzip);
         assert_eq!(pick("x-gzip;q=0, *"), Encoding::Brotli);
         assert!(Encoding::accepts_gzip(Some("x-gzip")));
+    }
+
+    #[test]
+    fn zstd_is_preferred_only_where_no_other_coding_is_ranked_higher() {
+        assert!(Encoding::prefers_zstd("gzip, deflate, br, zstd"));
+        assert!(Encoding::prefers_zstd("zstd"));
+        assert!(Encoding::prefers_zstd("*"));
+        assert!(!Encoding::prefers_zstd("gzip, deflate, br"));
+        assert!(!Encoding::prefers_zstd("zstd;q=0.5, br"));
+        assert!(!Encoding::prefers_zstd("zstd;q=0, *"));
+        assert!(!Encoding::prefers_zstd("zstd;q=0.8, x-gzip"));
+    }
+
+    #[test]
+    fn a_page_in_zstd_from_the_kept_context_decodes_to_the_page_every_time() {
+        let page = page().concat();
+        for _ in 0..3 {
+            let compressed = zstd_on_the_fly(&page).expect("compresses");
+            assert!(compressed.len() * 5 < page.len());
+            let decoded = zstd::stream::decode_all(&compressed[..]).expect("decodes");
+            assert_eq!(decoded, page);
+        }
     }
 }

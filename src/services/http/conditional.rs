@@ -7,18 +7,24 @@
 //! that changes what a page says (a comment: its count on the list, the comment on
 //! the post page, the sidebar) changes its ETag.
 //!
-//! The compression layer around this one encodes the page after its ETag is made, as
-//! the client's `Accept-Encoding` asks: each ETag names that header too (hashed), so
-//! identity, gzip, brotli and zstd never share one, and every answer — a `304`
-//! included — says it varies with it.
+//! The page is encoded after its ETag is made, as the client's `Accept-Encoding`
+//! asks — in zstd here, in one call, for a client that ranks it first (every browser
+//! that sends it: see `zstd_on_the_fly`), else by the compression layer around this
+//! one: each ETag names that header too (hashed), so identity, gzip, brotli and zstd
+//! never share one, and every answer — a `304` included — says it varies with it.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
-use axum::http::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
+use axum::http::header::{
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY,
+};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use xxhash_rust::xxh3::Xxh3;
+
+use crate::services::cache::precompressed::{Encoding, zstd_on_the_fly};
 
 const VOLATILE_START: &str = "<!--volatile-->";
 const VOLATILE_END: &str = "<!--/volatile-->";
@@ -83,7 +89,39 @@ pub async fn conditional_get(request: Request, next: Next) -> Response {
         parts.headers.remove(CONTENT_TYPE);
         return Response::from_parts(parts, Body::empty());
     }
-    Response::from_parts(parts, Body::from(bytes))
+    let body = in_zstd_if_preferred(&mut parts, bytes, &accept_encoding);
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// `page` in zstd, marked as the handler's choice so the compression layer leaves it,
+/// when the client ranks zstd first and the page is large enough to compress; else
+/// `page` as it is, for the layer to encode.
+fn in_zstd_if_preferred(
+    parts: &mut axum::http::response::Parts,
+    page: Bytes,
+    accept_encoding: &[HeaderValue],
+) -> Bytes {
+    let header = accept_encoding
+        .iter()
+        .filter_map(|line| line.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    if (page.len() as u64) < super::COMPRESS_ABOVE_BYTES || !Encoding::prefers_zstd(&header) {
+        return page;
+    }
+    match zstd_on_the_fly(&page) {
+        Ok(compressed) => {
+            parts
+                .headers
+                .insert(CONTENT_ENCODING, HeaderValue::from_static("zstd"));
+            parts.extensions.insert(super::EncodingChosen);
+            compressed
+        }
+        Err(error) => {
+            tracing::warn!(%error, "zstd failed; the compression layer encodes the page");
+            page
+        }
+    }
 }
 
 /// Which representation of `page` the compression layer will send: `identity` for a
