@@ -99,6 +99,8 @@ async fn pages_and_css_are_compressed_as_the_client_asks_and_tiny_bodies_are_not
         // Rendered per request (the naive twin), for a browser: zstd, the cheapest to
         // compress on the fly of the three it accepts.
         ("/naive/", "gzip, deflate, br, zstd", Some("zstd")),
+        ("/naive/", "gzip, deflate, br", Some("br")),
+        ("/naive/", "zstd;q=0.5, identity", None),
         ("/", "identity", None),
         (css, "gzip", Some("gzip")),
         ("/posts/no-such-post", "gzip", None),
@@ -147,26 +149,37 @@ async fn a_rendered_page_goes_to_a_browser_in_zstd_whole_with_its_length() {
 
     let zstd = fetch("gzip, deflate, br, zstd").await.expect("answered");
     assert_eq!(zstd.status(), 200);
-    assert_eq!(
-        zstd.headers()
-            .get("content-encoding")
-            .and_then(|v| v.to_str().ok()),
-        Some("zstd")
-    );
+    let header = |response: &reqwest::Response, name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(header(&zstd, "content-encoding").as_deref(), Some("zstd"));
+    assert_eq!(header(&zstd, "vary").as_deref(), Some("accept-encoding"));
+    let zstd_etag = header(&zstd, "etag").expect("an ETag");
     let length = zstd.content_length().expect("a Content-Length");
     let compressed = zstd.bytes().await.expect("a body");
     assert_eq!(compressed.len() as u64, length);
     let decoded = zstd::stream::decode_all(&compressed[..]).expect("a zstd frame");
-    let identity = fetch("identity")
-        .await
-        .expect("answered")
-        .text()
-        .await
-        .expect("a page");
+    let identity = fetch("identity").await.expect("answered");
+    assert_ne!(header(&identity, "etag"), Some(zstd_etag.clone()));
+    let identity = identity.text().await.expect("a page");
     assert_eq!(
         lasting(&String::from_utf8(decoded).expect("UTF-8")),
         lasting(&identity)
     );
+
+    let revalidated = app
+        .client
+        .get(format!("{}/naive/", app.address))
+        .header("accept-encoding", "gzip, deflate, br, zstd")
+        .header("if-none-match", &zstd_etag)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(revalidated.status(), 304);
 }
 
 #[tokio::test]

@@ -68,7 +68,9 @@ async fn the_commenter_identity_migration_keeps_every_user_post_and_comment_of_a
 /// connection that read the schema before a migration checks a statement it prepares
 /// against that old copy, so the comment's `ON CONFLICT (email, name)` fails there
 /// ("does not match any PRIMARY KEY or UNIQUE constraint") until the connection runs
-/// something else. A pool opened after `migrate` never holds such a connection.
+/// something else. A pool opened after `migrate` never holds such a connection. (What
+/// SQLite 3 does today, bundled with libsqlite3-sys: a version that re-read the schema
+/// on a failed prepare would fail the first half of this test, and make the order moot.)
 #[tokio::test]
 async fn a_sqlite_connection_opened_before_a_migration_refuses_its_new_constraint_and_one_opened_after_takes_it()
  {

@@ -76,7 +76,7 @@ async fn sites(bench: &Workbench, cache: CacheSettings, post: bool) -> Result<Si
     Ok(sites)
 }
 
-/// Rendered, then compressed as the compression layer does for a browser (zstd).
+/// Rendered, then compressed as an uncached page is for a browser (zstd, in one call).
 async fn rendered(sites: &Sites, runs: &mut Runs) -> Result<Facts, AppError> {
     runs.time(|| async {
         let html = page(&sites.rendering, sites.post.as_ref()).await?;

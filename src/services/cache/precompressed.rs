@@ -67,13 +67,14 @@ impl Encoding {
         }
     }
 
-    /// Whether `accept_encoding` ranks zstd first — at least as high as brotli, gzip
-    /// and deflate, as the compression layer ranks it among equals (Chrome, Firefox and
-    /// Edge send `gzip, deflate, br, zstd`).
+    /// Whether `accept_encoding` ranks zstd first — at least as high as brotli, gzip,
+    /// deflate and identity, as the compression layer ranks it among equals (Chrome,
+    /// Firefox and Edge send `gzip, deflate, br, zstd`). A q-value is read as a number
+    /// (the layer ignores one with more than three decimals; this does not).
     pub fn prefers_zstd(accept_encoding: &str) -> bool {
         let zstd = weight(accept_encoding, &["zstd"]);
         zstd > 0.0
-            && [&["br"][..], GZIP, &["deflate"]]
+            && [&["br"][..], GZIP, &["deflate"], &["identity"]]
                 .iter()
                 .all(|other| zstd >= weight(accept_encoding, other))
     }
@@ -262,20 +263,34 @@ impl Segments {
 /// Why not the compression layer's own zstd: it streams, so it makes a context per
 /// response, sized for a body of unknown length — its tables allocated and cleared on
 /// every page. A page already in memory has a known length, for which zstd sizes its
-/// tables to the page, and a kept context allocates nothing.
+/// tables to the page; the kept context and its output buffer are reused, and only the
+/// compressed bytes are copied out.
 pub fn zstd_on_the_fly(body: &[u8]) -> anyhow::Result<Bytes> {
     thread_local! {
-        static CONTEXT: RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        static KEPT: RefCell<Option<(zstd::bulk::Compressor<'static>, Vec<u8>)>> =
             const { RefCell::new(None) };
     }
-    CONTEXT.with_borrow_mut(|context| {
-        let compressor = match context {
-            Some(compressor) => compressor,
-            None => context.insert(zstd::bulk::Compressor::new(ZSTD_ON_THE_FLY_LEVEL)?),
+    KEPT.with_borrow_mut(|kept| {
+        let (compressor, out) = match kept {
+            Some(kept) => kept,
+            None => kept.insert((
+                zstd::bulk::Compressor::new(ZSTD_ON_THE_FLY_LEVEL)?,
+                Vec::new(),
+            )),
         };
-        Ok(Bytes::from(compressor.compress(body)?))
+        out.clear();
+        out.reserve(zstd::zstd_safe::compress_bound(body.len()));
+        compressor.compress_to_buffer(body, out)?;
+        let compressed = Bytes::copy_from_slice(out);
+        // A page far larger than most leaves no large buffer behind.
+        out.clear();
+        out.shrink_to(MOST_KEPT_ZSTD_BYTES);
+        Ok(compressed)
     })
 }
+
+/// The output buffer a thread keeps between pages: room for any page's worst case.
+const MOST_KEPT_ZSTD_BYTES: usize = 256 * 1024;
 
 /// zstd's own default, which the compression layer uses.
 const ZSTD_ON_THE_FLY_LEVEL: i32 = 3;
@@ -455,6 +470,7 @@ mod tests {
         assert!(!Encoding::prefers_zstd("zstd;q=0.5, br"));
         assert!(!Encoding::prefers_zstd("zstd;q=0, *"));
         assert!(!Encoding::prefers_zstd("zstd;q=0.8, x-gzip"));
+        assert!(!Encoding::prefers_zstd("zstd;q=0.5, identity"));
     }
 
     #[test]

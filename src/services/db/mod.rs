@@ -34,8 +34,8 @@ pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<DatabaseConnection> {
 }
 
 /// One connection, opened now, for one unit of work, to be closed after it
-/// (`close()`): what every request pays when there is no pool. The same options as
-/// the app's pool otherwise, query counting included.
+/// (`close()`): what every request pays when there is no pool, and what [`migrate`]
+/// runs on. The same options as the app's pool otherwise, query counting included.
 pub async fn connect_one(url: &DatabaseUrl) -> anyhow::Result<DatabaseConnection> {
     open(
         url,
@@ -226,10 +226,12 @@ fn default_postgres_pool() -> u32 {
 
 /// Applies pending migrations (a no-op when the schema is current) on a connection of
 /// their own, closed before this returns: call it before opening the pool that will
-/// use the schema. A SQLite connection keeps the schema it read until its next
-/// statement runs, and checks a statement it prepares against that copy: a pool
-/// connection opened before a migration prepared `ON CONFLICT (email, name)` against
-/// the table without that pair's UNIQUE, and the comment failed.
+/// use the schema. A SQLite connection checks a statement it prepares against the
+/// schema it last read, which it reads again only when it next executes one — a
+/// statement that fails to prepare does not refresh it: a pool connection opened before
+/// a migration prepared `ON CONFLICT (email, name)` against the table without that
+/// pair's UNIQUE, and the comment failed. (Another process holding connections — a
+/// `perfblog worker` — is not refreshed by this; docs/operations.md says to stop it.)
 pub async fn migrate(url: &DatabaseUrl) -> anyhow::Result<()> {
     let db = connect_one(url).await?;
     let applied = Migrator::up(&db, None)

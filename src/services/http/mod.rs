@@ -39,10 +39,11 @@ pub const IMPORT_TIMEOUT: Duration = Duration::from_secs(600);
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'none'; object-src 'none'; \
      style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// Marks a response whose handler chose its representation — a precompressed body, or
-/// identity for a client that takes none of the precompressed encodings — and named
-/// it in its ETag: the compression layer sends it as it is, so the ETag names what is
-/// sent (compressing it on the fly would send two bodies under one strong ETag).
+/// Marks a response whose representation was chosen before the compression layer — by
+/// its handler (a precompressed body, or identity for a client that takes none of the
+/// precompressed encodings), or by conditional GET (a rendered page in zstd) — and
+/// named in its ETag: the compression layer sends it as it is, so the ETag names what
+/// is sent (compressing it on the fly would send two bodies under one strong ETag).
 #[derive(Clone, Copy, Debug)]
 pub struct EncodingChosen;
 
