@@ -1,5 +1,5 @@
 //! The real SMTP server the tests talk to — perfblog's own in-process sink
-//! (`perfblog::services::mail::sink`, mailin-embedded over TCP) — and what the tests ask of it.
+//! (`perfblog::services::mail::sink`, mailin's protocol over TCP) — and what the tests ask of it.
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};

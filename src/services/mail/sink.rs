@@ -11,7 +11,9 @@
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use mailin::{Action, Handler, Response, Session, SessionBuilder, response};
@@ -47,9 +49,13 @@ pub struct Received {
     pub logins: Vec<(String, String)>,
 }
 
+/// Serves until it is dropped (see its `Drop`).
 pub struct SmtpSink {
     port: u16,
     received: Arc<Mutex<Received>>,
+    /// Set when the sink is dropped: the accept loop ends and the port is freed.
+    stopping: Arc<AtomicBool>,
+    accepting: Option<JoinHandle<()>>,
 }
 
 /// Keeps what one connection sends in the shared [`Received`].
@@ -195,17 +201,21 @@ impl SmtpSink {
         Self::start_on(0, behaviour)
     }
 
-    /// Serves on `port` (0: any free one) of 127.0.0.1, on threads of its own, for
-    /// the rest of the process's life.
+    /// Serves on `port` (0: any free one) of 127.0.0.1, on threads of its own, until
+    /// it is dropped.
     pub fn start_on(port: u16, behaviour: Behaviour) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", port))?;
         let port = listener.local_addr()?.port();
         let received = Arc::new(Mutex::new(Received::default()));
-        let shared = received.clone();
-        std::thread::Builder::new()
+        let stopping = Arc::new(AtomicBool::new(false));
+        let (shared, stop) = (received.clone(), stopping.clone());
+        let accepting = std::thread::Builder::new()
             .name(format!("smtp-sink-{port}"))
             .spawn(move || {
                 for stream in listener.incoming() {
+                    if stop.load(Ordering::Acquire) {
+                        break;
+                    }
                     let Ok(stream) = stream else {
                         // Out of file descriptors, say: wait rather than spin.
                         std::thread::sleep(Duration::from_millis(100));
@@ -218,7 +228,12 @@ impl SmtpSink {
                         .spawn(move || serve_plain(stream, received, behaviour));
                 }
             })?;
-        Ok(Self { port, received })
+        Ok(Self {
+            port,
+            received,
+            stopping,
+            accepting: Some(accepting),
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -241,5 +256,36 @@ impl SmtpSink {
     /// The messages received so far (the latest thousand), oldest first.
     pub fn messages(&self) -> Vec<String> {
         lock(&self.received).messages.iter().cloned().collect()
+    }
+}
+
+/// A dropped sink stops accepting and frees its port, so a sink per lab visit does
+/// not leave a thread and a port behind for the rest of the process. Connections in
+/// progress end on their own threads (the client hangs up, or [`IDLE`] passes).
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.stopping.store(true, Ordering::Release);
+        // The accept loop waits in `accept`: one connection of our own wakes it.
+        let address = (Ipv4Addr::LOCALHOST, self.port).into();
+        let woken = TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_ok();
+        if let (true, Some(accepting)) = (woken, self.accepting.take()) {
+            let _ = accepting.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dropped_sink_frees_its_port() {
+        let sink = SmtpSink::start(Behaviour::Accept).expect("starts");
+        let address = (Ipv4Addr::LOCALHOST, sink.port()).into();
+        assert!(TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_ok());
+
+        drop(sink);
+
+        assert!(TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_err());
     }
 }
