@@ -484,11 +484,15 @@ impl Page {
     /// byte for byte (the footer names the variant and its query count), lists aside:
     /// see [`Page::content`].
     pub fn without_footer(&self) -> &str {
-        self.body
-            .split("<footer class=\"stats\">")
-            .next()
-            .unwrap_or(&self.body)
+        above_footer(&self.body)
     }
+}
+
+/// The HTML of a page above its footer (see [`Page::without_footer`]).
+pub fn above_footer(html: &str) -> &str {
+    html.split("<footer class=\"stats\">")
+        .next()
+        .unwrap_or(html)
 }
 
 impl Page {

@@ -3,7 +3,9 @@
 use perfblog::base::config::CommentRate;
 
 use crate::comments::post_comment;
-use crate::helpers::{CapturedLogs, SMALL, TestApp, TestOptions, spawn_app, spawn_app_with};
+use crate::helpers::{
+    CapturedLogs, SMALL, TestApp, TestOptions, above_footer, spawn_app, spawn_app_with,
+};
 
 async fn etag(app: &TestApp, path: &str) -> String {
     let response = app.get(path).await;
@@ -120,22 +122,9 @@ async fn pages_and_css_are_compressed_as_the_client_asks_and_tiny_bodies_are_not
     }
 }
 
-/// The page without its `<!--volatile-->` parts (the footer's timings).
-fn lasting(page: &str) -> String {
-    let mut kept = String::new();
-    let mut rest = page;
-    while let Some(start) = rest.find("<!--volatile-->") {
-        kept.push_str(&rest[..start]);
-        rest = rest[start..]
-            .find("<!--/volatile-->")
-            .map_or("", |end| &rest[start + end..]);
-    }
-    kept + rest
-}
-
 /// A page rendered per request is compressed whole, in one call: a browser gets zstd
 /// with its length known (no chunks), which decodes to the page a client without
-/// compression gets.
+/// compression gets (above the footer, whose timings differ from request to request).
 #[tokio::test]
 async fn a_rendered_page_goes_to_a_browser_in_zstd_whole_with_its_length() {
     let app = spawn_app().await;
@@ -167,8 +156,8 @@ async fn a_rendered_page_goes_to_a_browser_in_zstd_whole_with_its_length() {
     assert_ne!(header(&identity, "etag"), Some(zstd_etag.clone()));
     let identity = identity.text().await.expect("a page");
     assert_eq!(
-        lasting(&String::from_utf8(decoded).expect("UTF-8")),
-        lasting(&identity)
+        above_footer(&String::from_utf8(decoded).expect("UTF-8")),
+        above_footer(&identity)
     );
 
     let revalidated = app

@@ -289,7 +289,8 @@ pub fn zstd_on_the_fly(body: &[u8]) -> anyhow::Result<Bytes> {
     })
 }
 
-/// The output buffer a thread keeps between pages: room for any page's worst case.
+/// The most output buffer a thread keeps between pages: a larger one, left by a page
+/// whose worst case needed more, is given back.
 const MOST_KEPT_ZSTD_BYTES: usize = 256 * 1024;
 
 /// zstd's own default, which the compression layer uses.
